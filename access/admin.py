@@ -1,0 +1,112 @@
+"""Configuration as a use case: apply a whole config document atomically, and show the effective one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from access.config import AccessFlowSpec, ConfigDocument, IntegrationSpec, check_flow_against, format_duration
+from access.entities import AuditEvent
+from access.errors import FieldErrors
+from access.ports import Clock, Store
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyResult:
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    """pydantic's errors as `integrations[0].organization_id: message` lines, without echoing secret input."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        path = ""
+        for part in item["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part not in ("api_key", "service_account", "function-after[_owners_are_principals(), list[str]]"):
+                path += ("." if path else "") + str(part)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path or 'config'}: {message}")
+    return lines
+
+
+def parse_document(data: Any) -> ConfigDocument:
+    """Validate raw YAML data; FieldErrors maps each bad field path to its message."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FieldErrors({"config": "the file must be a mapping with `integrations` and `access_flows`"})
+    try:
+        return ConfigDocument.model_validate(data)
+    except ValidationError as error:
+        raise FieldErrors(dict(line.split(": ", 1) for line in validation_messages(error))) from None
+
+
+class ConfigService:
+    def __init__(self, *, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def apply(self, document: ConfigDocument, *, actor: str = "cli") -> ApplyResult:
+        """Upsert every integration and flow by name in one transaction, or nothing at all."""
+        created: list[str] = []
+        updated: list[str] = []
+        with self._store.unit_of_work() as uow:
+            known = {spec.name: spec for spec in uow.integrations.list()}
+            known.update({spec.name: spec for spec in document.integrations})
+            problems: dict[str, str] = {}
+            for index, flow in enumerate(document.access_flows):
+                for line in check_flow_against(flow, known.get(flow.integration), f"access_flows[{index}]"):
+                    field, message = line.split(": ", 1)
+                    problems[field] = message
+            if problems:
+                raise FieldErrors(problems)
+            for integration in document.integrations:
+                (created if uow.integrations.upsert(integration) else updated).append(f"integration {integration.name}")
+            for flow in document.access_flows:
+                (created if uow.flows.upsert(flow) else updated).append(f"access flow {flow.name}")
+            uow.audit.add(AuditEvent(at=self._clock.now(), actor=actor, action="config_applied",
+                                     detail={"created": created, "updated": updated}))
+        return ApplyResult(created=tuple(created), updated=tuple(updated))
+
+    def save_integration(self, spec: IntegrationSpec, *, actor: str, keep_secrets: bool) -> bool:
+        with self._store.unit_of_work() as uow:
+            created = uow.integrations.upsert(spec, keep_secrets=keep_secrets)
+            uow.audit.add(AuditEvent(at=self._clock.now(), actor=actor, action="integration_saved",
+                                     integration=spec.name, detail={"created": created}))
+        return created
+
+    def save_flow(self, spec: AccessFlowSpec, *, actor: str) -> bool:
+        with self._store.unit_of_work() as uow:
+            integration = uow.integrations.get(spec.integration)
+            problems = check_flow_against(spec, integration, "flow")
+            if problems:
+                raise FieldErrors(dict(line.split(": ", 1) for line in problems))
+            created = uow.flows.upsert(spec)
+            uow.audit.add(AuditEvent(at=self._clock.now(), actor=actor, action="flow_saved",
+                                     integration=spec.integration, detail={"flow": spec.name, "created": created}))
+        return created
+
+    def current(self) -> ConfigDocument:
+        with self._store.unit_of_work() as uow:
+            return ConfigDocument(integrations=uow.integrations.list(), access_flows=uow.flows.list())
+
+
+def redacted(document: ConfigDocument) -> dict[str, Any]:
+    """The document as plain data for `config show`: literal secrets replaced by a marker, durations as text."""
+    data = document.model_dump(mode="json", exclude_defaults=False)
+    for integration in data["integrations"]:
+        creds = integration["credentials"]
+        for key in ("private_key", "client_secret"):
+            if creds.get(key) is not None:
+                creds[key] = "<redacted>"
+        for key in list(creds):
+            if creds[key] is None:
+                del creds[key]
+    for flow, spec in zip(data["access_flows"], document.access_flows, strict=True):
+        flow["max_duration"] = format_duration(spec.max_duration)
+    return data

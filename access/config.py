@@ -1,0 +1,234 @@
+"""The configuration model: integrations and access flows, one model for YAML files and Slack modals.
+
+Validation lives here so `config apply`, the admin modals and storage agree on what is valid. Error
+messages name the field (`integrations[0].organization_id: ...`) so people can fix their input.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ORG_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PROJECT_ROLE_PATTERN = re.compile(r"^GROUP_[A-Z][A-Z0-9_]*$")
+_PRINCIPAL = re.compile(r"^(@[a-z0-9][a-z0-9._-]*|[SUW][A-Z0-9]{2,}|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+EVERYONE = "everyone"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ApiKeyCredentials(_Strict):
+    """A programmatic API key: literal values (stored encrypted) or the names of environment variables."""
+
+    type: Literal["api_key"]
+    public_key: str | None = None
+    private_key: SecretStr | None = None
+    public_key_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+    private_key_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> ApiKeyCredentials:
+        _exactly_one(self.public_key, self.public_key_env, "public_key")
+        _exactly_one(self.private_key, self.private_key_env, "private_key")
+        return self
+
+
+class ServiceAccountCredentials(_Strict):
+    """A service account (OAuth client credentials): literal values or environment variable names."""
+
+    type: Literal["service_account"]
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    client_id_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+    client_secret_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> ServiceAccountCredentials:
+        _exactly_one(self.client_id, self.client_id_env, "client_id")
+        _exactly_one(self.client_secret, self.client_secret_env, "client_secret")
+        return self
+
+
+Credentials = Annotated[ApiKeyCredentials | ServiceAccountCredentials, Field(discriminator="type")]
+
+
+def _exactly_one(value: object, env: str | None, name: str) -> None:
+    if (value is None) == (env is None):
+        raise ValueError(f"give exactly one of {name} or {name}_env")
+
+
+class ResourceOwner(_Strict):
+    """Which project tag names the owners, and how its value maps to people (a Slack user group handle)."""
+
+    tag_key: Annotated[str, Field(min_length=1, max_length=255)]
+    attribute: Literal["slack_usergroup"] = "slack_usergroup"
+
+
+class IntegrationSpec(_Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    organization_id: Annotated[str, Field(pattern=ORG_ID_PATTERN)]
+    credentials: Credentials
+    discovery: Annotated[list[DiscoveryType], Field(min_length=1)] = [
+        DiscoveryType.ORGANIZATIONS,
+        DiscoveryType.PROJECTS,
+    ]
+    approval_channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+    credential_rotation_days: int | None = None
+    custom_access_details: Annotated[str, Field(max_length=2000)] | None = None
+    integration_owners: list[str] = []
+    resource_owner: ResourceOwner | None = None
+    extra_project_roles: list[Annotated[str, Field(pattern=PROJECT_ROLE_PATTERN.pattern)]] = []
+    enabled: bool = True
+
+    @field_validator("credential_rotation_days", mode="before")
+    @classmethod
+    def _positive_days(cls, value: object) -> object:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError("must be a positive whole number of days")
+        return value
+
+    @field_validator("discovery")
+    @classmethod
+    def _unique_types(cls, value: list[DiscoveryType]) -> list[DiscoveryType]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a resource type twice")
+        return value
+
+    @field_validator("integration_owners")
+    @classmethod
+    def _owners_are_principals(cls, value: list[str]) -> list[str]:
+        return [parse_principal(item) for item in value]
+
+    @model_validator(mode="after")
+    def _resource_owner_needs_integration_owners(self) -> IntegrationSpec:
+        if self.resource_owner is not None and not self.integration_owners:
+            raise ValueError("resource_owner needs integration_owners (they approve when a project has no owner)")
+        return self
+
+    def roles_for(self, kind: ResourceKind) -> tuple[str, ...]:
+        """The roles this integration can grant on a resource of `kind`."""
+        if kind is ResourceKind.ORGANIZATION:
+            return ORG_ROLES
+        return PROJECT_ROLES + tuple(r for r in self.extra_project_roles if r not in PROJECT_ROLES)
+
+
+class ResourceSelector(_Strict):
+    types: Annotated[list[ResourceKind], Field(min_length=1)]
+    names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["*"]
+    tags: dict[str, str] = {}
+
+
+class AccessFlowSpec(_Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    integration: Annotated[str, Field(pattern=NAME_PATTERN)]
+    requesters: Annotated[list[str], Field(min_length=1)] = [EVERYONE]
+    resources: ResourceSelector
+    roles: Annotated[list[str], Field(min_length=1)]
+    max_duration: timedelta
+    approval: Literal["owners", "auto"] = "owners"
+    approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
+    justification: Literal["required", "optional"] = "required"
+    enabled: bool = True
+
+    @field_validator("requesters")
+    @classmethod
+    def _requesters(cls, value: list[str]) -> list[str]:
+        return [item if item == EVERYONE else parse_principal(item) for item in value]
+
+    @field_validator("max_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_duration(value)
+        return value
+
+    @field_validator("max_duration")
+    @classmethod
+    def _positive_duration(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+
+class ConfigDocument(_Strict):
+    """A whole config file: integrations and access flows, validated together (all or nothing)."""
+
+    integrations: list[IntegrationSpec] = []
+    access_flows: list[AccessFlowSpec] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ConfigDocument:
+        _no_duplicates([i.name for i in self.integrations], "integrations")
+        _no_duplicates([f.name for f in self.access_flows], "access_flows")
+        return self
+
+
+def _no_duplicates(names: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{where}[{index}].name: '{name}' is used twice; names must be unique")
+        seen.add(name)
+
+
+def parse_principal(value: str) -> str:
+    """A Slack principal: `@handle`, a user group id `S…`, a user id `U…`/`W…`, or an email."""
+    text = value.strip()
+    if not _PRINCIPAL.match(text):
+        raise ValueError(f"'{value}' is not a Slack @handle, user group id (S…), user id (U…) or email")
+    return text
+
+
+def parse_duration(text: str) -> timedelta:
+    """`8h`, `30m`, `1d`, `1h30m` (also `90` minutes as a bare number) as a timedelta."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned.isdigit():
+        return timedelta(minutes=int(cleaned))
+    match = _DURATION.match(cleaned)
+    if not cleaned or not match:
+        raise ValueError(f"'{text}' is not a duration like 30m, 8h, 1d or 1h30m")
+    days, hours, minutes = (int(part) if part else 0 for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of parse_duration, for config show and messages: `1d2h`, `8h`, `45m`."""
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
+    return text or "0m"
+
+
+def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None, where: str) -> list[str]:
+    """Cross-object rules: the integration exists, roles exist and fit the resource types."""
+    if integration is None:
+        return [f"{where}.integration: no integration named '{flow.integration}'"]
+    allowed: set[str] = set()
+    for kind in flow.resources.types:
+        allowed.update(integration.roles_for(kind))
+    problems = []
+    for index, role in enumerate(flow.roles):
+        if role not in allowed:
+            kinds = ", ".join(k.value for k in flow.resources.types)
+            problems.append(f"{where}.roles[{index}]: '{role}' is not a known role for {kinds}")
+    discovered = {DiscoveryType.ORGANIZATIONS: ResourceKind.ORGANIZATION, DiscoveryType.PROJECTS: ResourceKind.PROJECT}
+    kinds_found = {discovered[d] for d in integration.discovery}
+    for kind in flow.resources.types:
+        if kind not in kinds_found:
+            problems.append(
+                f"{where}.resources.types: integration '{integration.name}' does not discover {kind.value}s"
+            )
+    return problems

@@ -1,0 +1,167 @@
+"""The stored things of the domain: access requests, grants, audit events, and inventory rows as the domain reads them.
+
+Frozen dataclasses; a change is `dataclasses.replace(...)` and is saved with a compare-and-set on `version`.
+Storage tables carry the same field names, so mapping is one line each way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from access.model import GrantStatus, MembershipStatus, RequestStatus, ResourceKind, ResourceRef
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approval:
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessRequest:
+    id: int | None = None
+    requester_id: str  # Slack user id
+    requester_email: str
+    integration: str  # integration name
+    flow: str  # access flow name
+    resource_kind: ResourceKind
+    organization_id: str
+    resource_id: str  # Atlas org id or group id
+    resource_name: str
+    roles: tuple[str, ...]
+    duration_seconds: int
+    justification: str = ""
+    status: RequestStatus = RequestStatus.PENDING
+    approvers: tuple[str, ...] = ()  # Slack user ids allowed to decide, resolved at request time
+    approver_group: str | None = None  # the user group handle mentioned in the message, if any
+    approvals_required: int = 1
+    approvals: tuple[Approval, ...] = ()
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    deny_reason: str | None = None
+    channel: str | None = None  # where the approval message is
+    message_ts: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+
+    @property
+    def resource(self) -> ResourceRef:
+        return ResourceRef(
+            kind=self.resource_kind,
+            organization_id=self.organization_id,
+            atlas_id=self.resource_id,
+            name=self.resource_name,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    id: int | None = None
+    request_id: int
+    integration: str
+    resource_kind: ResourceKind
+    organization_id: str
+    resource_id: str
+    resource_name: str
+    username: str  # Atlas username = the requester's Slack email
+    requester_id: str
+    roles: tuple[str, ...]  # what was asked for
+    duration_seconds: int
+    atlas_user_id: str | None = None
+    baseline_roles: tuple[str, ...] = ()  # what the person held before any bot grant
+    added_roles: tuple[str, ...] = ()  # what this grant added in Atlas
+    added_user: bool = False  # this grant added the person to the resource (or invited them)
+    status: GrantStatus = GrantStatus.GRANTING
+    granted_at: datetime | None = None
+    starts_at: datetime | None = None  # clock start: on grant, or when an invitation is accepted
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    alerted: bool = False
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+
+    @property
+    def resource(self) -> ResourceRef:
+        return ResourceRef(
+            kind=self.resource_kind,
+            organization_id=self.organization_id,
+            atlas_id=self.resource_id,
+            name=self.resource_name,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    at: datetime
+    actor: str  # Slack user id, "system", or "cli"
+    action: str  # requested, refused, approved, denied, granted, invited, revoked, failed, config_applied, ...
+    integration: str | None = None
+    request_id: int | None = None
+    grant_id: int | None = None
+    detail: dict[str, object] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InventoryResource:
+    """An organization or project in the synced inventory, as request forms and flows see it."""
+
+    integration: str
+    kind: ResourceKind
+    atlas_id: str
+    organization_id: str
+    organization_name: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    present: bool = True
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(
+            kind=self.kind, organization_id=self.organization_id, atlas_id=self.atlas_id, name=self.name
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InventoryUser:
+    integration: str
+    atlas_id: str
+    username: str
+    status: MembershipStatus
+    org_roles: tuple[str, ...] = ()
+    project_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    present: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncChanges:
+    """What a sync changed, for people to read."""
+
+    added_projects: tuple[str, ...] = ()
+    removed_projects: tuple[str, ...] = ()
+    added_clusters: tuple[str, ...] = ()  # "project/cluster"
+    removed_clusters: tuple[str, ...] = ()
+    added_users: tuple[str, ...] = ()
+    removed_users: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)  # organizations, projects, clusters, users
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            (
+                self.added_projects,
+                self.removed_projects,
+                self.added_clusters,
+                self.removed_clusters,
+                self.added_users,
+                self.removed_users,
+            )
+        )

@@ -1,0 +1,148 @@
+"""The request and grant state machines: a table of allowed moves and pure functions of (state, event, now).
+
+Nothing here does I/O. The service loads a row, applies one of these, saves with a compare-and-set,
+then performs the side effect; a replayed event finds the state moved on and raises AlreadyDecided.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from access.entities import AccessRequest, Approval, Grant
+from access.errors import AlreadyDecided, NotAllowed
+from access.model import GrantStatus, RequestStatus
+
+R, G = RequestStatus, GrantStatus
+
+REQUEST_MOVES: dict[RequestStatus, frozenset[RequestStatus]] = {
+    R.PENDING: frozenset({R.APPROVED, R.DENIED, R.CANCELLED, R.EXPIRED}),
+    R.APPROVED: frozenset(),
+    R.DENIED: frozenset(),
+    R.CANCELLED: frozenset(),
+    R.EXPIRED: frozenset(),
+}
+
+GRANT_MOVES: dict[GrantStatus, frozenset[GrantStatus]] = {
+    G.GRANTING: frozenset({G.ACTIVE, G.INVITED, G.REVOKING, G.GRANTING}),
+    G.INVITED: frozenset({G.ACTIVE, G.REVOKING, G.INVITED}),
+    G.ACTIVE: frozenset({G.REVOKING, G.ACTIVE}),
+    G.REVOKING: frozenset({G.REVOKED, G.FAILED}),
+    G.FAILED: frozenset({G.REVOKED, G.FAILED, G.REVOKING}),
+    G.REVOKED: frozenset(),
+}
+
+LIVE_GRANT_STATES = (G.GRANTING, G.INVITED, G.ACTIVE, G.REVOKING, G.FAILED)
+
+
+def _move_request(request: AccessRequest, to: RequestStatus, now: datetime, **changes: object) -> AccessRequest:
+    if to not in REQUEST_MOVES[request.status]:
+        raise AlreadyDecided(request.status.value, request.decided_by)
+    return replace(request, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
+
+
+def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) -> Grant:
+    if to not in GRANT_MOVES[grant.status]:
+        raise AlreadyDecided(grant.status.value)
+    return replace(grant, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
+
+
+def approve(request: AccessRequest, *, user_id: str, now: datetime) -> AccessRequest:
+    """Record one approval; the request is APPROVED once it has the approvals it needs."""
+    _check_decider(request, user_id)
+    if any(a.user_id == user_id for a in request.approvals):
+        raise AlreadyDecided("approved by you", user_id)
+    approvals = (*request.approvals, Approval(user_id=user_id, at=now))
+    if len(approvals) < request.approvals_required:
+        return replace(request, approvals=approvals, updated_at=now)
+    return _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
+
+
+def auto_approve(request: AccessRequest, *, now: datetime) -> AccessRequest:
+    return _move_request(request, R.APPROVED, now, decided_by="auto", decided_at=now)
+
+
+def deny(request: AccessRequest, *, user_id: str, reason: str, now: datetime) -> AccessRequest:
+    _check_decider(request, user_id)
+    return _move_request(request, R.DENIED, now, decided_by=user_id, decided_at=now, deny_reason=reason)
+
+
+def cancel(request: AccessRequest, *, user_id: str, now: datetime) -> AccessRequest:
+    if user_id != request.requester_id:
+        raise NotAllowed("Only the person who asked can cancel a request.")
+    return _move_request(request, R.CANCELLED, now, decided_by=user_id, decided_at=now)
+
+
+def expire_request(request: AccessRequest, *, now: datetime) -> AccessRequest:
+    return _move_request(request, R.EXPIRED, now, decided_by="system", decided_at=now)
+
+
+def _check_decider(request: AccessRequest, user_id: str) -> None:
+    if request.status is not R.PENDING:
+        raise AlreadyDecided(request.status.value, request.decided_by)
+    if user_id == request.requester_id:
+        raise NotAllowed("You can't approve or deny your own request.")
+    if user_id not in request.approvers:
+        raise NotAllowed("Only the request's approvers can decide it.")
+
+
+def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Grant:
+    """The grant row an approved request gets: GRANTING, due at once."""
+    assert request.id is not None
+    return Grant(
+        request_id=request.id,
+        integration=request.integration,
+        resource_kind=request.resource_kind,
+        organization_id=request.organization_id,
+        resource_id=request.resource_id,
+        resource_name=request.resource_name,
+        username=username,
+        requester_id=request.requester_id,
+        roles=request.roles,
+        duration_seconds=request.duration_seconds,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def activate(grant: Grant, *, now: datetime) -> Grant:
+    """The access is live: the clock starts now."""
+    expires = now + timedelta(seconds=grant.duration_seconds)
+    return move_grant(
+        grant, G.ACTIVE, now, starts_at=now, expires_at=expires, next_attempt_at=None, attempts=0, last_error=None
+    )
+
+
+def end_early(grant: Grant, *, now: datetime) -> Grant:
+    """"I'm done" or a withdrawn request: revoke at once."""
+    return move_grant(grant, G.REVOKING, now, next_attempt_at=now, expires_at=min(grant.expires_at or now, now))
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter: the wait before attempt number `attempts + 1`."""
+    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+def roles_to_remove(grant: Grant, others: list[Grant]) -> tuple[str, ...]:
+    """What a revocation takes away: the grant's roles, less the baseline and what other live grants need."""
+    keep = set(grant.baseline_roles)
+    for other in others:
+        if other.id != grant.id:
+            keep |= set(other.roles)
+    return tuple(role for role in grant.roles if role not in keep)
+
+
+def should_remove_user(grant: Grant, others: list[Grant]) -> bool:
+    """Remove the person from the resource when they held nothing before and no other grant keeps them."""
+    return not grant.baseline_roles and not any(o.id != grant.id for o in others)
+
+
+def baseline_for(current_roles: frozenset[str], others: list[Grant]) -> tuple[str, ...]:
+    """What the person holds independently of the bot: current roles less what other live grants added."""
+    added_by_bot: set[str] = set()
+    for other in others:
+        added_by_bot |= set(other.roles) - set(other.baseline_roles)
+    return tuple(sorted(current_roles - added_by_bot))

@@ -1,0 +1,168 @@
+"""Value types and states shared by every layer: ids, resource references, request and grant states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+SlackUserId = NewType("SlackUserId", str)
+AtlasUserId = NewType("AtlasUserId", str)
+AtlasOrgId = NewType("AtlasOrgId", str)
+AtlasGroupId = NewType("AtlasGroupId", str)
+
+
+class ResourceKind(StrEnum):
+    ORGANIZATION = "organization"
+    PROJECT = "project"
+
+
+class DiscoveryType(StrEnum):
+    """What an integration discovers (the config's `discovery` list)."""
+
+    ORGANIZATIONS = "organizations"
+    PROJECTS = "projects"
+
+
+class MembershipStatus(StrEnum):
+    """An Atlas org user's `orgMembershipStatus`."""
+
+    ACTIVE = "ACTIVE"
+    PENDING = "PENDING"
+    INVITATION_EXPIRED = "INVITATION_EXPIRED"
+    INVITATION_REJECTED = "INVITATION_REJECTED"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class GrantStatus(StrEnum):
+    GRANTING = "granting"
+    INVITED = "invited"
+    ACTIVE = "active"
+    REVOKING = "revoking"
+    REVOKED = "revoked"
+    FAILED = "failed"
+
+
+ORG_ROLES: tuple[str, ...] = (
+    "ORG_OWNER",
+    "ORG_GROUP_CREATOR",
+    "ORG_BILLING_ADMIN",
+    "ORG_BILLING_READ_ONLY",
+    "ORG_STREAM_PROCESSING_ADMIN",
+    "ORG_READ_ONLY",
+    "ORG_MEMBER",
+)
+# The spec no longer enumerates project roles: this list is data, and an admin may configure a new
+# GROUP_* name (see access.config).
+PROJECT_ROLES: tuple[str, ...] = (
+    "GROUP_OWNER",
+    "GROUP_READ_ONLY",
+    "GROUP_CLUSTER_MANAGER",
+    "GROUP_DATA_ACCESS_ADMIN",
+    "GROUP_DATA_ACCESS_READ_WRITE",
+    "GROUP_DATA_ACCESS_READ_ONLY",
+    "GROUP_DATABASE_ACCESS_ADMIN",
+    "GROUP_SEARCH_INDEX_EDITOR",
+    "GROUP_STREAM_PROCESSING_OWNER",
+    "GROUP_BACKUP_MANAGER",
+    "GROUP_OBSERVABILITY_VIEWER",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceRef:
+    """An Atlas organization or project that access is asked for."""
+
+    kind: ResourceKind
+    organization_id: str
+    atlas_id: str  # the org id for an organization, the group (project) id for a project
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveredCluster:
+    name: str
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveredProject:
+    id: str
+    name: str
+    organization_id: str
+    tags: tuple[Tag, ...] = ()
+    clusters: tuple[DiscoveredCluster, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscoveredUser:
+    """An Atlas user as seen from the organization: its org roles and project roles."""
+
+    id: str
+    username: str
+    status: MembershipStatus
+    org_roles: frozenset[str] = frozenset()
+    project_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # group id -> roles
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inventory:
+    """What one discovery of an integration's organization found."""
+
+    organization_id: str
+    organization_name: str
+    projects: tuple[DiscoveredProject, ...] = ()
+    users: tuple[DiscoveredUser, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrantResult:
+    """What the gateway did to give a user roles on a resource.
+
+    `roles_before` is everything the user held on the resource before the call (empty if not a member);
+    `added_roles` is what the call added; `added_user` says the user was not a member and was added
+    (invited, for an organization or a non-member of the organization).
+    """
+
+    user_id: str
+    status: MembershipStatus
+    roles_before: frozenset[str]
+    added_roles: frozenset[str]
+    added_user: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeResult:
+    """What the gateway did to take roles away: `removed_roles`, and whether it removed the user."""
+
+    removed_roles: frozenset[str]
+    removed_user: bool
+    already_gone: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserAccess:
+    """A user's current standing on one resource (None fields: not a member)."""
+
+    user_id: str | None
+    status: MembershipStatus | None
+    roles: frozenset[str]
+
+
+def utc_iso(moment: datetime) -> str:
+    """A timestamp as people and CSV files read it: ISO 8601 in UTC, seconds precision."""
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,216 @@
+"""The Protocols the domain needs from the outside: Atlas, a clock, Slack directory and notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from access.config import AccessFlowSpec, IntegrationSpec
+from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
+from access.model import (
+    DiscoveryType,
+    GrantResult,
+    GrantStatus,
+    Inventory,
+    ResourceKind,
+    ResourceRef,
+    RevokeResult,
+    UserAccess,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class AtlasGateway(Protocol):
+    """Atlas as the domain sees it: one organization's resources and who may use them."""
+
+    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType]) -> Inventory: ...
+
+    def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess: ...
+
+    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
+        """Give `username` the `roles` on `resource`, adding only the missing ones.
+
+        A user who is not an ACTIVE member of the organization is invited (status PENDING).
+        """
+        ...
+
+    def revoke(
+        self, *, resource: ResourceRef, username: str, roles: Sequence[str], remove_user: bool
+    ) -> RevokeResult:
+        """Take `roles` away from `username` on `resource`; idempotent (a 404 means done).
+
+        With `remove_user` (the grant added the user and nothing else keeps them) the user is removed
+        from the resource, which also withdraws a pending invitation. A role removal that would leave
+        the user with no role removes the user instead, as Atlas requires at least one.
+        """
+        ...
+
+
+class GroupDirectory(Protocol):
+    """Slack's users and user groups, as far as approver resolution needs them."""
+
+    def group_members(self, handle_or_id: str) -> frozenset[str] | None:
+        """The Slack user ids in a user group named by handle (`payments-oncall`) or id (`S…`); None if unknown."""
+        ...
+
+    def user_id_for_email(self, email: str) -> str | None: ...
+
+    def email_for_user(self, user_id: str) -> str | None: ...
+
+
+# --- persistence -------------------------------------------------------------------------------------------
+# Repositories take the unit of work's session and never commit; the unit of work commits once.
+
+
+
+class StaleWrite(Exception):  # noqa: N818 - a domain outcome, not a bug
+    """A compare-and-set found the row changed (or gone) since it was read."""
+
+
+class RequestRepository(Protocol):
+    def add(self, request: AccessRequest) -> AccessRequest: ...  # returns it with id and version 1
+
+    def get(self, request_id: int) -> AccessRequest | None: ...
+
+    def save(self, request: AccessRequest) -> AccessRequest:
+        """Write `request` if the stored version equals `request.version`; return it with version+1.
+
+        Raises StaleWrite otherwise.
+        """
+        ...
+
+    def for_requester(self, requester_id: str, *, limit: int = 50) -> list[AccessRequest]: ...  # newest first
+
+    def pending(self, *, limit: int = 1000) -> list[AccessRequest]: ...
+
+
+class GrantRepository(Protocol):
+    def add(self, grant: Grant) -> Grant: ...
+
+    def get(self, grant_id: int) -> Grant | None: ...
+
+    def for_request(self, request_id: int) -> Grant | None: ...
+
+    def save(self, grant: Grant) -> Grant: ...  # compare-and-set on version, as RequestRepository.save
+
+    def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
+        """Grants of `username` on `resource_id` in GRANTING, INVITED, ACTIVE, REVOKING or FAILED."""
+        ...
+
+    def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]: ...
+
+    def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
+        """Lease the grants whose work is due and return them (with the lease set and version bumped).
+
+        Due: ACTIVE with expires_at <= now; INVITED with next_attempt_at <= now (poll the invitation, or
+        withdraw it once expires_at passed); GRANTING/REVOKING/FAILED with next_attempt_at <= now. Never a
+        row whose lease (lease_until > now) another owner holds. PostgreSQL: SELECT ... FOR UPDATE SKIP
+        LOCKED; SQLite: inside a BEGIN IMMEDIATE transaction. Oldest due first.
+        """
+        ...
+
+    def next_due_at(self) -> datetime | None: ...  # the earliest moment claim_due would return something
+
+    def count_by_status(self) -> dict[GrantStatus, int]: ...
+
+
+class AuditLog(Protocol):
+    def add(self, event: AuditEvent) -> None: ...
+
+    def query(
+        self, *, since: datetime | None = None, integration: str | None = None, limit: int | None = None
+    ) -> Iterator[AuditEvent]: ...  # oldest first
+
+
+class IntegrationRepository(Protocol):
+    def get(self, name: str) -> IntegrationSpec | None:
+        """The spec with literal secrets decrypted (SecretStr)."""
+        ...
+
+    def list(self) -> list[IntegrationSpec]: ...
+
+    def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
+        """Insert or update by name (True if created). Literal secrets are stored encrypted.
+
+        With keep_secrets, a spec whose literal secret fields are None keeps the stored ones.
+        """
+        ...
+
+    def status(self, name: str) -> dict[str, object]: ...  # last_sync_at, last_sync_error, last_rotation_at, counts
+
+    def set_status(self, name: str, **fields: object) -> None: ...
+
+
+class FlowRepository(Protocol):
+    def get(self, name: str) -> AccessFlowSpec | None: ...
+
+    def list(self, *, enabled_only: bool = False) -> list[AccessFlowSpec]: ...
+
+    def upsert(self, spec: AccessFlowSpec) -> bool: ...
+
+
+class InventoryRepository(Protocol):
+    def apply(self, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:
+        """Upsert what a discovery found, mark what vanished (present=False), return what changed."""
+        ...
+
+    def resources(
+        self, *, integration: str | None = None, kind: ResourceKind | None = None, query: str = "", limit: int = 100
+    ) -> list[InventoryResource]: ...  # present ones; query matches the name case-insensitively
+
+    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None: ...
+
+    def clusters(self, *, integration: str, project_id: str) -> list[tuple[str, str]]: ...  # (name, state)
+
+    def users(self, *, integration: str) -> list[InventoryUser]: ...
+
+    def counts(self, *, integration: str) -> dict[str, int]: ...
+
+
+class UnitOfWork(Protocol):
+    requests: RequestRepository
+    grants: GrantRepository
+    audit: AuditLog
+    integrations: IntegrationRepository
+    flows: FlowRepository
+    inventory: InventoryRepository
+
+    def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: commits when the block ends without an exception, rolls back otherwise.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE (one writer at a time, no upgrade deadlocks).
+        """
+        ...
+
+    def ping(self) -> bool: ...
+
+
+class Notifier(Protocol):
+    """What people see: the approval message, DMs to the requester, alerts to integration owners.
+
+    Every method renders from the stored request/grant it is given; failures are the notifier's to log,
+    the domain's state never depends on them.
+    """
+
+    def post_request(self, *, request: AccessRequest, integration: IntegrationSpec) -> tuple[str, str] | None:
+        """Post the approval message; return (channel, ts) to update it later."""
+        ...
+
+    def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None: ...
+
+    def tell_requester(
+        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec
+    ) -> None: ...
+
+    def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None: ...

@@ -1,0 +1,295 @@
+"""Use cases for people: what may I ask for, ask, approve, deny, cancel, and what do I have.
+
+Each use case is one transaction (load, check policy, apply a lifecycle move, save with compare-and-set,
+audit), then side effects after the commit: Slack via the Notifier, Atlas via the GrantWorker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from access import lifecycle, policy
+from access.config import AccessFlowSpec, IntegrationSpec
+from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
+from access.errors import AlreadyDecided, NotAllowed, NotFound, RequestRefused
+from access.model import GrantStatus, RequestStatus
+from access.policy import Approvers, Requester
+from access.ports import AtlasGateway, Clock, GroupDirectory, Notifier, Store, UnitOfWork
+from access.worker import GrantWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestForm:
+    """What the request modal offers for one resource."""
+
+    resource: InventoryResource
+    roles: tuple[str, ...]
+    max_duration: timedelta
+    justification_required: bool
+    auto_approved: bool
+    approvers: Approvers
+
+
+@dataclass(frozen=True, kw_only=True)
+class MyAccess:
+    requests: list[AccessRequest]
+    grants: list[Grant]
+
+
+class AccessService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        gateways: Callable[[str], AtlasGateway],
+        directory: GroupDirectory,
+        notifier: Notifier,
+        clock: Clock,
+        worker: GrantWorker,
+    ) -> None:
+        self._store = store
+        self._gateways = gateways
+        self._directory = directory
+        self._notifier = notifier
+        self._clock = clock
+        self.worker = worker
+
+    # --- queries --------------------------------------------------------------------------------------
+
+    def requestable(self, *, requester: Requester, query: str = "", limit: int = 100) -> list[InventoryResource]:
+        """Inventory resources some enabled flow lets `requester` ask for, matching `query`."""
+        with self._store.unit_of_work() as uow:
+            flows = [f for f in uow.flows.list(enabled_only=True)
+                     if policy.may_request_somewhere(f, requester, self._directory)]
+            if not flows:
+                return []
+            integrations = {f.integration for f in flows}
+            found = []
+            for resource in uow.inventory.resources(query=query, limit=limit * 4):
+                if resource.integration in integrations and policy.flows_for(
+                    flows=flows, requester=requester, resource=resource, directory=self._directory
+                ):
+                    found.append(resource)
+                if len(found) >= limit:
+                    break
+            return found
+
+    def form(self, *, requester: Requester, integration: str, resource_id: str) -> RequestForm:
+        with self._store.unit_of_work() as uow:
+            spec, resource, flows = self._matching(uow, requester, integration, resource_id)
+        roles = policy.roles_offered(flows, resource.kind, spec)
+        return RequestForm(
+            resource=resource,
+            roles=tuple(roles),
+            max_duration=max(f.max_duration for f in flows),
+            justification_required=any(f.justification == "required" for f in flows),
+            auto_approved=all(f.approval == "auto" for f in flows),
+            approvers=policy.resolve_approvers(
+                integration=spec, resource=resource, requester=requester, directory=self._directory
+            ),
+        )
+
+    def mine(self, *, user_id: str) -> MyAccess:
+        with self._store.unit_of_work() as uow:
+            live = (GrantStatus.GRANTING, GrantStatus.INVITED, GrantStatus.ACTIVE, GrantStatus.REVOKING,
+                    GrantStatus.FAILED)
+            return MyAccess(
+                requests=uow.requests.for_requester(user_id, limit=20),
+                grants=uow.grants.for_requester(user_id, statuses=live),
+            )
+
+    def get(self, request_id: int) -> tuple[AccessRequest, Grant | None]:
+        with self._store.unit_of_work() as uow:
+            request = uow.requests.get(request_id)
+            if request is None:
+                raise NotFound(f"request {request_id}")
+            return request, uow.grants.for_request(request_id)
+
+    # --- commands -------------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        requester: Requester,
+        integration: str,
+        resource_id: str,
+        roles: tuple[str, ...],
+        duration: timedelta,
+        justification: str,
+    ) -> AccessRequest:
+        """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            try:
+                spec, resource, flows = self._matching(uow, requester, integration, resource_id)
+                policy.check_duration(duration)
+                flow = policy.choose_flow(flows, roles, duration)
+                text = policy.check_justification(flow, justification)
+            except RequestRefused as refused:
+                self._refused(requester, integration, resource_id, refused.reason)
+                raise
+            approvers = policy.resolve_approvers(
+                integration=spec, resource=resource, requester=requester, directory=self._directory
+            )
+            if flow.approval == "owners" and len(approvers.user_ids) < flow.approvals_required:
+                reason = "Nobody else can approve this request: ask an admin to set the owners."
+                self._refused(requester, integration, resource_id, reason)
+                raise RequestRefused(reason)
+            request = uow.requests.add(
+                self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
+            )
+            self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
+            grant = self._auto_approve(uow, request, requester) if flow.approval == "auto" else None
+            request = uow.requests.get(request.id or 0) or request
+        self._announce(request, spec)
+        if grant is not None:
+            self.worker.run_due()
+        return request
+
+    def approve(self, *, request_id: int, user_id: str) -> AccessRequest:
+        """One approver's yes; the grant starts once the request has all the approvals it needs."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            decided = self._decide(uow, request, user_id, lambda r: lifecycle.approve(r, user_id=user_id, now=now))
+            saved = uow.requests.save(decided)
+            self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added")
+            if saved.status is RequestStatus.APPROVED:
+                uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
+            spec = self._integration(uow, saved.integration)
+        self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
+        if saved.status is RequestStatus.APPROVED:
+            self.worker.run_due()
+        return saved
+
+    def deny(self, *, request_id: int, user_id: str, reason: str) -> AccessRequest:
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            move = lambda r: lifecycle.deny(r, user_id=user_id, reason=reason.strip(), now=now)  # noqa: E731
+            saved = uow.requests.save(self._decide(uow, request, user_id, move))
+            self._audit(uow, saved, user_id, "denied", reason=reason.strip())
+            spec = self._integration(uow, saved.integration)
+        self._refresh(saved, spec, event="denied")
+        return saved
+
+    def cancel(self, *, request_id: int, user_id: str) -> AccessRequest:
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            move = lambda r: lifecycle.cancel(r, user_id=user_id, now=now)  # noqa: E731
+            saved = uow.requests.save(self._decide(uow, request, user_id, move))
+            self._audit(uow, saved, user_id, "cancelled")
+            spec = self._integration(uow, saved.integration)
+        self._refresh(saved, spec, event="cancelled")
+        return saved
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _matching(
+        self, uow: UnitOfWork, requester: Requester, integration: str, resource_id: str
+    ) -> tuple[IntegrationSpec, InventoryResource, list[AccessFlowSpec]]:
+        spec = uow.integrations.get(integration)
+        resource = uow.inventory.resource(integration=integration, atlas_id=resource_id)
+        if spec is None or not spec.enabled or resource is None or not resource.present:
+            raise RequestRefused("That resource is not in the inventory (any more). Run /atlas-sync or pick another.")
+        flows = policy.flows_for(
+            flows=uow.flows.list(enabled_only=True), requester=requester, resource=resource,
+            directory=self._directory,
+        )
+        if not flows:
+            raise RequestRefused(f"No access flow lets you ask for access to {resource.kind.value} {resource.name}.")
+        return spec, resource, flows
+
+    def _decide(
+        self, uow: UnitOfWork, request: AccessRequest, user_id: str, move: Callable[[AccessRequest], AccessRequest]
+    ) -> AccessRequest:
+        try:
+            return move(request)
+        except (NotAllowed, AlreadyDecided) as refusal:
+            self._audit(uow, request, user_id, "refused", reason=str(refusal))
+            uow.commit()  # the refusal is on record even though the decision is not
+            raise
+
+    def _new_request(
+        self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
+        roles: tuple[str, ...], duration: timedelta, text: str, approvers: Approvers, now: object,
+    ) -> AccessRequest:
+        return AccessRequest(
+            requester_id=requester.user_id, requester_email=requester.email, integration=spec.name,
+            flow=flow.name, resource_kind=resource.kind, organization_id=resource.organization_id,
+            resource_id=resource.atlas_id, resource_name=resource.name, roles=roles,
+            duration_seconds=int(duration.total_seconds()), justification=text,
+            approvers=approvers.user_ids, approver_group=approvers.group,
+            approvals_required=flow.approvals_required, channel=spec.approval_channel,
+            created_at=now, updated_at=now,  # type: ignore[arg-type]
+        )
+
+    def _auto_approve(self, uow: UnitOfWork, request: AccessRequest, requester: Requester) -> Grant:
+        now = self._clock.now()
+        saved = uow.requests.save(lifecycle.auto_approve(request, now=now))
+        self._audit(uow, saved, "auto", "approved", flow=saved.flow)
+        return uow.grants.add(lifecycle.new_grant_for(saved, username=requester.email, now=now))
+
+    def _announce(self, request: AccessRequest, spec: IntegrationSpec) -> None:
+        """Post the approval message and remember where it is, then tell the requester."""
+        posted = self._safely(lambda: self._notifier.post_request(request=request, integration=spec))
+        if posted:
+            channel, ts = posted
+            with self._store.unit_of_work() as uow:
+                current = self._load(uow, request.id or 0)
+                uow.requests.save(replace(current, channel=channel, message_ts=ts))
+        with self._store.unit_of_work() as uow:
+            current = self._load(uow, request.id or 0)
+            grant = uow.grants.for_request(current.id or 0)
+        self._safely(lambda: self._notifier.tell_requester(
+            request=current, grant=grant, event="requested", integration=spec))
+
+    def _refresh(self, request: AccessRequest, spec: IntegrationSpec, *, event: str | None) -> None:
+        with self._store.unit_of_work() as uow:
+            current = uow.requests.get(request.id or 0) or request
+            grant = uow.grants.for_request(current.id or 0)
+        self._safely(lambda: self._notifier.update_request(request=current, grant=grant, integration=spec))
+        if event:
+            self._safely(lambda: self._notifier.tell_requester(
+                request=current, grant=grant, event=event, integration=spec))
+
+    def _refused(self, requester: Requester, integration: str, resource_id: str, reason: str) -> None:
+        with self._store.unit_of_work() as uow:
+            uow.audit.add(AuditEvent(
+                at=self._clock.now(), actor=requester.user_id, action="refused", integration=integration,
+                detail={"resource_id": resource_id, "reason": reason},
+            ))
+
+    def _audit(self, uow: UnitOfWork, request: AccessRequest, actor: str, action: str, **detail: object) -> None:
+        uow.audit.add(AuditEvent(
+            at=self._clock.now(), actor=actor, action=action, integration=request.integration,
+            request_id=request.id, detail={"resource": request.resource_name, **detail},
+        ))
+
+    @staticmethod
+    def _load(uow: UnitOfWork, request_id: int) -> AccessRequest:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound(f"request {request_id}")
+        return request
+
+    @staticmethod
+    def _integration(uow: UnitOfWork, name: str) -> IntegrationSpec:
+        spec = uow.integrations.get(name)
+        if spec is None:
+            raise NotFound(f"integration {name}")
+        return spec
+
+    @staticmethod
+    def _safely(action: Callable[[], object]) -> object:
+        try:
+            return action()
+        except Exception:  # Slack trouble must never undo or block a stored decision
+            log.exception("notification failed")
+            return None

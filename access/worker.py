@@ -1,0 +1,215 @@
+"""The grant worker: claims due grants with a lease and moves them on in Atlas (grant, poll invitation, revoke).
+
+The database is the truth. Timers only wake `run_due`; any replica may run it. A claimed grant is worked
+and saved with a compare-and-set, so a worker that lost its lease cannot mark anything done. Failures
+back off with jitter and are retried forever; the integration owners hear about it after a few.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from access import lifecycle
+from access.entities import AuditEvent, Grant
+from access.model import GrantStatus, MembershipStatus
+from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store
+
+log = logging.getLogger(__name__)
+G = GrantStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    owner: str  # this process's lease owner id
+    lease_seconds: float = 60.0
+    batch: int = 50
+    invitation_poll_seconds: float = 60.0
+    invitation_timeout: timedelta = timedelta(days=7)
+    max_grant_attempts: int = 5
+    alert_after_attempts: int = 3
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 300.0
+
+
+class GrantWorker:
+    def __init__(
+        self, *, store: Store, gateways: Callable[[str], AtlasGateway], notifier: Notifier, clock: Clock,
+        options: WorkerOptions,
+    ) -> None:
+        self._store = store
+        self._gateways = gateways
+        self._notifier = notifier
+        self._clock = clock
+        self.options = options
+
+    def run_due(self) -> int:
+        """Claim and work every due grant, batch by batch; returns how many were worked."""
+        worked = 0
+        while True:
+            with self._store.unit_of_work() as uow:
+                claimed = uow.grants.claim_due(
+                    now=self._clock.now(), owner=self.options.owner,
+                    lease_seconds=self.options.lease_seconds, limit=self.options.batch,
+                )
+            for grant in claimed:
+                self._work_safely(grant)
+            worked += len(claimed)
+            if len(claimed) < self.options.batch:
+                return worked
+
+    def _work_safely(self, grant: Grant) -> None:
+        try:
+            self._work(grant)
+        except StaleWrite:
+            log.info("grant %s moved on under another worker; leaving it", grant.id)
+        except Exception:
+            log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
+
+    def _work(self, grant: Grant) -> None:
+        if grant.status is G.GRANTING:
+            self._grant(grant)
+        elif grant.status is G.INVITED:
+            self._poll_invitation(grant)
+        else:
+            self._revoke(grant)
+
+    # --- granting -------------------------------------------------------------------------------------
+
+    def _grant(self, grant: Grant) -> None:
+        gateway = self._gateways(grant.integration)
+        if grant.attempts == 0:
+            grant = self._record_baseline(grant, gateway)
+        else:
+            grant = self._save(replace(grant, attempts=grant.attempts + 1))
+        try:
+            result = gateway.grant(resource=grant.resource, username=grant.username, roles=grant.roles)
+        except Exception as error:
+            self._grant_failed(grant, error)
+            return
+        now = self._clock.now()
+        changes = {"atlas_user_id": result.user_id, "added_roles": tuple(sorted(result.added_roles)),
+                   "added_user": result.added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
+        if result.status is MembershipStatus.ACTIVE:
+            grant = lifecycle.activate(replace(grant, **changes), now=now)  # type: ignore[arg-type]
+            self._finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))
+        else:
+            grant = lifecycle.move_grant(
+                grant, G.INVITED, now, expires_at=now + self.options.invitation_timeout,
+                next_attempt_at=now + timedelta(seconds=self.options.invitation_poll_seconds), **changes,
+            )
+            self._finish(grant, "invited", added=list(grant.added_roles))
+
+    def _record_baseline(self, grant: Grant, gateway: AtlasGateway) -> Grant:
+        """Before the first change in Atlas: what the person holds that no bot grant gave them."""
+        access = gateway.user_access(resource=grant.resource, username=grant.username)
+        with self._store.unit_of_work() as uow:
+            others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
+                      if g.id != grant.id and g.status is not G.GRANTING]
+            baseline = lifecycle.baseline_for(access.roles, others)
+            return uow.grants.save(replace(grant, baseline_roles=baseline, attempts=1,
+                                           atlas_user_id=access.user_id, updated_at=self._clock.now()))
+
+    def _grant_failed(self, grant: Grant, error: Exception) -> None:
+        now = self._clock.now()
+        if grant.attempts >= self.options.max_grant_attempts:
+            # Give up granting; revoke whatever part of it may have reached Atlas, and say so.
+            grant = lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now, last_error=str(error),
+                                         lease_owner=None, lease_until=None, attempts=0, expires_at=now)
+            self._finish(grant, "grant_failed", error=str(error))
+            return
+        wait = lifecycle.backoff(grant.attempts, base=self.options.backoff_base_seconds,
+                                 cap=self.options.backoff_cap_seconds)
+        grant = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + wait, last_error=str(error),
+                                     lease_owner=None, lease_until=None)
+        self._finish(grant, "grant_retry", error=str(error), attempt=grant.attempts, notify=False)
+
+    def _poll_invitation(self, grant: Grant) -> None:
+        now = self._clock.now()
+        if grant.expires_at is not None and now >= grant.expires_at:
+            self._revoke(grant, reason="invitation_not_accepted")
+            return
+        access = self._gateways(grant.integration).user_access(resource=grant.resource, username=grant.username)
+        if access.status is MembershipStatus.ACTIVE:
+            grant = lifecycle.activate(replace(grant, lease_owner=None, lease_until=None, atlas_user_id=access.user_id),
+                                       now=now)
+            self._finish(grant, "activated")
+        elif access.status is None or access.status in (MembershipStatus.INVITATION_EXPIRED,
+                                                         MembershipStatus.INVITATION_REJECTED):
+            self._revoke(grant, reason="invitation_" + (access.status.value.lower() if access.status else "gone"))
+        else:
+            nxt = now + timedelta(seconds=self.options.invitation_poll_seconds)
+            self._save(replace(grant, next_attempt_at=nxt, lease_owner=None, lease_until=None, updated_at=now))
+
+    # --- revoking -------------------------------------------------------------------------------------
+
+    def _revoke(self, grant: Grant, *, reason: str = "expired") -> None:
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
+                      if g.id != grant.id]
+        if grant.status in (G.ACTIVE, G.INVITED):
+            grant = self._save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+        roles = lifecycle.roles_to_remove(grant, others)
+        remove_user = lifecycle.should_remove_user(grant, others)
+        try:
+            result = self._gateways(grant.integration).revoke(
+                resource=grant.resource, username=grant.username, roles=roles, remove_user=remove_user)
+        except Exception as error:
+            self._revoke_failed(grant, error)
+            return
+        grant = lifecycle.move_grant(grant, G.REVOKED, self._clock.now(), revoked_at=self._clock.now(),
+                                     lease_owner=None, lease_until=None, next_attempt_at=None, last_error=None)
+        self._finish(grant, "revoked", reason=reason, removed=sorted(result.removed_roles),
+                     removed_user=result.removed_user, kept=[r for r in grant.roles if r not in roles])
+
+    def _revoke_failed(self, grant: Grant, error: Exception) -> None:
+        now = self._clock.now()
+        attempts = grant.attempts + 1
+        wait = lifecycle.backoff(attempts, base=self.options.backoff_base_seconds,
+                                 cap=self.options.backoff_cap_seconds)
+        alert = attempts >= self.options.alert_after_attempts and not grant.alerted
+        grant = lifecycle.move_grant(grant, G.FAILED, now, attempts=attempts, next_attempt_at=now + wait,
+                                     last_error=str(error), lease_owner=None, lease_until=None,
+                                     alerted=grant.alerted or alert)
+        self._finish(grant, "revoke_failed", error=str(error), attempt=attempts, notify=False)
+        if alert:
+            self._alert(grant, f"Revoking {grant.username}'s {', '.join(grant.roles)} on {grant.resource_name} "
+                               f"has failed {attempts} times (last error: {error}). atlas-access keeps retrying.")
+
+    # --- bookkeeping ----------------------------------------------------------------------------------
+
+    def _save(self, grant: Grant) -> Grant:
+        with self._store.unit_of_work() as uow:
+            return uow.grants.save(grant)
+
+    def _finish(self, grant: Grant, action: str, *, notify: bool = True, **detail: object) -> None:
+        """Save the grant with its audit row in one transaction, then tell people."""
+        with self._store.unit_of_work() as uow:
+            saved = uow.grants.save(grant)
+            uow.audit.add(AuditEvent(at=self._clock.now(), actor="system", action=action,
+                                     integration=grant.integration, request_id=grant.request_id,
+                                     grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
+            request = uow.requests.get(grant.request_id)
+            spec = uow.integrations.get(grant.integration)
+        if notify and request is not None and spec is not None:
+            self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))
+            self._quietly(lambda: self._notifier.tell_requester(request=request, grant=saved, event=action,
+                                                                integration=spec))
+
+    def _alert(self, grant: Grant, text: str) -> None:
+        with self._store.unit_of_work() as uow:
+            spec = uow.integrations.get(grant.integration)
+        if spec is not None:
+            self._quietly(lambda: self._notifier.alert_owners(integration=spec, text=text))
+
+    @staticmethod
+    def _quietly(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("notification failed")
+
+

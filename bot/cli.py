@@ -1,0 +1,163 @@
+"""The `atlas-access` command: serve, config apply/show, sync, db upgrade, demo, sandbox, keygen.
+
+Every failure the operator can fix ends with one plain sentence on stderr and a non-zero exit code,
+never a stack trace or a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from access.errors import AccessError, FieldErrors
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atlas-access", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the Slack app over HTTP (POST /slack/events, GET /healthz)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode instead")
+    config = commands.add_parser("config", help="integrations and access flows as YAML")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    apply = config_commands.add_parser("apply", help="validate FILE and upsert it by name, all or nothing")
+    apply.add_argument("file", type=Path)
+    config_commands.add_parser("show", help="print the effective configuration, secrets redacted")
+    sync = commands.add_parser("sync", help="refresh the inventory from Atlas and print what changed")
+    sync.add_argument("--integration", help="only this integration (default: all enabled)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply migrations")
+    demo = commands.add_parser("demo", help="the whole story on this machine: local Slack, Atlas sandbox, SQLite")
+    demo.add_argument("--duration-minutes", type=int, default=30)
+    sandbox = commands.add_parser("sandbox", help="serve the Atlas sandbox simulator on loopback, seeded")
+    sandbox.add_argument("--port", type=int, default=8089)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    commands.add_parser("keygen", help="print a new ATLAS_ACCESS_SECRET_KEY")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.app import ConfigurationError
+
+    try:
+        return int(_dispatch(args) or 0)
+    except FieldErrors as errors:
+        for field, message in errors.errors.items():
+            print(f"error: {field}: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (AccessError, ConfigurationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
+    if args.command == "keygen":
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(duration_minutes=args.duration_minutes)
+    if args.command == "sandbox":
+        from bot.sandbox_cli import run_sandbox
+
+        return run_sandbox(host=args.host, port=args.port)
+    from bot.settings import Settings
+
+    settings = Settings()
+    if args.command == "db":
+        from storage.migrations import upgrade
+
+        upgrade(settings.database_url)
+        print("database is at the latest schema")
+        return 0
+    if args.command == "config":
+        return _config(args, settings)
+    if args.command == "sync":
+        return _sync(args, settings)
+    if args.command == "serve":
+        from bot.serve import run_server
+
+        return run_server(settings, host=args.host, port=args.port, socket_mode=args.socket_mode)
+    return EXIT_USAGE
+
+
+def _config(args: argparse.Namespace, settings: object) -> int:
+    from storage.migrations import upgrade
+
+    from access.admin import ConfigService, parse_document, redacted
+    from bot.app import build_store
+    from bot.clock import SystemClock
+
+    if args.config_command == "apply":
+        try:
+            raw = yaml.safe_load(args.file.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise FieldErrors({str(args.file): f"cannot read the file ({error.strerror})"}) from None
+        except yaml.YAMLError as error:
+            raise FieldErrors({str(args.file): f"not valid YAML ({_yaml_where(error)})"}) from None
+        document = parse_document(raw)
+        upgrade(settings.database_url)  # type: ignore[attr-defined]
+        result = ConfigService(store=build_store(settings), clock=SystemClock()).apply(document)  # type: ignore[arg-type]
+        for name in result.created:
+            print(f"created {name}")
+        for name in result.updated:
+            print(f"updated {name}")
+        return 0
+    upgrade(settings.database_url)  # type: ignore[attr-defined]
+    document = ConfigService(store=build_store(settings), clock=SystemClock()).current()  # type: ignore[arg-type]
+    print(yaml.safe_dump(redacted(document), sort_keys=False), end="")
+    return 0
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "syntax error"
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
+
+
+def _sync(args: argparse.Namespace, settings: object) -> int:
+    from storage.migrations import upgrade
+
+    from bot.app import build_runtime
+
+    upgrade(settings.database_url)  # type: ignore[attr-defined]
+    runtime = build_runtime(settings)  # type: ignore[arg-type]
+    names = [args.integration] if args.integration else runtime.sync.integrations()
+    if not names:
+        print("no integrations configured: run `atlas-access config apply FILE` first", file=sys.stderr)
+        return EXIT_FAILED
+    failed = 0
+    for name in names:
+        try:
+            report = runtime.sync.run(name, actor="cli")
+        except AccessError:
+            raise
+        except Exception as error:  # Atlas down, bad credentials: one sentence, carry on with the others
+            print(f"{name}: sync failed: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        from bot.sync_report import describe_changes
+
+        print(describe_changes(name, report.changes))
+    return EXIT_FAILED if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""`atlas-access serve`: start-up checks, the catch-up sweep, the timers and the HTTP server (or Socket Mode)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.app import ConfigurationError, Runtime, build_runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def check_startup(runtime: Runtime) -> None:
+    """Refuse to start when the secret key cannot read stored secrets, or Slack settings are missing."""
+    settings = runtime.settings
+    if not settings.slack_signing_secret.get_secret_value():
+        raise ConfigurationError("SLACK_SIGNING_SECRET is not set: Slack requests cannot be verified")
+    if not settings.slack_bot_token.get_secret_value():
+        raise ConfigurationError("SLACK_BOT_TOKEN is not set")
+    from storage.crypto import SecretKeyError
+
+    try:
+        runtime.store.check_secret_key()
+    except SecretKeyError as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 2.0) -> None:
+    """Apply migrations, retrying while the database is not reachable yet (a container starting, a failover)."""
+    from storage.migrations import upgrade
+
+    for attempt in range(1, attempts + 1):
+        try:
+            upgrade(settings.database_url)
+            return
+        except Exception as error:
+            if attempt == attempts:
+                raise ConfigurationError(f"the database is not reachable: {type(error).__name__}") from None
+            log.warning("database not reachable (attempt %d of %d); retrying", attempt, attempts)
+            time.sleep(pause)
+
+
+def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> int:
+    from bot.scheduler import Timers
+    from bot.slack.bolt import build_bolt_app
+
+    wait_for_database(settings)
+    runtime = build_runtime(settings)
+    check_startup(runtime)
+    caught_up = runtime.worker.run_due()  # what fell due while no process was running
+    log.info("start-up sweep worked %d grants", caught_up)
+    timers = Timers(runtime)
+    timers.start()
+    bolt = build_bolt_app(runtime)
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            if settings.slack_app_token is None:
+                raise ConfigurationError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
+            SocketModeHandler(bolt, settings.slack_app_token.get_secret_value()).start()
+        else:
+            from bot.slack.http import serve
+
+            serve(runtime, bolt, host=host, port=port)
+    finally:
+        timers.stop()
+    return 0

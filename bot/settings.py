@@ -1,0 +1,32 @@
+"""Typed settings, read once at start-up from the environment (names as in the operator contract)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_app_token: SecretStr | None = None  # Socket Mode
+    slack_api_url: str = "https://slack.com/api/"
+    atlas_base_url: str = "https://cloud.mongodb.com"
+    database_url: str = "sqlite:///./atlas-access.db"
+    atlas_access_secret_key: SecretStr | None = None
+    atlas_access_admins: str = ""  # comma separated: Slack user ids, user group ids or @handles
+
+    listener_threads: int = Field(default=32, ge=1, le=512)
+    server_threads: int = Field(default=32, ge=1, le=512)
+    sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    sync_interval_minutes: float = Field(default=60.0, ge=0)  # 0: no scheduled sync
+    invitation_poll_seconds: float = Field(default=60.0, gt=0)
+    atlas_max_concurrency: int = Field(default=8, ge=1, le=64)
+    log_json: bool = False
+
+    @property
+    def admins(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.atlas_access_admins.split(",") if part.strip())

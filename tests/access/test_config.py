@@ -1,0 +1,158 @@
+"""Config validation: every rule of the config contract, as a table of (mutation, field named in the error)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from access.admin import parse_document, redacted
+from access.config import ConfigDocument, check_flow_against, format_duration, parse_duration
+from access.errors import FieldErrors
+
+VALID: dict[str, Any] = {
+    "integrations": [{
+        "name": "prod",
+        "organization_id": "5f1a2b3c4d5e6f7a8b9c0d1e",
+        "credentials": {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY", "private_key_env": "ATLAS_PRIVATE_KEY"},
+        "discovery": ["organizations", "projects"],
+        "approval_channel": "C0APPROVALS",
+        "credential_rotation_days": 30,
+        "custom_access_details": "Sign in with SSO.",
+        "integration_owners": ["@atlas-admins"],
+        "resource_owner": {"tag_key": "owner", "attribute": "slack_usergroup"},
+    }],
+    "access_flows": [{
+        "name": "prod-projects",
+        "integration": "prod",
+        "requesters": ["everyone"],
+        "resources": {"types": ["project"], "names": ["*"], "tags": {}},
+        "roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"],
+        "max_duration": "8h",
+        "approval": "owners",
+        "approvals_required": 1,
+        "justification": "required",
+    }],
+}
+
+
+def mutate(path: str, value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(VALID)
+    target: Any = data
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    last = parts[-1]
+    if value is DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return data
+
+
+DELETE = object()
+
+
+def test_the_contract_example_is_valid() -> None:
+    document = parse_document(VALID)
+    assert document.access_flows[0].max_duration == timedelta(hours=8)
+    assert check_flow_against(document.access_flows[0], document.integrations[0], "f") == []
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    ("integrations.0.name", "prod env", "integrations[0].name"),
+    ("integrations.0.name", "prød", "integrations[0].name"),
+    ("integrations.0.name", "", "integrations[0].name"),
+    ("integrations.0.organization_id", "5f1a2b3c4d5e6f7a8b9c0d1", "integrations[0].organization_id"),
+    ("integrations.0.organization_id", "5f1a2b3c4d5e6f7a8b9c0d1z", "integrations[0].organization_id"),
+    ("integrations.0.credential_rotation_days", 0, "integrations[0].credential_rotation_days"),
+    ("integrations.0.credential_rotation_days", -3, "integrations[0].credential_rotation_days"),
+    ("integrations.0.credential_rotation_days", 2.5, "integrations[0].credential_rotation_days"),
+    ("integrations.0.credential_rotation_days", "monthly", "integrations[0].credential_rotation_days"),
+    ("integrations.0.integration_owners", [], "integrations[0]"),
+    ("integrations.0.integration_owners", ["not a principal"], "integrations[0].integration_owners"),
+    ("integrations.0.discovery", ["organizations", "databases"], "integrations[0].discovery.1"),
+    ("integrations.0.discovery", [], "integrations[0].discovery"),
+    ("integrations.0.approval_channel", "#approvals", "integrations[0].approval_channel"),
+    ("integrations.0.credentials", {"type": "password", "user": "x"}, "integrations[0].credentials"),
+    ("integrations.0.credentials", {"type": "api_key", "public_key_env": "A"}, "integrations[0].credentials"),
+    ("integrations.0.surprise", 1, "integrations[0].surprise"),
+    ("access_flows.0.resources.types", ["database"], "access_flows[0].resources.types[0]"),
+    ("access_flows.0.max_duration", "forever", "access_flows[0].max_duration"),
+    ("access_flows.0.max_duration", "0m", "access_flows[0].max_duration"),
+    ("access_flows.0.approval", "manager", "access_flows[0].approval"),
+    ("access_flows.0.approvals_required", 0, "access_flows[0].approvals_required"),
+    ("access_flows.0.justification", "sometimes", "access_flows[0].justification"),
+    ("access_flows.0.requesters", ["#channel"], "access_flows[0].requesters"),
+    ("access_flows.0.name", "a/b", "access_flows[0].name"),
+])
+def test_each_invalid_field_is_named(path: str, value: Any, field: str) -> None:
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(mutate(path, value))
+    named = " ".join(caught.value.errors)
+    assert field.replace(".1", "[1]") in named or field in named, caught.value.errors
+
+
+def test_duplicate_names_are_refused() -> None:
+    data = copy.deepcopy(VALID)
+    data["integrations"].append(copy.deepcopy(data["integrations"][0]))
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(data)
+    assert "integrations[1].name" in str(caught.value)
+    data = copy.deepcopy(VALID)
+    data["access_flows"].append(copy.deepcopy(data["access_flows"][0]))
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(data)
+    assert "access_flows[1].name" in str(caught.value)
+
+
+@pytest.mark.parametrize(("mutation", "expected"), [
+    (("access_flows.0.integration", "staging"), "access_flows[0].integration: no integration named 'staging'"),
+    (("access_flows.0.roles", ["GROUP_SUPERUSER"]), "access_flows[0].roles[0]: 'GROUP_SUPERUSER' is not a known role"),
+    (("access_flows.0.roles", ["ORG_OWNER"]), "access_flows[0].roles[0]: 'ORG_OWNER' is not a known role for project"),
+])
+def test_cross_references_are_checked(mutation: tuple[str, Any], expected: str) -> None:
+    document = parse_document(mutate(*mutation))
+    known = {i.name: i for i in document.integrations}
+    flow = document.access_flows[0]
+    problems = check_flow_against(flow, known.get(flow.integration), "access_flows[0]")
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_an_admin_may_add_a_new_project_role_name() -> None:
+    data = mutate("access_flows.0.roles", ["GROUP_SUPERUSER"])
+    data["integrations"][0]["extra_project_roles"] = ["GROUP_SUPERUSER"]
+    document = parse_document(data)
+    assert check_flow_against(document.access_flows[0], document.integrations[0], "f") == []
+
+
+def test_a_flow_for_a_type_the_integration_does_not_discover_is_refused() -> None:
+    data = mutate("integrations.0.discovery", ["organizations"])
+    document = parse_document(data)
+    problems = check_flow_against(document.access_flows[0], document.integrations[0], "access_flows[0]")
+    assert problems == ["access_flows[0].resources.types: integration 'prod' does not discover projects"]
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("30m", 30), ("8h", 480), ("1d", 1440), ("1h30m", 90), ("90", 90)])
+def test_durations_parse_and_format_back(text: str, minutes: int) -> None:
+    assert parse_duration(text) == timedelta(minutes=minutes)
+    assert parse_duration(format_duration(timedelta(minutes=minutes))) == timedelta(minutes=minutes)
+
+
+def test_literal_secrets_are_redacted_in_show() -> None:
+    data = mutate("integrations.0.credentials", {"type": "service_account", "client_id": "mdb_sa_id_1",
+                                                  "client_secret": "mdb_sa_sk_TOPSECRET"})
+    shown = redacted(ConfigDocument.model_validate(data))
+    assert "TOPSECRET" not in repr(shown)
+    assert shown["integrations"][0]["credentials"]["client_secret"] == "<redacted>"
+    assert shown["access_flows"][0]["max_duration"] == "8h"
+
+
+def test_secret_values_never_echo_in_errors() -> None:
+    data = mutate("integrations.0.credentials", {"type": "api_key", "public_key": "abcdefgh",
+                                                  "private_key": "PRIVATE-123", "private_key_env": "X"})
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(data)
+    assert "PRIVATE-123" not in str(caught.value)
