@@ -232,3 +232,17 @@ def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None
                 f"{where}.resources.types: integration '{integration.name}' does not discover {kind.value}s"
             )
     return problems
+
+
+class IssuedCredential(_Strict):
+    """A new credential for an integration, made and proven by Atlas, not yet stored."""
+
+    credentials: Credentials
+    new_id: str
+    old_id: str | None
+
+
+def with_literal_credentials(spec: IntegrationSpec, credentials: ApiKeyCredentials | ServiceAccountCredentials
+                             ) -> IntegrationSpec:
+    """The spec with its credentials replaced (rotation stores the new one encrypted, not in the environment)."""
+    return spec.model_copy(update={"credentials": credentials})

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from access.config import AccessFlowSpec, IntegrationSpec
+from access.config import AccessFlowSpec, IntegrationSpec, IssuedCredential
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
     DiscoveryType,
@@ -111,8 +111,9 @@ class GrantRepository(Protocol):
 
         Due: ACTIVE with expires_at <= now; INVITED with next_attempt_at <= now (poll the invitation, or
         withdraw it once expires_at passed); GRANTING/REVOKING/FAILED with next_attempt_at <= now. Never a
-        row whose lease (lease_until > now) another owner holds. PostgreSQL: SELECT ... FOR UPDATE SKIP
-        LOCKED; SQLite: inside a BEGIN IMMEDIATE transaction. Oldest due first.
+        row whose lease (lease_until > now) is still live. PostgreSQL: SELECT ... FOR UPDATE SKIP
+        LOCKED; SQLite: inside a BEGIN IMMEDIATE transaction. Oldest due first. A live lease is
+        respected whoever holds it, this owner included (threads of one process share an owner id).
         """
         ...
 
@@ -214,3 +215,19 @@ class Notifier(Protocol):
     ) -> None: ...
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None: ...
+
+
+class CredentialAuthority(Protocol):
+    """Atlas, as far as rotating the bot's own credential goes."""
+
+    def issue(self, *, integration: IntegrationSpec) -> IssuedCredential:
+        """Create a credential like the current one and prove it works (nothing stored yet)."""
+        ...
+
+    def retire(self, *, integration: IntegrationSpec, old_id: str) -> None:
+        """Delete the old key or secret, calling with the integration's (new) credentials."""
+        ...
+
+    def discard(self, *, integration: IntegrationSpec, issued: IssuedCredential) -> None:
+        """Delete a new credential that could not be stored, calling with the current ones."""
+        ...

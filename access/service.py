@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from access import lifecycle, policy
 from access.config import AccessFlowSpec, IntegrationSpec
@@ -121,35 +121,59 @@ class AccessService:
         roles: tuple[str, ...],
         duration: timedelta,
         justification: str,
+        announce: bool = True,
     ) -> AccessRequest:
-        """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it."""
+        """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it.
+
+        With `announce=False` it returns right after the commit, before any Slack or Atlas work, so a caller
+        that must answer within a deadline (Slack's 3 s ack) can answer first and then call `announce`.
+        """
         now = self._clock.now()
+        try:
+            request, spec, grant = self._store_request(
+                requester, integration, resource_id, roles, duration, justification, now)
+        except RequestRefused as refused:
+            self._refused(requester, integration, resource_id, refused.reason)
+            raise
+        if announce:
+            self._announce(request, spec)
+            if grant is not None:
+                self.worker.run_due()
+        return request
+
+    def _store_request(
+        self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
+        duration: timedelta, justification: str, now: datetime,
+    ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
+        """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
-            try:
-                spec, resource, flows = self._matching(uow, requester, integration, resource_id)
-                policy.check_duration(duration)
-                flow = policy.choose_flow(flows, roles, duration)
-                text = policy.check_justification(flow, justification)
-            except RequestRefused as refused:
-                self._refused(requester, integration, resource_id, refused.reason)
-                raise
+            spec, resource, flows = self._matching(uow, requester, integration, resource_id)
+            policy.check_duration(duration)
+            flow = policy.choose_flow(flows, roles, duration)
+            text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory
             )
             if flow.approval == "owners" and len(approvers.user_ids) < flow.approvals_required:
-                reason = "Nobody else can approve this request: ask an admin to set the owners."
-                self._refused(requester, integration, resource_id, reason)
-                raise RequestRefused(reason)
+                raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
             request = uow.requests.add(
                 self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
             )
             self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
             grant = self._auto_approve(uow, request, requester) if flow.approval == "auto" else None
             request = uow.requests.get(request.id or 0) or request
+        return request, spec, grant
+
+    def announce(self, *, request_id: int) -> None:
+        """What `submit(..., announce=False)` left for later: the approval message, the requester's DM, and
+        the grant of an auto-approved request."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            spec = self._integration(uow, request.integration)
+            granting = uow.grants.for_request(request_id) is not None
         self._announce(request, spec)
-        if grant is not None:
+        if granting:
             self.worker.run_due()
-        return request
 
     def approve(self, *, request_id: int, user_id: str) -> AccessRequest:
         """One approver's yes; the grant starts once the request has all the approvals it needs."""

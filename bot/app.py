@@ -13,26 +13,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from atlas.client import AtlasClient
-from atlas.credentials import ApiKey, ServiceAccount
-from atlas.gateway import AtlasGateway as HttpAtlasGateway
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from storage.crypto import SecretBox
-from storage.engine import make_engine
-from storage.store import SqlStore
 
 from access.config import ApiKeyCredentials, IntegrationSpec
 from access.ports import AtlasGateway, Clock
 from access.service import AccessService
 from access.sync import SyncService
 from access.worker import GrantWorker, WorkerOptions
+from atlas.client import AtlasClient
+from atlas.credentials import ApiKey, ServiceAccount
+from atlas.gateway import AtlasGateway as HttpAtlasGateway
 from bot.clock import SystemClock
 from bot.settings import Settings
+from storage.crypto import SecretBox
+from storage.engine import make_engine
+from storage.store import SqlStore
 
 
 class ConfigurationError(Exception):
@@ -84,6 +84,7 @@ class GatewayFactory:
     clock: Clock
     transport: httpx.BaseTransport | None = None
     on_call: Callable[[str, float, int], None] | None = None
+    client_options: dict[str, Any] = field(default_factory=dict)  # more AtlasClient options (tests: `sleep`)
     _cache: dict[str, tuple[object, HttpAtlasGateway]] = field(default_factory=dict)
 
     def __call__(self, integration: str) -> AtlasGateway:
@@ -97,7 +98,7 @@ class GatewayFactory:
             return cached[1]
         client = AtlasClient(base_url=self.settings.atlas_base_url, credentials=credentials,
                              transport=self.transport, max_concurrency=self.settings.atlas_max_concurrency,
-                             clock=self.clock, on_call=self.on_call)
+                             clock=self.clock, on_call=self.on_call, **self.client_options)
         gateway = HttpAtlasGateway(client)
         self._cache[integration] = (credentials, gateway)
         return gateway
@@ -116,9 +117,9 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def build_store(settings: Settings) -> SqlStore:
+def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
     key = settings.atlas_access_secret_key.get_secret_value() if settings.atlas_access_secret_key else None
-    return SqlStore(make_engine(settings.database_url), SecretBox(key))
+    return SqlStore(make_engine(settings.database_url), SecretBox(key), clock=clock)
 
 
 def build_runtime(
@@ -133,7 +134,7 @@ def build_runtime(
     from bot.slack.notifier import SlackNotifier
 
     clock = clock or SystemClock()
-    store = build_store(settings)
+    store = build_store(settings, clock)
     slack = slack_client(settings)
     directory = SlackDirectory(slack)
     notifier = SlackNotifier(slack, directory=directory)

@@ -1,0 +1,172 @@
+"""The configuration repositories: integrations (with their secret encrypted at rest) and access flows.
+
+An integration's literal secret (`private_key` / `client_secret`) is stored as Fernet ciphertext in
+`credential_secret`; its public part (public key or client id, or the names of environment variables) is
+plain JSON in `credential_public`. Reading an integration decrypts the secret back into a SecretStr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from access.config import AccessFlowSpec, IntegrationSpec, ResourceOwner
+from storage.crypto import SecretBox
+from storage.inventory import inventory_counts
+from storage.rows import table_of
+from storage.tables import AccessFlowRow, IntegrationRow
+
+INTEGRATION = table_of(IntegrationRow)
+FLOW = table_of(AccessFlowRow)
+SECRET_FIELD = {"api_key": "private_key", "service_account": "client_secret"}
+STATUS_FIELDS = ("last_sync_at", "last_sync_error", "last_rotation_at", "last_rotation_error", "pending_retire_id")
+
+
+class MissingSecret(ValueError):
+    """keep_secrets asked to keep a stored secret that does not exist (or belongs to another credential type)."""
+
+
+class SqlIntegrationRepository:
+    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime]) -> None:
+        self._session = session
+        self._secrets = secrets
+        self._now = now
+
+    def get(self, name: str) -> IntegrationSpec | None:
+        row = self._session.execute(select(INTEGRATION).where(INTEGRATION.c.name == name)).first()
+        return None if row is None else self._spec(row._mapping)
+
+    def list(self) -> list[IntegrationSpec]:
+        rows = self._session.execute(select(INTEGRATION).order_by(INTEGRATION.c.name))
+        return [self._spec(row._mapping) for row in rows]
+
+    def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
+        """Insert or update by name (True if created); see `access.ports.IntegrationRepository.upsert`.
+
+        With keep_secrets, a spec that has neither a literal secret nor its environment variable (the
+        admin modal's blank secret field, built with `model_construct`) keeps the stored ciphertext.
+        """
+        stored = self._session.execute(
+            select(INTEGRATION.c.id, INTEGRATION.c.credential_type, INTEGRATION.c.credential_secret)
+            .where(INTEGRATION.c.name == spec.name)
+        ).first()
+        data = self._columns(spec, stored if keep_secrets else None)
+        now = self._now()
+        if stored is None:
+            self._session.execute(insert(INTEGRATION).values(**data, created_at=now, updated_at=now))
+            return True
+        self._session.execute(update(INTEGRATION).where(INTEGRATION.c.id == stored.id).values(**data, updated_at=now))
+        return False
+
+    def status(self, name: str) -> dict[str, object]:
+        """The status fields (see STATUS_FIELDS), created_at, updated_at and the inventory counts; {} if unknown."""
+        columns = (*STATUS_FIELDS, "created_at", "updated_at")
+        row = self._session.execute(
+            select(*(INTEGRATION.c[f] for f in columns)).where(INTEGRATION.c.name == name)
+        ).first()
+        if row is None:
+            return {}
+        return {**row._mapping, "counts": inventory_counts(self._session, integration=name)}
+
+    def set_status(self, name: str, **fields: object) -> None:
+        """Record sync and rotation outcomes; configuration fields are refused (they change only by upsert)."""
+        unknown = set(fields) - set(STATUS_FIELDS)
+        if unknown:
+            raise ValueError(f"not status fields: {', '.join(sorted(unknown))}")
+        if fields:
+            self._session.execute(update(INTEGRATION).where(INTEGRATION.c.name == name).values(**fields))
+
+    def _columns(self, spec: IntegrationSpec, stored: Any) -> dict[str, Any]:
+        credentials = spec.credentials.model_dump(exclude_none=True)
+        kind = credentials.pop("type")
+        secret = credentials.pop(SECRET_FIELD[kind], None)
+        owner = spec.resource_owner
+        return {
+            "name": spec.name,
+            "organization_id": spec.organization_id,
+            "credential_type": kind,
+            "credential_public": credentials,
+            "credential_secret": self._secret(spec, kind, secret, credentials, stored),
+            "discovery": tuple(spec.discovery),
+            "approval_channel": spec.approval_channel,
+            "credential_rotation_days": spec.credential_rotation_days,
+            "custom_access_details": spec.custom_access_details,
+            "integration_owners": tuple(spec.integration_owners),
+            "resource_owner_tag_key": owner.tag_key if owner else None,
+            "resource_owner_attribute": owner.attribute if owner else None,
+            "extra_project_roles": tuple(spec.extra_project_roles),
+            "enabled": spec.enabled,
+        }
+
+    def _secret(
+        self, spec: IntegrationSpec, kind: str, secret: SecretStr | None, public: dict[str, Any], stored: Any
+    ) -> str | None:
+        if secret is not None:
+            return self._secrets.encrypt(secret.get_secret_value())
+        if f"{SECRET_FIELD[kind]}_env" in public:
+            return None  # the secret comes from the environment now
+        if stored is not None and stored.credential_type == kind and stored.credential_secret is not None:
+            return str(stored.credential_secret)
+        raise MissingSecret(f"integration {spec.name}: {SECRET_FIELD[kind]} is required (nothing stored to keep)")
+
+    def _spec(self, row: Any) -> IntegrationSpec:
+        credentials: dict[str, Any] = {"type": row["credential_type"], **row["credential_public"]}
+        if row["credential_secret"] is not None:
+            plaintext = self._secrets.decrypt(row["credential_secret"])
+            credentials[SECRET_FIELD[row["credential_type"]]] = SecretStr(plaintext)
+        owner = None
+        if row["resource_owner_tag_key"] is not None:
+            owner = ResourceOwner(tag_key=row["resource_owner_tag_key"], attribute=row["resource_owner_attribute"])
+        return IntegrationSpec(
+            name=row["name"],
+            organization_id=row["organization_id"],
+            credentials=credentials,  # type: ignore[arg-type]
+            discovery=list(row["discovery"]),
+            approval_channel=row["approval_channel"],
+            credential_rotation_days=row["credential_rotation_days"],
+            custom_access_details=row["custom_access_details"],
+            integration_owners=list(row["integration_owners"]),
+            resource_owner=owner,
+            extra_project_roles=list(row["extra_project_roles"]),
+            enabled=row["enabled"],
+        )
+
+
+class SqlFlowRepository:
+    def __init__(self, session: Session, now: Callable[[], datetime]) -> None:
+        self._session = session
+        self._now = now
+
+    def get(self, name: str) -> AccessFlowSpec | None:
+        row = self._session.execute(select(FLOW).where(FLOW.c.name == name)).first()
+        return None if row is None else _flow(row._mapping)
+
+    def list(self, *, enabled_only: bool = False) -> list[AccessFlowSpec]:
+        statement = select(FLOW).order_by(FLOW.c.name)
+        if enabled_only:
+            statement = statement.where(FLOW.c.enabled.is_(True))
+        return [_flow(row._mapping) for row in self._session.execute(statement)]
+
+    def upsert(self, spec: AccessFlowSpec) -> bool:
+        data = spec.model_dump(mode="json", exclude={"max_duration"})
+        data["max_duration_seconds"] = int(spec.max_duration.total_seconds())
+        return _upsert_by_name(self._session, FLOW, data, self._now())
+
+
+def _flow(row: Any) -> AccessFlowSpec:
+    data = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at", "max_duration_seconds")}
+    return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])})
+
+
+def _upsert_by_name(session: Session, table: Table, data: dict[str, Any], now: datetime) -> bool:
+    existing = session.execute(select(table.c.id).where(table.c.name == data["name"])).scalar()
+    if existing is None:
+        session.execute(insert(table).values(**data, created_at=now, updated_at=now))
+        return True
+    session.execute(update(table).where(table.c.id == existing).values(**data, updated_at=now))
+    return False

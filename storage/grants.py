@@ -1,0 +1,121 @@
+"""The grants repository: compare-and-set saves and the leased claim of due work that the worker runs on.
+
+Claiming is `SELECT ... FOR UPDATE SKIP LOCKED` then a lease (`lease_owner`, `lease_until`) and a version
+bump, in the caller's unit of work. On PostgreSQL the row locks keep concurrent claimers apart; SQLite
+renders no FOR UPDATE, but its unit of work began with BEGIN IMMEDIATE and so is the only writer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from access.entities import Grant
+from access.model import GrantStatus
+from storage.rows import entity, insert_row, save_versioned, table_of, values
+from storage.tables import GrantRow
+
+GRANT = table_of(GrantRow)
+G = GrantStatus
+LIVE = (G.GRANTING, G.INVITED, G.ACTIVE, G.REVOKING, G.FAILED)
+RETRIED = (G.GRANTING, G.INVITED, G.REVOKING, G.FAILED)  # due by next_attempt_at; ACTIVE is due by expires_at
+
+# When a live grant's next piece of work falls due.
+DUE_AT: ColumnElement[Any] = case((GRANT.c.status == G.ACTIVE, GRANT.c.expires_at), else_=GRANT.c.next_attempt_at)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at <= now),
+        and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at <= now),
+    )
+
+
+class SqlGrantRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, grant: Grant) -> Grant:
+        data = values(grant)
+        data.pop("id")
+        data["version"] = 1
+        return dataclasses.replace(grant, id=insert_row(self._session, GRANT, data), version=1)
+
+    def get(self, grant_id: int) -> Grant | None:
+        return self._one(GRANT.c.id == grant_id)
+
+    def for_request(self, request_id: int) -> Grant | None:
+        return self._one(GRANT.c.request_id == request_id)
+
+    def save(self, grant: Grant) -> Grant:
+        return save_versioned(self._session, GRANT, grant, what="grant")
+
+    def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
+        return self._many(
+            GRANT.c.username == username, GRANT.c.resource_id == resource_id, GRANT.c.status.in_(LIVE),
+            order=(GRANT.c.id,),
+        )
+
+    def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]:
+        """Newest first."""
+        return self._many(
+            GRANT.c.requester_id == requester_id, GRANT.c.status.in_(statuses),
+            order=(GRANT.c.created_at.desc(), GRANT.c.id.desc()),
+        )
+
+    def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
+        """Lease due grants, oldest due first; see `access.ports.GrantRepository.claim_due`.
+
+        A live lease excludes a row whoever holds it, this owner included: the threads of one process
+        share an owner id, and two of them must not work the same grant at once.
+        """
+        statement = (
+            select(GRANT)
+            .where(_due(now), or_(GRANT.c.lease_until.is_(None), GRANT.c.lease_until <= now))
+            .order_by(DUE_AT, GRANT.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        found = [entity(Grant, row) for row in self._session.execute(statement)]
+        if not found:
+            return []
+        until = now + timedelta(seconds=lease_seconds)
+        self._session.execute(
+            update(GRANT)
+            .where(GRANT.c.id.in_([g.id for g in found]))
+            .values(lease_owner=owner, lease_until=until, version=GRANT.c.version + 1)
+        )
+        return [dataclasses.replace(g, lease_owner=owner, lease_until=until, version=g.version + 1) for g in found]
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment claim_due would return something (a live lease postpones its row)."""
+        leased_past_due = and_(GRANT.c.lease_until.is_not(None), GRANT.c.lease_until > DUE_AT)
+        moment = func.min(case((leased_past_due, GRANT.c.lease_until), else_=DUE_AT))
+        statement = select(moment).where(
+            or_(
+                and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at.is_not(None)),
+                and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at.is_not(None)),
+            )
+        )
+        result: datetime | None = self._session.execute(statement).scalar()
+        return result
+
+    def count_by_status(self) -> dict[GrantStatus, int]:
+        """Every status, zero included."""
+        counts = dict.fromkeys(GrantStatus, 0)
+        statement = select(GRANT.c.status, func.count()).group_by(GRANT.c.status)
+        for status, count in self._session.execute(statement):
+            counts[status] = count
+        return counts
+
+    def _one(self, condition: ColumnElement[bool]) -> Grant | None:
+        row = self._session.execute(select(GRANT).where(condition)).first()
+        return None if row is None else entity(Grant, row)
+
+    def _many(self, *conditions: ColumnElement[bool], order: tuple[Any, ...]) -> list[Grant]:
+        statement = select(GRANT).where(*conditions).order_by(*order)
+        return [entity(Grant, row) for row in self._session.execute(statement)]

@@ -1,0 +1,118 @@
+"""The inventory repository: what discovery found (organizations, projects, clusters, users), for forms and flows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy.orm import Session
+
+from access.entities import InventoryResource, InventoryUser, SyncChanges
+from access.model import Inventory, ResourceKind
+from storage.inventory_sync import apply_inventory
+from storage.rows import table_of
+from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow
+
+ORG = table_of(OrganizationRow)
+PROJECT = table_of(ProjectRow)
+CLUSTER = table_of(ClusterRow)
+USER = table_of(AtlasUserRow)
+COUNTED = {"organizations": ORG, "projects": PROJECT, "clusters": CLUSTER, "users": USER}
+
+_PROJECTS = select(PROJECT, ORG.c.name.label("organization_name")).select_from(
+    PROJECT.outerjoin(ORG, and_(ORG.c.integration == PROJECT.c.integration,
+                                ORG.c.atlas_id == PROJECT.c.organization_id))
+)
+
+
+def inventory_counts(session: Session, *, integration: str) -> dict[str, int]:
+    """Present rows per kind: organizations, projects, clusters, users."""
+    return {
+        name: session.execute(
+            select(func.count()).select_from(table)
+            .where(table.c.integration == integration, table.c.present.is_(True))
+        ).scalar_one()
+        for name, table in COUNTED.items()
+    }
+
+
+class SqlInventoryRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def apply(self, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:
+        return apply_inventory(self._session, integration=integration, inventory=inventory, now=now)
+
+    def resources(
+        self, *, integration: str | None = None, kind: ResourceKind | None = None, query: str = "", limit: int = 100
+    ) -> list[InventoryResource]:
+        """Present organizations, then present projects, by name; `query` matches names case-insensitively."""
+        found: list[InventoryResource] = []
+        if kind in (None, ResourceKind.ORGANIZATION):
+            statement = select(ORG).where(*_filters(ORG, integration, query)).order_by(ORG.c.name, ORG.c.id)
+            found += [_org(row._mapping) for row in self._session.execute(statement.limit(limit))]
+        if kind in (None, ResourceKind.PROJECT) and len(found) < limit:
+            statement = _PROJECTS.where(*_filters(PROJECT, integration, query)).order_by(PROJECT.c.name, PROJECT.c.id)
+            found += [_project(row._mapping) for row in self._session.execute(statement.limit(limit - len(found)))]
+        return found
+
+    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
+        """The organization or project with that id, present or not."""
+        org = self._session.execute(
+            select(ORG).where(ORG.c.integration == integration, ORG.c.atlas_id == atlas_id)
+        ).first()
+        if org is not None:
+            return _org(org._mapping)
+        project = self._session.execute(
+            _PROJECTS.where(PROJECT.c.integration == integration, PROJECT.c.atlas_id == atlas_id)
+        ).first()
+        return None if project is None else _project(project._mapping)
+
+    def clusters(self, *, integration: str, project_id: str) -> list[tuple[str, str]]:
+        """(name, state) of the present clusters of a project, by name."""
+        statement = (
+            select(CLUSTER.c.name, CLUSTER.c.state)
+            .where(CLUSTER.c.integration == integration, CLUSTER.c.project_id == project_id,
+                   CLUSTER.c.present.is_(True))
+            .order_by(CLUSTER.c.name)
+        )
+        return [(name, state) for name, state in self._session.execute(statement)]
+
+    def users(self, *, integration: str) -> list[InventoryUser]:
+        """Present users, by username."""
+        statement = (
+            select(USER).where(USER.c.integration == integration, USER.c.present.is_(True))
+            .order_by(USER.c.username, USER.c.id)
+        )
+        return [
+            InventoryUser(**{k: v for k, v in row._mapping.items() if k != "id"})
+            for row in self._session.execute(statement)
+        ]
+
+    def counts(self, *, integration: str) -> dict[str, int]:
+        return inventory_counts(self._session, integration=integration)
+
+
+def _filters(table: Table, integration: str | None, query: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [table.c.present.is_(True)]
+    if integration is not None:
+        conditions.append(table.c.integration == integration)
+    if query.strip():
+        conditions.append(func.lower(table.c.name).contains(query.strip().lower(), autoescape=True))
+    return conditions
+
+
+def _org(row: Any) -> InventoryResource:
+    return InventoryResource(
+        integration=row["integration"], kind=ResourceKind.ORGANIZATION, atlas_id=row["atlas_id"],
+        organization_id=row["atlas_id"], organization_name=row["name"], name=row["name"], present=row["present"],
+    )
+
+
+def _project(row: Any) -> InventoryResource:
+    return InventoryResource(
+        integration=row["integration"], kind=ResourceKind.PROJECT, atlas_id=row["atlas_id"],
+        organization_id=row["organization_id"], organization_name=row["organization_name"] or "",
+        name=row["name"], tags=dict(row["tags"]), present=row["present"],
+    )

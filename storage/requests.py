@@ -1,0 +1,49 @@
+"""The access requests repository: add, read, and compare-and-set saves of AccessRequest."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.entities import AccessRequest
+from access.model import RequestStatus
+from storage.rows import entity, insert_row, save_versioned, table_of, values
+from storage.tables import AccessRequestRow
+
+REQUEST = table_of(AccessRequestRow)
+
+
+class SqlRequestRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, request: AccessRequest) -> AccessRequest:
+        data = values(request)
+        data.pop("id")
+        data["version"] = 1
+        return dataclasses.replace(request, id=insert_row(self._session, REQUEST, data), version=1)
+
+    def get(self, request_id: int) -> AccessRequest | None:
+        row = self._session.execute(select(REQUEST).where(REQUEST.c.id == request_id)).first()
+        return None if row is None else entity(AccessRequest, row)
+
+    def save(self, request: AccessRequest) -> AccessRequest:
+        return save_versioned(self._session, REQUEST, request, what="request")
+
+    def for_requester(self, requester_id: str, *, limit: int = 50) -> list[AccessRequest]:
+        """Newest first."""
+        statement = (
+            select(REQUEST).where(REQUEST.c.requester_id == requester_id)
+            .order_by(REQUEST.c.created_at.desc(), REQUEST.c.id.desc()).limit(limit)
+        )
+        return [entity(AccessRequest, row) for row in self._session.execute(statement)]
+
+    def pending(self, *, limit: int = 1000) -> list[AccessRequest]:
+        """Oldest first."""
+        statement = (
+            select(REQUEST).where(REQUEST.c.status == RequestStatus.PENDING)
+            .order_by(REQUEST.c.created_at, REQUEST.c.id).limit(limit)
+        )
+        return [entity(AccessRequest, row) for row in self._session.execute(statement)]

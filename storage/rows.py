@@ -1,0 +1,47 @@
+"""Moving entities in and out of rows: one line each way, and the compare-and-set every `save` uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, Row, Table, insert, update
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from access.ports import StaleWrite
+
+E = TypeVar("E")
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def values(entity: object) -> dict[str, Any]:
+    """The entity's fields by name, shallow (column names are the field names)."""
+    return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}  # type: ignore[arg-type]
+
+
+def entity(cls: type[E], row: Row[Any]) -> E:
+    return cls(**row._mapping)
+
+
+def insert_row(session: Session, table: Table, data: dict[str, Any]) -> int:
+    """INSERT one row; its new primary key."""
+    result = cast(CursorResult[Any], session.execute(insert(table).values(**data)))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def save_versioned(session: Session, table: Table, item: E, *, what: str) -> E:
+    """UPDATE ... SET ..., version = version + 1 WHERE id = :id AND version = :version; StaleWrite if no row."""
+    data = values(item)
+    item_id, version = data.pop("id"), data["version"]
+    if item_id is None:
+        raise StaleWrite(f"{what} was never added")
+    data["version"] = version + 1
+    statement = update(table).where(table.c.id == item_id, table.c.version == version).values(**data)
+    result = cast(CursorResult[Any], session.execute(statement))
+    if result.rowcount != 1:
+        raise StaleWrite(f"{what} {item_id} changed since version {version} was read")
+    return dataclasses.replace(item, version=version + 1)  # type: ignore[type-var]

@@ -1,0 +1,225 @@
+"""The SQLModel tables: configuration, inventory, requests, grants and the audit trail.
+
+Column names mirror the fields of `access.entities` and `access.config`, so a row maps to an entity with
+one line (`Grant(**row._mapping)`) and back (`values(grant)`); the column types in `storage.types` make
+tuples, enums and UTC-aware datetimes survive the trip on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from access.entities import Approval
+from access.model import GrantStatus, MembershipStatus, RequestStatus, ResourceKind
+from storage.types import Approvals, EnumText, RolesByProject, StrTuple, UtcDateTime
+
+NAME = String(64)
+ATLAS_ID = String(64)
+SLACK_ID = String(32)
+TEXT = String(512)
+
+
+def _when(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable, index=index)
+
+
+# --- configuration -------------------------------------------------------------------------------------
+
+
+class IntegrationRow(SQLModel, table=True):
+    """An IntegrationSpec; `credential_secret` is Fernet ciphertext of the literal secret (NULL: from env)."""
+
+    __tablename__ = "integration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=NAME, unique=True)
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    credential_type: str = Field(sa_type=String(32))
+    credential_public: dict[str, str] = Field(sa_type=JSON)  # public key / client id, or env var names
+    credential_secret: str | None = Field(default=None, sa_type=Text)
+    discovery: tuple[str, ...] = Field(sa_type=StrTuple)
+    approval_channel: str = Field(sa_type=SLACK_ID)
+    credential_rotation_days: int | None = None
+    custom_access_details: str | None = Field(default=None, sa_type=Text)
+    integration_owners: tuple[str, ...] = Field(sa_type=StrTuple)
+    resource_owner_tag_key: str | None = Field(default=None, sa_type=String(255))
+    resource_owner_attribute: str | None = Field(default=None, sa_type=String(32))
+    extra_project_roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    enabled: bool = True
+    last_sync_at: datetime | None = _when()
+    last_sync_error: str | None = Field(default=None, sa_type=Text)
+    last_rotation_at: datetime | None = _when()
+    last_rotation_error: str | None = Field(default=None, sa_type=Text)
+    pending_retire_id: str | None = Field(default=None, sa_type=String(255))  # old credential left to delete
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class AccessFlowRow(SQLModel, table=True):
+    """An AccessFlowSpec; `resources` is the selector as JSON, `max_duration_seconds` the duration."""
+
+    __tablename__ = "access_flow"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=NAME, unique=True)
+    integration: str = Field(sa_type=NAME, index=True)
+    requesters: tuple[str, ...] = Field(sa_type=StrTuple)
+    resources: dict[str, Any] = Field(sa_type=JSON)
+    roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    max_duration_seconds: int
+    approval: str = Field(sa_type=String(16))
+    approvals_required: int
+    justification: str = Field(sa_type=String(16))
+    enabled: bool = True
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+# --- inventory -----------------------------------------------------------------------------------------
+
+
+class OrganizationRow(SQLModel, table=True):
+    __tablename__ = "atlas_organization"
+    __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_organization_integration"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    atlas_id: str = Field(sa_type=ATLAS_ID)
+    name: str = Field(sa_type=TEXT)
+    present: bool = True
+    last_seen_at: datetime | None = _when()
+
+
+class ProjectRow(SQLModel, table=True):
+    __tablename__ = "atlas_project"
+    __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_project_integration"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    atlas_id: str = Field(sa_type=ATLAS_ID)
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    name: str = Field(sa_type=TEXT, index=True)
+    tags: dict[str, str] = Field(sa_type=JSON)
+    present: bool = True
+    last_seen_at: datetime | None = _when()
+
+
+class ClusterRow(SQLModel, table=True):
+    __tablename__ = "atlas_cluster"
+    __table_args__ = (
+        UniqueConstraint("integration", "project_id", "name", name="uq_atlas_cluster_integration"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    project_id: str = Field(sa_type=ATLAS_ID)
+    name: str = Field(sa_type=TEXT)
+    state: str = Field(sa_type=String(64))
+    present: bool = True
+
+
+class AtlasUserRow(SQLModel, table=True):
+    __tablename__ = "atlas_user"
+    __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_user_integration"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    atlas_id: str = Field(sa_type=ATLAS_ID)
+    username: str = Field(sa_type=TEXT, index=True)
+    status: MembershipStatus = Field(sa_type=EnumText(MembershipStatus))
+    org_roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    project_roles: dict[str, tuple[str, ...]] = Field(sa_type=RolesByProject)
+    present: bool = True
+
+
+# --- requests, grants, audit ---------------------------------------------------------------------------
+
+
+class AccessRequestRow(SQLModel, table=True):
+    __tablename__ = "access_request"
+    __table_args__ = (Index("ix_access_request_status_created_at", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    requester_id: str = Field(sa_type=SLACK_ID, index=True)
+    requester_email: str = Field(sa_type=TEXT)
+    integration: str = Field(sa_type=NAME)
+    flow: str = Field(sa_type=NAME)
+    resource_kind: ResourceKind = Field(sa_type=EnumText(ResourceKind, 16))
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    resource_id: str = Field(sa_type=ATLAS_ID)
+    resource_name: str = Field(sa_type=TEXT)
+    roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    duration_seconds: int
+    justification: str = Field(sa_type=Text)
+    status: RequestStatus = Field(sa_type=EnumText(RequestStatus, 16))
+    approvers: tuple[str, ...] = Field(sa_type=StrTuple)
+    approver_group: str | None = Field(default=None, sa_type=TEXT)
+    approvals_required: int
+    approvals: tuple[Approval, ...] = Field(sa_type=Approvals)
+    decided_by: str | None = Field(default=None, sa_type=SLACK_ID)
+    decided_at: datetime | None = _when()
+    deny_reason: str | None = Field(default=None, sa_type=Text)
+    channel: str | None = Field(default=None, sa_type=SLACK_ID)
+    message_ts: str | None = Field(default=None, sa_type=SLACK_ID)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+    version: int
+
+
+class GrantRow(SQLModel, table=True):
+    __tablename__ = "grant"  # a reserved word: SQLAlchemy and Alembic quote it; raw SQL must too
+    __table_args__ = (
+        Index("ix_grant_status_expires_at", "status", "expires_at"),
+        Index("ix_grant_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_grant_username_resource_id", "username", "resource_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # One grant per request: a replayed approval cannot start a second one.
+    request_id: int = Field(foreign_key="access_request.id", unique=True)
+    integration: str = Field(sa_type=NAME)
+    resource_kind: ResourceKind = Field(sa_type=EnumText(ResourceKind, 16))
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    resource_id: str = Field(sa_type=ATLAS_ID)
+    resource_name: str = Field(sa_type=TEXT)
+    username: str = Field(sa_type=TEXT)
+    requester_id: str = Field(sa_type=SLACK_ID, index=True)
+    roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    duration_seconds: int
+    atlas_user_id: str | None = Field(default=None, sa_type=ATLAS_ID)
+    baseline_roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    added_roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    added_user: bool = False
+    status: GrantStatus = Field(sa_type=EnumText(GrantStatus, 16))
+    granted_at: datetime | None = _when()
+    starts_at: datetime | None = _when()
+    expires_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    lease_owner: str | None = Field(default=None, sa_type=String(128))
+    lease_until: datetime | None = _when()
+    alerted: bool = False
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+    version: int
+
+
+class AuditEventRow(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer, "sqlite")
+    )
+    at: datetime = _when(nullable=False, index=True)
+    actor: str = Field(sa_type=TEXT)
+    action: str = Field(sa_type=String(64))
+    integration: str | None = Field(default=None, sa_type=NAME, index=True)
+    request_id: int | None = Field(default=None, index=True)
+    grant_id: int | None = None
+    detail: dict[str, Any] = Field(sa_type=JSON)

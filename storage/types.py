@@ -1,0 +1,105 @@
+"""Column types that give the domain back exactly what it stored: UTC-aware datetimes, tuples, enums, approvals.
+
+Each is a TypeDecorator over a plain SQL type (DATETIME/TIMESTAMPTZ, VARCHAR, JSON), so the database schema
+stays portable and Alembic renders the plain type (see `storage/migrations/env.py`). Reads and writes go
+through these on both SQLite and PostgreSQL, so an entity maps to a row and back with one line each way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from access.entities import Approval
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` as timezone-aware UTC; a naive value is taken to be UTC already (SQLite hands those back)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    PostgreSQL keeps it as TIMESTAMPTZ. SQLite has no time zones: it stores naive UTC text, which also
+    keeps its string comparisons (`expires_at <= :now`) in time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = as_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class StrTuple(TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings as a JSON list."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
+        return None if value is None else [str(item) for item in value]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
+
+
+class RolesByProject(TypeDecorator[dict[str, tuple[str, ...]]]):
+    """Project id -> roles, as a JSON object of sorted lists."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dict[str, list[str]] | None:
+        return None if value is None else {str(k): sorted(v) for k, v in value.items()}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, tuple[str, ...]] | None:
+        return None if value is None else {k: tuple(v) for k, v in value.items()}
+
+
+class Approvals(TypeDecorator[tuple[Approval, ...]]):
+    """A request's approvals as a JSON list of `{"user_id": ..., "at": ISO 8601 UTC}`."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, str]] | None:
+        if value is None:
+            return None
+        return [{"user_id": a.user_id, "at": as_utc(a.at).isoformat()} for a in value]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Approval, ...] | None:
+        if value is None:
+            return None
+        return tuple(Approval(user_id=a["user_id"], at=as_utc(datetime.fromisoformat(a["at"]))) for a in value)
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A StrEnum stored as its value in a VARCHAR (no native enum type: adding a state needs no migration)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int = 32) -> None:
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)

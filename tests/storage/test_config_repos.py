@@ -1,0 +1,216 @@
+"""Integrations and access flows: round trips, upsert by name, secrets encrypted at rest, the key check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from access.config import ApiKeyCredentials, IntegrationSpec, ServiceAccountCredentials
+from storage.config_repos import MissingSecret
+from storage.crypto import SecretBox, SecretKeyError
+from storage.store import SqlStore
+from tests.storage import builders as b
+
+PRIVATE = "PRIVATE-8c1f-secret"
+
+
+def save(store: SqlStore, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
+    with store.unit_of_work() as uow:
+        return uow.integrations.upsert(spec, keep_secrets=keep_secrets)
+
+
+def load(store: SqlStore, name: str = "prod") -> IntegrationSpec | None:
+    with store.unit_of_work() as uow:
+        return uow.integrations.get(name)
+
+
+def raw_integration_row(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return " ".join(str(v) for v in connection.execute(text("SELECT * FROM integration")).one())
+
+
+def test_an_integration_with_every_field_comes_back_equal(store: SqlStore) -> None:
+    spec = b.integration(
+        discovery=["projects"], credential_rotation_days=30, custom_access_details="Sign in with SSO.",
+        resource_owner={"tag_key": "owner"}, extra_project_roles=["GROUP_NEW_ROLE"], enabled=False,
+    )
+    assert save(store, spec) is True
+    loaded = load(store)
+    assert loaded == spec
+    assert isinstance(loaded.credentials, ApiKeyCredentials)
+    assert loaded.credentials.private_key is not None
+    assert loaded.credentials.private_key.get_secret_value() == PRIVATE
+
+
+@pytest.mark.parametrize("credentials", [
+    {"type": "api_key", "public_key_env": "ATLAS_PUB", "private_key_env": "ATLAS_PRIV"},
+    {"type": "service_account", "client_id": "mdb_sa_id_1", "client_secret": "mdb_sa_sk_secret"},
+    {"type": "service_account", "client_id_env": "SA_ID", "client_secret_env": "SA_SECRET"},
+])
+def test_every_kind_of_credentials_round_trips(store: SqlStore, credentials: dict[str, str]) -> None:
+    spec = b.integration(credentials=credentials)
+    save(store, spec)
+    assert load(store) == spec
+
+
+def test_upsert_by_name_updates_in_place_and_list_is_by_name(store: SqlStore) -> None:
+    assert save(store, b.integration("zeta")) is True
+    assert save(store, b.integration("alpha")) is True
+    assert save(store, b.integration("zeta", approval_channel="C0OTHER")) is False
+    with store.unit_of_work() as uow:
+        listed = uow.integrations.list()
+    assert [s.name for s in listed] == ["alpha", "zeta"] and listed[1].approval_channel == "C0OTHER"
+
+
+def test_literal_secrets_are_encrypted_at_rest(store: SqlStore, engine: Engine) -> None:
+    save(store, b.integration(credentials={"type": "service_account", "client_id": "mdb_sa_id_1",
+                                           "client_secret": "mdb_sa_sk_secret"}))
+    row = raw_integration_row(engine)
+    assert "mdb_sa_sk_secret" not in row and "mdb_sa_id_1" in row
+    save(store, b.integration())
+    row = raw_integration_row(engine)
+    assert PRIVATE not in row and "pubkey01" in row
+    assert store.has_encrypted_secrets() is True
+    store.check_secret_key()
+
+
+def test_env_var_credentials_store_no_secret_and_need_no_key(engine: Engine) -> None:
+    keyless = SqlStore(engine, SecretBox(None))
+    save(keyless, b.integration(credentials={"type": "api_key", "public_key_env": "P", "private_key_env": "S"}))
+    assert keyless.has_encrypted_secrets() is False
+    keyless.check_secret_key()  # nothing to decrypt: fine without a key
+    assert load(keyless) is not None
+
+
+def test_a_wrong_key_is_a_clear_error_that_reveals_nothing(store: SqlStore, engine: Engine, secret_key: str) -> None:
+    # given a literal secret stored with one key
+    save(store, b.integration())
+    other_key = SecretBox.generate_key()
+    wrong = SqlStore(engine, SecretBox(other_key))
+    # when the store is opened with another key (or none)
+    for reopened in (wrong, SqlStore(engine, SecretBox(None))):
+        with pytest.raises(SecretKeyError) as raised:
+            reopened.check_secret_key()
+        with pytest.raises(SecretKeyError):
+            load(reopened)
+        # then the error names the variable and shows neither key nor secret
+        message = str(raised.value) + repr(raised.value)
+        assert "ATLAS_ACCESS_SECRET_KEY" in message
+        assert PRIVATE not in message and secret_key not in message and other_key not in message
+        error = raised.value  # no chained cryptography error that could carry more
+        assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+def test_a_malformed_key_is_rejected_without_echoing_it() -> None:
+    with pytest.raises(SecretKeyError) as raised:
+        SecretBox("not-a-fernet-key-but-a-secret")
+    assert "not-a-fernet-key-but-a-secret" not in str(raised.value)
+
+
+def test_storing_a_literal_secret_without_a_key_is_refused(engine: Engine) -> None:
+    with pytest.raises(SecretKeyError, match="not set"):
+        save(SqlStore(engine, SecretBox(None)), b.integration())
+
+
+def test_keep_secrets_keeps_the_stored_secret_when_the_form_leaves_it_blank(store: SqlStore) -> None:
+    # given an integration with a literal secret
+    save(store, b.integration())
+    # when the admin edits it, leaving the secret field blank (a spec built without validation)
+    edited = b.integration(approval_channel="C0EDITED").model_copy(
+        update={"credentials": ApiKeyCredentials.model_construct(type="api_key", public_key="pubkey02")})
+    assert save(store, edited, keep_secrets=True) is False
+    # then the other fields changed and the secret did not
+    loaded = load(store)
+    assert loaded is not None and loaded.approval_channel == "C0EDITED"
+    assert loaded.credentials == ApiKeyCredentials(type="api_key", public_key="pubkey02", private_key=PRIVATE)
+
+
+def test_a_new_literal_secret_replaces_the_stored_one_even_with_keep_secrets(store: SqlStore) -> None:
+    save(store, b.integration())
+    rotated = b.integration(credentials={"type": "api_key", "public_key": "pubkey02", "private_key": "NEW-secret"})
+    save(store, rotated, keep_secrets=True)
+    assert load(store) == rotated
+
+
+def test_keep_secrets_with_nothing_to_keep_is_refused(store: SqlStore) -> None:
+    blank = b.integration().model_copy(update={"credentials": ServiceAccountCredentials.model_construct(
+        type="service_account", client_id="mdb_sa_id_1")})
+    with pytest.raises(MissingSecret, match="client_secret"):
+        save(store, blank, keep_secrets=True)
+    save(store, b.integration())  # an api key's secret is no service account's secret
+    with pytest.raises(MissingSecret):
+        save(store, blank, keep_secrets=True)
+
+
+def test_switching_to_environment_variables_drops_the_stored_secret(store: SqlStore) -> None:
+    save(store, b.integration())
+    save(store, b.integration(credentials={"type": "api_key", "public_key_env": "P", "private_key_env": "S"}),
+         keep_secrets=True)
+    assert store.has_encrypted_secrets() is False
+
+
+def test_status_fields_and_inventory_counts(store: SqlStore, clock: b.Clock) -> None:
+    save(store, b.integration())
+    clock.advance(60)
+    with store.unit_of_work() as uow:
+        uow.integrations.set_status("prod", last_sync_at=clock.now(), last_sync_error="HTTP 401",
+                                    pending_retire_id="6c0000000000000000000001")
+        uow.inventory.apply(integration="prod", inventory=b.inventory((b.project(1, clusters=2),)), now=clock.now())
+        with pytest.raises(ValueError, match="enabled"):  # status only, never configuration
+            uow.integrations.set_status("prod", enabled=False)
+    with store.unit_of_work() as uow:
+        status = uow.integrations.status("prod")
+        assert uow.integrations.status("missing") == {}
+    assert status == {
+        "last_sync_at": b.T0 + timedelta(seconds=60), "last_sync_error": "HTTP 401", "last_rotation_at": None,
+        "last_rotation_error": None, "pending_retire_id": "6c0000000000000000000001",
+        "created_at": b.T0, "updated_at": b.T0,
+        "counts": {"organizations": 1, "projects": 1, "clusters": 2, "users": 0},
+    }
+
+
+def test_a_config_upsert_keeps_the_status_and_the_creation_time(store: SqlStore, clock: b.Clock) -> None:
+    save(store, b.integration())
+    with store.unit_of_work() as uow:
+        uow.integrations.set_status("prod", last_rotation_at=b.T0, last_rotation_error="boom")
+    clock.advance(3600)
+    save(store, b.integration(approval_channel="C0NEW"))
+    with store.unit_of_work() as uow:
+        status = uow.integrations.status("prod")
+    assert (status["last_rotation_at"], status["last_rotation_error"]) == (b.T0, "boom")
+    assert (status["created_at"], status["updated_at"]) == (b.T0, b.T0 + timedelta(hours=1))
+
+
+def test_a_flow_with_every_field_comes_back_equal(store: SqlStore) -> None:
+    spec = b.flow(requesters=["@payments", "U0ADA", "ada@example.com"], roles=["GROUP_READ_ONLY", "GROUP_OWNER"],
+                  max_duration="1d2h30m", approval="auto", approvals_required=2, justification="optional",
+                  enabled=False)
+    with store.unit_of_work() as uow:
+        assert uow.flows.upsert(spec) is True
+    with store.unit_of_work() as uow:
+        loaded = uow.flows.get("prod-projects")
+        assert uow.flows.get("missing") is None
+    assert loaded == spec and loaded.max_duration == timedelta(days=1, hours=2, minutes=30)
+
+
+def test_flows_upsert_by_name_and_list_enabled_only(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.flows.upsert(b.flow("b-flow"))
+        uow.flows.upsert(b.flow("a-flow", enabled=False))
+        assert uow.flows.upsert(b.flow("b-flow", roles=["GROUP_OWNER"])) is False
+    with store.unit_of_work() as uow:
+        assert [f.name for f in uow.flows.list()] == ["a-flow", "b-flow"]
+        assert [f.name for f in uow.flows.list(enabled_only=True)] == ["b-flow"]
+        assert uow.flows.list(enabled_only=True)[0].roles == ["GROUP_OWNER"]
+
+
+def test_secret_str_survives_only_as_ciphertext(store: SqlStore, engine: Engine) -> None:
+    spec = b.integration()
+    assert isinstance(spec.credentials.private_key, SecretStr)  # type: ignore[union-attr]
+    save(store, spec)
+    with engine.connect() as connection:
+        ciphertext = connection.execute(text("SELECT credential_secret FROM integration")).scalar()
+    assert ciphertext and ciphertext.startswith("gAAAA")  # a Fernet token
