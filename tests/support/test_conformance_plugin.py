@@ -1,0 +1,105 @@
+"""The conformance plugin in a pytest run of its own: it fails the test that broke the spec, and only that one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+V = "application/vnd.atlas.2025-02-19+json"
+
+SMALL_SPEC = {
+    "openapi": "3.0.1",
+    "paths": {
+        "/api/atlas/v2/orgs/{orgId}": {"get": {"operationId": "getOrg", "responses": {"200": {"content": {V: {}}}}}},
+        "/api/atlas/v2/orgs/{orgId}/invites": {
+            "get": {"operationId": "listOrgInvites", "deprecated": True, "responses": {"200": {"content": {V: {}}}}}
+        },
+    },
+}
+
+TESTS = f'''
+import json, os, subprocess, sys
+import pytest
+
+def record(path):
+    line = {{"method": "GET", "path": path, "query": {{}}, "headers": {{"accept": "{V}"}}, "body": None,
+             "operation_id": None, "status": 200}}
+    with open(os.environ["ATLAS_SANDBOX_RECORD"], "a") as handle:
+        handle.write(json.dumps(line) + "\\n")
+
+def test_conforming():
+    record("/api/atlas/v2/orgs/o1")
+
+def test_deprecated():
+    record("/api/atlas/v2/orgs/o1/invites")
+
+@pytest.mark.atlas_nonconforming
+def test_on_purpose():
+    record("/api/atlas/v2/orgs/o1/invites")
+
+def test_subprocesses_inherit_the_record_file():
+    # A sandbox in another process writes to the same file.
+    code = "import os, sys; sys.path[:0] = [os.getcwd()]; from test_plugin_run import record; record('/nope')"
+    subprocess.run([sys.executable, "-c", code], check=True)
+'''
+
+
+@pytest.fixture
+def run_env(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    spec = pytester.path / "spec.json"  # JSON is YAML: a tiny spec keeps the child run fast
+    spec.write_text(json.dumps(SMALL_SPEC))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(spec))
+    monkeypatch.delenv("CI", raising=False)
+    return spec
+
+
+def test_given_records_then_only_the_tests_that_broke_the_spec_fail(pytester: pytest.Pytester, run_env: Path) -> None:
+    pytester.makepyfile(test_plugin_run=TESTS)
+    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
+    # The check runs in the autouse fixture's teardown, so pytest reports an error at teardown of that test.
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_deprecated*", "*the operation is deprecated*",
+        "*ERROR at teardown of test_subprocesses_inherit_the_record_file*",
+        "*GET /nope: no operation in the spec has this path*",
+        "*atlas conformance: 3 Atlas requests checked against the spec*",  # the opted-out one is not checked
+    ])  # fmt: skip
+    assert "test_on_purpose" not in result.stdout.str()
+
+
+def test_requests_after_the_last_test_fail_the_run(pytester: pytest.Pytester, run_env: Path) -> None:
+    pytester.makeconftest(TESTS.split("def test_conforming")[0] + '''
+@pytest.fixture(scope="session", autouse=True)
+def sandbox_left_running():
+    yield
+    record("/api/atlas/v2/orgs/o1/invites")
+''')  # fmt: skip
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*atlas conformance (after the last test)*the operation is deprecated*"])
+
+
+def test_given_ci_and_no_spec_then_the_session_fails(
+    pytester: pytest.Pytester, run_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(pytester.path / "absent.yaml"))
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the Atlas Admin API spec is missing at*absent.yaml*CI=true*"])
+
+
+def test_given_no_spec_outside_ci_then_the_check_is_skipped_and_said_so(
+    pytester: pytest.Pytester, run_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(pytester.path / "absent.yaml"))
+    pytester.makepyfile(test_plugin_run=TESTS)
+    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*atlas conformance: SKIPPED for 3 Atlas requests: the spec is not at*"])
