@@ -194,10 +194,12 @@ class GrantWorker:
                                      grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
             request = uow.requests.get(grant.request_id)
             spec = uow.integrations.get(grant.integration)
-        if notify and request is not None and spec is not None:
+        if request is not None and spec is not None:
+            # The approval message always shows the grant as it is (a failure too); the DM only with `notify`.
             self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))
-            self._quietly(lambda: self._notifier.tell_requester(request=request, grant=saved, event=action,
-                                                                integration=spec))
+            if notify:
+                self._quietly(lambda: self._notifier.tell_requester(request=request, grant=saved, event=action,
+                                                                    integration=spec))
 
     def _alert(self, grant: Grant, text: str) -> None:
         with self._store.unit_of_work() as uow:

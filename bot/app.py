@@ -20,8 +20,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from access.admin import ConfigService
 from access.config import ApiKeyCredentials, IntegrationSpec
-from access.ports import AtlasGateway, Clock
+from access.ports import AtlasGateway, Clock, CredentialAuthority
+from access.rotation import RotationService
 from access.service import AccessService
 from access.sync import SyncService
 from access.worker import GrantWorker, WorkerOptions
@@ -114,6 +116,8 @@ class Runtime:
     service: AccessService
     worker: GrantWorker
     sync: SyncService
+    config: ConfigService
+    rotation: RotationService
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -146,5 +150,14 @@ def build_runtime(
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
+    rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways))
     return Runtime(settings=settings, clock=clock, store=store, slack=slack, gateways=gateways,
-                   service=service, worker=worker, sync=sync, extras={"directory": directory, "notifier": notifier})
+                   service=service, worker=worker, sync=sync, config=ConfigService(store=store, clock=clock),
+                   rotation=rotation, extras={"directory": directory, "notifier": notifier})
+
+
+def _authority(gateways: GatewayFactory) -> CredentialAuthority:
+    from bot.rotation import AtlasCredentialAuthority
+
+    return AtlasCredentialAuthority(settings=gateways.settings, clock=gateways.clock, transport=gateways.transport,
+                                    client_options=gateways.client_options)

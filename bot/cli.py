@@ -99,11 +99,10 @@ def _dispatch(args: argparse.Namespace) -> int | None:
 
 
 def _config(args: argparse.Namespace, settings: object) -> int:
-    from storage.migrations import upgrade
-
     from access.admin import ConfigService, parse_document, redacted
     from bot.app import build_store
     from bot.clock import SystemClock
+    from storage.migrations import upgrade
 
     if args.config_command == "apply":
         try:
@@ -133,9 +132,8 @@ def _yaml_where(error: yaml.YAMLError) -> str:
 
 
 def _sync(args: argparse.Namespace, settings: object) -> int:
-    from storage.migrations import upgrade
-
     from bot.app import build_runtime
+    from storage.migrations import upgrade
 
     upgrade(settings.database_url)  # type: ignore[attr-defined]
     runtime = build_runtime(settings)  # type: ignore[arg-type]

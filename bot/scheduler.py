@@ -33,6 +33,7 @@ class Timers:
         self._scheduler.add_job(self.sweep, "interval", seconds=settings.sweep_interval_seconds, id="sweep")
         if settings.sync_interval_minutes > 0:
             self._scheduler.add_job(self.sync_all, "interval", minutes=settings.sync_interval_minutes, id="sync")
+        self._scheduler.add_job(self.rotate_due, "interval", minutes=settings.rotation_check_minutes, id="rotate")
         self._scheduler.start()
 
     def stop(self) -> None:
@@ -63,3 +64,12 @@ class Timers:
                 self._runtime.sync.run(name, actor="schedule")
             except Exception as error:
                 log.warning("scheduled sync of %s failed: %s", name, error)
+
+    def rotate_due(self) -> None:
+        """Rotate every integration whose period has passed (or whose old credential still waits to go)."""
+        for name in self._runtime.rotation.due():
+            try:
+                outcome = self._runtime.rotation.rotate(name)
+                log.info("credential rotation of %s: %s", name, outcome.message)
+            except Exception:
+                log.exception("credential rotation of %s failed; it will be retried", name)

@@ -1,0 +1,253 @@
+"""The typed Atlas Admin API v2 client: auth, per-operation versions, paging, typed errors, retries, concurrency.
+
+    client = AtlasClient(credentials=ApiKey(public_key="abc", private_key="..."))
+    org = client.call("getOrg", path_params={"orgId": org_id})
+    for project in client.paginate("getOrgGroups", path_params={"orgId": org_id}, priority=Priority.BULK):
+        ...
+
+Every call names a row of `atlas.operations` by operationId; the client sends that row's version in Accept
+(and Content-Type when there is a body), so a version bump is a one-line change checked against the spec.
+The client is thread-safe: one httpx connection pool sized to `max_concurrency`, shared by all threads.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from access.ports import Clock
+from atlas.auth import SystemClock, TokenCache, digest_auth
+from atlas.credentials import ApiKey, Credentials, secrets_of
+from atlas.errors import AtlasError, AtlasRateLimited, AtlasServerError, AtlasTransportError, error_for, scrub
+from atlas.limits import Cooldown, Priority, Slots
+from atlas.operations import Operation, op
+from atlas.paging import ITEMS_PER_PAGE, has_more
+from atlas.retry import RetryPolicy, is_idempotent
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://cloud.mongodb.com"
+# Explicit: httpx's default is 5 s for everything; a 500-item page of users can take longer to come back.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=60.0)
+USER_AGENT = "atlas-access/0.1 (+https://github.com/atlas-access)"
+
+OnCall = Callable[[str, float, int], None]
+
+
+class AtlasClient:
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        credentials: Credentials,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_concurrency: int = 8,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_call: OnCall | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self._slots = Slots(max_concurrency)
+        self._policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap)
+        self._clock = clock or SystemClock()
+        self._sleep = sleep
+        self._on_call = on_call
+        self._cooldown = Cooldown()
+        self._secrets = secrets_of(credentials)
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout, auth=digest_auth(credentials),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            headers={"User-Agent": USER_AGENT}, follow_redirects=False,
+        )
+        self._tokens = None if isinstance(credentials, ApiKey) else TokenCache(
+            http=self._http, account=credentials, clock=self._clock, on_call=self._report)
+
+    def __repr__(self) -> str:
+        return f"AtlasClient(base_url={self.base_url!r}, identity={self.identity!r})"
+
+    @property
+    def identity(self) -> str:
+        """The API key's public key or the service account's client id (never the secret)."""
+        return self.credentials.identity
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._slots.size
+
+    def close(self) -> None:
+        """Revoke a service account's cached token and close the connections."""
+        if self._tokens is not None:
+            self._tokens.revoke()
+        self._http.close()
+
+    def __enter__(self) -> AtlasClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the API -------------------------------------------------------------------------------------------
+
+    def call(
+        self, operation_id: str, *, path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None, json: Any = None, priority: Priority = Priority.NORMAL,
+    ) -> Any:
+        """Run one operation; the parsed JSON body (None for 204 or an empty body), or an AtlasError."""
+        operation = op(operation_id)
+        response = self._send(operation, url=_url(operation, path_params or {}), params=params, body=json,
+                              priority=priority)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def paginate(
+        self, operation_id: str, *, path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None, priority: Priority = Priority.NORMAL,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list operation, 500 a page, fetched page by page as the caller iterates."""
+        page, seen = 1, 0
+        while True:
+            query = {**(params or {}), "itemsPerPage": ITEMS_PER_PAGE, "pageNum": page, "includeCount": "true"}
+            body = self.call(operation_id, path_params=path_params, params=query, priority=priority) or {}
+            results = body.get("results") or []
+            yield from results
+            seen += len(results)
+            if not has_more(body, page_items=len(results), seen=seen):
+                return
+            page += 1
+
+    # --- one operation, retried ----------------------------------------------------------------------------
+
+    def _send(self, operation: Operation, *, url: str, params: Mapping[str, Any] | None, body: Any,
+              priority: Priority) -> httpx.Response:
+        request = _Request(operation=operation, url=url, params=dict(params or {}), body=body, priority=priority)
+        idempotent = is_idempotent(operation)
+        attempt = 0
+        while True:
+            if attempt == 0 and priority is Priority.BULK and (pause := self._cooldown.remaining()) > 0:
+                self._sleep(pause)  # another call was just told 429: let the bucket refill first
+            try:
+                response = self._attempt(request)
+            except (httpx.TransportError, AtlasTransportError, AtlasServerError, AtlasRateLimited) as error:
+                wait = self._wait_after_error(error, attempt, idempotent)
+                if wait is None:
+                    raise self._no_answer(operation, error) from None
+            else:
+                if response.is_success:
+                    return response
+                wait = self._wait_after_status(response, attempt, idempotent)
+                if wait is None:
+                    raise self._http_error(operation, response)
+            attempt += 1
+            self._sleep(wait)
+
+    def _wait_after_status(self, response: httpx.Response, attempt: int, idempotent: bool) -> float | None:
+        wait = self._policy.after_status(status=response.status_code, retry_after=response.headers.get("Retry-After"),
+                                         attempt=attempt, idempotent=idempotent, now=self._clock.now())
+        if wait is not None:
+            rate_limited = response.status_code == 429
+            if rate_limited:
+                self._cooldown.start(wait)
+            # A 429 is Atlas pacing us, part of normal work; a 5xx is worth a look.
+            log.log(logging.INFO if rate_limited else logging.WARNING, "Atlas answered HTTP %s; retry %d of %d in "
+                    "%.2fs", response.status_code, attempt + 1, self._policy.max_retries, wait)
+        return wait
+
+    def _wait_after_error(self, error: Exception, attempt: int, idempotent: bool) -> float | None:
+        if isinstance(error, AtlasError):  # the token call failed (no answer, 5xx, 429): the operation was not sent
+            return self._policy.backoff(attempt) if attempt < self._policy.max_retries else None
+        wait = self._policy.after_no_answer(error=error, attempt=attempt, idempotent=idempotent)
+        if wait is not None:
+            log.warning("no answer from Atlas (%s); retry %d of %d in %.2fs", type(error).__name__, attempt + 1,
+                        self._policy.max_retries, wait)
+        return wait
+
+    def _attempt(self, request: _Request) -> httpx.Response:
+        """One HTTP exchange under a concurrency slot; a bearer token Atlas refuses is replaced once."""
+        tokens = self._tokens
+        with self._slots.hold(request.priority):
+            if tokens is None:
+                return self._exchange(request, None)
+            token, fresh = tokens.token()
+            response = self._exchange(request, token)
+            if response.status_code == 401 and not fresh:  # revoked or expired early: one more try, new token
+                tokens.invalidate(token)
+                response = self._exchange(request, tokens.token()[0])
+            return response
+
+    def _exchange(self, request: _Request, token: str | None) -> httpx.Response:
+        operation = request.operation
+        headers = {"Accept": operation.media_type}
+        content = None
+        if request.body is not None:
+            headers["Content-Type"] = operation.media_type
+            content = jsonlib.dumps(request.body).encode()
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        started, status = time.perf_counter(), 0
+        try:
+            response = self._http.request(operation.method, request.url, params=request.params or None,
+                                          content=content, headers=headers)
+            status = response.status_code
+            return response
+        finally:
+            self._report(operation.operation_id, time.perf_counter() - started, status)
+
+    def _report(self, operation_id: str, seconds: float, status: int) -> None:
+        log.debug("Atlas %s -> %s in %.3fs", operation_id, status or "no answer", seconds)
+        if self._on_call is not None:
+            self._on_call(operation_id, seconds, status)
+
+    # --- errors --------------------------------------------------------------------------------------------
+
+    def _http_error(self, operation: Operation, response: httpx.Response) -> AtlasError:
+        code, detail = _error_body(response)
+        return error_for(status=response.status_code, error_code=code,
+                         detail=scrub(detail, self._secrets) if detail else None,
+                         operation_id=operation.operation_id)
+
+    def _no_answer(self, operation: Operation, error: Exception) -> AtlasError:
+        if isinstance(error, AtlasError):
+            return error
+        kind = "timed out" if isinstance(error, httpx.TimeoutException) else "connection failed"
+        reason = scrub(str(error), self._secrets) or type(error).__name__
+        return AtlasTransportError(f"{kind} ({type(error).__name__}: {reason}) calling {self.base_url}",
+                                   operation_id=operation.operation_id)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Request:
+    operation: Operation
+    url: str
+    params: dict[str, Any]
+    body: Any
+    priority: Priority
+
+
+def _url(operation: Operation, path_params: Mapping[str, str]) -> str:
+    # Quote every value whole: an access-list entry like 10.0.0.0/8 or a team name with a space is one segment.
+    return operation.url(**{key: quote(str(value), safe="") for key, value in path_params.items()})
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return None, response.reason_phrase or None
+    code = body.get("errorCode")
+    detail = body.get("detail") or body.get("reason") or response.reason_phrase
+    return (str(code) if code else None), (str(detail) if detail else None)

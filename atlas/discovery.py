@@ -1,0 +1,60 @@
+"""One organization's inventory in the fewest Atlas calls: the org, its projects with tags and clusters, its users.
+
+Calls: 1 getOrg + ceil(projects/500) getOrgGroups pages + 1 listGroupClusters per project + ceil(users/500)
+listOrgUsers pages. Tags come with the project list (getGroup only for a list entry without them), and project
+roles come from each org user's groupRoleAssignments (no per-project user listing). The cluster lists, the
+bulk of the calls, run on a thread pool while the project pages are still being read; every call is BULK
+priority so grants and revocations overtake it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from access.model import DiscoveredProject, DiscoveredUser, DiscoveryType, Inventory
+from atlas.client import AtlasClient
+from atlas.limits import Priority
+from atlas.wire import OrgUser, cluster_of, project_of
+
+BULK = Priority.BULK
+
+
+def discover(client: AtlasClient, *, organization_id: str, types: Sequence[DiscoveryType],
+             concurrency: int) -> Inventory:
+    org = client.call("getOrg", path_params={"orgId": organization_id}, priority=BULK)
+    workers = max(1, min(concurrency, client.max_concurrency))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atlas-discovery")
+    try:
+        users = pool.submit(_users, client, organization_id)
+        projects: tuple[DiscoveredProject, ...] = ()
+        if DiscoveryType.PROJECTS in types:
+            projects = tuple(f.result() for f in _submit_projects(client, organization_id, pool))
+        inventory = Inventory(organization_id=organization_id, organization_name=str(org.get("name", "")),
+                              projects=projects, users=users.result())
+    except BaseException:
+        # Do not sit out thousands of queued calls when one of them already failed the discovery.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return inventory
+
+
+def _submit_projects(client: AtlasClient, organization_id: str,
+                     pool: ThreadPoolExecutor) -> list[Future[DiscoveredProject]]:
+    return [pool.submit(_project, client, organization_id, group)
+            for group in client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK)]
+
+
+def _project(client: AtlasClient, organization_id: str, group: dict[str, Any]) -> DiscoveredProject:
+    if "tags" not in group:  # an older list body: the project itself has them
+        group = client.call("getGroup", path_params={"groupId": group["id"]}, priority=BULK)
+    clusters = tuple(cluster_of(c) for c in client.paginate(
+        "listGroupClusters", path_params={"groupId": group["id"]}, priority=BULK))
+    return project_of(group, organization_id=organization_id, clusters=clusters)
+
+
+def _users(client: AtlasClient, organization_id: str) -> tuple[DiscoveredUser, ...]:
+    return tuple(OrgUser.from_json(u).to_domain()
+                 for u in client.paginate("listOrgUsers", path_params={"orgId": organization_id}, priority=BULK))

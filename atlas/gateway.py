@@ -1,0 +1,211 @@
+"""The domain's AtlasGateway port over the typed client: discover, look a user up, grant roles, revoke them.
+
+Every change starts from a fresh look-up (`listOrgUsers?username=`), because adding a PENDING or ACTIVE user
+is a 409 and a revocation must only take away what is still there. Grants add only the missing roles;
+revocations remove only the roles named, and remove the user when that would leave no role (Atlas keeps at
+least one) or when asked to. A 404 while revoking means it is already done, so revoking twice is harmless.
+The bot never changes the access of the identity it calls Atlas as.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from access.model import (
+    DiscoveryType,
+    GrantResult,
+    Inventory,
+    MembershipStatus,
+    ResourceKind,
+    ResourceRef,
+    RevokeResult,
+    UserAccess,
+)
+from atlas.client import AtlasClient
+from atlas.discovery import discover
+from atlas.errors import AtlasConflict, AtlasNotFound, OwnIdentityRefused
+from atlas.wire import OrgUser, membership_status, same_username
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RACE_ROUNDS = 3  # look-up-then-add rounds before a conflict that keeps coming back is raised
+# A 404 naming the resource itself is no race: looking the user up again cannot help.
+RESOURCE_MISSING = frozenset({"GROUP_NOT_FOUND", "ORG_NOT_FOUND", "ORGANIZATION_NOT_FOUND"})
+INVITED_ORG_ROLES = frozenset({"ORG_MEMBER"})  # what a project invitation gives in the organization
+
+
+class AtlasGateway:
+    def __init__(self, client: AtlasClient, *, own_identity: str | None = None,
+                 discovery_concurrency: int = 8) -> None:
+        self.client = client
+        self._own = {name.casefold() for name in (own_identity, client.identity) if name}
+        self._discovery_concurrency = discovery_concurrency
+
+    def __repr__(self) -> str:
+        return f"AtlasGateway({self.client!r})"
+
+    # --- the port ------------------------------------------------------------------------------------------
+
+    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType]) -> Inventory:
+        return discover(self.client, organization_id=organization_id, types=types,
+                        concurrency=self._discovery_concurrency)
+
+    def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess:
+        user = self.find_user(organization_id=resource.organization_id, username=username)
+        if user is None:
+            return UserAccess(user_id=None, status=None, roles=frozenset())
+        if resource.kind is ResourceKind.ORGANIZATION:
+            return UserAccess(user_id=user.id, status=user.status, roles=_held(user, user.org_roles))
+        roles = user.project_roles.get(resource.atlas_id)
+        if not roles:
+            return UserAccess(user_id=None, status=None, roles=frozenset())
+        return UserAccess(user_id=user.id, status=user.status, roles=_held(user, roles))
+
+    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
+        self._refuse_own(username)
+        wanted = frozenset(roles)
+        if resource.kind is ResourceKind.ORGANIZATION:
+            return _with_retried_races(lambda: self._grant_org(resource, username, wanted))
+        return _with_retried_races(lambda: self._grant_project(resource, username, wanted))
+
+    def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
+               remove_user: bool) -> RevokeResult:
+        self._refuse_own(username)
+        user = self.find_user(organization_id=resource.organization_id, username=username)
+        if resource.kind is ResourceKind.ORGANIZATION:
+            return self._revoke_org(resource, user, frozenset(roles), remove_user)
+        return self._revoke_project(resource, user, frozenset(roles), remove_user)
+
+    # --- look-up -------------------------------------------------------------------------------------------
+
+    def find_user(self, *, organization_id: str, username: str) -> OrgUser | None:
+        """The org's entry for `username` (any status), or None."""
+        body = self.client.call("listOrgUsers", path_params={"orgId": organization_id},
+                                params={"username": username}) or {}
+        matches = [OrgUser.from_json(u) for u in body.get("results") or () if same_username(u["username"], username)]
+        # An EXPIRED entry may sit beside the PENDING one that replaced it: the live one counts.
+        return next((u for u in matches if u.is_member), matches[0] if matches else None)
+
+    def _refuse_own(self, username: str) -> None:
+        if username.strip().casefold() in self._own:
+            raise OwnIdentityRefused(username)
+
+    # --- grant ---------------------------------------------------------------------------------------------
+
+    def _grant_org(self, resource: ResourceRef, username: str, wanted: frozenset[str]) -> GrantResult:
+        org_id = resource.organization_id
+        user = self.find_user(organization_id=org_id, username=username)
+        if user is None or not user.is_member:
+            # An EXPIRED or REJECTED invitation is replaced by a new one.
+            body = self.client.call("createOrgUser", path_params={"orgId": org_id},
+                                    json={"username": username, "roles": {"orgRoles": sorted(wanted)}})
+            return _added(body, wanted)
+        missing = wanted - user.org_roles
+        for role in sorted(missing):
+            self._add_role("addOrgUserRole", {"orgId": org_id, "userId": user.id}, {"orgRole": role})
+        return GrantResult(user_id=user.id, status=user.status, roles_before=user.org_roles,
+                           added_roles=missing, added_user=False)
+
+    def _grant_project(self, resource: ResourceRef, username: str, wanted: frozenset[str]) -> GrantResult:
+        group_id = resource.atlas_id
+        user = self.find_user(organization_id=resource.organization_id, username=username)
+        if user is None or not user.in_project(group_id):
+            # Atlas decides by the user's standing: ACTIVE org member -> in the project at once; pending or
+            # unknown -> an invitation to the org and the project (the answer says which).
+            body = self.client.call("addGroupUsers", path_params={"groupId": group_id},
+                                    json={"username": username, "roles": sorted(wanted)})
+            return _added(body, wanted)
+        before = user.project_roles[group_id]
+        missing = wanted - before
+        for role in sorted(missing):
+            self._add_role("addGroupUserRole", {"groupId": group_id, "userId": user.id}, {"groupRole": role})
+        return GrantResult(user_id=user.id, status=user.status, roles_before=before, added_roles=missing,
+                           added_user=False)
+
+    def _add_role(self, operation_id: str, path: dict[str, str], body: dict[str, str]) -> None:
+        try:
+            self.client.call(operation_id, path_params=path, json=body)
+        except AtlasConflict:
+            log.info("%s: %s already held", operation_id, next(iter(body.values())))
+
+    # --- revoke --------------------------------------------------------------------------------------------
+
+    def _revoke_org(self, resource: ResourceRef, user: OrgUser | None, roles: frozenset[str],
+                    remove_user: bool) -> RevokeResult:
+        if user is None:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        path = {"orgId": resource.organization_id, "userId": user.id}
+        held = user.org_roles
+        if remove_user or not (held - roles):
+            gone = self._delete("removeOrgUser", path)
+            return RevokeResult(removed_roles=held if remove_user else held & roles, removed_user=True,
+                                already_gone=gone)
+        return self._remove_roles("removeOrgUserRole", path, "orgRole", held & roles)
+
+    def _revoke_project(self, resource: ResourceRef, user: OrgUser | None, roles: frozenset[str],
+                        remove_user: bool) -> RevokeResult:
+        group_id = resource.atlas_id
+        held = user.project_roles.get(group_id, frozenset()) if user else frozenset()
+        if user is None or not held:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        if remove_user or not (held - roles):
+            gone = self._remove_from_project(resource, user)
+            return RevokeResult(removed_roles=held if remove_user else held & roles, removed_user=True,
+                                already_gone=gone)
+        path = {"groupId": group_id, "userId": user.id}
+        return self._remove_roles("removeGroupUserRole", path, "groupRole", held & roles)
+
+    def _remove_from_project(self, resource: ResourceRef, user: OrgUser) -> bool:
+        """Take the user out of the project; True if Atlas said they were already gone.
+
+        A user still PENDING in the org whose invitation carries only this project (and the ORG_MEMBER a
+        project invitation comes with) is removed from the org, which withdraws the invitation: removing
+        them from the project alone would leave a live invitation to the organization.
+        """
+        if user.status is not MembershipStatus.ACTIVE and set(user.project_roles) <= {resource.atlas_id} \
+                and user.org_roles <= INVITED_ORG_ROLES:
+            return self._delete("removeOrgUser", {"orgId": resource.organization_id, "userId": user.id})
+        return self._delete("removeGroupUser", {"groupId": resource.atlas_id, "userId": user.id})
+
+    def _remove_roles(self, operation_id: str, path: dict[str, str], field: str,
+                      roles: frozenset[str]) -> RevokeResult:
+        removed: set[str] = set()
+        for role in sorted(roles):
+            try:
+                self.client.call(operation_id, path_params=path, json={field: role})
+            except AtlasNotFound:  # the user left meanwhile: nothing more to take away
+                return RevokeResult(removed_roles=frozenset(removed), removed_user=False, already_gone=True)
+            removed.add(role)
+        return RevokeResult(removed_roles=frozenset(removed), removed_user=False, already_gone=not roles)
+
+    def _delete(self, operation_id: str, path: dict[str, str]) -> bool:
+        try:
+            self.client.call(operation_id, path_params=path)
+        except AtlasNotFound:
+            return True
+        return False
+
+
+def _held(user: OrgUser, roles: frozenset[str]) -> frozenset[str]:
+    """Roles that count: an expired or rejected invitation holds none."""
+    return roles if user.is_member else frozenset()
+
+
+def _added(body: dict[str, Any], wanted: frozenset[str]) -> GrantResult:
+    return GrantResult(user_id=str(body["id"]), status=membership_status(body.get("orgMembershipStatus")),
+                       roles_before=frozenset(), added_roles=wanted, added_user=True)
+
+
+def _with_retried_races(attempt: Callable[[], T]) -> T:
+    """Run look-up-then-change again when Atlas says the user appeared (409) or vanished (404) meanwhile."""
+    for round_ in range(1, RACE_ROUNDS + 1):
+        try:
+            return attempt()
+        except (AtlasConflict, AtlasNotFound) as race:
+            if round_ == RACE_ROUNDS or race.error_code in RESOURCE_MISSING:
+                raise
+            log.info("grant raced another change (%s); looking the user up again", race.error_code)
+    raise AssertionError("unreachable")

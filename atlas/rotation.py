@@ -1,0 +1,122 @@
+"""Rotating the bot's own Atlas credential: issue a new one like the old, prove it works, retire the old.
+
+The steps are separate so the caller can store the new credential between "issue" and "retire": at every
+moment a working credential is stored. API keys are recreated with the same roles, description and access
+list; service accounts get a new secret on the same account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from atlas.client import AtlasClient
+from atlas.credentials import ApiKey, Credentials, ServiceAccount
+from atlas.errors import AtlasError, AtlasNotFound
+
+ClientFactory = Callable[[Credentials], AtlasClient]
+
+
+class RotationError(AtlasError):
+    """A rotation step failed; the message says which, never a secret."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issued:
+    credentials: Credentials
+    new_id: str  # the new API key's id, or the new secret's id
+    old_id: str | None  # what to retire once the new one is stored (None: could not tell which)
+
+
+class CredentialRotator:
+    def __init__(self, *, client_for: ClientFactory, secret_hours: int = 24 * 90,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self._client_for = client_for
+        self._secret_hours = secret_hours
+        self._now = now
+
+    def issue(self, *, organization_id: str, current: Credentials) -> Issued:
+        if isinstance(current, ApiKey):
+            return self._issue_api_key(organization_id, current)
+        return self._issue_secret(organization_id, current)
+
+    def retire(self, *, organization_id: str, using: Credentials, old_id: str) -> None:
+        """Delete the old key or secret with the new credential; already gone counts as done."""
+        client = self._client_for(using)
+        try:
+            if isinstance(using, ApiKey):
+                client.call("deleteOrgApiKey", path_params={"orgId": organization_id, "apiUserId": old_id})
+            else:
+                client.call("deleteOrgServiceAccountSecret", path_params={
+                    "orgId": organization_id, "clientId": using.client_id, "secretId": old_id})
+        except AtlasNotFound:
+            return
+
+    def discard(self, *, organization_id: str, current: Credentials, issued: Issued) -> None:
+        """Undo an issue whose credential could not be stored (best effort, with the old credential)."""
+        self.retire(organization_id=organization_id, using=current, old_id=issued.new_id)
+
+    def _issue_api_key(self, organization_id: str, current: ApiKey) -> Issued:
+        client = self._client_for(current)
+        mine = next((key for key in client.paginate("listOrgApiKeys", path_params={"orgId": organization_id})
+                     if key.get("publicKey") == current.public_key), None)
+        if mine is None:
+            raise RotationError(f"API key {current.public_key} is not an API key of organization {organization_id}")
+        access = list(client.paginate("listOrgApiKeyAccessListEntries",
+                                      path_params={"orgId": organization_id, "apiUserId": mine["id"]}))
+        roles = [r["roleName"] for r in mine.get("roles", []) if r.get("orgId", organization_id) == organization_id
+                 and str(r.get("roleName", "")).startswith("ORG_")]
+        created = client.call("createOrgApiKey", path_params={"orgId": organization_id},
+                              json={"desc": _desc(mine.get("desc")), "roles": roles or ["ORG_MEMBER"]})
+        new = ApiKey(public_key=created["publicKey"], private_key=created["privateKey"])
+        try:
+            entries = [{"cidrBlock": e["cidrBlock"]} if e.get("cidrBlock") else {"ipAddress": e["ipAddress"]}
+                       for e in access]
+            if entries:
+                client.call("createOrgApiKeyAccessListEntry",
+                            path_params={"orgId": organization_id, "apiUserId": created["id"]}, json=entries)
+            self._verify(new, organization_id)
+        except AtlasError:
+            self.retire(organization_id=organization_id, using=current, old_id=created["id"])
+            raise
+        return Issued(credentials=new, new_id=created["id"], old_id=mine["id"])
+
+    def _issue_secret(self, organization_id: str, current: ServiceAccount) -> Issued:
+        client = self._client_for(current)
+        path = {"orgId": organization_id, "clientId": current.client_id}
+        account = client.call("getOrgServiceAccount", path_params=path)
+        before = account.get("secrets", [])
+        created = client.call("createOrgServiceAccountSecret", path_params=path,
+                              json={"secretExpiresAfterHours": self._secret_hours})
+        new = ServiceAccount(client_id=current.client_id, client_secret=created["secret"])
+        try:
+            self._verify(new, organization_id)
+        except AtlasError:
+            self.retire(organization_id=organization_id, using=current, old_id=created["id"])
+            raise
+        return Issued(credentials=new, new_id=created["id"], old_id=_which_secret(before, current))
+
+    def _verify(self, credentials: Credentials, organization_id: str) -> None:
+        try:
+            self._client_for(credentials).call("getOrg", path_params={"orgId": organization_id})
+        except AtlasError as error:
+            raise RotationError(f"the new credential does not work yet: {error}") from None
+
+
+def _desc(old: object) -> str:
+    base = str(old or "atlas-access").split(" (rotated")[0]
+    return f"{base} (rotated)"[:250]
+
+
+def _which_secret(secrets: list[dict[str, object]], current: ServiceAccount) -> str | None:
+    """The secret we call with: the only one, or the one whose masked value shows our secret's last characters."""
+    if len(secrets) == 1:
+        return str(secrets[0]["id"])
+    value = current.client_secret.get_secret_value()
+    for secret in secrets:
+        masked = str(secret.get("maskedSecretValue") or "")
+        tail = masked.rsplit("*", 1)[-1].rsplit(".", 1)[-1]
+        if len(tail) >= 4 and value.endswith(tail):
+            return str(secret["id"])
+    return None

@@ -1,0 +1,48 @@
+"""`atlas-access sandbox`: the Atlas simulator on a loopback port, seeded with a small organization to try things on."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import threading
+from pathlib import Path
+
+
+def seed_demo(sandbox: object) -> dict[str, str]:
+    """An organization with a few projects (one owned by @payments-oncall), clusters, users and an API key."""
+    sb = sandbox
+    org = sb.add_org(name="Acme Corp")  # type: ignore[attr-defined]
+    payments = sb.add_project(org_id=org, name="payments", tags={"owner": "payments-oncall", "env": "prod"})  # type: ignore[attr-defined]
+    search = sb.add_project(org_id=org, name="search", tags={"env": "prod"})  # type: ignore[attr-defined]
+    sb.add_project(org_id=org, name="sandbox-playground", tags={"env": "dev"})  # type: ignore[attr-defined]
+    for project, name in ((payments, "payments-main"), (payments, "payments-analytics"), (search, "search-main")):
+        sb.add_cluster(group_id=project, name=name, state="IDLE")  # type: ignore[attr-defined]
+    sb.add_user(org_id=org, username="ann@example.com", org_roles=["ORG_MEMBER"],  # type: ignore[attr-defined]
+                project_roles={search: ["GROUP_READ_ONLY"]})
+    sb.add_user(org_id=org, username="bob@example.com", org_roles=["ORG_OWNER"])  # type: ignore[attr-defined]
+    public, private = sb.add_api_key(org_id=org, roles=["ORG_OWNER"], desc="atlas-access")  # type: ignore[attr-defined]
+    return {"organization_id": org, "payments": payments, "search": search, "public_key": public,
+            "private_key": private}
+
+
+def run_sandbox(*, host: str, port: int) -> int:
+    from atlas.sandbox import Sandbox, SandboxServer
+
+    sandbox = Sandbox()
+    seeded = seed_demo(sandbox)
+    server = SandboxServer(sandbox, host=host, port=port)
+    server.start()
+    env_file = Path(tempfile.gettempdir()) / "atlas-sandbox.env"
+    env_file.write_text(
+        f"ATLAS_BASE_URL={server.url}\nATLAS_PUBLIC_KEY={seeded['public_key']}\n"
+        f"ATLAS_PRIVATE_KEY={seeded['private_key']}\n", encoding="utf-8")
+    os.chmod(env_file, stat.S_IRUSR | stat.S_IWUSR)
+    print(f"Atlas sandbox at {server.url} (organization {seeded['organization_id']}, 3 projects, 2 users).")
+    print(f"Its API key is in {env_file} (mode 600): `set -a; . {env_file}; set +a` before `atlas-access sync`.")
+    print("Ctrl-C stops it.")
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
+    return 0

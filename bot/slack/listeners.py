@@ -1,0 +1,242 @@
+"""The Bolt listeners of the request flow: ack first, parse, one use-case call, reply.
+
+`/atlas-access` opens the request modal at once; options loads answer from the inventory; the modal's
+submission is validated before the ack (so field errors can go back in it) and announced after; Approve
+and Deny are authorised by the service from stored state at click time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from access.errors import AccessError, FieldErrors, RequestRefused
+from access.policy import Requester
+from access.ports import StaleWrite
+from bot.slack import messages as words
+from bot.slack import payloads as p
+from bot.slack import views as v
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+COMMAND = "/atlas-access"
+STALE_RETRIES = 3
+
+
+def register(app: App, *, runtime: Any) -> None:
+    """Wire the request flow's listeners into `app`."""
+    listeners = RequestListeners(runtime)
+    app.command(COMMAND)(listeners.command)
+    app.options(v.RESOURCE)(listeners.load_resources)
+    app.action(v.RESOURCE)(listeners.resource_picked)
+    app.view(v.REQUEST_CALLBACK)(listeners.submit_request)
+    app.action(v.APPROVE)(listeners.approve)
+    app.action(v.DENY)(listeners.deny)
+    app.view(v.DENY_CALLBACK)(listeners.submit_denial)
+
+
+class RequestListeners:
+    def __init__(self, runtime: Any) -> None:
+        self._service = runtime.service
+        self._directory = runtime.extras["directory"]
+
+    # --- the slash command ------------------------------------------------------------------------------
+
+    def command(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+                context: BoltContext) -> None:
+        ack()
+        if p.is_foreign(body, _our_team(context)):
+            respond(text=words.FOREIGN_TEAM, response_type="ephemeral")
+            return
+        word, _, rest = str(body.get("text") or "").strip().partition(" ")
+        word = word.lower()
+        if word in ("", "request"):
+            self._open_request_modal(body, respond, client, _our_team(context))
+        elif word == "help":
+            respond(**v.help_message(), response_type="ephemeral")
+        elif word == "list":
+            respond(**v.list_message(self._service.mine(user_id=p.user_of(body))), response_type="ephemeral")
+        elif word == "cancel":
+            respond(text=self._cancel(rest.strip().lstrip("#"), p.user_of(body)), response_type="ephemeral")
+        else:
+            respond(**v.help_message(prefix=f"I don't know `{word[:30]}`.\n"), response_type="ephemeral")
+
+    def _open_request_modal(self, body: dict[str, Any], respond: Respond, client: WebClient,
+                            our_team: str | None) -> None:
+        # The trigger_id is good for 3 s: the modal opens before anything else is looked up.
+        opened = client.views_open(trigger_id=body["trigger_id"], view=v.request_modal())
+        requester = self._requester(p.user_of(body), our_team)
+        if isinstance(requester, str):
+            client.views_update(view_id=opened["view"]["id"], view=v.notice_modal(requester))
+            respond(text=requester, response_type="ephemeral")
+
+    def _cancel(self, text: str, user_id: str) -> str:
+        if not text.isdigit():
+            return "Which request? Use `/atlas-access cancel <id>` (see `/atlas-access list`)."
+        try:
+            request = _retrying(lambda: self._service.cancel(request_id=int(text), user_id=user_id))
+        except AccessError as error:
+            return words.error_text(error)
+        return f"Request #{request.id} is cancelled."
+
+    # --- the request modal ------------------------------------------------------------------------------
+
+    def load_resources(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        requester = self._requester(p.user_of(body), _our_team(context))
+        if isinstance(requester, str) or p.is_foreign(body, _our_team(context)):
+            ack(options=[])
+            return
+        try:
+            found = self._service.requestable(requester=requester, query=str(body.get("value") or "").strip(),
+                                              limit=100)
+        except Exception:
+            log.exception("options load failed")
+            found = []
+        ack(options=v.resource_options(found))
+
+    def resource_picked(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        view = body.get("view") or {}
+        option = (body.get("actions") or [{}])[0].get("selected_option") or {}
+        picked = v.parse_resource_value(str(option.get("value") or ""))
+        requester = self._requester(p.user_of(body), _our_team(context))
+        if isinstance(requester, str) or picked is None:
+            modal = v.request_modal(notice=requester if isinstance(requester, str) else words.NO_RESOURCE)
+        else:
+            modal = self._form_modal(requester, *picked)
+        try:
+            client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
+        except SlackApiError as error:  # hash_conflict: a later pick already updated the modal
+            log.info("views.update of the request modal failed: %s", error.response.get("error"))
+
+    def _form_modal(self, requester: Requester, integration: str, resource_id: str) -> dict[str, Any]:
+        try:
+            form = self._service.form(requester=requester, integration=integration, resource_id=resource_id)
+        except AccessError as error:
+            return v.request_modal(notice=words.error_text(error))
+        group = self._directory.group_id(form.approvers.group) if form.approvers.group else None
+        preview = v.approvers_preview(form, group_mention=f"<!subteam^{group}>" if group else None)
+        return v.request_modal(form=form, approvers=preview)
+
+    def submit_request(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        # Validation and the commit happen before the ack so errors can still go back in it; the approval
+        # message, the DM and any Atlas work come after it.
+        try:
+            request_id = self._submit(body, _our_team(context))
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        self._service.announce(request_id=request_id)
+
+    def _submit(self, body: dict[str, Any], our_team: str | None) -> int:
+        if p.is_foreign(body, our_team):
+            raise p.InputErrors({v.RESOURCE: words.FOREIGN_TEAM})
+        form = p.request_submission(body.get("view") or {})
+        requester = self._requester(p.user_of(body), our_team)
+        if isinstance(requester, str):
+            raise p.InputErrors({v.RESOURCE: requester})
+        try:
+            request = self._service.submit(
+                requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
+                duration=form.duration, justification=form.justification, announce=False,
+            )  # fmt: skip
+        except FieldErrors as errors:
+            raise p.InputErrors(p.field_errors_to_blocks(errors.errors, form)) from None
+        except RequestRefused as refused:
+            raise p.InputErrors({v.RESOURCE: refused.reason}) from None
+        except Exception:
+            log.exception("submitting a request failed")
+            raise p.InputErrors({v.RESOURCE: words.TRY_AGAIN}) from None
+        return int(request.id)
+
+    # --- approve and deny -------------------------------------------------------------------------------
+
+    def approve(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        user_id, request_id = p.user_of(body), p.request_id_of(body)
+        if p.is_foreign(body, _our_team(context)) or request_id is None:
+            self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
+            return
+        try:
+            _retrying(lambda: self._service.approve(request_id=request_id, user_id=user_id))
+        except AccessError as error:
+            self._tell_clicker(client, body, words.error_text(error))
+
+    def deny(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        request_id = p.request_id_of(body)
+        if p.is_foreign(body, _our_team(context)) or request_id is None:
+            self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=v.deny_modal(request_id))
+
+    def submit_denial(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        try:
+            if p.is_foreign(body, _our_team(context)):
+                raise p.InputErrors({v.REASON: words.FOREIGN_TEAM})
+            request_id, reason = p.deny_reason(body.get("view") or {})
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        user_id = p.user_of(body)
+        try:
+            _retrying(lambda: self._service.deny(request_id=request_id, user_id=user_id, reason=reason))
+        except AccessError as error:
+            self._tell_about_request(client, request_id, user_id, words.error_text(error))
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _requester(self, user_id: str, our_team: str | None) -> Requester | str:
+        """The person asking, from their Slack profile; or why they cannot ask (the words to tell them).
+
+        Slash commands carry no home workspace of the person, so it comes from users.info as the email does.
+        """
+        user = self._directory.user(user_id)
+        if user is not None and (not our_team or (user.team_id and user.team_id != our_team)):
+            return words.FOREIGN_TEAM
+        if user is None or not user.email:
+            return words.NO_EMAIL
+        return Requester(user_id=user_id, email=user.email)
+
+    def _tell_clicker(self, client: WebClient, body: dict[str, Any], text: str) -> None:
+        _ephemeral(client, channel=p.clicked_in(body), user_id=p.user_of(body), text=text)
+
+    def _tell_about_request(self, client: WebClient, request_id: int, user_id: str, text: str) -> None:
+        try:
+            channel = self._service.get(request_id)[0].channel
+        except AccessError:
+            channel = None
+        _ephemeral(client, channel=channel, user_id=user_id, text=text)
+
+
+def _ephemeral(client: WebClient, *, channel: str | None, user_id: str, text: str) -> None:
+    """An ephemeral note where the person acted, else a DM (a modal has no channel of its own)."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        else:
+            client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as error:
+        log.warning("telling %s failed: %s", user_id, error.response.get("error"))
+
+
+def _our_team(context: BoltContext | None) -> str | None:
+    result = context.authorize_result if context is not None else None
+    return result.team_id if result is not None else None
+
+
+def _retrying(action: Callable[[], T]) -> T:
+    """Run a use case again when its compare-and-set lost a race: the next run sees the state moved on."""
+    for _ in range(STALE_RETRIES - 1):
+        try:
+            return action()
+        except StaleWrite:
+            log.info("a concurrent change won; retrying from the stored state")
+    return action()

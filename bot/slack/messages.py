@@ -1,0 +1,219 @@
+"""Words for people: the one place that turns domain errors, states and events into Slack text.
+
+Listeners, views and the notifier never word an error themselves; they ask here, so the same refusal
+reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from access.config import IntegrationSpec
+from access.entities import AccessRequest, Grant
+from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
+from access.model import GrantStatus, RequestStatus
+
+NO_EMAIL = (
+    "I can't see an email address on your Slack profile, and atlas-access needs one: your Atlas username is "
+    "your email. Please ask a Slack admin to make profile emails visible, then try again."
+)
+FOREIGN_TEAM = "Sorry, only members of this workspace can use atlas-access here."
+TRY_AGAIN = "Something went wrong on our side. Please try again in a minute."
+NO_RESOURCE = "Pick an organization or project first."
+
+
+def error_text(error: BaseException) -> str:
+    """What to tell the person whose action raised `error`."""
+    if isinstance(error, AlreadyDecided):
+        return _already_decided(error)
+    if isinstance(error, NotAllowed | RequestRefused):
+        return error.reason
+    if isinstance(error, NotFound):
+        return "I can't find that request any more."
+    if isinstance(error, FieldErrors):
+        return " ".join(error.errors.values())
+    if isinstance(error, AccessError):
+        return str(error)
+    return TRY_AGAIN
+
+
+def _already_decided(error: AlreadyDecided) -> str:
+    if error.status.startswith("approved by you"):
+        return "You have already approved this request; it is waiting for another approver."
+    by = error.by
+    if by == "auto":
+        return f"This request was already {error.status} automatically."
+    if by in (None, "system"):
+        return f"This request was already {error.status}."
+    return f"This request was already {error.status} by {mention(by)}."
+
+
+# --- small formatters --------------------------------------------------------------------------------------
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def when(moment: datetime | None) -> str:
+    """A time every reader sees in their own timezone, with a UTC fallback for clients that cannot."""
+    if moment is None:
+        return "(not yet)"
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def duration_words(seconds: int) -> str:
+    """`2 hours`, `1 day 4 hours`, `1 hour 30 minutes`: reads better than `1h30m` in a sentence."""
+    minutes = seconds // 60
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or "less than a minute"
+
+
+def roles_words(roles: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"`{role}`" for role in roles) or "no roles"
+
+
+def resource_words(request: AccessRequest | Grant) -> str:
+    return f"{request.resource_kind.value} *{request.resource_name}*"
+
+
+# --- states ------------------------------------------------------------------------------------------------
+
+
+def decision_words(request: AccessRequest) -> str | None:
+    """Who decided, when and why, once the request is no longer pending."""
+    at = when(request.decided_at)
+    if request.status is RequestStatus.APPROVED:
+        if request.decided_by == "auto":
+            return f":white_check_mark: Approved automatically at {at}."
+        approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
+        return f":white_check_mark: Approved by {approvers} at {at}."
+    if request.status is RequestStatus.DENIED:
+        reason = f" Reason: “{request.deny_reason}”" if request.deny_reason else ""
+        return f":no_entry: Denied by {mention(request.decided_by or '?')} at {at}.{reason}"
+    if request.status is RequestStatus.CANCELLED:
+        return f":wastebasket: Cancelled by {mention(request.decided_by or request.requester_id)} at {at}."
+    if request.status is RequestStatus.EXPIRED:
+        return f":hourglass: Expired without a decision at {at}."
+    return None
+
+
+def grant_words(grant: Grant) -> str:
+    """The grant's standing in Atlas, in a phrase."""
+    status = grant.status
+    if status is GrantStatus.GRANTING:
+        if grant.last_error:
+            return f":warning: granting failed (attempt {grant.attempts}): retrying"
+        return ":gear: granting in Atlas…"
+    if status is GrantStatus.INVITED:
+        return (f":email: invited — waiting for {mention(grant.requester_id)} to accept the Atlas invitation; "
+                "the clock starts on acceptance")
+    if status is GrantStatus.ACTIVE:
+        return f":large_green_circle: active until {when(grant.expires_at)}"
+    if status is GrantStatus.REVOKING:
+        if grant.starts_at is None and grant.last_error:
+            return ":x: failed: Atlas kept refusing the grant; removing anything partly granted"
+        return ":gear: revoking…"
+    if status is GrantStatus.FAILED:
+        return f":warning: revocation failed (attempt {grant.attempts}): retrying"
+    if grant.starts_at is None:
+        return f":black_circle: invitation withdrawn at {when(grant.revoked_at)}"
+    return f":black_circle: revoked at {when(grant.revoked_at)}"
+
+
+def status_words(request: AccessRequest, grant: Grant | None) -> str:
+    """One phrase for a request and its grant, as `list` shows them."""
+    if grant is not None:
+        return grant_words(grant)
+    if request.status is RequestStatus.PENDING:
+        return f"pending ({len(request.approvals)} of {request.approvals_required} approvals)"
+    return request.status.value
+
+
+# --- what the requester is told ----------------------------------------------------------------------------
+
+
+def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec) -> str:
+    """The DM for one event of the requester's request."""
+    what = f"{roles_words(request.roles)} on {resource_words(request)}"
+    ref = f"request #{request.id}"
+    words = _EVENTS.get(event)
+    text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
+    if event in ("granted", "activated") and integration.custom_access_details:
+        text += "\n" + integration.custom_access_details
+    return text
+
+
+def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    if request.status is RequestStatus.APPROVED:
+        return f"Your {ref} for {what} was approved automatically. Granting it in Atlas now…"
+    who = "its approvers"
+    if request.approver_group:
+        who = f"@{request.approver_group}"
+    return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}) to {who} for approval. "
+            "I'll tell you here when it is decided.")
+
+
+def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    by = "automatically" if request.decided_by == "auto" else f"by {mention(request.decided_by or '?')}"
+    return f"Your {ref} for {what} was approved {by}. Granting it in Atlas now…"
+
+
+def _denied(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    reason = f" Reason: “{request.deny_reason}”" if request.deny_reason else ""
+    return f"Your {ref} for {what} was denied by {mention(request.decided_by or '?')}.{reason}"
+
+
+def _granted(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    until = when(grant.expires_at) if grant else "the end of the period"
+    return f":white_check_mark: You now have {what} until {until}."
+
+
+def _invited(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return (f":email: You're invited to the Atlas organization for {what}. Accept the invitation email from "
+            f"MongoDB Atlas; your time ({duration_words(request.duration_seconds)}) starts when you accept.")
+
+
+def _activated(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    until = when(grant.expires_at) if grant else "the end of the period"
+    return f":white_check_mark: You accepted the Atlas invitation: you have {what} until {until}."
+
+
+def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    if grant is not None and grant.starts_at is None:
+        return f"The Atlas invitation for {what} was withdrawn: it was not accepted in time ({ref})."
+    if grant is None:
+        return f"Your access from {ref} ({what}) has ended."
+    kept = [role for role in grant.roles if role in grant.baseline_roles]
+    removed = [role for role in grant.roles if role not in kept]
+    text = f"Your access from {ref} on {resource_words(request)} has ended."
+    if removed:
+        text += f" Removed: {roles_words(removed)}."
+    if kept:
+        text += f" Kept: {roles_words(kept)}, because you had {'it' if len(kept) == 1 else 'them'} before."
+    return text + " Access you hold through Atlas teams or other requests is not affected."
+
+
+def _grant_failed(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    error = f" (last error: {grant.last_error[:300]})" if grant and grant.last_error else ""
+    return (f":x: I could not grant {what} in Atlas{error}. Anything partly granted is being removed. "
+            "Please try again later or ask the integration owners.")
+
+
+def _cancelled(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return f"Your {ref} for {what} was cancelled."
+
+
+def _expired(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return f"Your {ref} for {what} expired without a decision."
+
+
+_EVENTS = {
+    "requested": _requested, "approved": _approved, "denied": _denied, "granted": _granted, "invited": _invited,
+    "activated": _activated, "revoked": _revoked, "grant_failed": _grant_failed, "cancelled": _cancelled,
+    "expired": _expired,
+}  # fmt: skip

@@ -1,0 +1,149 @@
+"""SlackNotifier: the approval message (posted, then updated in place), DMs to the requester, owner alerts.
+
+Every render comes from the stored request and grant it is handed. Renders race (a click and the grant
+worker may both update one message): a per-message guard sends a render only if it is newer than the last
+one sent, so the message never steps back to an older state. Slack failures are logged here and never
+raised into the domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from access.config import IntegrationSpec
+from access.entities import AccessRequest, Grant
+from bot.slack import messages as words
+from bot.slack import views
+from bot.slack.directory import SlackDirectory
+
+log = logging.getLogger(__name__)
+
+
+class _Versions:
+    """The newest (request version, grant version) sent per message, and a lock per message."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sent: dict[tuple[str, str], tuple[int, int]] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+
+    def lock_for(self, key: tuple[str, str]) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def is_stale(self, key: tuple[str, str], seen: tuple[int, int]) -> bool:
+        with self._lock:
+            last = self._sent.get(key)
+        return last is not None and seen[0] <= last[0] and seen[1] <= last[1]
+
+    def record(self, key: tuple[str, str], seen: tuple[int, int]) -> None:
+        with self._lock:
+            last = self._sent.get(key, (0, 0))
+            self._sent[key] = (max(last[0], seen[0]), max(last[1], seen[1]))
+
+
+class SlackNotifier:
+    """`Notifier` over the Web API (chat.postMessage, chat.update, conversations.open)."""
+
+    def __init__(self, client: WebClient, directory: SlackDirectory) -> None:
+        self._client = client
+        self._directory = directory
+        self._versions = _Versions()
+        self._dm_channels: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return "SlackNotifier()"
+
+    # --- the approval message ---------------------------------------------------------------------------
+
+    def post_request(self, *, request: AccessRequest, integration: IntegrationSpec) -> tuple[str, str] | None:
+        channel = request.channel or integration.approval_channel
+        content = views.approval_message(request, None, group_mention=self._group_mention(request))
+        answer = self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, **content))
+        if answer is None:
+            return None
+        where = (str(answer["channel"]), str(answer["ts"]))
+        self._versions.record(where, (request.version, 0))
+        return where
+
+    def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None:
+        if not request.channel or not request.message_ts:
+            log.info("request %s has no approval message to update", request.id)
+            return
+        key = (request.channel, request.message_ts)
+        seen = (request.version, grant.version if grant is not None else 0)
+        with self._versions.lock_for(key):
+            if self._versions.is_stale(key, seen):
+                return  # a newer render of this message is already in Slack
+            content = views.approval_message(request, grant, group_mention=self._group_mention(request))
+            answer = self._call("chat.update", lambda: self._client.chat_update(
+                channel=key[0], ts=key[1], **content))  # fmt: skip
+            if answer is not None:
+                self._versions.record(key, seen)
+
+    # --- the requester and the owners -------------------------------------------------------------------
+
+    def tell_requester(
+        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec
+    ) -> None:
+        text = words.requester_text(request=request, grant=grant, event=event, integration=integration)
+        channel = self._dm_channel(request.requester_id)
+        if channel is not None:
+            self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, text=text))
+
+    def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None:
+        mentions = " ".join(self._owner_mentions(integration)) or "Integration owners"
+        message = views.clip(f":rotating_light: {mentions}: {text}", 3000)
+        self._call("chat.postMessage", lambda: self._client.chat_postMessage(
+            channel=integration.approval_channel, text=message))  # fmt: skip
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _group_mention(self, request: AccessRequest) -> str | None:
+        if not request.approver_group:
+            return None
+        group_id = self._directory.group_id(request.approver_group)
+        return f"<!subteam^{group_id}>" if group_id else None
+
+    def _owner_mentions(self, integration: IntegrationSpec) -> list[str]:
+        found: list[str] = []
+        for principal in integration.integration_owners:
+            if principal.startswith("@"):
+                group_id = self._directory.group_id(principal)
+                found.append(f"<!subteam^{group_id}>" if group_id else principal)
+            elif principal.startswith("S"):
+                found.append(f"<!subteam^{principal}>")
+            elif "@" in principal:
+                user_id = self._directory.user_id_for_email(principal)
+                found.append(words.mention(user_id) if user_id else principal)
+            else:
+                found.append(words.mention(principal))
+        return found
+
+    def _dm_channel(self, user_id: str) -> str | None:
+        if user_id in self._dm_channels:
+            return self._dm_channels[user_id]
+        answer = self._call("conversations.open", lambda: self._client.conversations_open(users=user_id))
+        if answer is None:
+            return None
+        channel = str(answer["channel"]["id"])
+        self._dm_channels[user_id] = channel
+        return channel
+
+    @staticmethod
+    def _call(method: str, call: Callable[[], Any]) -> dict[str, Any] | None:
+        """The answer's data, or None after logging the failure (by Slack error code, never the token)."""
+        try:
+            return dict(call().data)
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else None
+            log.warning("Slack %s failed: %s", method, code or "no error code")
+        except Exception as error:
+            log.warning("Slack %s failed: %s", method, type(error).__name__)
+        return None

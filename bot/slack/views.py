@@ -1,0 +1,250 @@
+"""Block Kit for people: the request modal, the approval message, the deny-reason modal, help and `list`.
+
+Built with `slack_sdk.models` so Slack's limits (lengths, counts) are checked here, before Slack refuses a
+view. Everything is rendered from stored state; ids are the only thing a view carries back to us.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    ExternalDataSelectElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from access.config import format_duration
+from access.entities import AccessRequest, Grant, InventoryResource
+from access.model import RequestStatus
+from access.service import MyAccess, RequestForm
+from bot.slack import messages as words
+
+REQUEST_CALLBACK = "access_request"
+DENY_CALLBACK = "deny_reason"
+RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
+    "resource", "roles", "duration", "duration_custom", "justification", "reason",
+)  # block ids, equal to their action ids and to the domain's FieldErrors keys
+APPROVE, DENY = "approve", "deny"
+PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
+           timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
+OPTION_TEXT = 75
+SECTION_TEXT = 3000
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the request modal ------------------------------------------------------------------------------------
+
+
+def resource_value(resource: InventoryResource) -> str:
+    """The option value: integration and Atlas id only (an option value is at most 150 characters)."""
+    return f"{resource.integration}|{resource.atlas_id}"
+
+
+def parse_resource_value(value: str) -> tuple[str, str] | None:
+    integration, _, atlas_id = value.partition("|")
+    return (integration, atlas_id) if integration and atlas_id else None
+
+
+def resource_label(resource: InventoryResource) -> str:
+    org = resource.organization_name or resource.organization_id
+    text = f"{resource.kind.value} {resource.name}"
+    if resource.kind.value == "project":
+        text += f" · {org}"
+    return clip(f"{text} · {resource.integration}", OPTION_TEXT)
+
+
+def resource_option(resource: InventoryResource) -> Option:
+    return Option(value=resource_value(resource), text=resource_label(resource))
+
+
+def resource_options(resources: list[InventoryResource]) -> list[dict[str, object]]:
+    """The options-load answer (at most 100 options, as Slack allows)."""
+    return [resource_option(r).to_dict("block") for r in resources[:100]]
+
+
+def request_modal(*, form: RequestForm | None = None, approvers: str = "", notice: str | None = None) -> dict[str, object]:
+    """The modal: a resource picker; once a resource is picked, its roles, duration and justification."""
+    blocks: list[Block] = [InputBlock(
+        block_id=RESOURCE, label="Organization or project", dispatch_action=True,
+        element=ExternalDataSelectElement(
+            action_id=RESOURCE, placeholder="Type to search the inventory", min_query_length=0,
+            initial_option=resource_option(form.resource) if form else None,
+        ),
+    )]  # fmt: skip
+    if notice:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f":warning: {notice}", SECTION_TEXT))]))
+    metadata = ""
+    if form is not None:
+        blocks += _form_blocks(form, approvers)
+        metadata = json.dumps({"integration": form.resource.integration, "resource_id": form.resource.atlas_id})
+    view = View(type="modal", callback_id=REQUEST_CALLBACK, title="Atlas access", submit="Request", close="Cancel",
+                blocks=blocks, private_metadata=metadata)
+    return view.to_dict()
+
+
+def _form_blocks(form: RequestForm, approvers: str) -> list[Block]:
+    presets = duration_presets(form.max_duration)
+    initial = next((p for p in presets if p[0] == timedelta(hours=1)), presets[-1])
+    return [
+        InputBlock(block_id=ROLES, label="Roles", element=StaticMultiSelectElement(
+            action_id=ROLES, placeholder="Pick one or more roles",
+            options=[Option(value=role, text=clip(role, OPTION_TEXT)) for role in form.roles[:100]],
+        )),
+        InputBlock(block_id=DURATION, label="For how long", element=StaticSelectElement(
+            action_id=DURATION, placeholder="Pick a duration", initial_option=_duration_option(initial),
+            options=[_duration_option(p) for p in presets],
+        )),
+        InputBlock(block_id=CUSTOM, label="Or a custom duration", optional=True,
+                   hint=f"e.g. 90m, 3h or 1d; at most {format_duration(form.max_duration)}. Overrides the choice above.",
+                   element=PlainTextInputElement(action_id=CUSTOM, placeholder="90m", max_length=20)),
+        InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
+                   element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=2000,
+                                                 placeholder="The incident, ticket or task this is for")),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
+    ]  # fmt: skip
+
+
+def duration_presets(maximum: timedelta) -> list[tuple[timedelta, str]]:
+    """The preset durations up to the flow's maximum, and the maximum itself when it is not a preset."""
+    chosen = [(p, words.duration_words(int(p.total_seconds()))) for p in PRESETS if p <= maximum]
+    if not chosen or chosen[-1][0] != maximum:
+        chosen.append((maximum, clip(f"{words.duration_words(int(maximum.total_seconds()))} (the longest)", 75)))
+    return chosen
+
+
+def _duration_option(preset: tuple[timedelta, str]) -> Option:
+    return Option(value=format_duration(preset[0]), text=preset[1])
+
+
+def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
+    """Who will decide, as the modal previews it."""
+    if form.auto_approved:
+        return ":zap: Auto-approved: access is granted as soon as you submit."
+    if form.approvers.source == "resource_owner" and form.approvers.group:
+        return f"Approvers: {group_mention or '@' + form.approvers.group} (resource owner)"
+    people = ", ".join(words.mention(u) for u in form.approvers.user_ids[:20]) or "nobody yet"
+    return f"Approvers: integration owners ({people})"
+
+
+def notice_modal(text: str) -> dict[str, object]:
+    """A modal that only says something (no input, no submit)."""
+    return View(type="modal", title="Atlas access", close="Close",
+                blocks=[SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_TEXT)))]).to_dict()
+
+
+# --- the approval message ---------------------------------------------------------------------------------
+
+
+def approval_message(request: AccessRequest, grant: Grant | None, *, group_mention: str | None = None) -> dict[str, object]:
+    """`text` and `blocks` of the approval message, from the stored request (and grant)."""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(
+            f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
+            f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}.", SECTION_TEXT))),
+        SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in _fields(request, group_mention)]),
+    ]
+    if request.justification:
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=clip("*Justification*\n>" + request.justification.replace("\n", "\n>"), SECTION_TEXT))))
+    decision = words.decision_words(request)
+    if request.status is RequestStatus.PENDING:
+        blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
+            ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+            ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
+        ]))  # fmt: skip
+    elif decision:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(decision, SECTION_TEXT))))
+    if grant is not None:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=f"Request #{request.id} · {request.integration} · flow {request.flow} · asked {words.when(request.created_at)}"
+    )]))  # fmt: skip
+    return {"text": clip(_summary(request, grant), 3000), "blocks": [b.to_dict() for b in blocks]}
+
+
+def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
+    return [
+        f"*Resource*\n{words.resource_words(request)} ({request.integration})",
+        f"*Roles*\n{words.roles_words(request.roles)}",
+        f"*Duration*\n{words.duration_words(request.duration_seconds)}",
+        f"*Approvers*\n{_approvers(request, group_mention)}",
+        f"*Approvals*\n{_approvals(request)}",
+        f"*Status*\n{request.status.value}",
+    ]
+
+
+def _approvers(request: AccessRequest, group_mention: str | None) -> str:
+    if request.approver_group:
+        return group_mention or f"@{request.approver_group}"
+    if not request.approvers:
+        return "auto-approved"
+    return ", ".join(words.mention(u) for u in request.approvers[:30])
+
+
+def _approvals(request: AccessRequest) -> str:
+    if request.decided_by == "auto":
+        return "not needed"
+    given = len(request.approvals)
+    who = ", ".join(words.mention(a.user_id) for a in request.approvals)
+    return f"{given} of {request.approvals_required}" + (f" ({who})" if who else "")
+
+
+def _summary(request: AccessRequest, grant: Grant | None) -> str:
+    state = words.grant_words(grant) if grant is not None else request.status.value
+    return (f"Access request #{request.id} from {words.mention(request.requester_id)}: "
+            f"{', '.join(request.roles)} on {request.resource_kind.value} {request.resource_name} — {state}")
+
+
+# --- deny, help, list -------------------------------------------------------------------------------------
+
+
+def deny_modal(request_id: int) -> dict[str, object]:
+    return View(type="modal", callback_id=DENY_CALLBACK, title="Deny request", submit="Deny", close="Cancel",
+                private_metadata=str(request_id), blocks=[
+                    InputBlock(block_id=REASON, label="Why? The requester will see this.",
+                               element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=1000)),
+                ]).to_dict()  # fmt: skip
+
+
+HELP = (
+    "*atlas-access* gives you temporary, approved access to MongoDB Atlas.\n"
+    "• `/atlas-access` — ask for access: pick an organization or project, the roles, how long and why.\n"
+    "• `/atlas-access list` — your requests and the access you hold now.\n"
+    "• `/atlas-access cancel <id>` — withdraw a request that is still pending.\n"
+    "• `/atlas-access help` — this text.\n"
+    "Your Atlas username is the email on your Slack profile. Access ends by itself when its time is up."
+)
+
+
+def help_message(prefix: str = "") -> dict[str, object]:
+    return {"text": clip(prefix + HELP, SECTION_TEXT),
+            "blocks": [SectionBlock(text=MarkdownTextObject(text=clip(prefix + HELP, SECTION_TEXT))).to_dict()]}
+
+
+def list_message(mine: MyAccess) -> dict[str, object]:
+    """`/atlas-access list`: the access held now, then the latest requests."""
+    grants = [f"• {words.roles_words(g.roles)} on {words.resource_words(g)} — {words.grant_words(g)} "
+              f"(request #{g.request_id})" for g in mine.grants]
+    by_request = {g.request_id: g for g in mine.grants}
+    requests = [f"• #{r.id} {words.roles_words(r.roles)} on {words.resource_words(r)} — "
+                f"{words.status_words(r, by_request.get(r.id or 0))}" for r in mine.requests]
+    held = "\n".join(grants) or "You hold no access through atlas-access right now."
+    asked = "\n".join(requests) or "You have not asked for anything yet. Type `/atlas-access` to ask."
+    blocks = [SectionBlock(text=MarkdownTextObject(text=clip(f"*Your access*\n{held}", SECTION_TEXT))),
+              SectionBlock(text=MarkdownTextObject(text=clip(f"*Your latest requests*\n{asked}", SECTION_TEXT)))]
+    return {"text": clip(f"Your access: {len(grants)} live grant(s)", 3000), "blocks": [b.to_dict() for b in blocks]}

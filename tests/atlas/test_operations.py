@@ -1,0 +1,101 @@
+"""Every operation atlas-access calls is in the official spec, not deprecated, and sent at its newest live version."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from atlas.operations import OPERATIONS, Operation
+
+SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "atlas" / "openapi-v2.yaml"
+MEDIA_TYPE = re.compile(r"^application/vnd\.atlas\.(\d{4}-\d{2}-\d{2})\+json$")
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return load_spec(SPEC)
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    """The spec; a missing file skips the check on a laptop but fails it in CI (CI=true)."""
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing; CI must check the operations against it")
+        pytest.skip(f"{path} is not on this machine")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=loader)  # noqa: S506 - a safe loader
+
+
+def versions(definition: dict[str, Any]) -> dict[str, str | None]:
+    """Every dated version the operation lists (request and 2xx response media types) -> its x-sunset, if any."""
+    found: dict[str, str | None] = {}
+    contents = [definition.get("requestBody", {}).get("content", {})]
+    responses = definition.get("responses", {})
+    contents += [r.get("content", {}) for code, r in responses.items() if str(code).startswith("2")]
+    for content in contents:
+        for media_type, body in content.items():
+            if match := MEDIA_TYPE.match(media_type):
+                sunset = (body or {}).get("x-sunset")
+                found[match.group(1)] = str(sunset) if sunset else found.get(match.group(1))
+    return found
+
+
+def newest_live(listed: dict[str, str | None], *, today: date) -> str:
+    """The newest version not scheduled for sunset, or failing that the newest not yet past its sunset."""
+    unscheduled = [v for v, sunset in listed.items() if sunset is None]
+    if unscheduled:
+        return max(unscheduled)
+    return max(v for v, sunset in listed.items() if sunset and date.fromisoformat(sunset) > today)
+
+
+def definition_of(operation: Operation) -> dict[str, Any]:
+    path_item = spec()["paths"].get(operation.path)
+    assert path_item is not None, f"{operation.operation_id}: no path {operation.path} in the spec"
+    definition = path_item.get(operation.method.lower())
+    assert definition is not None, f"{operation.operation_id}: no {operation.method} on {operation.path}"
+    return definition
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS.values()), ids=lambda o: o.operation_id)
+def test_operation_exists_with_that_method_and_path(operation: Operation) -> None:
+    # Given a row of atlas/operations.py, when we look its path and method up in the spec,
+    # then the spec's operationId there is the row's.
+    assert definition_of(operation)["operationId"] == operation.operation_id
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS.values()), ids=lambda o: o.operation_id)
+def test_operation_is_not_deprecated(operation: Operation) -> None:
+    assert not definition_of(operation).get("deprecated", False), f"{operation.operation_id} is deprecated"
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS.values()), ids=lambda o: o.operation_id)
+def test_operation_sends_the_newest_live_version(operation: Operation) -> None:
+    listed = versions(definition_of(operation))
+    assert operation.version in listed, f"{operation.operation_id}: {operation.version} not in {sorted(listed)}"
+    newest = newest_live(listed, today=date.today())
+    assert operation.version == newest, f"{operation.operation_id}: sends {operation.version}, newest live is {newest}"
+
+
+def test_newest_live_skips_versions_scheduled_for_sunset() -> None:
+    listed = {"2023-01-01": "2027-07-01", "2023-02-01": "2027-07-01", "2024-08-05": None}
+    assert newest_live(listed, today=date(2026, 1, 1)) == "2024-08-05"
+    assert newest_live({"2023-01-01": "2027-07-01", "2022-01-01": "2024-01-01"},
+                       today=date(2026, 1, 1)) == "2023-01-01"
+
+
+def test_a_missing_spec_skips_locally_but_fails_in_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "openapi-v2.yaml"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        load_spec(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        load_spec(missing)

@@ -1,0 +1,72 @@
+"""Paging stops where Atlas says the list ends; retry waits honour Retry-After and stay bounded."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from atlas.operations import op
+from atlas.paging import ITEMS_PER_PAGE, has_more
+from atlas.retry import RetryPolicy, is_idempotent, parse_retry_after
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+FULL = ITEMS_PER_PAGE
+
+
+@pytest.mark.parametrize(("body", "page_items", "seen", "more"), [
+    ({"totalCount": 1203}, FULL, 500, True),
+    ({"totalCount": 1203}, 203, 1203, False),  # a short page ends the list
+    ({"totalCount": 5000}, FULL, 5000, False),  # exactly a multiple of 500: no empty extra page
+    ({"links": [{"rel": "self"}, {"rel": "next"}]}, FULL, 500, True),
+    ({"links": [{"rel": "self"}]}, FULL, 500, False),
+    ({"totalCount": 500, "links": [{"rel": "next"}]}, FULL, 500, True),  # totalCount is an estimate
+    ({}, FULL, 500, True),  # nothing to go by: only a short page ends it
+    ({}, 0, 0, False),
+])
+def test_has_more(body: dict, page_items: int, seen: int, more: bool) -> None:
+    assert has_more(body, page_items=page_items, seen=seen) is more
+
+
+@pytest.mark.parametrize(("operation_id", "idempotent"), [
+    ("getOrg", True), ("removeOrgUser", True), ("addOrgUserRole", True), ("removeGroupUserRole", True),
+    ("createOrgUser", False), ("addGroupUsers", False), ("updateOrgUser", False),
+])
+def test_idempotent_operations(operation_id: str, idempotent: bool) -> None:
+    assert is_idempotent(op(operation_id)) is idempotent
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert parse_retry_after("7", now=NOW) == 7.0
+    assert parse_retry_after(format_datetime(NOW + timedelta(seconds=30), usegmt=True), now=NOW) == 30.0
+    assert parse_retry_after("soon", now=NOW) is None
+    assert parse_retry_after(None, now=NOW) is None
+    assert parse_retry_after("-3", now=NOW) == 0.0
+
+
+def test_429_waits_retry_after_bounded_by_the_cap_for_any_method() -> None:
+    policy = RetryPolicy(max_retries=3, backoff_cap=10.0)
+    assert policy.after_status(status=429, retry_after="4", attempt=0, idempotent=False, now=NOW) == 4.0
+    assert policy.after_status(status=429, retry_after="600", attempt=0, idempotent=False, now=NOW) == 10.0
+    assert policy.after_status(status=429, retry_after="4", attempt=3, idempotent=False, now=NOW) is None
+
+
+def test_5xx_and_lost_answers_are_retried_only_when_safe() -> None:
+    policy = RetryPolicy(max_retries=3, rng=random.Random(1))
+    assert policy.after_status(status=503, retry_after=None, attempt=0, idempotent=True, now=NOW) is not None
+    assert policy.after_status(status=503, retry_after=None, attempt=0, idempotent=False, now=NOW) is None
+    assert policy.after_status(status=404, retry_after=None, attempt=0, idempotent=True, now=NOW) is None
+    assert policy.after_no_answer(error=httpx.ReadTimeout("t"), attempt=0, idempotent=False) is None
+    assert policy.after_no_answer(error=httpx.ReadTimeout("t"), attempt=0, idempotent=True) is not None
+    # A refused connection never carried the request, so even a create may be sent again.
+    assert policy.after_no_answer(error=httpx.ConnectError("refused"), attempt=0, idempotent=False) is not None
+
+
+def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:
+    policy = RetryPolicy(backoff_base=0.5, backoff_cap=3.0, rng=random.Random(7))
+    for attempt in range(8):
+        waits = [policy.backoff(attempt) for _ in range(50)]
+        assert all(0.0 <= w <= min(3.0, 0.5 * 2**attempt) for w in waits)
