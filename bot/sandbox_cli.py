@@ -19,7 +19,7 @@ def seed_demo(sandbox: object) -> dict[str, str]:
     for project, name in ((payments, "payments-main"), (payments, "payments-analytics"), (search, "search-main")):
         sb.add_cluster(group_id=project, name=name, state="IDLE")  # type: ignore[attr-defined]
     sb.add_user(org_id=org, username="ann@example.com", org_roles=["ORG_MEMBER"],  # type: ignore[attr-defined]
-                project_roles={search: ["GROUP_READ_ONLY"]})
+                project_roles={payments: ["GROUP_READ_ONLY"], search: ["GROUP_READ_ONLY"]})
     sb.add_user(org_id=org, username="bob@example.com", org_roles=["ORG_OWNER"])  # type: ignore[attr-defined]
     public, private = sb.add_api_key(org_id=org, roles=["ORG_OWNER"], desc="atlas-access")  # type: ignore[attr-defined]
     return {"organization_id": org, "payments": payments, "search": search, "public_key": public,

@@ -1,0 +1,198 @@
+"""`atlas-access demo`: the whole story in one process, for a newcomer with no Slack workspace or Atlas organization.
+
+The real app (Bolt behind the waitress server) on a loopback port, a local Slack Web API simulator, signed requests
+as Slack would send them, the Atlas sandbox, SQLite in a temporary folder. Ann asks for access, Bob (an owner)
+approves, Atlas shows the role, the clock runs out, the role is gone; a transcript says what happened.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from access.admin import parse_document
+from access.model import GrantStatus
+from bot.app import Runtime, build_runtime
+from bot.clock import ManualClock
+from bot.sandbox_cli import seed_demo
+from bot.settings import Settings
+from bot.sync_report import describe_changes
+
+T = TypeVar("T")
+CHANNEL = "C0APPROVALS"
+ANN, BOB, DAN = "U0ANN", "U0BOB", "U0DAN"
+ROLE = "GROUP_DATA_ACCESS_READ_ONLY"
+WHY = "INC-1234: checkout errors since 09:40, need to read the payments orders collection"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def wait(predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
+    """The app works after it acks, as it does with Slack: poll until what it does shows."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo waited too long for the app; something is wrong")
+        time.sleep(0.02)
+    return value
+
+
+def config(org_id: str, public_key: str, private_key: str, minutes: int) -> dict[str, Any]:
+    return {
+        "integrations": [{
+            "name": "acme", "organization_id": org_id, "approval_channel": CHANNEL,
+            "credentials": {"type": "api_key", "public_key": public_key, "private_key": private_key},
+            "discovery": ["organizations", "projects"], "integration_owners": ["@atlas-admins"],
+            "resource_owner": {"tag_key": "owner"},
+            "custom_access_details": "Sign in at https://cloud.mongodb.com with your company SSO.",
+        }],
+        "access_flows": [{
+            "name": "acme-projects", "integration": "acme", "requesters": ["everyone"],
+            "resources": {"types": ["project"]}, "roles": ["GROUP_READ_ONLY", ROLE],
+            "max_duration": f"{max(minutes, 60)}m", "approval": "owners", "justification": "required",
+        }],
+    }
+
+
+def texts(message: dict[str, Any]) -> list[str]:
+    """What a person reads in a message: its section texts, one per line."""
+    out = []
+    for block in message.get("blocks") or [{"text": {"text": message.get("text", "")}}]:
+        text = block.get("text")
+        if isinstance(text, dict) and text.get("text"):
+            out.extend(str(text["text"]).splitlines())
+        for field in block.get("fields") or []:
+            out.extend(str(field.get("text", "")).splitlines())
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and isinstance(element.get("text"), str):
+                out.append(element["text"])
+    return out
+
+
+class Demo:
+    def __init__(self, folder: Path, minutes: int) -> None:
+        from atlas.sandbox import Sandbox, SandboxTransport
+        from bot.slack.http import ServerThread
+        from bot.slack_sim import FakeSlackWebAPI, SlackDriver
+        from storage.migrations import upgrade
+
+        self.minutes = minutes
+        self.clock = ManualClock()
+        self.sandbox = Sandbox(clock=self.clock)
+        self.seeded = seed_demo(self.sandbox)
+        self.sim = FakeSlackWebAPI(token="xoxb-demo", clock=self.clock).start()
+        for user, name in ((ANN, "ann"), (BOB, "bob"), (DAN, "dan")):
+            self.sim.add_user(user, name=name, email=f"{name}@example.com")
+        self.sim.add_usergroup("S0PAYMENTS", handle="payments-oncall", members=[BOB])
+        self.sim.add_usergroup("S0ADMINS", handle="atlas-admins", members=[DAN])
+        self.sim.add_channel(CHANNEL, name="atlas-approvals")
+        secret = Fernet.generate_key().decode()
+        settings = Settings(
+            slack_bot_token=SecretStr("xoxb-demo"), slack_signing_secret=SecretStr(secret[:32]),
+            slack_api_url=self.sim.url + "/api/", database_url=f"sqlite:///{folder / 'demo.db'}",
+            atlas_access_secret_key=SecretStr(secret), sync_interval_minutes=0,
+        )
+        upgrade(settings.database_url)
+        self.runtime: Runtime = build_runtime(settings, clock=self.clock,
+                                              atlas_transport=SandboxTransport(self.sandbox))
+        self.server = ServerThread.for_runtime(self.runtime).start()
+        self.slack = SlackDriver(self.server.url, secret[:32], self.sim)
+
+    def close(self) -> None:
+        self.slack.close()
+        self.server.stop()
+        self.sim.stop()
+        self.runtime.store.engine.dispose()
+
+    def roles(self) -> list[str]:
+        return sorted(self.sandbox.project_roles(self.seeded["payments"], "ann@example.com"))
+
+    def run(self) -> None:
+        self.setup()
+        request_id = self.ask()
+        self.approve(request_id)
+        self.expire(request_id)
+        self.audit()
+
+    def setup(self) -> None:
+        say("atlas-access demo: the whole story on this machine (local Slack, Atlas sandbox, SQLite)")
+        say(f"  the app serves {self.server.url}/slack/events; Slack requests below are signed as Slack signs them")
+        document = parse_document(config(self.seeded["organization_id"], self.seeded["public_key"],
+                                         self.seeded["private_key"], self.minutes))
+        self.runtime.config.apply(document, actor="demo")
+        say("\n1. An admin applies the configuration: integration `acme`, access flow `acme-projects`.")
+        report = self.runtime.sync.run("acme", actor="demo")
+        say("2. The inventory is synced from Atlas:")
+        for line in describe_changes("acme", report.changes).splitlines():
+            say(f"     {line.strip()}")
+
+    def ask(self) -> int:
+        say("\n3. Ann types `/atlas-access`; the request modal opens at once.")
+        self.slack.command(ANN, text="")
+        view = wait(lambda: self.sim.last_view(user_id=ANN, callback_id="access_request"))
+        options = self.slack.block_suggestion(ANN, "resource", "pay", view).json().get("options", [])
+        say(f"   She types 'pay' and is offered: {', '.join(o['text']['text'] for o in options)}")
+        old_hash = view["hash"]
+        self.slack.block_action(ANN, "resource", options[0], view=view)
+        view = wait(lambda: (lambda v: v if v and v["hash"] != old_hash else None)(self.sim.views.get(view["id"])))
+        preview = [line for block in view["blocks"] if block["type"] == "context"
+                   for line in texts({"blocks": [block]})]
+        say(f"   She picks it; the modal now offers roles and shows: {' '.join(preview)}")
+        say(f"   She asks for {ROLE} for {self.minutes} minutes: \"{WHY}\"")
+        answer = self.slack.submit(ANN, view, {"roles": [ROLE], "duration": None,
+                                               "duration_custom": f"{self.minutes}m", "justification": WHY})
+        if answer.content:
+            raise RuntimeError(f"the modal refused the request: {answer.text}")
+        request = wait(lambda: next(iter(self.runtime.service.mine(user_id=ANN).requests), None))
+        message = wait(lambda: self.sim.messages(CHANNEL))[-1]
+        say("\n4. The approval message in #atlas-approvals:")
+        for line in texts(message):
+            say(f"     | {line}")
+        return int(request.id or 0)
+
+    def approve(self, request_id: int) -> None:
+        say(f"\n5. Before: Atlas shows ann@example.com on project payments with {self.roles()}.")
+        request, _ = self.runtime.service.get(request_id)
+        say("   Bob (@payments-oncall) clicks Approve.")
+        self.slack.block_action(BOB, "approve", str(request_id), message=(request.channel, request.message_ts))
+        grant = wait(lambda: (lambda g: g if g and g.status is GrantStatus.ACTIVE else None)(
+            self.runtime.service.get(request_id)[1]))
+        say(f"   Atlas now shows: {self.roles()} (until {grant.expires_at:%H:%M} UTC).")
+        dms = wait(lambda: [m for m in self.sim.dms(ANN) if "You now have" in m.get("text", "")])
+        say(f"   Ann's DM: {dms[-1]['text'].splitlines()[0]}")
+
+    def expire(self, request_id: int) -> None:
+        say(f"\n6. {self.minutes} minutes pass (the demo moves its clock instead of waiting); the sweep runs.")
+        self.clock.advance(timedelta(minutes=self.minutes))
+        self.runtime.worker.run_due()
+        grant = self.runtime.service.get(request_id)[1]
+        say(f"   The grant is {grant.status.value if grant else '?'}; Atlas now shows: {self.roles()} "
+            "(the role she held before stays).")
+        dms = wait(lambda: [m for m in self.sim.dms(ANN) if "has ended" in m.get("text", "")])
+        say(f"   Ann's DM: {dms[-1]['text'].splitlines()[0]}")
+
+    def audit(self) -> None:
+        say("\n7. The audit trail:")
+        with self.runtime.store.unit_of_work() as uow:
+            for event in uow.audit.query():
+                say(f"     {event.at:%H:%M:%S} {event.actor:>8} {event.action}")
+        say("\nDone. Next: `atlas-access serve` with your Slack app (manifest.yml) and `atlas-access config apply`.")
+
+
+def run_demo(*, duration_minutes: int = 30) -> int:
+    with tempfile.TemporaryDirectory(prefix="atlas-access-demo-") as folder:
+        demo = Demo(Path(folder), duration_minutes)
+        try:
+            demo.run()
+        finally:
+            demo.close()
+    return 0

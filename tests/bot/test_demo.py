@@ -1,0 +1,26 @@
+"""`atlas-access demo` tells the whole story and exits 0: the README's first command works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name in ("DATABASE_URL", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "ATLAS_BASE_URL"):
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Approvers: <!subteam^" in out
+    assert "Atlas now shows: ['GROUP_DATA_ACCESS_READ_ONLY', 'GROUP_READ_ONLY']" in out
+    assert "The grant is revoked; Atlas now shows: ['GROUP_READ_ONLY']" in out
+    assert "system revoked" in out
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir()), "the demo leaves nothing behind in the working folder"
