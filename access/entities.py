@@ -18,8 +18,26 @@ class Approval:
     at: datetime
 
 
+class _OnResource:
+    """What requests and grants share: they are about one Atlas resource."""
+
+    resource_kind: ResourceKind
+    organization_id: str
+    resource_id: str
+    resource_name: str
+
+    @property
+    def resource(self) -> ResourceRef:
+        return ResourceRef(
+            kind=self.resource_kind,
+            organization_id=self.organization_id,
+            atlas_id=self.resource_id,
+            name=self.resource_name,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
-class AccessRequest:
+class AccessRequest(_OnResource):
     id: int | None = None
     requester_id: str  # Slack user id
     requester_email: str
@@ -46,18 +64,9 @@ class AccessRequest:
     updated_at: datetime
     version: int = 0
 
-    @property
-    def resource(self) -> ResourceRef:
-        return ResourceRef(
-            kind=self.resource_kind,
-            organization_id=self.organization_id,
-            atlas_id=self.resource_id,
-            name=self.resource_name,
-        )
-
 
 @dataclass(frozen=True, kw_only=True)
-class Grant:
+class Grant(_OnResource):
     id: int | None = None
     request_id: int
     integration: str
@@ -87,15 +96,6 @@ class Grant:
     created_at: datetime
     updated_at: datetime
     version: int = 0
-
-    @property
-    def resource(self) -> ResourceRef:
-        return ResourceRef(
-            kind=self.resource_kind,
-            organization_id=self.organization_id,
-            atlas_id=self.resource_id,
-            name=self.resource_name,
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
