@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import re
+import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ class Caller:
 
 
 def challenge_headers(state: State, *, stale: bool = False) -> dict[str, str]:
-    salt = state.random_text(16)
+    salt = secrets.token_hex(8)  # not from the seeded generator: traffic must not shift the keys a seed gives
     nonce = salt + _mac(state, salt)
     return {"WWW-Authenticate": f'Digest realm="{REALM}", domain="", nonce="{nonce}", algorithm=MD5, qop="auth", '
                                 f"stale={'true' if stale else 'false'}"}
@@ -178,10 +179,11 @@ def _client(state: State, headers: Mapping[str, str], *, now: datetime) -> tuple
     except (binascii.Error, UnicodeDecodeError):
         client_id, secret = "", ""
     account = state.service_accounts.get(client_id) if scheme.lower() == "basic" else None
-    for record in account.secrets.values() if account else ():
-        if hmac.compare_digest(record.value, secret) and (record.expires_at is None or now < record.expires_at):
-            record.last_used = now
-            return account, record.id  # type: ignore[return-value]
+    if account is not None:
+        for record in account.secrets.values():
+            if hmac.compare_digest(record.value, secret) and (record.expires_at is None or now < record.expires_at):
+                record.last_used = now
+                return account, record.id
     raise ApiFailure(401, INVALID_CLIENT, "Invalid client credentials: send Basic base64(clientId:clientSecret) "
                      "with a live secret.")
 

@@ -58,25 +58,31 @@ def create_org_user(ctx: Ctx) -> Reply:
         if not isinstance(assignment, dict) or not isinstance(assignment.get("groupId"), str):
             raise bad_request("Each groupRoleAssignment needs a groupId and groupRoles.")
         projects[assignment["groupId"]] = members.group_roles(_list(assignment.get("groupRoles"), "groupRoles"))
+    teams = [ctx.state.team(ctx.params["orgId"], str(t)) for t in ctx.field("teamIds", list, required=False) or []]
     membership = members.invite(ctx.state, org_id=ctx.params["orgId"], username=_username(ctx), roles=org_roles,
                                 projects=projects, inviter=ctx.caller.email, now=ctx.now)
-    for team_id in ctx.field("teamIds", list, required=False) or []:
-        _join_team(ctx, membership, str(team_id))
+    for team in teams:
+        team.user_ids.add(membership.user_id)
+        membership.team_ids.add(team.id)
     return 201, _org_user(ctx, membership)
 
 
 def update_org_user(ctx: Ctx) -> Reply:
     """PATCH replaces the whole role set given (the project avoids it for grants; simulated for completeness)."""
     membership = ctx.state.membership(ctx.params["orgId"], ctx.params["userId"])
-    roles = ctx.field("roles", dict, required=False)
-    if roles is not None and roles.get("orgRoles") is not None:
-        membership.org_roles = members.org_roles(_list(roles["orgRoles"], "roles.orgRoles"))
-    if roles is not None and roles.get("groupRoleAssignments") is not None:
-        for assignment in _list(roles["groupRoleAssignments"], "roles.groupRoleAssignments"):
-            group_id = str(assignment.get("groupId"))
-            ctx.state.project(group_id)
-            roles = set(assignment.get("groupRoles") or [])
-            ctx.state.set_group_roles(membership, group_id, members.group_roles(roles) if roles else set())
+    roles = ctx.field("roles", dict, required=False) or {}
+    org_roles = None if roles.get("orgRoles") is None else members.org_roles(_list(roles["orgRoles"], "orgRoles"))
+    projects: dict[str, set[str]] = {}
+    for assignment in _list(roles.get("groupRoleAssignments") or [], "roles.groupRoleAssignments"):
+        group_id = str(assignment.get("groupId") if isinstance(assignment, dict) else None)
+        if ctx.state.project(group_id).org_id != membership.org_id:
+            raise bad_request(f"Group {group_id} is not in organization {membership.org_id}.")
+        named = set(_list(assignment.get("groupRoles") or [], "groupRoles"))
+        projects[group_id] = members.group_roles(named) if named else set()
+    # Everything was checked above: only now does anything change.
+    membership.org_roles = org_roles if org_roles is not None else membership.org_roles
+    for group_id, group_roles in projects.items():
+        ctx.state.set_group_roles(membership, group_id, group_roles)
     return 200, _org_user(ctx, membership)
 
 
@@ -137,12 +143,6 @@ def remove_group_user(ctx: Ctx) -> Reply:
     membership = ctx.state.group_membership(ctx.params["groupId"], ctx.params["userId"])
     ctx.state.set_group_roles(membership, ctx.params["groupId"], set())
     return 204, None
-
-
-def _join_team(ctx: Ctx, membership: Membership, team_id: str) -> None:
-    team = ctx.state.team(membership.org_id, team_id)
-    team.user_ids.add(membership.user_id)
-    membership.team_ids.add(team.id)
 
 
 def _list(value: object, name: str) -> list[Any]:

@@ -99,7 +99,7 @@ def api_key(record: ApiKeyRecord, *, reveal: bool = False) -> dict[str, Any]:
     """ApiKeyUserDetails; the private key only in the answer that created it (`reveal`), masked otherwise."""
     roles = [{"orgId": record.org_id, "roleName": r} for r in record.org_roles]
     roles += [{"groupId": gid, "roleName": r} for gid, names in record.group_roles.items() for r in names]
-    private = record.private_key if reveal else f"********-****-****-{record.private_key[-12:-8]}" + "*" * 8
+    private = record.private_key if reveal else "********-****-****-********" + record.private_key[-4:]
     return {"id": record.id, "desc": record.desc, "publicKey": record.public_key, "privateKey": private,
             "roles": roles}
 

@@ -48,7 +48,8 @@ def response_schema(operation_id: str, status: int, media: str) -> dict[str, Any
 
 
 def assert_valid(body: Any, *, operation_id: str, status: int = 200, media: str) -> None:
-    validator = jsonschema.Draft4Validator(response_schema(operation_id, status, media), format_checker=format_checker())
+    schema = response_schema(operation_id, status, media)
+    validator = jsonschema.Draft4Validator(schema, format_checker=format_checker())
     errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10])
 

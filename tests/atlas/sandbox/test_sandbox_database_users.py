@@ -76,7 +76,8 @@ def test_a_project_holds_at_most_100_database_users(acme: Acme, group: str) -> N
 
 @pytest.mark.atlas_nonconforming
 @pytest.mark.parametrize("change", [
-    {"password": "short"}, {"password": None}, {"roles": []}, {"scopes": [{"name": "NoSuchCluster", "type": "CLUSTER"}]},
+    {"password": "short"}, {"password": None}, {"roles": []},
+    {"scopes": [{"name": "NoSuchCluster", "type": "CLUSTER"}]},
     {"databaseName": "sales"}, {"groupId": None}, {"groupId": "65a0ffffffffffffffffffff"},
 ])
 def test_invalid_database_users_are_400(acme: Acme, group: str, change: dict[str, Any]) -> None:

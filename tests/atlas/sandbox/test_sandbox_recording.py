@@ -16,7 +16,8 @@ def test_calls_record_what_was_asked_and_answered(acme: Acme) -> None:
     api = acme.digest()
     api.call("getOrg", orgId=acme.org_id)
     api.call("listOrgUsers", orgId=acme.org_id, params={"username": "ann@example.com"})
-    api.call("createOrgUser", orgId=acme.org_id, json={"username": "ann@example.com", "roles": {"orgRoles": ["ORG_MEMBER"]}})
+    api.call("createOrgUser", orgId=acme.org_id,
+             json={"username": "ann@example.com", "roles": {"orgRoles": ["ORG_MEMBER"]}})
     get_org, users, created = acme.sandbox.calls
     assert get_org == RecordedRequest(method="GET", path=f"/api/atlas/v2/orgs/{acme.org_id}", query={},
                                       headers=get_org.headers, body=None, operation_id="getOrg", status=200)

@@ -66,7 +66,8 @@ def test_user_answers_match_the_spec_active_and_pending(acme: Acme, seeded: dict
 
 def test_credential_answers_match_the_spec(acme: Acme) -> None:
     api = acme.digest()
-    key = check(api, "createOrgApiKey", "2023-01-01", orgId=acme.org_id, json={"desc": "rotated", "roles": ["ORG_OWNER"]})
+    key = check(api, "createOrgApiKey", "2023-01-01", orgId=acme.org_id,
+                json={"desc": "rotated", "roles": ["ORG_OWNER"]})
     check(api, "listOrgApiKeys", "2023-01-01", orgId=acme.org_id)
     check(api, "createOrgApiKeyAccessListEntry", "2023-01-01", orgId=acme.org_id, apiUserId=key["id"],
           json=[{"ipAddress": "192.0.2.10"}, {"cidrBlock": "198.51.100.0/24"}])

@@ -44,7 +44,8 @@ def test_adding_someone_to_the_org_is_an_invitation_until_they_accept(acme: Acme
 @pytest.mark.parametrize("status", ["PENDING", "ACTIVE"])
 def test_adding_a_pending_or_active_user_again_is_409(acme: Acme, api: Api, status: str) -> None:
     acme.sandbox.add_user(org_id=acme.org_id, username=ANN, status=status)
-    response = api.call("createOrgUser", orgId=acme.org_id, json={"username": ANN, "roles": {"orgRoles": ["ORG_MEMBER"]}})
+    response = api.call("createOrgUser", orgId=acme.org_id,
+                        json={"username": ANN, "roles": {"orgRoles": ["ORG_MEMBER"]}})
     assert_atlas_error(response, 409, "ORG_USER_ALREADY_EXISTS")
 
 
@@ -90,11 +91,13 @@ def test_an_active_member_is_added_to_a_project_at_once(acme: Acme, api: Api, gr
 
 def test_a_non_member_added_to_a_project_gets_an_org_invitation_carrying_the_roles(acme: Acme, api: Api,
                                                                                   group: str) -> None:
-    response = api.call("addGroupUsers", groupId=group, json={"username": ANN, "roles": ["GROUP_DATA_ACCESS_READ_ONLY"]})
+    response = api.call("addGroupUsers", groupId=group,
+                        json={"username": ANN, "roles": ["GROUP_DATA_ACCESS_READ_ONLY"]})
     assert response.status_code == 201 and response.json()["orgMembershipStatus"] == "PENDING"
     org_user = acme.sandbox.org_user(acme.org_id, ANN)
     assert org_user["orgMembershipStatus"] == "PENDING" and org_user["roles"]["orgRoles"] == ["ORG_MEMBER"]
-    assert org_user["roles"]["groupRoleAssignments"] == [{"groupId": group, "groupRoles": ["GROUP_DATA_ACCESS_READ_ONLY"]}]
+    assert org_user["roles"]["groupRoleAssignments"] == [
+        {"groupId": group, "groupRoles": ["GROUP_DATA_ACCESS_READ_ONLY"]}]
     # When she accepts, she is ACTIVE in the project with the roles the invitation carried
     acme.sandbox.accept_invitation(org_id=acme.org_id, username=ANN)
     member = api.call("getGroupUser", groupId=group, userId=response.json()["id"]).json()
@@ -112,7 +115,8 @@ def test_project_roles_keep_at_least_one(acme: Acme, api: Api, group: str) -> No
                        "CANNOT_REMOVE_LAST_ROLE")
     # Removing the user from the project is how the last role goes; she stays in the org
     assert api.call("removeGroupUser", **path).status_code == 204
-    assert acme.sandbox.project_roles(group, ANN) == set() and acme.sandbox.org_roles(acme.org_id, ANN) == {"ORG_MEMBER"}
+    assert acme.sandbox.project_roles(group, ANN) == set()
+    assert acme.sandbox.org_roles(acme.org_id, ANN) == {"ORG_MEMBER"}
     assert_atlas_error(api.call("removeGroupUser", **path), 404, "USER_NOT_FOUND")
 
 
@@ -148,7 +152,34 @@ def test_teams_exist_and_carry_project_roles(acme: Acme, api: Api, group: str) -
     team = acme.sandbox.add_team(org_id=acme.org_id, name="dba", usernames=[ANN])
     acme.sandbox.assign_team(group_id=group, team_id=team, roles=["GROUP_OWNER"])
     assert [t["name"] for t in api.call("listOrgTeams", orgId=acme.org_id).json()["results"]] == ["dba"]
-    assert api.call("listGroupTeams", groupId=group).json()["results"] == [{"teamId": team, "roleNames": ["GROUP_OWNER"]}]
+    assert api.call("listGroupTeams", groupId=group).json()["results"] == [
+        {"teamId": team, "roleNames": ["GROUP_OWNER"]}]
     members = api.call("listOrgTeamUsers", orgId=acme.org_id, teamId=team).json()["results"]
     assert [m["username"] for m in members] == [ANN] and members[0]["teamIds"] == [team]
     assert api.call("getOrgTeamByName", orgId=acme.org_id, teamName="dba").json()["id"] == team
+
+
+def test_patching_an_org_user_replaces_the_roles_given_or_changes_nothing(acme: Acme, api: Api, group: str) -> None:
+    user_id = acme.sandbox.add_user(org_id=acme.org_id, username=ANN, project_roles={group: ["GROUP_READ_ONLY"]})
+    path = {"orgId": acme.org_id, "userId": user_id}
+    refused = api.call("updateOrgUser", json={"roles": {"orgRoles": ["ORG_OWNER"], "groupRoleAssignments": [
+        {"groupId": group, "groupRoles": ["NOT_A_ROLE"]}]}}, **path)
+    assert_atlas_error(refused, 400, "INVALID_ROLE")
+    assert acme.sandbox.org_roles(acme.org_id, ANN) == {"ORG_MEMBER"}
+    patched = api.call("updateOrgUser", json={"roles": {"orgRoles": ["ORG_OWNER"], "groupRoleAssignments": [
+        {"groupId": group, "groupRoles": ["GROUP_OWNER"]}]}}, **path)
+    assert patched.status_code == 200 and patched.json()["roles"] == {
+        "orgRoles": ["ORG_OWNER"], "groupRoleAssignments": [{"groupId": group, "groupRoles": ["GROUP_OWNER"]}]}
+
+
+def test_teams_are_created_and_filled_through_the_api(acme: Acme, api: Api, group: str) -> None:
+    user_id = acme.sandbox.add_user(org_id=acme.org_id, username=ANN)
+    team = api.call("createOrgTeam", orgId=acme.org_id, json={"name": "oncall", "usernames": []}).json()
+    assert_atlas_error(api.call("createOrgTeam", orgId=acme.org_id, json={"name": "oncall", "usernames": []}), 409)
+    added = api.call("addOrgTeamUser", orgId=acme.org_id, teamId=team["id"], json={"id": user_id})
+    assert added.json()["teamIds"] == [team["id"]]
+    assigned = api.call("addGroupTeams", groupId=group, json=[{"teamId": team["id"], "roleNames": ["GROUP_READ_ONLY"]}])
+    assert assigned.json()["results"] == [{"teamId": team["id"], "roleNames": ["GROUP_READ_ONLY"]}]
+    assert api.call("removeGroupTeam", groupId=group, teamId=team["id"]).status_code == 204
+    assert api.call("deleteOrgTeam", orgId=acme.org_id, teamId=team["id"]).status_code == 204
+    assert acme.sandbox.org_user(acme.org_id, ANN)["teamIds"] == []
