@@ -10,8 +10,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
 from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -118,16 +119,30 @@ class IntegrationSpec(_Strict):
         return self
 
     def roles_for(self, kind: ResourceKind) -> tuple[str, ...]:
-        """The roles this integration can grant on a resource of `kind`."""
+        """The roles this integration can grant on a resource of `kind`.
+
+        For a cluster, the fixed names only: per-database roles (`read@orders`) are patterns that
+        `access.database_roles.parse_database_role` checks.
+        """
         if kind is ResourceKind.ORGANIZATION:
             return ORG_ROLES
+        if kind is ResourceKind.CLUSTER:
+            return ANY_DATABASE_ROLES
         return PROJECT_ROLES + tuple(r for r in self.extra_project_roles if r not in PROJECT_ROLES)
 
 
 class ResourceSelector(_Strict):
     types: Annotated[list[ResourceKind], Field(min_length=1)]
+    # For clusters a pattern matches `project/cluster` or the bare cluster name: `payments/*`, `orders-*`.
     names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["*"]
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = {}  # for clusters: their project's tags
+
+    @field_validator("types")
+    @classmethod
+    def _clusters_alone(cls, value: list[ResourceKind]) -> list[ResourceKind]:
+        if ResourceKind.CLUSTER in value and len(value) > 1:
+            raise ValueError("a cluster flow grants database roles: give clusters a flow of their own")
+        return value
 
 
 class AccessFlowSpec(_Strict):
@@ -140,6 +155,8 @@ class AccessFlowSpec(_Strict):
     approval: Literal["owners", "auto"] = "owners"
     approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
     justification: Literal["required", "optional"] = "required"
+    # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
+    break_glass: bool = False
     enabled: bool = True
 
     @field_validator("requesters")
@@ -156,9 +173,22 @@ class AccessFlowSpec(_Strict):
 
     @field_validator("max_duration")
     @classmethod
-    def _positive_duration(cls, value: timedelta) -> timedelta:
+    def _positive_duration(cls, value: timedelta, info: ValidationInfo) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be longer than zero")
+        resources = info.data.get("resources")
+        if resources is not None and ResourceKind.CLUSTER in resources.types and value > MAX_LIFETIME:
+            raise ValueError("Atlas deletes temporary database users within 7 days: use 7d or less for clusters")
+        return value
+
+    @field_validator("break_glass")
+    @classmethod
+    def _break_glass_is_reviewed(cls, value: bool, info: ValidationInfo) -> bool:
+        # The owners review a break-glass grant afterwards, and they need to read why it was taken.
+        if value and info.data.get("approval") == "auto":
+            raise ValueError("a break-glass flow is reviewed by the owners afterwards: set approval: owners")
+        if value and info.data.get("justification") == "optional":
+            raise ValueError("a break-glass flow needs justification: required")
         return value
 
 
@@ -212,20 +242,35 @@ def format_duration(value: timedelta) -> str:
     return text or "0m"
 
 
-def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None, where: str) -> list[str]:
-    """Cross-object rules: the integration exists, roles exist and fit the resource types."""
-    if integration is None:
-        return [f"{where}.integration: no integration named '{flow.integration}'"]
+def _role_problems(flow: AccessFlowSpec, integration: IntegrationSpec, where: str) -> list[str]:
+    problems = []
+    if ResourceKind.CLUSTER in flow.resources.types:
+        for index, role in enumerate(flow.roles):
+            try:
+                parse_database_role(role)
+            except ValueError as error:
+                problems.append(f"{where}.roles[{index}]: {error}")
+        return problems
     allowed: set[str] = set()
     for kind in flow.resources.types:
         allowed.update(integration.roles_for(kind))
-    problems = []
     for index, role in enumerate(flow.roles):
         if role not in allowed:
             kinds = ", ".join(k.value for k in flow.resources.types)
             problems.append(f"{where}.roles[{index}]: '{role}' is not a known role for {kinds}")
-    discovered = {DiscoveryType.ORGANIZATIONS: ResourceKind.ORGANIZATION, DiscoveryType.PROJECTS: ResourceKind.PROJECT}
-    kinds_found = {discovered[d] for d in integration.discovery}
+    return problems
+
+
+def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None, where: str) -> list[str]:
+    """Cross-object rules: the integration exists, roles exist and fit the resource types."""
+    if integration is None:
+        return [f"{where}.integration: no integration named '{flow.integration}'"]
+    problems = _role_problems(flow, integration, where)
+    discovered = {DiscoveryType.ORGANIZATIONS: {ResourceKind.ORGANIZATION},
+                  DiscoveryType.PROJECTS: {ResourceKind.PROJECT, ResourceKind.CLUSTER}}  # clusters come with projects
+    kinds_found: set[ResourceKind] = set()
+    for found in integration.discovery:
+        kinds_found |= discovered[found]
     for kind in flow.resources.types:
         if kind not in kinds_found:
             problems.append(

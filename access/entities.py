@@ -45,7 +45,7 @@ class AccessRequest(_OnResource):
     flow: str  # access flow name
     resource_kind: ResourceKind
     organization_id: str
-    resource_id: str  # Atlas org id or group id
+    resource_id: str  # Atlas org id, group id, or `<group id>/<cluster name>`
     resource_name: str
     roles: tuple[str, ...]
     duration_seconds: int
@@ -60,6 +60,9 @@ class AccessRequest(_OnResource):
     deny_reason: str | None = None
     channel: str | None = None  # where the approval message is
     message_ts: str | None = None
+    break_glass: bool = False  # granted at once by a break-glass flow; the owners review it afterwards
+    reviewed_by: str | None = None  # the owner who reviewed a break-glass grant
+    reviewed_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -82,6 +85,7 @@ class Grant(_OnResource):
     baseline_roles: tuple[str, ...] = ()  # what the person held before any bot grant
     added_roles: tuple[str, ...] = ()  # what this grant added in Atlas
     added_user: bool = False  # this grant added the person to the resource (or invited them)
+    database_user: str | None = None  # a cluster grant's temporary database user (its password is kept nowhere)
     status: GrantStatus = GrantStatus.GRANTING
     granted_at: datetime | None = None
     starts_at: datetime | None = None  # clock start: on grant, or when an invitation is accepted
@@ -112,7 +116,11 @@ class AuditEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class InventoryResource:
-    """An organization or project in the synced inventory, as request forms and flows see it."""
+    """An organization, project or cluster in the synced inventory, as request forms and flows see it.
+
+    A cluster's `atlas_id` is `<group id>/<cluster name>`, its `name` is `project/cluster`, and its `tags`
+    are its project's (owner tags and flow tag filters apply to the clusters of a project).
+    """
 
     integration: str
     kind: ResourceKind

@@ -16,6 +16,7 @@ AtlasGroupId = NewType("AtlasGroupId", str)
 class ResourceKind(StrEnum):
     ORGANIZATION = "organization"
     PROJECT = "project"
+    CLUSTER = "cluster"  # access is a temporary database user on it (see access.database_roles)
 
 
 class DiscoveryType(StrEnum):
@@ -79,11 +80,12 @@ PROJECT_ROLES: tuple[str, ...] = (
 
 @dataclass(frozen=True, kw_only=True)
 class ResourceRef:
-    """An Atlas organization or project that access is asked for."""
+    """An Atlas organization, project or cluster that access is asked for."""
 
     kind: ResourceKind
     organization_id: str
-    atlas_id: str  # the org id for an organization, the group (project) id for a project
+    # the org id for an organization, the group (project) id for a project, `<group id>/<cluster name>` for a cluster
+    atlas_id: str
     name: str
 
 

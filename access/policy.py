@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, format_duration
+from access.database_roles import MAX_LIFETIME, is_database_role
 from access.entities import InventoryResource
 from access.errors import FieldErrors, RequestRefused
 from access.model import ResourceKind
@@ -50,9 +51,17 @@ def resource_matches(flow: AccessFlowSpec, resource: InventoryResource) -> bool:
     """Whether the flow's resource selector (types, name globs, tag filters) covers `resource`."""
     if flow.integration != resource.integration or resource.kind not in flow.resources.types:
         return False
-    if not any(fnmatch.fnmatchcase(resource.name, pattern) for pattern in flow.resources.names):
+    names = _names(resource)
+    if not any(fnmatch.fnmatchcase(name, pattern) for pattern in flow.resources.names for name in names):
         return False
     return all(resource.tags.get(key) == value for key, value in flow.resources.tags.items())
+
+
+def _names(resource: InventoryResource) -> tuple[str, ...]:
+    """What a name pattern is matched against: a cluster answers to `project/cluster` and to its bare name."""
+    if resource.kind is ResourceKind.CLUSTER:
+        return (resource.name, resource.name.rpartition("/")[2])
+    return (resource.name,)
 
 
 def flows_for(
@@ -82,7 +91,7 @@ def roles_offered(flows: Sequence[AccessFlowSpec], kind: ResourceKind, integrati
     seen: dict[str, None] = {}
     for flow in flows:
         for role in flow.roles:
-            if role in fitting:
+            if role in fitting or (kind is ResourceKind.CLUSTER and is_database_role(role)):
                 seen.setdefault(role)
     return list(seen)
 
@@ -90,7 +99,8 @@ def roles_offered(flows: Sequence[AccessFlowSpec], kind: ResourceKind, integrati
 def choose_flow(flows: Sequence[AccessFlowSpec], roles: Sequence[str], duration: timedelta) -> AccessFlowSpec:
     """The flow that covers every role asked for within its maximum duration.
 
-    Among several, auto-approval first, then fewer approvals, then the name (a stable order).
+    Among several, auto-approval first, then fewer approvals, then the name (a stable order); a break-glass
+    flow only when no other flow covers the request (an emergency path is never taken by accident).
     """
     if not roles:
         raise FieldErrors({"roles": "Pick at least one role."})
@@ -101,7 +111,7 @@ def choose_flow(flows: Sequence[AccessFlowSpec], roles: Sequence[str], duration:
     if not in_time:
         longest = max(f.max_duration for f in covering)
         raise FieldErrors({"duration": f"The longest you may ask for is {format_duration(longest)}."})
-    return sorted(in_time, key=lambda f: (f.approval != "auto", f.approvals_required, f.name))[0]
+    return sorted(in_time, key=lambda f: (f.break_glass, f.approval != "auto", f.approvals_required, f.name))[0]
 
 
 def check_justification(flow: AccessFlowSpec, text: str) -> str:
@@ -114,9 +124,11 @@ def check_justification(flow: AccessFlowSpec, text: str) -> str:
     return cleaned
 
 
-def check_duration(duration: timedelta) -> None:
+def check_duration(duration: timedelta, *, kind: ResourceKind | None = None) -> None:
     if duration <= timedelta(0):
         raise FieldErrors({"duration": "The duration must be longer than zero."})
+    if kind is ResourceKind.CLUSTER and duration > MAX_LIFETIME:
+        raise FieldErrors({"duration": "Atlas deletes temporary database users within 7 days: ask for 7d or less."})
 
 
 def resolve_owner_principals(principals: Iterable[str], directory: GroupDirectory) -> set[str]:
@@ -147,7 +159,7 @@ def resolve_approvers(
     approve their own request). The requester is never among the approvers.
     """
     owner = integration.resource_owner
-    if owner is not None and resource.kind is ResourceKind.PROJECT:
+    if owner is not None and resource.kind in (ResourceKind.PROJECT, ResourceKind.CLUSTER):
         handle = resource.tags.get(owner.tag_key, "").strip().removeprefix("@")
         members = directory.group_members(handle) if handle else None
         eligible = sorted((members or frozenset()) - {requester.user_id})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from access.config import AccessFlowSpec, IntegrationSpec, IssuedCredential
+from access.database_roles import DatabaseRole
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
     DiscoveryType,
@@ -27,10 +28,17 @@ class Clock(Protocol):
         ...
 
 
+# Discovery progress: (what was just counted, running totals of organizations, projects, clusters and users).
+# Called from discovery's worker threads; it must be quick and thread-safe.
+Progress = Callable[[str, dict[str, int]], None]
+
+
 class AtlasGateway(Protocol):
     """Atlas as the domain sees it: one organization's resources and who may use them."""
 
-    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType]) -> Inventory: ...
+    def discover(
+        self, *, organization_id: str, types: Sequence[DiscoveryType], progress: Progress | None = None
+    ) -> Inventory: ...
 
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess: ...
 
@@ -50,6 +58,21 @@ class AtlasGateway(Protocol):
         from the resource, which also withdraws a pending invitation. A role removal that would leave
         the user with no role removes the user instead, as Atlas requires at least one.
         """
+        ...
+
+    def create_database_user(
+        self, *, cluster: ResourceRef, username: str, password: str, roles: Sequence[DatabaseRole],
+        delete_after: datetime, description: str,
+    ) -> None:
+        """Create a temporary database user scoped to `cluster`, which Atlas deletes itself at `delete_after`.
+
+        Idempotent for a retry: a user of that name already there (made by an attempt whose answer was
+        lost) is updated to this password, roles, scope and date. The password appears in no error or log.
+        """
+        ...
+
+    def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
+        """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
         ...
 
 
@@ -164,9 +187,9 @@ class InventoryRepository(Protocol):
 
     def resources(
         self, *, integration: str | None = None, kind: ResourceKind | None = None, query: str = "", limit: int = 100
-    ) -> list[InventoryResource]: ...  # present ones; query matches the name case-insensitively
+    ) -> list[InventoryResource]: ...  # present organizations, projects, clusters; query matches the name (any case)
 
-    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None: ...
+    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None: ...  # a cluster by g/name
 
     def clusters(self, *, integration: str, project_id: str) -> list[tuple[str, str]]: ...  # (name, state)
 
@@ -215,6 +238,15 @@ class Notifier(Protocol):
     ) -> None: ...
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None: ...
+
+    def deliver_database_credentials(
+        self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
+    ) -> bool:
+        """DM the requester their temporary database user and its password, once; True if Slack took it.
+
+        The password is the requester's alone: it is never logged, stored, or put in an error.
+        """
+        ...
 
 
 class CredentialAuthority(Protocol):

@@ -7,13 +7,14 @@ in the audit trail, and is retried by the next scheduled run.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from access.config import IntegrationSpec, IssuedCredential, with_literal_credentials
 from access.entities import AuditEvent
-from access.errors import NotFound
+from access.errors import NotFound, RequestRefused
 from access.ports import Clock, CredentialAuthority, Notifier, Store
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class RotationService:
         self._authority = authority
         self._notifier = notifier
         self._clock = clock
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
 
     def due(self) -> list[str]:
         """Integrations whose rotation period has passed, or whose old credential still waits to be retired."""
@@ -47,6 +50,21 @@ class RotationService:
         return names
 
     def rotate(self, name: str, *, actor: str = "schedule") -> RotationOutcome:
+        """Rotate one integration's credential; one rotation per integration at a time (RequestRefused otherwise).
+
+        Two at once would each issue a new credential, and the one stored first would be lost in Atlas.
+        """
+        with self._lock:
+            if name in self._running:
+                raise RequestRefused(f"A credential rotation of {name} is already running.")
+            self._running.add(name)
+        try:
+            return self._rotate(name, actor)
+        finally:
+            with self._lock:
+                self._running.discard(name)
+
+    def _rotate(self, name: str, actor: str) -> RotationOutcome:
         spec, pending = self._load(name)
         if pending:
             return self._retire(spec, pending, actor=actor, rotated=False)
@@ -95,6 +113,10 @@ class RotationService:
             return RotationOutcome(integration=spec.name, rotated=rotated, retired_old=False, message=message)
         with self._store.unit_of_work() as uow:
             uow.integrations.set_status(spec.name, pending_retire_id=None, last_rotation_error=None)
+        if not rotated:  # a retry of the last step of an earlier rotation
+            self._audit(spec, "credential_retired", actor, old_id=old_id)
+            return RotationOutcome(integration=spec.name, rotated=False, retired_old=True,
+                                   message="the previous credential, left from the last rotation, was deleted")
         return self._outcome(spec, "rotated; the previous credential was deleted", actor, rotated=True, retired=True,
                              old_id=old_id)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from access import lifecycle, policy
+from access import break_glass, lifecycle, policy
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import AlreadyDecided, NotAllowed, NotFound, RequestRefused
@@ -33,6 +33,7 @@ class RequestForm:
     justification_required: bool
     auto_approved: bool
     approvers: Approvers
+    break_glass: bool = False  # every matching flow is break-glass: granted at once, reviewed afterwards
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +90,7 @@ class AccessService:
             max_duration=max(f.max_duration for f in flows),
             justification_required=any(f.justification == "required" for f in flows),
             auto_approved=all(f.approval == "auto" for f in flows),
+            break_glass=all(f.break_glass for f in flows),
             approvers=policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory
             ),
@@ -148,19 +150,24 @@ class AccessService:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
-            policy.check_duration(duration)
+            policy.check_duration(duration, kind=resource.kind)
             flow = policy.choose_flow(flows, roles, duration)
             text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory
             )
-            if flow.approval == "owners" and len(approvers.user_ids) < flow.approvals_required:
+            # An emergency is not refused for want of reviewers: the loud message still goes to the channel.
+            if flow.approval == "owners" and not flow.break_glass and len(approvers.user_ids) < flow.approvals_required:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
             request = uow.requests.add(
                 self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
             )
             self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
-            grant = self._auto_approve(uow, request, requester) if flow.approval == "auto" else None
+            grant = None
+            if flow.break_glass:
+                grant = break_glass.open_glass(uow, request, email=requester.email, now=now)
+            elif flow.approval == "auto":
+                grant = self._auto_approve(uow, request, requester)
             request = uow.requests.get(request.id or 0) or request
         return request, spec, grant
 
@@ -189,6 +196,15 @@ class AccessService:
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         if saved.status is RequestStatus.APPROVED:
             self.worker.run_due()
+        return saved
+
+    def review(self, *, request_id: int, user_id: str) -> AccessRequest:
+        """An owner's after-the-fact review of break-glass access (see access.break_glass)."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            saved = break_glass.record_review(uow, request, user_id=user_id, now=self._clock.now())
+            spec = self._integration(uow, saved.integration)
+        self._refresh(saved, spec, event="break_glass_reviewed")
         return saved
 
     def deny(self, *, request_id: int, user_id: str, reason: str) -> AccessRequest:
@@ -251,7 +267,7 @@ class AccessService:
             duration_seconds=int(duration.total_seconds()), justification=text,
             approvers=approvers.user_ids, approver_group=approvers.group,
             approvals_required=flow.approvals_required, channel=spec.approval_channel,
-            created_at=now, updated_at=now,  # type: ignore[arg-type]
+            break_glass=flow.break_glass, created_at=now, updated_at=now,  # type: ignore[arg-type]
         )
 
     def _auto_approve(self, uow: UnitOfWork, request: AccessRequest, requester: Requester) -> Grant:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from access.entities import AuditEvent, SyncChanges
 from access.errors import NotFound, RequestRefused
-from access.ports import AtlasGateway, Clock, Store
+from access.ports import AtlasGateway, Clock, Progress, Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,14 +29,17 @@ class SyncService:
         with self._store.unit_of_work() as uow:
             return [spec.name for spec in uow.integrations.list() if spec.enabled]
 
-    def run(self, integration: str, *, actor: str = "system") -> SyncReport:
-        """Discover and store; one sync per integration at a time in this process (RequestRefused otherwise)."""
+    def run(self, integration: str, *, actor: str = "system", progress: Progress | None = None) -> SyncReport:
+        """Discover and store; one sync per integration at a time in this process (RequestRefused otherwise).
+
+        `progress` hears the running counts while Atlas is read (see `access.ports.Progress`).
+        """
         with self._lock:
             if integration in self._running:
                 raise RequestRefused(f"A sync of {integration} is already running.")
             self._running.add(integration)
         try:
-            return self._run(integration, actor)
+            return self._run(integration, actor, progress)
         finally:
             with self._lock:
                 self._running.discard(integration)
@@ -45,15 +48,18 @@ class SyncService:
         with self._lock:
             return integration in self._running
 
-    def _run(self, integration: str, actor: str) -> SyncReport:
+    def _run(self, integration: str, actor: str, progress: Progress | None) -> SyncReport:
         with self._store.unit_of_work() as uow:
             spec = uow.integrations.get(integration)
         if spec is None:
             raise NotFound(f"integration {integration}")
         try:
-            inventory = self._gateways(integration).discover(
-                organization_id=spec.organization_id, types=spec.discovery
-            )
+            gateway = self._gateways(integration)
+            if progress is None:
+                inventory = gateway.discover(organization_id=spec.organization_id, types=spec.discovery)
+            else:
+                inventory = gateway.discover(organization_id=spec.organization_id, types=spec.discovery,
+                                             progress=progress)
         except Exception as error:
             with self._store.unit_of_work() as uow:
                 uow.integrations.set_status(integration, last_sync_error=str(error))

@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from access import lifecycle
+from access.database_access import DatabaseUserSteps
 from access.entities import AuditEvent, Grant
-from access.model import GrantStatus, MembershipStatus
+from access.model import GrantStatus, MembershipStatus, ResourceKind
 from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class GrantWorker:
         self._notifier = notifier
         self._clock = clock
         self.options = options
+        self._database_users = DatabaseUserSteps(self)  # grants on clusters: temporary database users
 
     def run_due(self) -> int:
         """Claim and work every due grant, batch by batch; returns how many were worked."""
@@ -69,7 +71,9 @@ class GrantWorker:
             log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
 
     def _work(self, grant: Grant) -> None:
-        if grant.status is G.GRANTING:
+        if grant.resource_kind is ResourceKind.CLUSTER:
+            self._database_users.work(grant)
+        elif grant.status is G.GRANTING:
             self._grant(grant)
         elif grant.status is G.INVITED:
             self._poll_invitation(grant)

@@ -4,14 +4,16 @@ Calls: 1 getOrg + ceil(projects/500) getOrgGroups pages + 1 listGroupClusters pe
 listOrgUsers pages. Tags come with the project list (getGroup only for a list entry without them), and project
 roles come from each org user's groupRoleAssignments (no per-project user listing). The cluster lists, the
 bulk of the calls, run on a thread pool while the project pages are still being read; every call is BULK
-priority so grants and revocations overtake it.
+priority so grants and revocations overtake it. An optional `progress` callback hears the running counts
+(organizations, projects, clusters, users) as they grow, for a "sync in progress" message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from access.model import DiscoveredProject, DiscoveredUser, DiscoveryType, Inventory
 from atlas.client import AtlasClient
@@ -19,18 +21,44 @@ from atlas.limits import Priority
 from atlas.wire import OrgUser, cluster_of, project_of
 
 BULK = Priority.BULK
+T = TypeVar("T")
+Progress = Callable[[str, dict[str, int]], None]
+
+
+class Tally:
+    """Running counts shared by discovery's threads; each increase is reported with a snapshot of all counts."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._counts = {"organizations": 0, "projects": 0, "clusters": 0, "users": 0}
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, amount: int = 1) -> None:
+        if self._progress is None:
+            return
+        with self._lock:
+            self._counts[kind] += amount
+            snapshot = dict(self._counts)
+        self._progress(kind, snapshot)  # outside the lock: a slow listener must not stall the other threads
+
+    def counting(self, kind: str, items: Iterable[T]) -> Iterator[T]:
+        for item in items:
+            self.add(kind)
+            yield item
 
 
 def discover(client: AtlasClient, *, organization_id: str, types: Sequence[DiscoveryType],
-             concurrency: int) -> Inventory:
+             concurrency: int, progress: Progress | None = None) -> Inventory:
+    tally = Tally(progress)
     org = client.call("getOrg", path_params={"orgId": organization_id}, priority=BULK)
+    tally.add("organizations")
     workers = max(1, min(concurrency, client.max_concurrency))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atlas-discovery")
     try:
-        users = pool.submit(_users, client, organization_id)
+        users = pool.submit(_users, client, organization_id, tally)
         projects: tuple[DiscoveredProject, ...] = ()
         if DiscoveryType.PROJECTS in types:
-            projects = tuple(f.result() for f in _submit_projects(client, organization_id, pool))
+            projects = tuple(f.result() for f in _submit_projects(client, organization_id, pool, tally))
         inventory = Inventory(organization_id=organization_id, organization_name=str(org.get("name", "")),
                               projects=projects, users=users.result())
     except BaseException:
@@ -41,20 +69,23 @@ def discover(client: AtlasClient, *, organization_id: str, types: Sequence[Disco
     return inventory
 
 
-def _submit_projects(client: AtlasClient, organization_id: str,
-                     pool: ThreadPoolExecutor) -> list[Future[DiscoveredProject]]:
-    return [pool.submit(_project, client, organization_id, group)
-            for group in client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK)]
+def _submit_projects(client: AtlasClient, organization_id: str, pool: ThreadPoolExecutor,
+                     tally: Tally) -> list[Future[DiscoveredProject]]:
+    groups = client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK)
+    return [pool.submit(_project, client, organization_id, group, tally)
+            for group in tally.counting("projects", groups)]
 
 
-def _project(client: AtlasClient, organization_id: str, group: dict[str, Any]) -> DiscoveredProject:
+def _project(client: AtlasClient, organization_id: str, group: dict[str, Any], tally: Tally) -> DiscoveredProject:
     if "tags" not in group:  # an older list body: the project itself has them
         group = client.call("getGroup", path_params={"groupId": group["id"]}, priority=BULK)
     clusters = tuple(cluster_of(c) for c in client.paginate(
         "listGroupClusters", path_params={"groupId": group["id"]}, priority=BULK))
+    if clusters:
+        tally.add("clusters", len(clusters))
     return project_of(group, organization_id=organization_id, clusters=clusters)
 
 
-def _users(client: AtlasClient, organization_id: str) -> tuple[DiscoveredUser, ...]:
-    return tuple(OrgUser.from_json(u).to_domain()
-                 for u in client.paginate("listOrgUsers", path_params={"orgId": organization_id}, priority=BULK))
+def _users(client: AtlasClient, organization_id: str, tally: Tally) -> tuple[DiscoveredUser, ...]:
+    found = client.paginate("listOrgUsers", path_params={"orgId": organization_id}, priority=BULK)
+    return tuple(OrgUser.from_json(u).to_domain() for u in tally.counting("users", found))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
+from access.database_roles import DatabaseRole
 from access.model import (
     DiscoveryType,
     GrantResult,
@@ -23,7 +25,9 @@ from access.model import (
     RevokeResult,
     UserAccess,
 )
+from access.ports import Progress
 from atlas.client import AtlasClient
+from atlas.database_users import DatabaseUsers
 from atlas.discovery import discover
 from atlas.errors import AtlasConflict, AtlasNotFound, OwnIdentityRefused
 from atlas.wire import OrgUser, membership_status, same_username
@@ -49,9 +53,10 @@ class AtlasGateway:
 
     # --- the port ------------------------------------------------------------------------------------------
 
-    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType]) -> Inventory:
+    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType],
+                 progress: Progress | None = None) -> Inventory:
         return discover(self.client, organization_id=organization_id, types=types,
-                        concurrency=self._discovery_concurrency)
+                        concurrency=self._discovery_concurrency, progress=progress)
 
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess:
         user = self.find_user(organization_id=resource.organization_id, username=username)
@@ -78,6 +83,14 @@ class AtlasGateway:
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, user, frozenset(roles), remove_user)
         return self._revoke_project(resource, user, frozenset(roles), remove_user)
+
+    def create_database_user(self, *, cluster: ResourceRef, username: str, password: str,
+                             roles: Sequence[DatabaseRole], delete_after: datetime, description: str) -> None:
+        DatabaseUsers(self.client).create(cluster_id=cluster.atlas_id, username=username, password=password,
+                                          roles=roles, delete_after=delete_after, description=description)
+
+    def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
+        return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
 
     # --- look-up -------------------------------------------------------------------------------------------
 

@@ -2,11 +2,15 @@
 
 The steps are separate so the caller can store the new credential between "issue" and "retire": at every
 moment a working credential is stored. API keys are recreated with the same roles, description and access
-list; service accounts get a new secret on the same account.
+list (organization roles at creation, project roles by `addGroupApiKey`); service accounts get a new secret
+on the same account. A step that fails after the new credential exists deletes it again, so a failed issue
+leaves Atlas as it was.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +19,7 @@ from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, Credentials, ServiceAccount
 from atlas.errors import AtlasError, AtlasNotFound
 
+log = logging.getLogger(__name__)
 ClientFactory = Callable[[Credentials], AtlasClient]
 
 
@@ -65,22 +70,37 @@ class CredentialRotator:
             raise RotationError(f"API key {current.public_key} is not an API key of organization {organization_id}")
         access = list(client.paginate("listOrgApiKeyAccessListEntries",
                                       path_params={"orgId": organization_id, "apiUserId": mine["id"]}))
-        roles = [r["roleName"] for r in mine.get("roles", []) if r.get("orgId", organization_id) == organization_id
-                 and str(r.get("roleName", "")).startswith("ORG_")]
+        org_roles, project_roles = _key_roles(mine.get("roles", []), organization_id)
         created = client.call("createOrgApiKey", path_params={"orgId": organization_id},
-                              json={"desc": _desc(mine.get("desc")), "roles": roles or ["ORG_MEMBER"]})
+                              json={"desc": _desc(mine.get("desc")), "roles": org_roles or ["ORG_MEMBER"]})
         new = ApiKey(public_key=created["publicKey"], private_key=created["privateKey"])
         try:
-            entries = [{"cidrBlock": e["cidrBlock"]} if e.get("cidrBlock") else {"ipAddress": e["ipAddress"]}
-                       for e in access]
-            if entries:
-                client.call("createOrgApiKeyAccessListEntry",
-                            path_params={"orgId": organization_id, "apiUserId": created["id"]}, json=entries)
+            self._copy_access(client, organization_id, created["id"], access, project_roles)
             self._verify(new, organization_id)
-        except AtlasError:
-            self.retire(organization_id=organization_id, using=current, old_id=created["id"])
+        except Exception:
+            self._undo(organization_id, current, created["id"])
             raise
         return Issued(credentials=new, new_id=created["id"], old_id=mine["id"])
+
+    @staticmethod
+    def _copy_access(client: AtlasClient, organization_id: str, key_id: str, access: list[dict[str, object]],
+                     project_roles: dict[str, list[str]]) -> None:
+        """Give the new key the old one's access list and project roles."""
+        entries = [{"cidrBlock": e["cidrBlock"]} if e.get("cidrBlock") else {"ipAddress": e["ipAddress"]}
+                   for e in access]
+        if entries:
+            client.call("createOrgApiKeyAccessListEntry",
+                        path_params={"orgId": organization_id, "apiUserId": key_id}, json=entries)
+        for group_id, roles in sorted(project_roles.items()):
+            client.call("addGroupApiKey", path_params={"groupId": group_id, "apiUserId": key_id},
+                        json=[{"roles": roles}])
+
+    def _undo(self, organization_id: str, current: Credentials, new_id: str) -> None:
+        """Delete a half-made credential; the error that caused this is what the caller hears about."""
+        try:
+            self.retire(organization_id=organization_id, using=current, old_id=new_id)
+        except AtlasError as error:
+            log.warning("could not delete the unfinished new credential %s: %s", new_id, error)
 
     def _issue_secret(self, organization_id: str, current: ServiceAccount) -> Issued:
         client = self._client_for(current)
@@ -92,8 +112,8 @@ class CredentialRotator:
         new = ServiceAccount(client_id=current.client_id, client_secret=created["secret"])
         try:
             self._verify(new, organization_id)
-        except AtlasError:
-            self.retire(organization_id=organization_id, using=current, old_id=created["id"])
+        except Exception:
+            self._undo(organization_id, current, created["id"])
             raise
         return Issued(credentials=new, new_id=created["id"], old_id=_which_secret(before, current))
 
@@ -102,6 +122,17 @@ class CredentialRotator:
             self._client_for(credentials).call("getOrg", path_params={"orgId": organization_id})
         except AtlasError as error:
             raise RotationError(f"the new credential does not work yet: {error}") from None
+
+
+def _key_roles(roles: list[dict[str, str]], organization_id: str) -> tuple[list[str], dict[str, list[str]]]:
+    """An API key's roles split into this organization's roles and project roles by project id."""
+    org_roles = [r["roleName"] for r in roles if r.get("orgId", organization_id) == organization_id
+                 and str(r.get("roleName", "")).startswith("ORG_")]
+    project_roles: dict[str, list[str]] = defaultdict(list)
+    for role in roles:
+        if role.get("groupId") and str(role.get("roleName", "")).startswith("GROUP_"):
+            project_roles[role["groupId"]].append(role["roleName"])
+    return org_roles, dict(project_roles)
 
 
 def _desc(old: object) -> str:

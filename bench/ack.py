@@ -1,14 +1,16 @@
 """Benchmark: Slack ack latency of atlas-access beside a bare Bolt app that only acks, and click-to-grant time.
 
-    python bench/ack.py [--burst 50] [--grants 20] [--atlas-latency 0.1] [--quick]
+    python bench/ack.py [--burst 50] [--rounds 3] [--grants 20] [--atlas-latency 0.1] [--quick]
 
-One waitress server (the production one, `bot.slack.http`) serves both apps: atlas-access at /slack/events
-and a bare Bolt app whose listeners only ack at /bare/slack/events, built the same way (same signing secret,
-same Slack client, same pool sizes as `Settings()` defaults). A fake Slack and the Atlas sandbox stand in for
-the real services, in this process; the load comes from a separate process (its own interpreter, so its
-threads do not take the server's turns), fired all at once after the requests are signed here.
+One waitress server (the production one, `bot.slack.http`) serves both apps in a child process, as a
+deployment runs them: atlas-access at /slack/events and, at /bare/slack/events, a bare Bolt app built the same
+way (signing secret, Slack client, `Settings()` pool sizes) whose listeners only ack. The fake Slack, the
+Atlas sandbox (over loopback HTTP) and the database checks live in this process; the load comes from a third
+one, signed here and fired all at once, so no interpreter serves two masters.
 1. `--burst` signed `/atlas-access` commands at once, to each app: ack latency p50/p99/max.
 2. `--burst` Approve clicks at once (on as many pending requests), to each app.
+   Both are repeated `--rounds` times, the apps alternating who goes first, and the latencies pooled: the
+   machine's other work then weighs on both apps alike.
 3. `--grants` Approve clicks one after another with every Atlas call taking `--atlas-latency` seconds: time from
    the click to the grant being ACTIVE in the database (Atlas done).
 Targets: p99 ack within 1.5x of the bare app's and no ack over 1 s; click-to-grant p50 under 0.5 s.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,13 +40,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slack_bolt import App  # noqa: E402
+from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 
 from access.model import GrantStatus  # noqa: E402
 from access.policy import Requester  # noqa: E402
-from bot.slack.bolt import build_bolt_app  # noqa: E402
-from bot.slack.http import ServerThread, WsgiApp, drain  # noqa: E402
+from atlas.sandbox import SandboxServer  # noqa: E402
+from bot.slack.bolt import build_bolt_app, drain  # noqa: E402
+from bot.slack.http import ServerThread, WsgiApp  # noqa: E402
 from bot.slack_sim import SlackDriver  # noqa: E402
-from tests.e2e.harness import BOB, DAN, READ, SIGNING_SECRET, Harness  # noqa: E402
+from tests.e2e.harness import BOB, DAN, READ, SIGNING_SECRET, TOKEN, Harness  # noqa: E402
 
 TARGET_RATIO, TARGET_MAX_ACK, TARGET_GRANT_P50 = 1.5, 1.0, 0.5
 Signed = tuple[str, bytes, dict[str, str]]  # url, body, headers
@@ -63,18 +68,11 @@ def bare_app(runtime: Any) -> App:
     return app
 
 
-class Router:
+def router(ours: WsgiApp, bare: App) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
     """One WSGI app for the one server: /bare/... to the bare app, everything else to atlas-access."""
-
-    def __init__(self, ours: WsgiApp, bare: App) -> None:
-        from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-        self._ours, self._bare = ours, SlackRequestHandler(bare, path="/bare/slack/events")
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith("/bare/"):
-            return self._bare(environ, start_response)  # type: ignore[arg-type]
-        return self._ours(environ, start_response)
+    bare_handler = SlackRequestHandler(bare, path="/bare/slack/events")
+    return lambda environ, start: (bare_handler if environ.get("PATH_INFO", "").startswith("/bare/") else ours)(
+        environ, start)
 
 
 class Signer(SlackDriver):
@@ -90,19 +88,23 @@ class Signer(SlackDriver):
         return httpx.Response(200)
 
 
-class LoadProcess:
-    """A child interpreter that fires a batch of signed requests at once and answers with their latencies."""
+class Child:
+    """This script again in a child interpreter (`--load-process` or `--server-process`), talking by lines."""
 
-    def __init__(self) -> None:
-        self._child = subprocess.Popen([sys.executable, __file__, "--load-process"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
+    def __init__(self, role: str, environment: dict[str, str] | None = None) -> None:
+        self._child = subprocess.Popen([sys.executable, __file__, role], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, text=True, env={**os.environ, **(environment or {})})
+
+    def ask(self, line: str | None = None) -> str:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        if line is not None:
+            self._child.stdin.write(line + "\n")
+            self._child.stdin.flush()
+        return self._child.stdout.readline().strip()
 
     def fire(self, batch: list[Signed]) -> list[float]:
-        assert self._child.stdin is not None and self._child.stdout is not None
-        wire = [[url, base64.b64encode(body).decode(), headers] for url, body, headers in batch]
-        self._child.stdin.write(json.dumps(wire) + "\n")
-        self._child.stdin.flush()
-        answer = json.loads(self._child.stdout.readline())
+        """Send the batch at once from the load process; each request's ack latency in seconds."""
+        answer = json.loads(self.ask(json.dumps([[u, base64.b64encode(b).decode(), h] for u, b, h in batch])))
         if answer["failed"]:
             raise RuntimeError(f"{answer['failed']} requests failed: {answer['first_error']}")
         return [float(x) for x in answer["latencies"]]
@@ -110,7 +112,7 @@ class LoadProcess:
     def close(self) -> None:
         if self._child.stdin is not None:
             self._child.stdin.close()
-        self._child.wait(timeout=10)
+        self._child.wait(timeout=30)
 
 
 def load_process() -> int:
@@ -120,11 +122,10 @@ def load_process() -> int:
             batch = json.loads(line)
             gate = threading.Barrier(len(batch))
 
-            def one(item: list[Any]) -> tuple[float, str | None]:
-                url, body, headers = item[0], base64.b64decode(item[1]), item[2]
+            def one(item: list[Any], gate: threading.Barrier = gate) -> tuple[float, str | None]:
                 gate.wait()
                 started = time.perf_counter()
-                response = http.post(url, content=body, headers=headers)
+                response = http.post(item[0], content=base64.b64decode(item[1]), headers=item[2])
                 took = time.perf_counter() - started
                 return took, None if response.status_code == 200 else f"HTTP {response.status_code}"
 
@@ -136,10 +137,30 @@ def load_process() -> int:
     return 0
 
 
+def server_process() -> int:
+    """The child: build the runtime from the environment, serve both apps until stdin closes."""
+    import logging
+
+    from bot.app import build_runtime
+    from bot.settings import Settings
+
+    runtime = build_runtime(Settings())
+    os.environ.pop("SLACK_BOT_TOKEN", None)  # read; Bolt would only warn that the client's token wins
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a burst beyond the threads queues, by design
+    ours, bare = build_bolt_app(runtime), bare_app(runtime)
+    server = ServerThread(router(WsgiApp(runtime=runtime, bolt=ours), bare),
+                          threads=runtime.settings.server_threads).start()
+    print(server.url, flush=True)
+    sys.stdin.read()
+    server.stop()
+    drain(ours)
+    drain(bare)
+    return 0
+
+
 class Bench:
     def __init__(self, workdir: Path, *, people: int) -> None:
-        # Settings() defaults for the pools, as `atlas-access serve` runs; Harness's own server stays idle.
-        self.world = Harness(workdir, listener_threads=32, server_threads=32)
+        self.world = Harness(workdir)  # the fakes and the database; its in-process server stays idle
         self.world.sim.channel_burst = None  # measure our acks, not Slack's per-channel posting limit
         self.people = [f"U{100 + i}" for i in range(people)]
         for user in self.people:
@@ -148,18 +169,24 @@ class Bench:
             self.world.sb.add_user(org_id=self.world.atlas.org_id, username=email, org_roles=["ORG_MEMBER"],
                                    status="ACTIVE")
         self.world.runtime.sync.run("prod")
-        self.ours = build_bolt_app(self.world.runtime)
-        self.bare = bare_app(self.world.runtime)
-        self.server = ServerThread(Router(WsgiApp(runtime=self.world.runtime, bolt=self.ours), self.bare),
-                                   threads=self.world.settings.server_threads).start()
-        self.urls = {"atlas-access": self.server.url, "bare Bolt": self.server.url + "/bare"}
-        self.load = LoadProcess()
+        self.atlas = SandboxServer(self.world.sb, port=0)
+        self.atlas.start()
+        settings = self.world.settings
+        self.server = Child("--server-process", {  # Settings() defaults for the pools, as `serve` runs
+            "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": settings.slack_api_url,
+            "ATLAS_BASE_URL": self.atlas.url, "DATABASE_URL": settings.database_url,
+            "ATLAS_ACCESS_SECRET_KEY": settings.atlas_access_secret_key.get_secret_value(),  # type: ignore[union-attr]
+        })  # fmt: skip
+        url = self.server.ask()
+        if not url.startswith("http"):
+            raise RuntimeError("the server process did not start")
+        self.urls = {"atlas-access": url, "bare Bolt": url + "/bare"}
+        self.load = Child("--load-process")
 
     def close(self) -> None:
         self.load.close()
-        self.server.stop()
-        drain(self.ours)
-        drain(self.bare)
+        self.server.close()
+        self.atlas.stop()
         self.world.close()
 
     def signer(self, app: str) -> Signer:
@@ -173,30 +200,25 @@ class Bench:
 
     def clicks(self, app: str, user: str, request_ids: list[int]) -> list[float]:
         signer = self.signer(app)
-        for request_id in request_ids:
-            request = self.world.get(request_id)[0]
-            signer.block_action(user, "approve", str(request_id),
-                                message=(str(request.channel), str(request.message_ts)))
+        for request in (self.world.get(i)[0] for i in request_ids):
+            signer.block_action(user, "approve", str(request.id), message=(str(request.channel),
+                                                                          str(request.message_ts)))
         return self.load.fire(signer.signed)
 
     def pending_requests(self, project: str, count: int) -> list[int]:
         """One pending request per person on `project`, posted to the approvals channel."""
-        ids = []
-        for user in self.people[:count]:
-            requester = Requester(user_id=user, email=f"{user.lower()}@example.com")
-            request = self.world.runtime.service.submit(
-                requester=requester, integration="prod", resource_id=self.world.atlas.projects[project],
-                roles=(READ,), duration=timedelta(hours=1), justification="benchmark: reading the slow query log",
-            )  # fmt: skip
-            ids.append(int(request.id or 0))
-        return ids
+        return [int(self.world.runtime.service.submit(
+            requester=Requester(user_id=user, email=f"{user.lower()}@example.com"), integration="prod",
+            resource_id=self.world.atlas.projects[project], roles=(READ,), duration=timedelta(hours=1),
+            justification="benchmark: reading the slow query log",
+        ).id or 0) for user in self.people[:count]]  # fmt: skip
 
     def wait_active(self, request_ids: list[int], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while any((g := self.world.get(i)[1]) is None or g.status is not GrantStatus.ACTIVE for i in request_ids):
             if time.monotonic() > deadline:
                 raise RuntimeError("grants did not all become active")
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     def settle(self) -> None:
         """Wait for the work the apps do after their acks (modals, posts) to finish."""
@@ -208,18 +230,11 @@ class Bench:
 
     def click_to_grant(self, request_ids: list[int]) -> list[float]:
         took = []
-        http = httpx.Client(timeout=30)
         for request_id in request_ids:
-            signer = self.signer("atlas-access")
-            request = self.world.get(request_id)[0]
-            signer.block_action(DAN, "approve", str(request_id), message=(str(request.channel),
-                                                                         str(request.message_ts)))
-            url, body, headers = signer.signed[0]
             started = time.perf_counter()
-            http.post(url, content=body, headers=headers).raise_for_status()
+            self.clicks("atlas-access", DAN, [request_id])
             self.wait_active([request_id], timeout=10)
             took.append(time.perf_counter() - started)
-        http.close()
         return took
 
 
@@ -234,28 +249,24 @@ def row(name: str, app: str, values: list[float]) -> str:
             f"{max(ms):>9.1f}")
 
 
-def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory() as workdir:
-        bench = Bench(Path(workdir), people=args.burst)
-        try:
-            return report(bench, args)
-        finally:
-            bench.close()
-
-
 def measure(bench: Bench, args: argparse.Namespace) -> tuple[dict[tuple[str, str], list[float]], list[float]]:
+    """Ack latencies pooled over `--rounds` rounds (the two apps alternate who goes first), then click-to-grant."""
     for app in bench.urls:  # warm up: imports, auth.test, connection pools
         bench.commands(app, min(5, args.burst))
     bench.settle()
-    acks: dict[tuple[str, str], list[float]] = {}
-    for app in ("bare Bolt", "atlas-access"):
-        acks[("/atlas-access", app)] = bench.commands(app, args.burst)
-        bench.settle()
-    pending = bench.pending_requests("payments", args.burst)
-    for app in ("bare Bolt", "atlas-access"):
-        acks[("approve click", app)] = bench.clicks(app, BOB, pending)
-    bench.wait_active(pending)
-    bench.settle()
+    acks: dict[tuple[str, str], list[float]] = {(name, app): [] for name in ("/atlas-access", "approve click")
+                                                 for app in ("bare Bolt", "atlas-access")}
+    for round_number in range(args.rounds):
+        order = ["bare Bolt", "atlas-access"][:: 1 if round_number % 2 == 0 else -1]
+        for app in order:
+            acks[("/atlas-access", app)] += bench.commands(app, args.burst)
+            bench.settle()
+        pending = bench.pending_requests("payments", args.burst)
+        for app in order:
+            acks[("approve click", app)] += bench.clicks(app, BOB, pending)
+            if app == "atlas-access":
+                bench.wait_active(pending)
+                bench.settle()
     grants = bench.pending_requests("search", args.grants)
     bench.world.sb.faults.latency = args.atlas_latency
     return acks, bench.click_to_grant(grants)
@@ -286,13 +297,15 @@ def report(bench: Bench, args: argparse.Namespace) -> int:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=50, help="concurrent commands and clicks per app")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per app and kind, pooled")
     parser.add_argument("--grants", type=int, default=20, help="sequential clicks timed to the grant")
     parser.add_argument("--atlas-latency", type=float, default=0.1, help="seconds per Atlas call in step 3")
     parser.add_argument("--quick", action="store_true", help="a small run (10 concurrent, 5 grants) for tests")
     parser.add_argument("--load-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--server-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.burst, args.grants = 10, 5
+        args.burst, args.grants, args.rounds = 10, 5, 1
     args.grants = min(args.grants, args.burst)
     return args
 
@@ -301,8 +314,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.load_process:
         return load_process()
+    if args.server_process:
+        return server_process()
     try:
-        return run(args)
+        with tempfile.TemporaryDirectory() as workdir:
+            bench = Bench(Path(workdir), people=args.burst)
+            try:
+                return report(bench, args)
+            finally:
+                bench.close()
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

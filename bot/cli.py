@@ -1,4 +1,4 @@
-"""The `atlas-access` command: serve, config apply/show, sync, db upgrade, demo, sandbox, keygen.
+"""The `atlas-access` command: serve, config apply/show, sync, audit export, db upgrade, demo, sandbox, keygen.
 
 Every failure the operator can fix ends with one plain sentence on stderr and a non-zero exit code,
 never a stack trace or a secret.
@@ -34,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     config_commands.add_parser("show", help="print the effective configuration, secrets redacted")
     sync = commands.add_parser("sync", help="refresh the inventory from Atlas and print what changed")
     sync.add_argument("--integration", help="only this integration (default: all enabled)")
+    audit = commands.add_parser("audit", help="the audit trail")
+    export = audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "export", help="print the audit trail as CSV or JSON (columns: see README)")
+    export.add_argument("--since", default="30d",
+                        help="7d, 12h, 2026-11-01, 2026-11-01T09:00Z or all (default: 30d)")
+    export.add_argument("--integration", help="only events of this integration (default: all)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     db = commands.add_parser("db", help="database maintenance")
     db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply migrations")
     demo = commands.add_parser("demo", help="the whole story on this machine: local Slack, Atlas sandbox, SQLite")
@@ -52,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     from bot.app import ConfigurationError
+    from storage.crypto import SecretKeyError
 
     try:
         return int(_dispatch(args) or 0)
@@ -59,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for field, message in errors.errors.items():
             print(f"error: {field}: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except (AccessError, ConfigurationError) as error:
+    except (AccessError, ConfigurationError, SecretKeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -93,6 +102,10 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         return _config(args, settings)
     if args.command == "sync":
         return _sync(args, settings)
+    if args.command == "audit":
+        from bot.audit_cli import export_audit_trail
+
+        return export_audit_trail(args, settings)
     if args.command == "serve":
         from bot.serve import run_server
 

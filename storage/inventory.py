@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, select
+from sqlalchemy import ColumnElement, Table, and_, func, literal, select
 from sqlalchemy.orm import Session
 
+from access.database_roles import cluster_atlas_id, split_cluster_id
 from access.entities import InventoryResource, InventoryUser, SyncChanges
 from access.model import Inventory, ResourceKind
 from storage.inventory_sync import apply_inventory
@@ -23,6 +24,16 @@ COUNTED = {"organizations": ORG, "projects": PROJECT, "clusters": CLUSTER, "user
 _PROJECTS = select(PROJECT, ORG.c.name.label("organization_name")).select_from(
     PROJECT.outerjoin(ORG, and_(ORG.c.integration == PROJECT.c.integration,
                                 ORG.c.atlas_id == PROJECT.c.organization_id))
+)
+# A cluster is requestable as `project/cluster`, with its project's organization and tags.
+CLUSTER_PATH = PROJECT.c.name + literal("/") + CLUSTER.c.name
+_CLUSTERS = select(
+    CLUSTER, PROJECT.c.organization_id, PROJECT.c.tags, PROJECT.c.present.label("project_present"),
+    CLUSTER_PATH.label("path"), ORG.c.name.label("organization_name"),
+).select_from(
+    CLUSTER.join(PROJECT, and_(PROJECT.c.integration == CLUSTER.c.integration,
+                               PROJECT.c.atlas_id == CLUSTER.c.project_id))
+    .outerjoin(ORG, and_(ORG.c.integration == PROJECT.c.integration, ORG.c.atlas_id == PROJECT.c.organization_id))
 )
 
 
@@ -47,7 +58,10 @@ class SqlInventoryRepository:
     def resources(
         self, *, integration: str | None = None, kind: ResourceKind | None = None, query: str = "", limit: int = 100
     ) -> list[InventoryResource]:
-        """Present organizations, then present projects, by name; `query` matches names case-insensitively."""
+        """Present organizations, then projects, then clusters (`project/cluster`), by name.
+
+        `query` matches names case-insensitively (a cluster's `project/cluster` path).
+        """
         found: list[InventoryResource] = []
         if kind in (None, ResourceKind.ORGANIZATION):
             statement = select(ORG).where(*_filters(ORG, integration, query)).order_by(ORG.c.name, ORG.c.id)
@@ -55,10 +69,17 @@ class SqlInventoryRepository:
         if kind in (None, ResourceKind.PROJECT) and len(found) < limit:
             statement = _PROJECTS.where(*_filters(PROJECT, integration, query)).order_by(PROJECT.c.name, PROJECT.c.id)
             found += [_project(row._mapping) for row in self._session.execute(statement.limit(limit - len(found)))]
+        if kind in (None, ResourceKind.CLUSTER) and len(found) < limit:
+            statement = _CLUSTERS.where(PROJECT.c.present.is_(True), *_filters(CLUSTER, integration, query,
+                                                                              name=CLUSTER_PATH))
+            statement = statement.order_by(PROJECT.c.name, CLUSTER.c.name, CLUSTER.c.id).limit(limit - len(found))
+            found += [_cluster(row._mapping) for row in self._session.execute(statement)]
         return found
 
     def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
-        """The organization or project with that id, present or not."""
+        """The organization, project or cluster (`<group id>/<cluster name>`) with that id, present or not."""
+        if "/" in atlas_id:
+            return self._cluster(integration, atlas_id)
         org = self._session.execute(
             select(ORG).where(ORG.c.integration == integration, ORG.c.atlas_id == atlas_id)
         ).first()
@@ -68,6 +89,15 @@ class SqlInventoryRepository:
             _PROJECTS.where(PROJECT.c.integration == integration, PROJECT.c.atlas_id == atlas_id)
         ).first()
         return None if project is None else _project(project._mapping)
+
+    def _cluster(self, integration: str, atlas_id: str) -> InventoryResource | None:
+        try:
+            group_id, name = split_cluster_id(atlas_id)
+        except ValueError:
+            return None
+        row = self._session.execute(_CLUSTERS.where(
+            CLUSTER.c.integration == integration, CLUSTER.c.project_id == group_id, CLUSTER.c.name == name)).first()
+        return None if row is None else _cluster(row._mapping)
 
     def clusters(self, *, integration: str, project_id: str) -> list[tuple[str, str]]:
         """(name, state) of the present clusters of a project, by name."""
@@ -94,12 +124,14 @@ class SqlInventoryRepository:
         return inventory_counts(self._session, integration=integration)
 
 
-def _filters(table: Table, integration: str | None, query: str) -> list[ColumnElement[bool]]:
+def _filters(table: Table, integration: str | None, query: str,
+             name: ColumnElement[str] | None = None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [table.c.present.is_(True)]
     if integration is not None:
         conditions.append(table.c.integration == integration)
     if query.strip():
-        conditions.append(func.lower(table.c.name).contains(query.strip().lower(), autoescape=True))
+        searched = table.c.name if name is None else name
+        conditions.append(func.lower(searched).contains(query.strip().lower(), autoescape=True))
     return conditions
 
 
@@ -115,4 +147,13 @@ def _project(row: Any) -> InventoryResource:
         integration=row["integration"], kind=ResourceKind.PROJECT, atlas_id=row["atlas_id"],
         organization_id=row["organization_id"], organization_name=row["organization_name"] or "",
         name=row["name"], tags=dict(row["tags"]), present=row["present"],
+    )
+
+
+def _cluster(row: Any) -> InventoryResource:
+    return InventoryResource(
+        integration=row["integration"], kind=ResourceKind.CLUSTER,
+        atlas_id=cluster_atlas_id(group_id=row["project_id"], cluster=row["name"]),
+        organization_id=row["organization_id"], organization_name=row["organization_name"] or "",
+        name=row["path"], tags=dict(row["tags"]), present=bool(row["present"] and row["project_present"]),
     )

@@ -19,6 +19,7 @@ from storage.types import Approvals, EnumText, RolesByProject, StrTuple, UtcDate
 
 NAME = String(64)
 ATLAS_ID = String(64)
+RESOURCE_ID = String(128)  # an org or group id, or `<group id>/<cluster name>` (cluster names run to 64)
 SLACK_ID = String(32)
 TEXT = String(512)
 
@@ -74,6 +75,7 @@ class AccessFlowRow(SQLModel, table=True):
     approval: str = Field(sa_type=String(16))
     approvals_required: int
     justification: str = Field(sa_type=String(16))
+    break_glass: bool = False
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -150,7 +152,7 @@ class AccessRequestRow(SQLModel, table=True):
     flow: str = Field(sa_type=NAME)
     resource_kind: ResourceKind = Field(sa_type=EnumText(ResourceKind, 16))
     organization_id: str = Field(sa_type=ATLAS_ID)
-    resource_id: str = Field(sa_type=ATLAS_ID)
+    resource_id: str = Field(sa_type=RESOURCE_ID)
     resource_name: str = Field(sa_type=TEXT)
     roles: tuple[str, ...] = Field(sa_type=StrTuple)
     duration_seconds: int
@@ -165,6 +167,9 @@ class AccessRequestRow(SQLModel, table=True):
     deny_reason: str | None = Field(default=None, sa_type=Text)
     channel: str | None = Field(default=None, sa_type=SLACK_ID)
     message_ts: str | None = Field(default=None, sa_type=SLACK_ID)
+    break_glass: bool = False
+    reviewed_by: str | None = Field(default=None, sa_type=SLACK_ID)
+    reviewed_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -184,7 +189,7 @@ class GrantRow(SQLModel, table=True):
     integration: str = Field(sa_type=NAME)
     resource_kind: ResourceKind = Field(sa_type=EnumText(ResourceKind, 16))
     organization_id: str = Field(sa_type=ATLAS_ID)
-    resource_id: str = Field(sa_type=ATLAS_ID)
+    resource_id: str = Field(sa_type=RESOURCE_ID)
     resource_name: str = Field(sa_type=TEXT)
     username: str = Field(sa_type=TEXT)
     requester_id: str = Field(sa_type=SLACK_ID, index=True)
@@ -194,6 +199,7 @@ class GrantRow(SQLModel, table=True):
     baseline_roles: tuple[str, ...] = Field(sa_type=StrTuple)
     added_roles: tuple[str, ...] = Field(sa_type=StrTuple)
     added_user: bool = False
+    database_user: str | None = Field(default=None, sa_type=String(128))  # the name only, never a password
     status: GrantStatus = Field(sa_type=EnumText(GrantStatus, 16))
     granted_at: datetime | None = _when()
     starts_at: datetime | None = _when()

@@ -1,14 +1,18 @@
-"""Builds the Bolt app: request verification on, a sized listener pool, no Slack call at start-up."""
+"""Builds the Bolt app: request verification on, sized pools, no Slack call at start-up; and drains it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from slack_bolt import App
 
 from bot.slack import listeners
+from bot.slack.pacing import AckGate, AfterAck
+
+_AFTER_ACK: WeakKeyDictionary[App, AfterAck] = WeakKeyDictionary()
 
 
 def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] = ()) -> App:
@@ -16,9 +20,8 @@ def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] 
 
     `token_verification_enabled=False`: the workspace is learnt from auth.test on the first request rather
     than at start-up, so the process starts while Slack is unreachable. Listeners run on a pool of
-    `settings.listener_threads` threads (Bolt's default of 5 made acks wait seconds under load), and
-    `process_before_response=False` lets a listener ack first and keep working after the response.
-    `registrars` add more listeners (e.g. administration) to the same app.
+    `settings.listener_threads` threads (Bolt's default of 5 made acks wait seconds under load) and only ack
+    there: their work goes to an `AfterAck` pool of the same size. `registrars` add more listeners.
     """
     settings = runtime.settings
     app = App(
@@ -32,7 +35,18 @@ def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] 
         listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads,
                                              thread_name_prefix="bolt-listener"),
     )
-    listeners.register(app, runtime=runtime)
+    gate: AckGate = runtime.extras.setdefault("ack_gate", AckGate())  # the HTTP layer counts requests in it
+    after_ack = AfterAck(threads=settings.listener_threads, gate=gate)
+    _AFTER_ACK[app] = after_ack
+    listeners.register(app, runtime=runtime, after_ack=after_ack)
     for register in registrars:
         register(app)
     return app
+
+
+def drain(app: App) -> None:
+    """Let listeners and the work they handed over finish (at shutdown, once no request comes in)."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    after_ack = _AFTER_ACK.get(app)
+    if after_ack is not None:
+        after_ack.drain()

@@ -14,9 +14,11 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress import create_server
-from waitress import serve as waitress_serve
-from waitress import wasyncore
+from waitress import create_server, wasyncore
+from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+
+from bot.slack.bolt import build_bolt_app, drain
+from bot.slack.pacing import AckGate
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -29,11 +31,13 @@ class WsgiApp:
     def __init__(self, *, runtime: Any, bolt: App) -> None:
         self._slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
         self._store = runtime.store
+        self._gate: AckGate = runtime.extras.setdefault("ack_gate", AckGate())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
-            return self._slack(environ, start_response)  # type: ignore[arg-type]
+            with self._gate.request():  # Bolt returns once the listener has acked
+                return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             healthy = self._healthy()
             return _json(start_response, 200 if healthy else 503, {"ok": healthy})
@@ -57,16 +61,7 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
 
 
 def _bolt(runtime: Any, bolt: App | None) -> App:
-    if bolt is not None:
-        return bolt
-    from bot.slack.bolt import build_bolt_app
-
-    return build_bolt_app(runtime)
-
-
-def drain(bolt: App) -> None:
-    """Let listeners still working after their ack (grants, posts) finish."""
-    bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+    return bolt if bolt is not None else build_bolt_app(runtime)
 
 
 def serve(runtime: Any, bolt: App | None = None, *, host: str, port: int) -> None:
@@ -89,6 +84,7 @@ class ServerThread:
         self.bolt = bolt  # drained at stop() when given
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.url = ""
 
     @classmethod
@@ -102,20 +98,40 @@ class ServerThread:
         self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
                                      ident="atlas-access")
         self.url = f"http://{self._host}:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping), name="waitress",
+                                        daemon=True)
         self._thread.start()
         return self
+
+    @staticmethod
+    def _run(server: Any, stopping: threading.Event) -> None:
+        try:
+            server.run()
+        except OSError:
+            if not stopping.is_set():
+                raise  # a closed socket is only expected once stop() closed them
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
-        # Close the sockets from inside the server's own loop (its trigger runs thunks there), then let the
-        # worker threads finish what they hold.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        self._stopping.set()
+        # Close the sockets from inside the server's own loop (its trigger runs thunks there).
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:
+            # The wake-up pipe was closed under us (seen rarely in test processes that start and stop many
+            # servers). Its descriptor numbers may belong to someone else by now: leave them alone, close
+            # the sockets from here; the loop ends on its next turn.
+            log.warning("the server's wake-up pipe is gone; closing its sockets from this thread")
+            server.trigger._closed = True
+            server.trigger.del_channel()
+            server.trigger.socket.close()  # its own duplicate of the read end
+            wasyncore.close_all(server._map, ignore_all=True)
         if self._thread is not None:
             self._thread.join(timeout=5)
-        server.task_dispatcher.shutdown(timeout=5)
+        server.task_dispatcher.shutdown(timeout=5)  # let worker threads finish what they hold
         if self.bolt is not None:
             drain(self.bolt)
 

@@ -2,7 +2,8 @@
 
 `/atlas-access` opens the request modal at once; options loads answer from the inventory; the modal's
 submission is validated before the ack (so field errors can go back in it) and announced after; Approve
-and Deny are authorised by the service from stored state at click time.
+and Deny are authorised by the service from stored state at click time. What comes after an ack runs on
+the `AfterAck` pool (see `bot.slack.pacing`), except `views.open`, which must use its trigger within 3 s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from access.ports import StaleWrite
 from bot.slack import messages as words
 from bot.slack import payloads as p
 from bot.slack import views as v
+from bot.slack.pacing import AckGate, AfterAck
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,9 +30,12 @@ COMMAND = "/atlas-access"
 STALE_RETRIES = 3
 
 
-def register(app: App, *, runtime: Any) -> None:
-    """Wire the request flow's listeners into `app`."""
-    listeners = RequestListeners(runtime)
+def register(app: App, *, runtime: Any, after_ack: AfterAck | None = None) -> None:
+    """Wire the request flow's listeners into `app` (`build_bolt_app` passes the pool it drains at shutdown)."""
+    if after_ack is None:
+        gate = runtime.extras.setdefault("ack_gate", AckGate())
+        after_ack = AfterAck(threads=runtime.settings.listener_threads, gate=gate)
+    listeners = RequestListeners(runtime, after_ack)
     app.command(COMMAND)(listeners.command)
     app.options(v.RESOURCE)(listeners.load_resources)
     app.action(v.RESOURCE)(listeners.resource_picked)
@@ -38,41 +43,48 @@ def register(app: App, *, runtime: Any) -> None:
     app.action(v.APPROVE)(listeners.approve)
     app.action(v.DENY)(listeners.deny)
     app.view(v.DENY_CALLBACK)(listeners.submit_denial)
+    from bot.slack import break_glass  # it builds on this module's helpers
+
+    break_glass.register(app, runtime=runtime, after_ack=after_ack)
 
 
 class RequestListeners:
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Any, after_ack: AfterAck) -> None:
         self._service = runtime.service
         self._directory = runtime.extras["directory"]
+        self._later = after_ack
 
     # --- the slash command ------------------------------------------------------------------------------
 
     def command(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
                 context: BoltContext) -> None:
         ack()
-        if p.is_foreign(body, _our_team(context)):
-            respond(text=words.FOREIGN_TEAM, response_type="ephemeral")
-            return
         word, _, rest = str(body.get("text") or "").strip().partition(" ")
-        word = word.lower()
-        if word in ("", "request"):
-            self._open_request_modal(body, respond, client, _our_team(context))
+        word, user_id, our_team = word.lower(), p.user_of(body), _our_team(context)
+        if p.is_foreign(body, our_team):
+            self._later(lambda: respond(text=words.FOREIGN_TEAM, response_type="ephemeral"))
+        elif word in ("", "request"):
+            self._later.urgent(lambda: self._open_request_modal(body, user_id, our_team, respond, client))
         elif word == "help":
-            respond(**v.help_message(), response_type="ephemeral")
+            self._later(lambda: respond(**v.help_message(), response_type="ephemeral"))
         elif word == "list":
-            respond(**v.list_message(self._service.mine(user_id=p.user_of(body))), response_type="ephemeral")
+            self._later(lambda: respond(**v.list_message(self._service.mine(user_id=user_id)),
+                                        response_type="ephemeral"))
         elif word == "cancel":
-            respond(text=self._cancel(rest.strip().lstrip("#"), p.user_of(body)), response_type="ephemeral")
+            self._later(lambda: respond(text=self._cancel(rest.strip().lstrip("#"), user_id),
+                                        response_type="ephemeral"))
         else:
-            respond(**v.help_message(prefix=f"I don't know `{word[:30]}`.\n"), response_type="ephemeral")
+            self._later(lambda: respond(**v.help_message(prefix=f"I don't know `{word[:30]}`.\n"),
+                                        response_type="ephemeral"))
 
-    def _open_request_modal(self, body: dict[str, Any], respond: Respond, client: WebClient,
-                            our_team: str | None) -> None:
-        # The trigger_id is good for 3 s: the modal opens before anything else is looked up.
+    def _open_request_modal(self, body: dict[str, Any], user_id: str, our_team: str | None, respond: Respond,
+                            client: WebClient) -> None:
+        # The trigger_id is good for 3 s: the modal opens before anything is looked up. Someone who cannot
+        # ask (no email, another workspace) then sees why instead of the form.
         opened = client.views_open(trigger_id=body["trigger_id"], view=v.request_modal())
-        requester = self._requester(p.user_of(body), our_team)
+        requester = self._requester(user_id, our_team)
         if isinstance(requester, str):
-            client.views_update(view_id=opened["view"]["id"], view=v.notice_modal(requester))
+            client.views_update(view_id=str(opened["view"]["id"]), view=v.notice_modal(requester))
             respond(text=requester, response_type="ephemeral")
 
     def _cancel(self, text: str, user_id: str) -> str:
@@ -101,10 +113,13 @@ class RequestListeners:
 
     def resource_picked(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
+        self._later(lambda: self._show_form(body, client, _our_team(context)))
+
+    def _show_form(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         view = body.get("view") or {}
         option = (body.get("actions") or [{}])[0].get("selected_option") or {}
         picked = v.parse_resource_value(str(option.get("value") or ""))
-        requester = self._requester(p.user_of(body), _our_team(context))
+        requester = self._requester(p.user_of(body), our_team)
         if isinstance(requester, str) or picked is None:
             modal = v.request_modal(notice=requester if isinstance(requester, str) else words.NO_RESOURCE)
         else:
@@ -132,7 +147,7 @@ class RequestListeners:
             ack(response_action="errors", errors=errors.errors)
             return
         ack()
-        self._service.announce(request_id=request_id)
+        self._later(lambda: self._service.announce(request_id=request_id))
 
     def _submit(self, body: dict[str, Any], our_team: str | None) -> int:
         if p.is_foreign(body, our_team):
@@ -159,8 +174,11 @@ class RequestListeners:
 
     def approve(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
+        self._later(lambda: self._approve(body, client, _our_team(context)))
+
+    def _approve(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         user_id, request_id = p.user_of(body), p.request_id_of(body)
-        if p.is_foreign(body, _our_team(context)) or request_id is None:
+        if p.is_foreign(body, our_team) or request_id is None:
             self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
             return
         try:
@@ -172,9 +190,10 @@ class RequestListeners:
         ack()
         request_id = p.request_id_of(body)
         if p.is_foreign(body, _our_team(context)) or request_id is None:
-            self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
+            text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
+            self._later(lambda: self._tell_clicker(client, body, text))
             return
-        client.views_open(trigger_id=body["trigger_id"], view=v.deny_modal(request_id))
+        self._later.urgent(lambda: client.views_open(trigger_id=body["trigger_id"], view=v.deny_modal(request_id)))
 
     def submit_denial(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         try:
@@ -185,7 +204,9 @@ class RequestListeners:
             ack(response_action="errors", errors=errors.errors)
             return
         ack()
-        user_id = p.user_of(body)
+        self._later(lambda: self._deny(request_id, p.user_of(body), reason, client))
+
+    def _deny(self, request_id: int, user_id: str, reason: str, client: WebClient) -> None:
         try:
             _retrying(lambda: self._service.deny(request_id=request_id, user_id=user_id, reason=reason))
         except AccessError as error:

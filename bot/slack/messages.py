@@ -11,7 +11,7 @@ from datetime import datetime
 from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
-from access.model import GrantStatus, RequestStatus
+from access.model import GrantStatus, RequestStatus, ResourceKind
 
 NO_EMAIL = (
     "I can't see an email address on your Slack profile, and atlas-access needs one: your Atlas username is "
@@ -43,6 +43,8 @@ def _already_decided(error: AlreadyDecided) -> str:
     by = error.by
     if by == "auto":
         return f"This request was already {error.status} automatically."
+    if by == "break_glass":
+        return f"This request was already {error.status} through break-glass."
     if by in (None, "system"):
         return f"This request was already {error.status}."
     return f"This request was already {error.status} by {mention(by)}."
@@ -90,6 +92,8 @@ def decision_words(request: AccessRequest) -> str | None:
     if request.status is RequestStatus.APPROVED:
         if request.decided_by == "auto":
             return f":white_check_mark: Approved automatically at {at}."
+        if request.decided_by == "break_glass":
+            return f":rotating_light: Granted at once through break-glass, without approval, at {at}."
         approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
         return f":white_check_mark: Approved by {approvers} at {at}."
     if request.status is RequestStatus.DENIED:
@@ -149,6 +153,10 @@ def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, i
 
 
 def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    if request.break_glass:
+        return (f":rotating_light: Break-glass: your {ref} for {what} is granted at once, without approval. "
+                "It has been announced in the approvals channel, and its owners will review it afterwards. "
+                "Granting it in Atlas now…")
     if request.status is RequestStatus.APPROVED:
         return f"Your {ref} for {what} was approved automatically. Granting it in Atlas now…"
     who = "its approvers"
@@ -184,6 +192,9 @@ def _activated(request: AccessRequest, grant: Grant | None, what: str, ref: str)
 
 
 def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    if request.resource_kind is ResourceKind.CLUSTER:
+        user = f" `{grant.database_user}`" if grant is not None and grant.database_user else ""
+        return f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
     if grant is not None and grant.starts_at is None:
         return f"The Atlas invitation for {what} was withdrawn: it was not accepted in time ({ref})."
     if grant is None:
@@ -204,6 +215,10 @@ def _grant_failed(request: AccessRequest, grant: Grant | None, what: str, ref: s
             "Please try again later or ask the integration owners.")
 
 
+def _reviewed(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return f"Your break-glass access from {ref} ({what}) was reviewed by {mention(request.reviewed_by or '?')}."
+
+
 def _cancelled(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     return f"Your {ref} for {what} was cancelled."
 
@@ -215,5 +230,18 @@ def _expired(request: AccessRequest, grant: Grant | None, what: str, ref: str) -
 _EVENTS = {
     "requested": _requested, "approved": _approved, "denied": _denied, "granted": _granted, "invited": _invited,
     "activated": _activated, "revoked": _revoked, "grant_failed": _grant_failed, "cancelled": _cancelled,
-    "expired": _expired,
+    "expired": _expired, "break_glass_reviewed": _reviewed,
 }  # fmt: skip
+
+
+def database_credentials_text(*, request: AccessRequest, grant: Grant, password: str) -> str:
+    """The one message that carries a temporary database user's password (see bot.slack.credentials_dm)."""
+    return (
+        f":key: You now have {roles_words(grant.roles)} on {resource_words(grant)} (request #{request.id}) "
+        f"through a temporary database user, until {when(grant.expires_at)}:\n"
+        f"• Username: `{grant.database_user}`\n"
+        f"• Password: `{password}`\n"
+        "• Authentication database: `admin`\n"
+        "This is the only time you will see this password: atlas-access keeps no copy. Atlas deletes the user "
+        "at the end of the period by itself, even if atlas-access is down."
+    )

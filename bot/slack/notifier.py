@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,22 +21,32 @@ from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from bot.slack import messages as words
 from bot.slack import views
+from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
 
 log = logging.getLogger(__name__)
 
 
 class _Versions:
-    """The newest (request version, grant version) sent per message, and a lock per message."""
+    """The newest (request version, grant version) sent per message, and a lock per message.
 
-    def __init__(self) -> None:
+    Bounded: the oldest messages are forgotten first (a forgotten one simply gets its next render sent).
+    """
+
+    def __init__(self, *, keep: int = 10_000) -> None:
         self._lock = threading.Lock()
+        self._keep = keep
         self._sent: dict[tuple[str, str], tuple[int, int]] = {}
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks: OrderedDict[tuple[str, str], threading.Lock] = OrderedDict()
 
     def lock_for(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
-            return self._locks.setdefault(key, threading.Lock())
+            lock = self._locks.setdefault(key, threading.Lock())
+            self._locks.move_to_end(key)
+            while len(self._locks) > self._keep:
+                old, _ = self._locks.popitem(last=False)
+                self._sent.pop(old, None)
+            return lock
 
     def is_stale(self, key: tuple[str, str], seen: tuple[int, int]) -> bool:
         with self._lock:
@@ -56,6 +67,7 @@ class SlackNotifier:
         self._directory = directory
         self._versions = _Versions()
         self._dm_channels: dict[str, str] = {}
+        self._credentials = CredentialsCourier(client)
 
     def __repr__(self) -> str:
         return "SlackNotifier()"
@@ -102,6 +114,12 @@ class SlackNotifier:
         message = views.clip(f":rotating_light: {mentions}: {text}", 3000)
         self._call("chat.postMessage", lambda: self._client.chat_postMessage(
             channel=integration.approval_channel, text=message))  # fmt: skip
+
+    def deliver_database_credentials(
+        self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
+    ) -> bool:
+        text = words.database_credentials_text(request=request, grant=grant, password=password)
+        return self._credentials.deliver(channel=self._dm_channel(request.requester_id), text=text)
 
     # --- helpers ----------------------------------------------------------------------------------------
 

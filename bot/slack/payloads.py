@@ -134,7 +134,7 @@ def is_foreign(body: dict[str, Any], our_team: str | None) -> bool:
     """Whether the request comes from, or the person belongs to, another workspace (Slack Connect)."""
     if not our_team:
         return True  # we cannot tell: refuse rather than trust
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    user = body["user"] if isinstance(body.get("user"), dict) else {}
+    team = body["team"] if isinstance(body.get("team"), dict) else {}
     seen = {user.get("team_id"), team.get("id"), body.get("team_id"), body.get("user_team_id")} - {None, ""}
     return any(team_id != our_team for team_id in seen)

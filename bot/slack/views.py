@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -63,7 +64,7 @@ def parse_resource_value(value: str) -> tuple[str, str] | None:
 def resource_label(resource: InventoryResource) -> str:
     org = resource.organization_name or resource.organization_id
     text = f"{resource.kind.value} {resource.name}"
-    if resource.kind.value == "project":
+    if resource.kind.value in ("project", "cluster"):
         text += f" · {org}"
     return clip(f"{text} · {resource.integration}", OPTION_TEXT)
 
@@ -72,15 +73,17 @@ def resource_option(resource: InventoryResource) -> Option:
     return Option(value=resource_value(resource), text=resource_label(resource))
 
 
-def resource_options(resources: list[InventoryResource]) -> list[dict[str, object]]:
+def resource_options(resources: list[InventoryResource]) -> list[dict[str, Any]]:
     """The options-load answer (at most 100 options, as Slack allows)."""
     return [resource_option(r).to_dict("block") for r in resources[:100]]
 
 
-def request_modal(*, form: RequestForm | None = None, approvers: str = "", notice: str | None = None) -> dict[str, object]:
+def request_modal(
+    *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None
+) -> dict[str, Any]:
     """The modal: a resource picker; once a resource is picked, its roles, duration and justification."""
     blocks: list[Block] = [InputBlock(
-        block_id=RESOURCE, label="Organization or project", dispatch_action=True,
+        block_id=RESOURCE, label="Organization, project or cluster", dispatch_action=True,
         element=ExternalDataSelectElement(
             action_id=RESOURCE, placeholder="Type to search the inventory", min_query_length=0,
             initial_option=resource_option(form.resource) if form else None,
@@ -110,7 +113,8 @@ def _form_blocks(form: RequestForm, approvers: str) -> list[Block]:
             options=[_duration_option(p) for p in presets],
         )),
         InputBlock(block_id=CUSTOM, label="Or a custom duration", optional=True,
-                   hint=f"e.g. 90m, 3h or 1d; at most {format_duration(form.max_duration)}. Overrides the choice above.",
+                   hint=f"e.g. 90m, 3h or 1d; at most {format_duration(form.max_duration)}. "
+                        "Overrides the choice above.",
                    element=PlainTextInputElement(action_id=CUSTOM, placeholder="90m", max_length=20)),
         InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=2000,
@@ -132,7 +136,18 @@ def _duration_option(preset: tuple[timedelta, str]) -> Option:
 
 
 def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
-    """Who will decide, as the modal previews it."""
+    """Who will decide, as the modal previews it (and what a cluster or break-glass grant means)."""
+    if form.resource.kind.value == "cluster":
+        note = ("\n:key: You get a temporary database user on this cluster; its password comes to you by DM, once. "
+                "Atlas deletes the user at the end (7 days at most).")
+        return _approvers_preview(form, group_mention) + note
+    return _approvers_preview(form, group_mention)
+
+
+def _approvers_preview(form: RequestForm, group_mention: str | None) -> str:
+    if form.break_glass:
+        return (":rotating_light: Break-glass: granted as soon as you submit, without approval. It is announced "
+                "loudly in the approvals channel and the owners review it afterwards.")
     if form.auto_approved:
         return ":zap: Auto-approved: access is granted as soon as you submit."
     if form.approvers.source == "resource_owner" and form.approvers.group:
@@ -141,7 +156,7 @@ def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
     return f"Approvers: integration owners ({people})"
 
 
-def notice_modal(text: str) -> dict[str, object]:
+def notice_modal(text: str) -> dict[str, Any]:
     """A modal that only says something (no input, no submit)."""
     return View(type="modal", title="Atlas access", close="Close",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_TEXT)))]).to_dict()
@@ -150,8 +165,14 @@ def notice_modal(text: str) -> dict[str, object]:
 # --- the approval message ---------------------------------------------------------------------------------
 
 
-def approval_message(request: AccessRequest, grant: Grant | None, *, group_mention: str | None = None) -> dict[str, object]:
+def approval_message(
+    request: AccessRequest, grant: Grant | None, *, group_mention: str | None = None
+) -> dict[str, Any]:
     """`text` and `blocks` of the approval message, from the stored request (and grant)."""
+    if request.break_glass:
+        from bot.slack.break_glass import break_glass_message  # it builds on this module
+
+        return break_glass_message(request, grant, group_mention=group_mention)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(
             f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
@@ -172,7 +193,8 @@ def approval_message(request: AccessRequest, grant: Grant | None, *, group_menti
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"Request #{request.id} · {request.integration} · flow {request.flow} · asked {words.when(request.created_at)}"
+        text=f"Request #{request.id} · {request.integration} · flow {request.flow} · "
+             f"asked {words.when(request.created_at)}"
     )]))  # fmt: skip
     return {"text": clip(_summary(request, grant), 3000), "blocks": [b.to_dict() for b in blocks]}
 
@@ -213,7 +235,7 @@ def _summary(request: AccessRequest, grant: Grant | None) -> str:
 # --- deny, help, list -------------------------------------------------------------------------------------
 
 
-def deny_modal(request_id: int) -> dict[str, object]:
+def deny_modal(request_id: int) -> dict[str, Any]:
     return View(type="modal", callback_id=DENY_CALLBACK, title="Deny request", submit="Deny", close="Cancel",
                 private_metadata=str(request_id), blocks=[
                     InputBlock(block_id=REASON, label="Why? The requester will see this.",
@@ -223,7 +245,8 @@ def deny_modal(request_id: int) -> dict[str, object]:
 
 HELP = (
     "*atlas-access* gives you temporary, approved access to MongoDB Atlas.\n"
-    "• `/atlas-access` — ask for access: pick an organization or project, the roles, how long and why.\n"
+    "• `/atlas-access` — ask for access: pick an organization, project or cluster, the roles, how long and why. "
+    "On a cluster you get a temporary database user; its password comes by DM, once.\n"
     "• `/atlas-access list` — your requests and the access you hold now.\n"
     "• `/atlas-access cancel <id>` — withdraw a request that is still pending.\n"
     "• `/atlas-access help` — this text.\n"
@@ -231,12 +254,12 @@ HELP = (
 )
 
 
-def help_message(prefix: str = "") -> dict[str, object]:
+def help_message(prefix: str = "") -> dict[str, Any]:
     return {"text": clip(prefix + HELP, SECTION_TEXT),
             "blocks": [SectionBlock(text=MarkdownTextObject(text=clip(prefix + HELP, SECTION_TEXT))).to_dict()]}
 
 
-def list_message(mine: MyAccess) -> dict[str, object]:
+def list_message(mine: MyAccess) -> dict[str, Any]:
     """`/atlas-access list`: the access held now, then the latest requests."""
     grants = [f"• {words.roles_words(g.roles)} on {words.resource_words(g)} — {words.grant_words(g)} "
               f"(request #{g.request_id})" for g in mine.grants]

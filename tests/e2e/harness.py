@@ -24,22 +24,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from atlas.sandbox import Sandbox, SandboxTransport
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy import table as sql_table
-from storage.engine import make_engine
-from storage.migrations import create_all
 
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant
 from access.model import GrantStatus
+from atlas.sandbox import Sandbox, SandboxTransport
 from bot.app import Runtime, build_runtime
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.slack.http import ServerThread
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
+from storage.engine import make_engine
+from storage.migrations import create_all
 
 T = TypeVar("T")
 TOKEN = "xoxb-e2e-token"

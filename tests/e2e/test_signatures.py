@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 
+from bot.app import build_runtime
+from bot.slack.http import ServerThread
 from tests.e2e.harness import ANN, Harness
 
 
@@ -47,3 +50,12 @@ def test_health_and_unknown_paths(world: Harness) -> None:
     assert httpx.get(world.server.url + "/healthz").json() == {"ok": True}
     assert httpx.get(world.server.url + "/nope").status_code == 404
     assert httpx.get(world.server.url + "/slack/events").status_code == 405
+
+
+def test_health_is_503_when_the_database_cannot_be_reached(world: Harness, tmp_path: Path) -> None:
+    # given a runtime whose database lives in a directory that does not exist
+    broken = world.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/missing/dir/db.sqlite"})
+    runtime = build_runtime(broken)
+    with ServerThread.for_runtime(runtime) as server:
+        response = httpx.get(server.url + "/healthz")
+    assert response.status_code == 503 and response.json() == {"ok": False}

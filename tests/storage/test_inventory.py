@@ -80,10 +80,11 @@ def test_integrations_are_kept_apart(store: SqlStore) -> None:
     changes = apply(store, b.inventory((P2,)), integration="dev")
     assert changes.removed_projects == () and changes.added_projects == ("project-2",)
     with store.unit_of_work() as uow:
-        assert [r.name for r in uow.inventory.resources(integration="prod")] == ["Acme", "project-1"]
+        assert [r.name for r in uow.inventory.resources(integration="prod")] == [
+            "Acme", "project-1", "project-1/cluster-0", "project-1/cluster-1"]
         assert uow.inventory.counts(integration="dev") == {"organizations": 1, "projects": 1, "clusters": 2,
                                                            "users": 0}
-        assert len(uow.inventory.resources()) == 4
+        assert len(uow.inventory.resources()) == 8  # 2 organizations, 2 projects, 4 clusters
 
 
 def test_resources_match_names_case_insensitively_with_kind_and_limit(store: SqlStore) -> None:
@@ -94,11 +95,12 @@ def test_resources_match_names_case_insensitively_with_kind_and_limit(store: Sql
         def names(**query: object) -> list[str]:
             return [r.name for r in uow.inventory.resources(**query)]  # type: ignore[arg-type]
 
-        assert names(query="PAY") == ["Acme Payments", "Payments-API", "payments_db"]
+        assert names(query="PAY") == ["Acme Payments", "Payments-API", "payments_db", "Payments-API/cluster-0",
+                                      "payments_db/cluster-0"]
         assert names(query="pay", kind=ResourceKind.PROJECT) == ["Payments-API", "payments_db"]
         assert names(query="pay", limit=2) == ["Acme Payments", "Payments-API"]
-        assert names(query="s_d") == ["payments_db"]  # `_` and `%` are matched literally
-        assert names(query="%") == ["100%-uptime"]
+        assert names(query="s_d") == ["payments_db", "payments_db/cluster-0"]  # `_` and `%` are matched literally
+        assert names(query="%") == ["100%-uptime", "100%-uptime/cluster-0"]
         org = uow.inventory.resource(integration="prod", atlas_id=b.ORG_ID)
         assert uow.inventory.resource(integration="prod", atlas_id="nope") is None
     assert org == InventoryResource(integration="prod", kind=ResourceKind.ORGANIZATION, atlas_id=b.ORG_ID,

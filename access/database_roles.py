@@ -1,0 +1,95 @@
+"""Temporary database users on clusters: the database roles a flow may offer, cluster ids, usernames and passwords.
+
+A cluster flow's `roles` are strings: `read@orders`, `readWrite@orders`, `dbAdmin@orders` (one named database),
+or `readAnyDatabase`, `readWriteAnyDatabase`, `dbAdminAnyDatabase` (every database; Atlas files these under
+`admin`, so `readAnyDatabase@admin` means the same). A cluster is addressed as `<group id>/<cluster name>`:
+Atlas names clusters per project, and the bot needs both to create the user.
+
+Atlas deletes a temporary user itself at its `deleteAfterDate`, which must lie within 7 days of the request:
+so a grant on a cluster can never last longer than `MAX_LIFETIME`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+
+MAX_LIFETIME = timedelta(days=7)
+AUTH_DATABASE = "admin"  # SCRAM users authenticate against admin
+PER_DATABASE_ROLES = ("read", "readWrite", "dbAdmin")
+ANY_DATABASE_ROLES = ("readAnyDatabase", "readWriteAnyDatabase", "dbAdminAnyDatabase")
+# MongoDB database names: no / \ . space " $ * < > : | ? and at most 64 bytes. admin, local and config hold
+# the server's own data: the AnyDatabase roles are the way to reach them on purpose.
+_DATABASE_NAME = re.compile(r'^[^/\\. "$*<>:|?\x00]{1,64}$')
+_SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
+_CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits  # the spec calls the password alphanumeric
+PASSWORD_LENGTH = 32  # about 190 bits
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseRole:
+    """One `{roleName, databaseName}` pair of a database user."""
+
+    role_name: str
+    database_name: str
+
+    def __str__(self) -> str:
+        if self.role_name in ANY_DATABASE_ROLES:
+            return self.role_name
+        return f"{self.role_name}@{self.database_name}"
+
+
+def parse_database_role(text: str) -> DatabaseRole:
+    """`read@orders` or `readAnyDatabase` as a DatabaseRole; ValueError (with words for people) otherwise."""
+    role, at, database = text.strip().partition("@")
+    if role in ANY_DATABASE_ROLES:
+        if at and database != AUTH_DATABASE:
+            raise ValueError(f"'{text}': {role} applies to every database; write it without @{database}")
+        return DatabaseRole(role_name=role, database_name=AUTH_DATABASE)
+    if role not in PER_DATABASE_ROLES:
+        allowed = ", ".join([f"{r}@<database>" for r in PER_DATABASE_ROLES] + list(ANY_DATABASE_ROLES))
+        raise ValueError(f"'{text}' is not a database role; use one of {allowed}")
+    if not at or not _DATABASE_NAME.match(database):
+        raise ValueError(f"'{text}': name the database after @, e.g. {role}@orders")
+    if database in _SYSTEM_DATABASES:
+        raise ValueError(f"'{text}': {database} is a system database; use an AnyDatabase role to reach it")
+    return DatabaseRole(role_name=role, database_name=database)
+
+
+def is_database_role(text: str) -> bool:
+    try:
+        parse_database_role(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster_atlas_id(*, group_id: str, cluster: str) -> str:
+    return f"{group_id}/{cluster}"
+
+
+def split_cluster_id(atlas_id: str) -> tuple[str, str]:
+    """(group id, cluster name) of a cluster's `<group id>/<cluster name>`; ValueError for anything else."""
+    group_id, slash, cluster = atlas_id.partition("/")
+    if not slash or not group_id or not _CLUSTER_NAME.match(cluster):
+        raise ValueError(f"'{atlas_id}' is not a cluster id (<group id>/<cluster name>)")
+    return group_id, cluster
+
+
+def temporary_username(*, email: str, grant_id: int) -> str:
+    """A database username that says whose it is and which grant made it, e.g. `ann-g42-3f9a1c`.
+
+    The random tail keeps two installations (or a re-created database) from ever picking a name that
+    already exists in the project: the bot must never take over a user it did not create.
+    """
+    local = re.sub(r"[^a-z0-9]+", "-", email.partition("@")[0].lower()).strip("-")[:32] or "user"
+    return f"{local}-g{grant_id}-{secrets.token_hex(3)}"
+
+
+def new_password() -> str:
+    """A fresh random password; it reaches the requester once and is kept nowhere."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))

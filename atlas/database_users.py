@@ -1,0 +1,72 @@
+"""Temporary database users: create one scoped to a cluster with Atlas's own expiry, and delete it.
+
+`createGroupDatabaseUser` with `deleteAfterDate` (Atlas deletes the user itself then, within 7 days),
+`scopes: [{name: <cluster>, type: CLUSTER}]` (the user exists on that cluster only) and SCRAM auth against
+`admin`. A create that finds the name taken (409: an earlier attempt whose answer was lost) becomes an
+update to the new password, roles, scope and date. The password is in the request body only: any error
+that could quote it is rebuilt with it blanked out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from access.database_roles import AUTH_DATABASE, DatabaseRole, split_cluster_id
+from access.model import utc_iso
+from atlas.client import AtlasClient
+from atlas.errors import AtlasConflict, AtlasHTTPError, AtlasNotFound, scrub
+
+LABEL_KEY = "atlas-access"  # marks the users the bot made (labels do not show in the Atlas UI)
+
+
+class DatabaseUsers:
+    def __init__(self, client: AtlasClient) -> None:
+        self.client = client
+
+    def create(self, *, cluster_id: str, username: str, password: str, roles: Sequence[DatabaseRole],
+               delete_after: datetime, description: str) -> None:
+        group_id, cluster = split_cluster_id(cluster_id)
+        body = _body(group_id=group_id, cluster=cluster, username=username, password=password, roles=roles,
+                     delete_after=delete_after, description=description)
+        try:
+            try:
+                self.client.call("createGroupDatabaseUser", path_params={"groupId": group_id}, json=body)
+            except AtlasConflict:
+                self.client.call("updateGroupDatabaseUser", json=body, path_params={
+                    "groupId": group_id, "databaseName": AUTH_DATABASE, "username": username})
+        except AtlasHTTPError as error:
+            raise _without(error, password) from None
+
+    def delete(self, *, cluster_id: str, username: str) -> bool:
+        """Delete the user; True if Atlas no longer had it."""
+        group_id, _ = split_cluster_id(cluster_id)
+        try:
+            self.client.call("deleteGroupDatabaseUser", path_params={
+                "groupId": group_id, "databaseName": AUTH_DATABASE, "username": username})
+        except AtlasNotFound:
+            return True
+        return False
+
+
+def _body(*, group_id: str, cluster: str, username: str, password: str, roles: Sequence[DatabaseRole],
+          delete_after: datetime, description: str) -> dict[str, Any]:
+    return {
+        "groupId": group_id,
+        "databaseName": AUTH_DATABASE,
+        "username": username,
+        "password": password,
+        "roles": [{"roleName": role.role_name, "databaseName": role.database_name} for role in roles],
+        "scopes": [{"name": cluster, "type": "CLUSTER"}],
+        "deleteAfterDate": utc_iso(delete_after),
+        "description": description[:100],
+        "labels": [{"key": LABEL_KEY, "value": "temporary"}],
+    }
+
+
+def _without(error: AtlasHTTPError, password: str) -> AtlasHTTPError:
+    """The same error, its detail with the password blanked out (should Atlas ever echo the body)."""
+    detail = scrub(error.detail, [password]) if error.detail else None
+    return type(error)(status=error.status, error_code=error.error_code, detail=detail,
+                       operation_id=error.operation_id)

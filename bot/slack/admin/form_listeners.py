@@ -1,0 +1,185 @@
+"""The integration and access flow modals: "Test connection", and saving (validated before the ack).
+
+A submission is checked field by field and saved before it is acknowledged, so every problem can go back into
+the modal as `response_action: errors`. After the ack: the admin home underneath is refreshed, and a saved
+integration gets its first sync (its progress and result come as a DM).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from access.errors import FieldErrors
+from atlas.credentials import ApiKey, Credentials, ServiceAccount
+from bot.app import ConfigurationError, atlas_credentials
+from bot.slack import payloads as p
+from bot.slack.admin import ids
+from bot.slack.admin.context import Admin, our_team
+from bot.slack.admin.drafts import (
+    IntegrationDraft,
+    flow_from_state,
+    integration_from_state,
+    typed_roles,
+    typed_secret,
+    words_of,
+)
+from bot.slack.admin.form_views import integration_modal
+from bot.slack.admin.forms import flow_spec, integration_spec, place_flow_problems
+from bot.slack.admin.home_view import CHECKING
+from bot.slack.admin.words import SAVE_FAILED
+from storage.config_repos import MissingSecret
+from storage.crypto import SecretKeyError
+
+log = logging.getLogger(__name__)
+_ORG_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+NO_KEY = ("This server cannot store Atlas secrets: ATLAS_ACCESS_SECRET_KEY is not set or not valid. Ask the "
+          "operator (atlas-access keygen makes one), or give environment variable names in a config file.")
+
+
+class FormListeners:
+    def __init__(self, admin: Admin) -> None:
+        self._admin = admin
+
+    # --- Test connection --------------------------------------------------------------------------------------
+
+    def test_connection(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        team = our_team(context)
+        self._admin.later(lambda: self._test(body, client, team))
+
+    def _test(self, body: dict[str, Any], client: WebClient, team: str | None) -> None:
+        if (refusal := self._admin.refusal(body, team, ids.TEST_CONNECTION)) is not None:
+            self._admin.tell(client, p.user_of(body), refusal)
+            return
+        view = body.get("view") or {}
+        draft = integration_from_state(view)
+        credentials, problem = self._typed_credentials(draft, typed_secret(view))
+        shown = self._admin.update_view(client, str(view.get("id")), integration_modal(draft, result=CHECKING),
+                                        hash_=view.get("hash"))
+        if shown is None:
+            return  # the modal was submitted or closed meanwhile
+        if credentials is not None:
+            result = self._admin.tester.check(name=draft.name, organization_id=draft.organization_id,
+                                              credentials=credentials).text
+        else:
+            result = f":x: {problem}"
+        self._admin.update_view(client, str(view.get("id")), integration_modal(draft, result=result),
+                                hash_=str(shown.get("hash") or "") or None)
+
+    def _typed_credentials(self, draft: IntegrationDraft, secret: str) -> tuple[Credentials | None, str]:
+        """The credentials as typed, completed from the stored ones when editing (blank fields keep them)."""
+        if not _ORG_ID.match(draft.organization_id):
+            return None, "Enter the organization ID first (24 hexadecimal characters)."
+        stored = self._admin.integration(draft.name) if draft.editing else None
+        base: Credentials | None = None
+        if stored is not None and stored.credentials.type == draft.credential_type:
+            try:
+                base = atlas_credentials(stored)
+            except ConfigurationError as error:
+                return None, str(error)
+        identity = draft.credential_id or (base.identity if base else "")
+        kept = base.private_key if isinstance(base, ApiKey) else base.client_secret if base else None
+        value = secret or (kept.get_secret_value() if kept else "")
+        if not identity or not value:
+            return None, "Enter the public key and private key (or the client ID and secret) first."
+        if draft.credential_type == "service_account":
+            return ServiceAccount(client_id=identity, client_secret=value), ""
+        return ApiKey(public_key=identity, private_key=value), ""
+
+    # --- saving -----------------------------------------------------------------------------------------------
+
+    def submit_integration(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        try:
+            if (refusal := self._admin.refusal(body, context, ids.INTEGRATION)) is not None:
+                raise p.InputErrors({ids.I_ORG: refusal})
+            name, enabled = self._save_integration(body)
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        self._admin.later(lambda: self._after_integration(body, client, name, enabled))
+
+    def _save_integration(self, body: dict[str, Any]) -> tuple[str, bool]:
+        view = body.get("view") or {}
+        draft = integration_from_state(view)
+        stored = self._admin.integration(draft.name) if draft.editing else None
+        if draft.editing and stored is None:
+            raise p.InputErrors({ids.I_ORG: f"The integration {draft.name} was deleted meanwhile."})
+        taken = {i.name for i in self._admin.overview().integrations}
+        spec, keep = integration_spec(draft, secret=typed_secret(view), stored=stored, taken=taken)
+        self._check_principals(spec.integration_owners, ids.I_OWNER_GROUPS)
+        try:
+            self._admin.runtime.config.save_integration(spec, actor=p.user_of(body), keep_secrets=keep)
+        except MissingSecret:
+            raise p.InputErrors({ids.I_CRED_SECRET: "Enter the secret: nothing is stored to keep."}) from None
+        except SecretKeyError:
+            raise p.InputErrors({ids.I_CRED_SECRET: NO_KEY}) from None
+        except Exception:
+            log.exception("saving integration %s failed", spec.name)
+            raise p.InputErrors({ids.I_ORG: SAVE_FAILED}) from None
+        return spec.name, spec.enabled
+
+    def _after_integration(self, body: dict[str, Any], client: WebClient, name: str, enabled: bool) -> None:
+        self._admin.checks.pop(name, None)
+        notice = f":white_check_mark: Saved integration *{name}*."
+        claim = self._admin.runner.claim([name]) if enabled else None
+        if claim is not None and claim.names:
+            notice += " Its first sync is running: I'll DM you the progress and what it found."
+        elif claim is not None:
+            notice += " " + claim.busy_words()
+        if (root := self._admin.root_of(body)) is not None:
+            self._admin.show_home(client, root, notice=notice)
+        if claim is not None and claim.names:
+            self._admin.runner.run(claim, user_id=p.user_of(body), channel=None,
+                                   title=f"First sync of *{name}*, saved by <@{p.user_of(body)}>")
+
+    def submit_flow(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        try:
+            if (refusal := self._admin.refusal(body, context, ids.FLOW)) is not None:
+                raise p.InputErrors({ids.F_INTEGRATION: refusal})
+            name = self._save_flow(body)
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        if (root := self._admin.root_of(body)) is not None:
+            self._admin.later(lambda: self._admin.show_home(client, root, notice=f":white_check_mark: Saved access "
+                                                                                 f"flow *{name}*."))
+
+    def _save_flow(self, body: dict[str, Any]) -> str:
+        view = body.get("view") or {}
+        draft = flow_from_state(view)
+        stored = self._admin.flow(draft.name) if draft.editing else None
+        if draft.editing and stored is None:
+            raise p.InputErrors({ids.F_INTEGRATION: f"The access flow {draft.name} was deleted meanwhile."})
+        spec = flow_spec(draft, taken={f.name for f in self._admin.overview().flows}, stored=stored)
+        self._check_principals(words_of(draft.requester_others), ids.F_GROUPS)
+        try:
+            self._admin.runtime.config.save_flow(spec, actor=p.user_of(body))
+        except FieldErrors as errors:
+            typed = set(typed_roles(view))
+            raise p.InputErrors(place_flow_problems(errors.errors, roles=spec.roles, typed=typed)) from None
+        except Exception:
+            log.exception("saving access flow %s failed", spec.name)
+            raise p.InputErrors({ids.F_INTEGRATION: SAVE_FAILED}) from None
+        return spec.name
+
+    def _check_principals(self, principals: list[str], block: str) -> None:
+        """User groups and emails must be known to Slack (user ids come from Slack's own picker)."""
+        directory = self._admin.runtime.extras["directory"]
+        unknown = []
+        for principal in principals:
+            if principal.startswith("@") or re.match(r"^S[A-Z0-9]{2,}$", principal):
+                if directory.group_members(principal.removeprefix("@")) is None:
+                    unknown.append(principal)
+            elif "@" in principal and directory.user_id_for_email(principal) is None:
+                unknown.append(principal)
+        if unknown:
+            raise p.InputErrors({block: f"Slack knows no user group or person {', '.join(unknown)}: check the "
+                                        "spelling (user groups as @handle or S… id)."})
+

@@ -1,0 +1,246 @@
+"""Drafts from the admin modals turned into validated specs, or into field errors keyed by the modal's block ids.
+
+The specs are the same pydantic models `config apply` validates, so a modal and a YAML file accept and refuse
+the same things; this module only adds what a form needs (friendlier words for patterns, blank secrets that
+keep the stored ones, names that must be new). Error text never echoes what was typed into a secret field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from access.config import (
+    EVERYONE,
+    AccessFlowSpec,
+    ApiKeyCredentials,
+    IntegrationSpec,
+    ServiceAccountCredentials,
+)
+from bot.slack.admin import ids
+from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, words_of
+from bot.slack.payloads import InputErrors
+
+_KEPT = "kept"  # stands in for a stored secret while the rest of the spec is validated
+_ID_FIELD = {"api_key": "public_key", "service_account": "client_id"}
+_SECRET_FIELD = {"api_key": "private_key", "service_account": "client_secret"}
+
+INTEGRATION_BLOCKS = {
+    "name": ids.I_NAME, "organization_id": ids.I_ORG, "credentials": ids.I_CRED_ID, "discovery": ids.I_DISCOVERY,
+    "approval_channel": ids.I_CHANNEL, "credential_rotation_days": ids.I_ROTATION,
+    "custom_access_details": ids.I_DETAILS, "integration_owners": ids.I_OWNER_GROUPS, "resource_owner": ids.I_TAG_KEY,
+    "": ids.I_TAG_KEY,  # the model's own rule: a resource owner needs integration owners
+}  # fmt: skip
+FLOW_BLOCKS = {
+    "name": ids.F_NAME, "integration": ids.F_INTEGRATION, "requesters": ids.F_GROUPS, "types": ids.F_TYPES,
+    "names": ids.F_NAMES, "tags": ids.F_TAGS, "roles": ids.F_ROLES, "max_duration": ids.F_DURATION,
+    "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
+    "break_glass": ids.F_BREAK_GLASS,
+}  # fmt: skip
+FRIENDLY = {
+    ids.I_NAME: "Use 1 to 64 letters, digits, - and _ (no spaces).",
+    ids.F_NAME: "Use 1 to 64 letters, digits, - and _ (no spaces).",
+    ids.I_ORG: "An organization ID is 24 hexadecimal characters (0-9, a-f): see Organization Settings in Atlas.",
+    ids.I_CHANNEL: "Pick the channel where approval requests are posted.",
+    ids.I_DISCOVERY: "Pick what to discover: organizations, projects, or both.",
+    ids.F_TYPES: "Pick the resource types: organization, project, or both.",
+    ids.F_ROLES: "Pick at least one role.",
+    ids.F_APPROVALS: "A whole number from 1 to 10.",
+}
+RESOURCE_OWNER_RULE = ("A resource owner needs at least one integration owner: they decide when a project has no "
+                       "owner tag.")
+
+
+# --- integrations ------------------------------------------------------------------------------------------------
+
+
+def integration_spec(draft: IntegrationDraft, *, secret: str, stored: IntegrationSpec | None,
+                     taken: Collection[str]) -> tuple[IntegrationSpec, bool]:
+    """The spec to save and whether its blank secret keeps the stored one; InputErrors field by field."""
+    errors: dict[str, str] = {}
+    if not draft.editing and draft.name in taken:
+        errors[ids.I_NAME] = f"An integration named {draft.name} already exists: edit it from the list instead."
+    credentials, keep = _credentials(draft, secret=secret, stored=stored, errors=errors)
+    data = _integration_data(draft, stored, errors)
+    data["credentials"] = credentials or {"type": draft.credential_type, _ID_FIELD[_kind(draft)]: "x",
+                                          _SECRET_FIELD[_kind(draft)]: _KEPT}
+    try:
+        spec = IntegrationSpec.model_validate(data)
+    except ValidationError as error:
+        _merge(errors, _placed(error, INTEGRATION_BLOCKS, secret_block=ids.I_CRED_SECRET))
+        raise InputErrors(errors) from None
+    if errors:
+        raise InputErrors(errors)
+    if keep is not None:  # validated with a stand-in secret; the stored one is kept by storage
+        spec = spec.model_copy(update={"credentials": keep})
+    return spec, keep is not None
+
+
+def _kind(draft: IntegrationDraft) -> str:
+    return draft.credential_type if draft.credential_type in _ID_FIELD else "api_key"
+
+
+Kept = ApiKeyCredentials | ServiceAccountCredentials
+
+
+def _credentials(draft: IntegrationDraft, *, secret: str, stored: IntegrationSpec | None,
+                 errors: dict[str, str]) -> tuple[dict[str, Any] | None, Kept | None]:
+    """(credentials data to validate, or the kept-secret credentials built without their secret).
+
+    Blank fields of an edit keep the stored values, whether literal (encrypted) or environment variable names.
+    """
+    kind = _kind(draft)
+    same = stored is not None and draft.editing and stored.credentials.type == kind
+    old = stored.credentials.model_dump() if same and stored is not None else {}
+    id_field, secret_field = _ID_FIELD[kind], _SECRET_FIELD[kind]
+    data: dict[str, Any] = {"type": kind}
+    if draft.credential_id:
+        data[id_field] = draft.credential_id
+    elif old.get(id_field) or old.get(f"{id_field}_env"):
+        data.update({k: old[k] for k in (id_field, f"{id_field}_env") if old.get(k)})
+    else:
+        errors[ids.I_CRED_ID] = "Enter the API key's public key, or the service account's client ID."
+    if secret:
+        return {**data, secret_field: SecretStr(secret)}, None
+    if old.get(f"{secret_field}_env"):
+        return {**data, f"{secret_field}_env": old[f"{secret_field}_env"]}, None
+    if old.get(secret_field) is not None and ids.I_CRED_ID not in errors:
+        # Built without validation on purpose: its secret is None, which storage reads as "keep the stored one".
+        model = ApiKeyCredentials if kind == "api_key" else ServiceAccountCredentials
+        blank = dict.fromkeys(name for name in model.model_fields if name != "type")
+        return None, model.model_construct(**(blank | {k: v for k, v in data.items() if k != "type"}), type=kind)
+    errors[ids.I_CRED_SECRET] = ("Enter the private key (API key) or client secret (service account)." if not same
+                                 else "Enter the secret: nothing is stored to keep.")
+    return None, None
+
+
+def _integration_data(draft: IntegrationDraft, stored: IntegrationSpec | None, errors: dict[str, str]
+                      ) -> dict[str, Any]:
+    owners = list(draft.owner_users) + words_of(draft.owner_others)
+    data: dict[str, Any] = {
+        "name": draft.name, "organization_id": draft.organization_id, "discovery": list(draft.discovery),
+        "approval_channel": draft.approval_channel, "custom_access_details": draft.access_details or None,
+        "integration_owners": owners,
+        "resource_owner": {"tag_key": draft.tag_key, "attribute": draft.attribute} if draft.tag_key else None,
+        "credential_rotation_days": _whole_number(draft.rotation_days, ids.I_ROTATION, errors),
+    }  # fmt: skip
+    if draft.tag_key and not owners:
+        errors[ids.I_TAG_KEY] = RESOURCE_OWNER_RULE
+    if stored is not None and draft.editing:  # settings the modal does not show (enabled, ...) stay as they are
+        return stored.model_dump(mode="json", exclude={"credentials"}) | data
+    return data
+
+
+def _whole_number(text: str, block: str, errors: dict[str, str]) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        errors[block] = "A positive whole number of days, or leave it empty for no rotation."
+        return None
+    return int(text)
+
+
+# --- access flows ------------------------------------------------------------------------------------------------
+
+
+def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpec | None = None) -> AccessFlowSpec:
+    """The flow to save, validated as `config apply` validates a flow; InputErrors field by field.
+
+    The cross-object rules (the integration exists, roles fit the resource types) are the ConfigService's:
+    see `place_flow_problems` for its FieldErrors. Editing keeps what the modal does not show.
+    """
+    errors: dict[str, str] = {}
+    if not draft.editing and draft.name in taken:
+        errors[ids.F_NAME] = f"An access flow named {draft.name} already exists: edit it from the list instead."
+    requesters = ([EVERYONE] if draft.everyone else []) + list(draft.requester_users) + words_of(draft.requester_others)
+    if not requesters:
+        errors[ids.F_EVERYONE] = "Say who may ask: everyone, or some people or user groups."
+    if not draft.max_duration:
+        errors[ids.F_DURATION] = "How long at most, e.g. 30m, 8h or 1d."
+    data = {
+        "name": draft.name, "integration": draft.integration, "requesters": requesters or [EVERYONE],
+        "resources": {"types": list(draft.types), "names": [n for n in draft.names.split(",") if n.strip()] or ["*"],
+                      "tags": _tags(draft.tags, errors)},
+        "roles": list(draft.roles), "max_duration": draft.max_duration or "1h", "approval": draft.approval or "owners",
+        "approvals_required": _count(draft.approvals_required, errors), "enabled": draft.enabled,
+        "justification": draft.justification or "required",
+    }  # fmt: skip
+    if "break_glass" in AccessFlowSpec.model_fields:
+        data["break_glass"] = draft.break_glass
+    if stored is not None and draft.editing:
+        data = stored.model_dump(mode="json") | data
+    try:
+        spec = AccessFlowSpec.model_validate(data)
+    except ValidationError as error:
+        _merge(errors, _placed(error, FLOW_BLOCKS))
+        raise InputErrors(errors) from None
+    if errors:
+        raise InputErrors(errors)
+    return spec
+
+
+def _tags(text: str, errors: dict[str, str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",") if p.strip()):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            errors[ids.F_TAGS] = "Write tags as key=value, separated by commas (e.g. env=prod, team=payments)."
+            return {}
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def _count(text: str, errors: dict[str, str]) -> int:
+    if not text.isdigit():
+        errors[ids.F_APPROVALS] = FRIENDLY[ids.F_APPROVALS]
+        return 1
+    return int(text)
+
+
+def place_flow_problems(problems: Mapping[str, str], *, roles: list[str], typed: Collection[str]
+                        ) -> dict[str, str]:
+    """ConfigService's FieldErrors for a flow (`flow.roles[0]: ...`) keyed by the modal's block ids; a role
+    error lands on the field the role came from (`typed`: the roles typed rather than picked)."""
+    placed: dict[str, str] = {}
+    for field, message in problems.items():
+        parts = field.removeprefix("flow.").replace("[", ".").replace("]", "").split(".")
+        key = parts[1] if parts[0] == "resources" and len(parts) > 1 else parts[0]
+        block = FLOW_BLOCKS.get(key, ids.F_INTEGRATION)
+        if key == "roles" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(roles) \
+                and roles[int(parts[1])] in typed:
+            block = ids.F_OTHER_ROLES
+        placed.setdefault(block, message[0].upper() + message[1:] + ".")
+    return placed
+
+
+# --- pydantic errors to fields -----------------------------------------------------------------------------------
+
+
+def _placed(error: ValidationError, blocks: Mapping[str, str], *, secret_block: str | None = None) -> dict[str, str]:
+    placed: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in item["loc"] if not isinstance(part, int)]
+        if loc and loc[0] == "resources":
+            loc = loc[1:]
+        block = blocks.get(loc[0] if loc else "", next(iter(blocks.values())))
+        if loc[:1] == ["credentials"] and secret_block and any(p in _SECRET_FIELD.values() for p in loc):
+            block = secret_block
+        placed.setdefault(block, _words(block, item["type"], str(item["msg"])))
+    return placed
+
+
+def _words(block: str, kind: str, message: str) -> str:
+    if block in FRIENDLY and kind in ("string_pattern_mismatch", "too_short", "greater_than_equal",
+                                      "less_than_equal", "int_parsing"):
+        return FRIENDLY[block]
+    if block == ids.I_TAG_KEY and "needs integration_owners" in message:
+        return RESOURCE_OWNER_RULE
+    text = message.removeprefix("Value error, ")
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _merge(errors: dict[str, str], more: dict[str, str]) -> None:
+    for block, message in more.items():
+        errors.setdefault(block, message)

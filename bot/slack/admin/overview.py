@@ -1,0 +1,77 @@
+"""What the admin home shows: each integration's public settings and health, and the access flows.
+
+Read through the Store port in one unit of work. `IntegrationHealth` copies only public fields out of the spec
+(the spec holds decrypted secrets in memory), so a view built from it cannot show a secret by mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from access.config import AccessFlowSpec, ApiKeyCredentials, IntegrationSpec
+from access.ports import Store
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntegrationHealth:
+    name: str
+    organization_id: str
+    enabled: bool
+    credential: str  # e.g. "API key abcdefgh", "service account mdb_sa_id_…", "API key from $ATLAS_PUBLIC_KEY"
+    rotation_days: int | None
+    owners: tuple[str, ...]
+    resource_owner_tag: str | None
+    last_sync_at: datetime | None = None
+    last_sync_error: str | None = None
+    last_rotation_at: datetime | None = None
+    last_rotation_error: str | None = None
+    pending_retire: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overview:
+    integrations: tuple[IntegrationHealth, ...]
+    flows: tuple[AccessFlowSpec, ...]
+
+    def integration(self, name: str) -> IntegrationHealth | None:
+        return next((i for i in self.integrations if i.name == name), None)
+
+
+def load_overview(store: Store) -> Overview:
+    with store.unit_of_work() as uow:
+        integrations = tuple(health_of(spec, uow.integrations.status(spec.name)) for spec in uow.integrations.list())
+        flows = tuple(uow.flows.list())
+    return Overview(integrations=integrations, flows=flows)
+
+
+def credential_words(spec: IntegrationSpec) -> str:
+    creds = spec.credentials
+    if isinstance(creds, ApiKeyCredentials):
+        kind, shown, env = "API key", creds.public_key, creds.public_key_env
+    else:
+        kind, shown, env = "service account", creds.client_id, creds.client_id_env
+    return f"{kind} {shown}" if shown else f"{kind} from ${env}"
+
+
+def health_of(spec: IntegrationSpec, status: dict[str, object]) -> IntegrationHealth:
+    counts = status.get("counts")
+    return IntegrationHealth(
+        name=spec.name, organization_id=spec.organization_id, enabled=spec.enabled, credential=credential_words(spec),
+        rotation_days=spec.credential_rotation_days, owners=tuple(spec.integration_owners),
+        resource_owner_tag=spec.resource_owner.tag_key if spec.resource_owner else None,
+        last_sync_at=_moment(status.get("last_sync_at")), last_sync_error=_text(status.get("last_sync_error")),
+        last_rotation_at=_moment(status.get("last_rotation_at")),
+        last_rotation_error=_text(status.get("last_rotation_error")),
+        pending_retire=bool(status.get("pending_retire_id")),
+        counts=dict(counts) if isinstance(counts, dict) else {},
+    )  # fmt: skip
+
+
+def _moment(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None

@@ -1,0 +1,99 @@
+"""`/atlas-admin audit [--since 30d] [--integration NAME] [--format csv|json]`: the audit export, as a file in a DM.
+
+The file is the one `atlas-access audit export` prints (see access.audit_export for its columns), uploaded
+with Slack's current file API (files.getUploadURLExternal, then the upload, then files.completeUploadExternal)
+into the admin's DM with the bot. `register_audit_command` adds a listener for `/atlas-admin` that only
+matches text starting with `audit`; registered before the other /atlas-admin listeners, it takes that word
+and leaves the rest of the command to them. Admins are checked at every use, as for /atlas-admin.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from access.audit_export import DEFAULT_SINCE, AuditQuery, describe, export_audit, parse_format, parse_since
+from access.errors import FieldErrors
+from bot.slack import payloads as p
+from bot.slack.admin.auth import AdminGuard
+from bot.slack.pacing import AckGate, AfterAck
+
+log = logging.getLogger(__name__)
+COMMAND = "/atlas-admin"
+WORD = "audit"
+USAGE = ("Usage: `/atlas-admin audit [--since 30d|12h|2026-11-01|all] [--integration NAME] [--format csv|json]` "
+         f"(defaults: --since {DEFAULT_SINCE}, every integration, CSV).")
+_OPTIONS = {"since", "integration", "format"}
+
+
+def parse_audit_text(text: str, *, now: Any) -> AuditQuery:
+    """The options after `audit` (`--since 7d`, `--since=7d` or `since=7d`); FieldErrors for anything else."""
+    words = text.split()
+    if words and words[0].lower() == WORD:
+        words = words[1:]
+    given: dict[str, str] = {}
+    while words:
+        word = words.pop(0)
+        name, equals, value = word.lstrip("-").partition("=")
+        if name.lower() not in _OPTIONS or (not equals and not words):
+            raise FieldErrors({"audit": f"I don't understand `{word[:40]}`. {USAGE}"})
+        given[name.lower()] = value if equals else words.pop(0)
+    return AuditQuery(since=parse_since(given.get("since", DEFAULT_SINCE), now=now),
+                      integration=given.get("integration"), format=parse_format(given.get("format", "csv")))
+
+
+def send_audit_export(runtime: Any, *, user_id: str, text: str, client: WebClient | None = None) -> str:
+    """Export the audit trail for `user_id` (an admin: the caller checked) into their DM; the words to answer with."""
+    try:
+        query = parse_audit_text(text, now=runtime.clock.now())
+    except FieldErrors as errors:
+        return " ".join(errors.errors.values())
+    export = export_audit(store=runtime.store, clock=runtime.clock, query=query, actor=user_id)
+    slack = client or runtime.slack
+    try:
+        channel = str(slack.conversations_open(users=user_id)["channel"]["id"])
+        slack.files_upload_v2(channel=channel, filename=export.filename, content=export.content,
+                              title=export.filename, initial_comment=f"Audit export: {describe(export)}.")
+    except SlackApiError as error:
+        log.warning("sending the audit export failed: %s", error.response.get("error"))
+        return "I could not send the audit export to your DMs; please try again, or use `atlas-access audit export`."
+    return f"I've sent you {describe(export)} in a DM."
+
+
+def register_audit_command(app: App, *, runtime: Any) -> None:
+    """`/atlas-admin audit ...`; register it before the other /atlas-admin listeners (first match wins)."""
+    listener = AuditCommand(runtime)
+    app.command(COMMAND, matchers=[is_audit_command])(listener.command)
+
+
+def is_audit_command(body: dict[str, Any]) -> bool:
+    return str(body.get("text") or "").strip().lower().split(" ")[0] == WORD
+
+
+class AuditCommand:
+    def __init__(self, runtime: Any) -> None:
+        self._runtime = runtime
+        settings, directory = runtime.settings, runtime.extras["directory"]
+        self._guard = AdminGuard(admins=settings.admins, directory=directory, store=runtime.store,
+                                 clock=runtime.clock)
+        self._later = AfterAck(threads=2, gate=runtime.extras.setdefault("ack_gate", AckGate()))
+
+    def command(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+                context: BoltContext) -> None:
+        ack()
+        result = context.authorize_result
+        team = result.team_id if result is not None else None
+        self._later(lambda: self._send(body, respond, client, team))
+
+    def _send(self, body: dict[str, Any], respond: Respond, client: WebClient, team: str | None) -> None:
+        refusal = self._guard.refusal(body=body, our_team=team, action=f"{COMMAND} {WORD}")
+        if refusal is not None:
+            respond(text=refusal, response_type="ephemeral")
+            return
+        text = send_audit_export(self._runtime, user_id=p.user_of(body), text=str(body.get("text") or ""),
+                                 client=client)
+        respond(text=text, response_type="ephemeral")

@@ -1,0 +1,88 @@
+"""Acks first, work after: where the work a listener does after its ack runs, and when it may start.
+
+Bolt runs a listener on its pool and the request's ack comes from that listener, so a listener that keeps
+its thread for the slow part (database, Atlas, Slack posts) leaves later requests waiting for a thread
+before they can even ack: Slack's 3-second deadline is on the acks. So a listener acks and hands the rest
+to `AfterAck`, a pool of its own. And under a burst the work would still take interpreter turns from the
+acks in flight, so `AckGate` counts Slack requests between arrival and response, and work waits until none is
+in flight (at most `max_wait` seconds, so work still progresses under constant load).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+
+class AckGate:
+    """Counts Slack requests in flight; work waits for a lull (none in flight, none just arrived)."""
+
+    def __init__(self, *, max_wait: float = 0.25, quiet: float = 0.02) -> None:
+        self._max_wait, self._quiet = max_wait, quiet
+        self._in_flight = 0
+        self._last_arrival = 0.0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Around one Slack request, from arrival to its response (its ack)."""
+        with self._idle:
+            self._in_flight += 1
+            self._last_arrival = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+
+    def wait_turn(self) -> None:
+        """Let the acks in flight go first, and those of a burst still arriving (requests seldom come alone)."""
+        deadline = time.monotonic() + self._max_wait
+        with self._idle:
+            while (left := deadline - time.monotonic()) > 0:
+                if self._in_flight:
+                    self._idle.wait(left)
+                    continue
+                lull = self._quiet - (time.monotonic() - self._last_arrival)
+                if lull <= 0:
+                    return
+                self._idle.wait(min(lull, left))
+
+
+class AfterAck:
+    """The pools that run listeners' work after their acks; failures are logged, never lost silently.
+
+    `urgent` is for work with a deadline of its own (a `views.open` must use its trigger within 3 s): it has
+    its own threads so that it never queues behind slow work such as grants waiting on Atlas.
+    """
+
+    def __init__(self, *, threads: int, gate: AckGate) -> None:
+        self._work = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="after-ack")
+        self._urgent = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="after-ack-urgent")
+        self._gate = gate
+
+    def __call__(self, work: Callable[[], object]) -> None:
+        self._work.submit(self._run, work)
+
+    def urgent(self, work: Callable[[], object]) -> None:
+        self._urgent.submit(self._run, work)
+
+    def _run(self, work: Callable[[], object]) -> None:
+        self._gate.wait_turn()
+        try:
+            work()
+        except Exception:
+            log.exception("work after an ack failed")
+
+    def drain(self) -> None:
+        """Finish what was handed over (at shutdown)."""
+        self._urgent.shutdown(wait=True)
+        self._work.shutdown(wait=True)

@@ -1,0 +1,234 @@
+"""Stories: access flows in a modal and in YAML are two views of one model.
+
+An admin adds and edits flows in the modal with the same validation as `config apply`; `config show` prints what
+the modal saved, and a file applied afterwards is what the modal shows next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from access.config import AccessFlowSpec
+from bot.cli import main
+from bot.slack.admin.form_views import RESOURCE_KINDS
+from tests.e2e.admin_harness import IDA, AdminHarness, admin_world, view_text
+from tests.e2e.harness import ANN, DAN, wait
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[AdminHarness]:
+    with admin_world(tmp_path) as harness:
+        yield harness
+
+
+@pytest.fixture
+def cli(world: AdminHarness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """`atlas-access ...` against the world's database, as the operator would run it beside the server."""
+    monkeypatch.setenv("DATABASE_URL", world.database_url)
+    key = world.settings.atlas_access_secret_key
+    assert key is not None
+    monkeypatch.setenv("ATLAS_ACCESS_SECRET_KEY", key.get_secret_value())
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def open_flow_modal(world: AdminHarness, name: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    home = world.open_admin()
+    before = world.push_count()
+    action, value = ("admin_edit_flow", name) if name else ("admin_add_flow", "new")
+    assert world.slack.block_action(DAN, action, value, view=home).status_code == 200
+    return home, world.pushed(DAN, "admin_flow", before)
+
+
+def new_flow(**changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "admin_flow_name": "search-writers", "admin_flow_integration": "prod", "admin_flow_everyone": [],
+        "admin_flow_requester_users": [IDA], "admin_flow_requester_groups": "@payments-oncall",
+        "admin_flow_types": ["project"], "admin_flow_names": "search, pay*", "admin_flow_tags": "env=prod",
+        "admin_flow_roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_WRITE"], "admin_flow_max_duration": "2h30m",
+        "admin_flow_approval": "owners", "admin_flow_approvals_required": "2", "admin_flow_justification": "optional",
+        "admin_flow_enabled": ["on"],
+    }
+    return values | changes
+
+
+def submitted(world: AdminHarness, modal: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    response = world.slack.submit(DAN, modal, values)
+    assert response.status_code == 200
+    return response.json() if response.content else {}
+
+
+def test_a_flow_added_in_the_modal_is_what_config_show_prints(world: AdminHarness, cli: Any) -> None:
+    home, modal = open_flow_modal(world)
+
+    # when dan fills in every field and saves
+    assert submitted(world, modal, new_flow()) == {}
+
+    # then the home says so, the change is audited, and `config show` prints the flow as entered
+    world.home(home["id"], phrase="Saved access flow *search-writers*")
+    assert [e.actor for e in world.audit("flow_saved")] == [DAN]
+    code, out, _ = cli("config", "show")
+    assert code == 0
+    shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "search-writers")
+    assert shown | {"break_glass": False} == {"break_glass": False,
+        "name": "search-writers", "integration": "prod", "requesters": [IDA, "@payments-oncall"],
+        "resources": {"types": ["project"], "names": ["search", "pay*"], "tags": {"env": "prod"}},
+        "roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_WRITE"], "max_duration": "2h30m", "approval": "owners",
+        "approvals_required": 2, "justification": "optional", "enabled": True,
+    }
+    assert "<redacted>" in out and world.atlas.private_key not in out
+
+
+def test_a_file_applied_after_the_modal_is_what_the_modal_shows_next(world: AdminHarness, cli: Any,
+                                                                      tmp_path: Path) -> None:
+    # given the flows as `config show` prints them, with the playground flow changed in the file
+    _, out, _ = cli("config", "show")
+    document = yaml.safe_load(out)
+    document["integrations"][0]["credentials"] = {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY",
+                                                  "private_key_env": "ATLAS_PRIVATE_KEY"}
+    playground = next(f for f in document["access_flows"] if f["name"] == "playground")
+    playground.update(max_duration="3h", roles=["GROUP_READ_ONLY", "GROUP_OBSERVABILITY_VIEWER"],
+                      requesters=["@payments-oncall"])
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    # when the operator applies it
+    code, out, err = cli("config", "apply", str(path))
+    assert code == 0, err
+
+    # then the edit modal shows the file's values
+    _, modal = open_flow_modal(world, "playground")
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["admin_flow_max_duration"]["initial_value"] == "3h"
+    assert [o["value"] for o in inputs["admin_flow_roles"]["initial_options"]] == [
+        "GROUP_READ_ONLY", "GROUP_OBSERVABILITY_VIEWER"]
+    assert inputs["admin_flow_requester_groups"]["initial_value"] == "@payments-oncall"
+    assert "initial_options" not in inputs["admin_flow_everyone"]
+    assert inputs["admin_flow_approval"]["initial_option"]["value"] == "auto"
+
+    # and the integration edit modal says its credentials now come from the environment
+    home = world.open_admin()
+    before = world.push_count()
+    world.slack.block_action(DAN, "admin_edit_integration", "prod", view=home)
+    assert "Now read from $ATLAS_PUBLIC_KEY and $ATLAS_PRIVATE_KEY" in view_text(
+        world.pushed(DAN, "admin_integration", before))
+
+
+def test_editing_a_flow_changes_it_and_it_can_be_disabled_without_deleting_it(world: AdminHarness, cli: Any
+                                                                              ) -> None:
+    _, modal = open_flow_modal(world, "prod-projects")
+    assert "Access flow *prod-projects*" in view_text(modal)
+
+    # when dan shortens the longest duration and unticks "Enabled"
+    assert submitted(world, modal, {"admin_flow_max_duration": "4h", "admin_flow_enabled": []}) == {}
+
+    # then the flow is kept, disabled, with its other fields unchanged; nobody can ask through it
+    _, out, _ = cli("config", "show")
+    flow = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
+    assert flow["enabled"] is False and flow["max_duration"] == "4h"
+    assert flow["resources"]["names"] == ["payments", "search", "ledger", "solo", "vault"]
+    assert flow["roles"] == ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"]
+    with world.runtime.store.unit_of_work() as uow:
+        assert "prod-projects" not in [f.name for f in uow.flows.list(enabled_only=True)]
+
+
+@pytest.mark.parametrize(("changes", "block", "words"), [
+    ({"admin_flow_name": "has spaces"}, "admin_flow_name", "letters, digits, - and _"),
+    ({"admin_flow_name": "playground"}, "admin_flow_name", "already exists"),
+    ({"admin_flow_requester_users": [], "admin_flow_requester_groups": None}, "admin_flow_everyone", "Say who may ask"),
+    ({"admin_flow_requester_groups": "@ghost-team"}, "admin_flow_requester_groups", "Slack knows no user group"),
+    ({"admin_flow_requester_groups": "not/a/principal"}, "admin_flow_requester_groups", "is not a Slack @handle"),
+    ({"admin_flow_types": []}, "admin_flow_types", "organization, project, or both"),
+    ({"admin_flow_tags": "env"}, "admin_flow_tags", "key=value"),
+    ({"admin_flow_roles": []}, "admin_flow_roles", "at least one role"),
+    ({"admin_flow_roles": ["ORG_OWNER"]}, "admin_flow_roles", "'ORG_OWNER' is not a known role for project"),
+    ({"admin_flow_max_duration": "8 parsecs"}, "admin_flow_max_duration", "is not a duration like"),
+    ({"admin_flow_max_duration": None}, "admin_flow_max_duration", "How long at most"),
+    ({"admin_flow_approvals_required": "0"}, "admin_flow_approvals_required", "from 1 to 10"),
+    ({"admin_flow_approvals_required": "11"}, "admin_flow_approvals_required", "from 1 to 10"),
+    ({"admin_flow_approvals_required": "two"}, "admin_flow_approvals_required", "from 1 to 10"),
+])
+def test_each_field_is_validated_as_config_apply_validates_it(world: AdminHarness, changes: dict[str, Any],
+                                                              block: str, words: str) -> None:
+    _, modal = open_flow_modal(world)
+    answer = submitted(world, modal, new_flow(**changes))
+    assert answer["response_action"] == "errors"
+    assert block in answer["errors"] and words in answer["errors"][block], answer
+    with world.runtime.store.unit_of_work() as uow:
+        assert uow.flows.get("search-writers") is None
+
+
+def test_a_flow_for_resources_its_integration_does_not_discover_is_refused(world: AdminHarness) -> None:
+    # given prod discovers projects only
+    with world.runtime.store.unit_of_work() as uow:
+        spec = uow.integrations.get("prod")
+        assert spec is not None
+        uow.integrations.upsert(spec.model_copy(update={"discovery": ["projects"]}))
+    _, modal = open_flow_modal(world)
+    answer = submitted(world, modal, new_flow(admin_flow_types=["organization"], admin_flow_roles=["ORG_READ_ONLY"]))
+    assert "does not discover organizations" in answer["errors"]["admin_flow_types"]
+
+
+def test_a_flow_saved_in_the_modal_is_used_for_requests(world: AdminHarness) -> None:
+    _, modal = open_flow_modal(world)
+    assert submitted(world, modal, new_flow(admin_flow_everyone=["everyone"], admin_flow_tags=None,
+                                            admin_flow_names="search", admin_flow_approvals_required="1")) == {}
+    request = world.request(ANN, "search", ["GROUP_DATA_ACCESS_READ_WRITE"], duration="1h")
+    assert request.flow == "search-writers" and request.approvers == (DAN,)
+    world.slack.block_action(DAN, "approve", str(request.id), message=(request.channel, request.message_ts))
+    wait(lambda: world.project_roles("search", ANN) == {"GROUP_DATA_ACCESS_READ_WRITE"})
+
+
+# --- settings of newer flows: clusters (database roles) and break glass ---------------------------------------------
+
+needs_clusters = pytest.mark.skipif(
+    "cluster" not in RESOURCE_KINDS or "break_glass" not in AccessFlowSpec.model_fields,
+    reason="cluster flows and break glass are not in this version")
+
+
+@needs_clusters
+def test_a_break_glass_flow_for_clusters_with_typed_database_roles(world: AdminHarness, cli: Any) -> None:
+    _, modal = open_flow_modal(world)
+    values = new_flow(admin_flow_name="db-emergency", admin_flow_types=["cluster"], admin_flow_names="payments/*",
+                      admin_flow_tags=None, admin_flow_roles=[],
+                      admin_flow_other_roles="read@orders, readAnyDatabase",
+                      admin_flow_max_duration="1d", admin_flow_approvals_required="1",
+                      admin_flow_justification="required", admin_flow_break_glass=["on"])
+    assert submitted(world, modal, values) == {}
+    _, out, _ = cli("config", "show")
+    shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "db-emergency")
+    assert shown["roles"] == ["read@orders", "readAnyDatabase"] and shown["break_glass"] is True
+    assert shown["resources"]["types"] == ["cluster"]
+
+    # and editing shows the typed roles in their field, and break glass ticked
+    _, modal = open_flow_modal(world, "db-emergency")
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["admin_flow_other_roles"]["initial_value"] == "read@orders, readAnyDatabase"
+    assert "initial_options" not in inputs["admin_flow_roles"]
+    assert inputs["admin_flow_break_glass"]["initial_options"][0]["value"] == "on"
+
+
+@needs_clusters
+@pytest.mark.parametrize(("changes", "block", "words"), [
+    ({"admin_flow_other_roles": "read@orders, write@orders"}, "admin_flow_other_roles", "is not a database role"),
+    ({"admin_flow_max_duration": "8d"}, "admin_flow_max_duration", "within 7 days"),
+    ({"admin_flow_approval": "auto"}, "admin_flow_break_glass", "set approval: owners"),
+])
+def test_cluster_and_break_glass_rules_are_field_errors(world: AdminHarness, changes: dict[str, Any], block: str,
+                                                        words: str) -> None:
+    _, modal = open_flow_modal(world)
+    values = new_flow(admin_flow_types=["cluster"], admin_flow_names="*", admin_flow_tags=None, admin_flow_roles=[],
+                      admin_flow_other_roles="read@orders", admin_flow_break_glass=["on"],
+                      admin_flow_justification="required") | changes
+    answer = submitted(world, modal, values)
+    assert block in answer["errors"] and words in answer["errors"][block], answer
