@@ -44,7 +44,7 @@ def principal_matches(principal: str, requester: Requester, directory: GroupDire
     if "@" in principal and not principal.startswith("@"):
         return principal.lower() == requester.email.lower()
     members = directory.group_members(principal.removeprefix("@"))
-    return bool(members) and requester.user_id in members
+    return members is not None and requester.user_id in members
 
 
 def resource_matches(flow: AccessFlowSpec, resource: InventoryResource) -> bool:

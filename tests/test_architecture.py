@@ -26,3 +26,10 @@ def test_the_domain_imports_only_the_standard_library_and_pydantic() -> None:
             if len(words) >= 2 and words[0] in ("import", "from") and not line.startswith(" "):
                 top = words[1].split(".")[0]
                 assert top in allowed or top in stdlib, f"{path.name}: {line}"
+
+
+def test_the_domain_type_checks_strictly() -> None:
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or shutil.which("mypy")
+    assert mypy, "mypy is part of the dev extra"
+    result = subprocess.run([mypy, "access"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
