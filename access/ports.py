@@ -71,6 +71,12 @@ class AtlasGateway(Protocol):
         """
         ...
 
+    def extend_database_user(
+        self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole], delete_after: datetime
+    ) -> None:
+        """Move the user's deletion to `delete_after` (an extended grant; at most 7 days from now)."""
+        ...
+
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
         ...

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from access import break_glass, lifecycle, policy
 from access.config import AccessFlowSpec, IntegrationSpec
@@ -21,6 +22,7 @@ from access.ports import AtlasGateway, Clock, GroupDirectory, Notifier, Store, U
 from access.worker import GrantWorker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,7 +329,7 @@ class AccessService:
         return spec
 
     @staticmethod
-    def _safely(action: Callable[[], object]) -> object:
+    def _safely(action: Callable[[], T]) -> T | None:
         try:
             return action()
         except Exception:  # Slack trouble must never undo or block a stored decision

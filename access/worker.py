@@ -38,9 +38,10 @@ class WorkerOptions:
 class GrantWorker:
     def __init__(
         self, *, store: Store, gateways: Callable[[str], AtlasGateway], notifier: Notifier, clock: Clock,
-        options: WorkerOptions,
+        options: WorkerOptions, observer: Callable[[str, Grant, dict[str, object]], None] | None = None,
     ) -> None:
         self._store = store
+        self._observer = observer  # hears each recorded step (the metrics: revocation lateness)
         self._gateways = gateways
         self._notifier = notifier
         self._clock = clock
@@ -198,6 +199,9 @@ class GrantWorker:
                                      grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
             request = uow.requests.get(grant.request_id)
             spec = uow.integrations.get(grant.integration)
+        if self._observer is not None:
+            observer = self._observer
+            self._quietly(lambda: observer(action, saved, dict(detail)))
         if request is not None and spec is not None:
             # The approval message always shows the grant as it is (a failure too); the DM only with `notify`.
             self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))

@@ -39,6 +39,15 @@ class DatabaseUsers:
         except AtlasHTTPError as error:
             raise _without(error, password) from None
 
+    def extend(self, *, cluster_id: str, username: str, roles: Sequence[DatabaseRole], delete_after: datetime) -> None:
+        """Move the user's deleteAfterDate (still within 7 days of now: Atlas refuses more)."""
+        group_id, cluster = split_cluster_id(cluster_id)
+        body = {"groupId": group_id, "databaseName": AUTH_DATABASE, "username": username,
+                "roles": _roles(roles), "scopes": [{"name": cluster, "type": "CLUSTER"}],
+                "deleteAfterDate": utc_iso(delete_after)}
+        self.client.call("updateGroupDatabaseUser", json=body, path_params={
+            "groupId": group_id, "databaseName": AUTH_DATABASE, "username": username})
+
     def delete(self, *, cluster_id: str, username: str) -> bool:
         """Delete the user; True if Atlas no longer had it."""
         group_id, _ = split_cluster_id(cluster_id)
@@ -57,12 +66,16 @@ def _body(*, group_id: str, cluster: str, username: str, password: str, roles: S
         "databaseName": AUTH_DATABASE,
         "username": username,
         "password": password,
-        "roles": [{"roleName": role.role_name, "databaseName": role.database_name} for role in roles],
+        "roles": _roles(roles),
         "scopes": [{"name": cluster, "type": "CLUSTER"}],
         "deleteAfterDate": utc_iso(delete_after),
         "description": description[:100],
         "labels": [{"key": LABEL_KEY, "value": "temporary"}],
     }
+
+
+def _roles(roles: Sequence[DatabaseRole]) -> list[dict[str, str]]:
+    return [{"roleName": role.role_name, "databaseName": role.database_name} for role in roles]
 
 
 def _without(error: AtlasHTTPError, password: str) -> AtlasHTTPError:

@@ -89,6 +89,11 @@ class AtlasGateway:
         DatabaseUsers(self.client).create(cluster_id=cluster.atlas_id, username=username, password=password,
                                           roles=roles, delete_after=delete_after, description=description)
 
+    def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
+                             delete_after: datetime) -> None:
+        DatabaseUsers(self.client).extend(cluster_id=cluster.atlas_id, username=username, roles=roles,
+                                          delete_after=delete_after)
+
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
 

@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, ServiceAccount
 from atlas.gateway import AtlasGateway as HttpAtlasGateway
 from bot.clock import SystemClock
+from bot.observability import Metrics
 from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.engine import make_engine
@@ -41,13 +43,19 @@ class ConfigurationError(Exception):
     """The process cannot start or act as configured (a message for the operator, no secrets in it)."""
 
 
-def slack_client(settings: Settings) -> WebClient:
-    """A Web API client pointed at SLACK_API_URL, retrying 429 (Retry-After), 5xx and connection errors."""
-    client = WebClient(
+def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None = None) -> WebClient:
+    """A Web API client pointed at SLACK_API_URL, retrying 429 (Retry-After), 5xx and connection errors.
+
+    `on_error(method, error)` hears of every call that failed in the end (the metrics count them).
+    """
+    from bot.observability import ObservedWebClient
+
+    client = ObservedWebClient(
         token=settings.slack_bot_token.get_secret_value() or None,
         base_url=settings.slack_api_url,
         timeout=15,
     )
+    client.on_error = on_error
     client.retry_handlers.extend([
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2),
@@ -119,6 +127,7 @@ class Runtime:
     config: ConfigService
     rotation: RotationService
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry (see bot.observability)
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
@@ -139,21 +148,24 @@ def build_runtime(
 
     clock = clock or SystemClock()
     store = build_store(settings, clock)
-    slack = slack_client(settings)
+    metrics = Metrics()
+    metrics.bind_store(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds))
+    slack = slack_client(settings, on_error=metrics.slack_error)
     directory = SlackDirectory(slack)
     notifier = SlackNotifier(slack, directory=directory)
-    gateways = GatewayFactory(store=store, settings=settings, clock=clock, transport=atlas_transport)
+    gateways = GatewayFactory(store=store, settings=settings, clock=clock, transport=atlas_transport,
+                              on_call=metrics.atlas_call)
     worker = GrantWorker(store=store, gateways=gateways, notifier=notifier, clock=clock, options=WorkerOptions(
         owner=owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
         lease_seconds=settings.lease_seconds, invitation_poll_seconds=settings.invitation_poll_seconds,
-    ))
+    ), observer=metrics.grant_event)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways))
     return Runtime(settings=settings, clock=clock, store=store, slack=slack, gateways=gateways,
                    service=service, worker=worker, sync=sync, config=ConfigService(store=store, clock=clock),
-                   rotation=rotation, extras={"directory": directory, "notifier": notifier})
+                   rotation=rotation, extras={"directory": directory, "notifier": notifier}, metrics=metrics)
 
 
 def _authority(gateways: GatewayFactory) -> CredentialAuthority:

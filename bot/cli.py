@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.observability import configure_logging
+
+    configure_logging(level=level, json_format=_log_json())
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     from bot.app import ConfigurationError
     from storage.crypto import SecretKeyError
@@ -73,6 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _log_json() -> bool:
+    """LOG_JSON from the settings; a settings error is reported later, by the command that reads them."""
+    from bot.settings import Settings
+
+    try:
+        return Settings().log_json
+    except Exception:
+        return False
 
 
 def _dispatch(args: argparse.Namespace) -> int | None:

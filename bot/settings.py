@@ -23,10 +23,12 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: float = Field(default=60.0, gt=0)
     sync_interval_minutes: float = Field(default=60.0, ge=0)  # 0: no scheduled sync
+    sync_progress_seconds: float = Field(default=1.5, ge=0)  # between updates of a /atlas-sync message
     rotation_check_minutes: float = Field(default=60.0, gt=0)
     invitation_poll_seconds: float = Field(default=60.0, gt=0)
     atlas_max_concurrency: int = Field(default=8, ge=1, le=64)
     log_json: bool = False
+    overdue_grace_seconds: float = Field(default=120.0, gt=0)  # a revocation this late counts as overdue
 
     @property
     def admins(self) -> tuple[str, ...]:

@@ -39,6 +39,9 @@ def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] 
     after_ack = AfterAck(threads=settings.listener_threads, gate=gate)
     _AFTER_ACK[app] = after_ack
     listeners.register(app, runtime=runtime, after_ack=after_ack)
+    from bot.slack.admin import register_admin  # the admin face imports these listeners' helpers
+
+    register_admin(app, runtime=runtime)
     for register in registrars:
         register(app)
     return app
@@ -50,3 +53,8 @@ def drain(app: App) -> None:
     after_ack = _AFTER_ACK.get(app)
     if after_ack is not None:
         after_ack.drain()
+
+
+def after_ack_of(app: App) -> AfterAck | None:
+    """The pool that runs `app`'s work after its acks (listeners of other modules hand theirs to it too)."""
+    return _AFTER_ACK.get(app)

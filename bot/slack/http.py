@@ -1,4 +1,4 @@
-"""The HTTP face: a WSGI app (POST /slack/events to Bolt, GET /healthz) served by waitress.
+"""The HTTP face: a WSGI app (POST /slack/events to Bolt, GET /healthz, GET /metrics) served by waitress.
 
 `serve` runs it in the foreground for `atlas-access serve`; `ServerThread` runs it on a loopback port in a
 background thread for tests, the demo and benchmarks.
@@ -6,22 +6,29 @@ background thread for tests, the demo and benchmarks.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from waitress import create_server, wasyncore
 from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
+from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.observability import REQUEST_ID, Metrics, grant_figures, new_request_id
+from bot.slack import shape
 from bot.slack.bolt import build_bolt_app, drain
 from bot.slack.pacing import AckGate
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+METRICS_PATH = "/metrics"
 StartResponse = Callable[..., Any]
 
 
@@ -31,31 +38,105 @@ class WsgiApp:
     def __init__(self, *, runtime: Any, bolt: App) -> None:
         self._slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
         self._store = runtime.store
+        self._clock, self._settings = runtime.clock, runtime.settings
+        self._verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
+        self._metrics: Metrics | None = getattr(runtime, "metrics", None)
         self._gate: AckGate = runtime.extras.setdefault("ack_gate", AckGate())
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one request under its own request id (logged with every line, echoed as X-Request-Id)."""
+        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        token = REQUEST_ID.set(request_id)
+        path = environ.get("PATH_INFO", "")
+
+        def answer(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            if self._metrics is not None:
+                known = path if path in (EVENTS_PATH, "/healthz", METRICS_PATH) else "other"
+                self._metrics.request_served(path=known, status=int(status.split(" ", 1)[0]))
+            return start_response(status, [*headers, ("X-Request-Id", request_id)], *exc_info)
+
+        try:
+            return self._route(environ, answer)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
+            refused = self._refuse_malformed(environ)
+            if refused is not None:
+                return _json(start_response, refused, {"ok": False, "error": "bad_request"})
             with self._gate.request():  # Bolt returns once the listener has acked
                 return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             healthy = self._healthy()
-            return _json(start_response, 200 if healthy else 503, {"ok": healthy})
+            return _json(start_response, 200 if healthy else 503, {"ok": healthy, **self._overdue(healthy)})
+        if path == METRICS_PATH and method == "GET" and self._metrics is not None:
+            body = self._metrics.exposition()
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if path == EVENTS_PATH:
             return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
         return _json(start_response, 404, {"ok": False, "error": "not_found"})
 
+    def _refuse_malformed(self, environ: dict[str, Any]) -> int | None:
+        """413 for a body too large, 400 for a signed body of a shape Slack never sends (see `shape`), else None.
+
+        Unsigned bodies go on to Bolt, which answers 401 whatever their shape.
+        """
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 400
+        if length > shape.MAX_BODY:
+            return 413
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again
+        if not self._signed(body, environ):
+            return None
+        why = shape.problem(body, environ.get("CONTENT_TYPE"))
+        if why is not None:
+            log.info("refused a signed request Slack would not send: %s", why)
+            return 400
+        return None
+
+    def _signed(self, body: bytes, environ: dict[str, Any]) -> bool:
+        try:
+            return self._verifier.is_valid(body=body, timestamp=environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                                           signature=environ.get("HTTP_X_SLACK_SIGNATURE", ""))
+        except (TypeError, ValueError):
+            return False
+
+    def _overdue(self, healthy: bool) -> dict[str, Any]:
+        """Revocations owed past their grace, when there are any (a 200 still: restarting would not help)."""
+        if not healthy:
+            return {}
+        grace = timedelta(seconds=getattr(self._settings, "overdue_grace_seconds", 120.0))
+        try:
+            figures = grant_figures(self._store, now=self._clock.now(), grace=grace)
+        except Exception as error:
+            log.warning("overdue check failed: %s", type(error).__name__)
+            return {}
+        if not figures.overdue:
+            return {}
+        return {"overdue_revocations": figures.overdue,
+                "oldest_overdue_seconds": round(figures.oldest_overdue_seconds)}
+
     def _healthy(self) -> bool:
         try:
-            return bool(self._store.ping())
+            healthy = bool(self._store.ping())
         except Exception as error:  # the type says enough; a driver message may carry the database URL
             log.warning("health check failed: %s", type(error).__name__)
             return False
+        if not healthy:
+            log.warning("health check failed: the database does not answer")
+        return healthy
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large",
+              503: "Service Unavailable"}[status]
     start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
 

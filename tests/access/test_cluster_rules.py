@@ -64,7 +64,7 @@ def test_a_role_prints_as_it_is_written() -> None:
 
 def test_cluster_ids_split_into_group_and_cluster() -> None:
     assert split_cluster_id(f"{GROUP}/orders-db") == (GROUP, "orders-db")
-    for bad in (GROUP, f"{GROUP}/", f"/orders-db", f"{GROUP}/-bad", f"{GROUP}/a/b"):
+    for bad in (GROUP, f"{GROUP}/", "/orders-db", f"{GROUP}/-bad", f"{GROUP}/a/b"):
         with pytest.raises(ValueError):
             split_cluster_id(bad)
 

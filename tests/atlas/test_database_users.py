@@ -100,3 +100,14 @@ def test_an_error_that_echoes_the_password_is_blanked(world: World, group: str) 
     finally:
         client.close()
     assert PASSWORD not in str(raised.value) and "ann-g1-abcdef" in str(raised.value)
+
+
+def test_an_extended_grant_moves_the_date_atlas_deletes_the_user(world: World, group: str) -> None:
+    gateway = world.gateway()
+    create(gateway, cluster(world, group), world, hours=1)
+    gateway.extend_database_user(cluster=cluster(world, group), username="ann-g1-abcdef", roles=ROLES,
+                                 delete_after=world.clock.now() + timedelta(hours=5))
+    [user] = world.sandbox.database_users(group)
+    assert user["deleteAfterDate"] == "2026-03-02T14:00:00Z" and len(user["roles"]) == 2
+    world.clock.advance(hours=2)
+    assert world.sandbox.expire_database_users() == 0

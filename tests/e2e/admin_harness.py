@@ -17,7 +17,6 @@ from typing import Any
 
 from atlas.sandbox import SandboxTransport
 from bot.app import Runtime, build_runtime
-from bot.slack.admin import register_admin
 from tests.e2e.harness import DAN, Harness, blocks_text, wait
 
 IDA = "U0IDA"
@@ -27,7 +26,7 @@ OTHER_CHANNEL = "C0OTHER"
 
 class AdminHarness(Harness):
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        super().__init__(tmp_path, **({"atlas_access_admins": ADMINS} | settings))
+        super().__init__(tmp_path, **({"atlas_access_admins": ADMINS, "sync_progress_seconds": 0} | settings))
         self.sim.add_user(IDA, name="ida", email="ida@example.com")
         self.sim.add_usergroup("S4", handle="empty-team", members=[])
         self.sim.add_channel(OTHER_CHANNEL, name="atlas-other")
@@ -38,7 +37,6 @@ class AdminHarness(Harness):
                                                             tags={"owner": "empty-team"})
         self.other_org = self.sb.add_org(name="Globex")
         self.other_key = self.sb.add_api_key(org_id=self.other_org, roles=["ORG_OWNER"])
-        self._register_admin()
 
     def build_runtime(self) -> Runtime:
         runtime = build_runtime(self.settings, clock=self.clock, atlas_transport=SandboxTransport(self.sb))
@@ -48,17 +46,6 @@ class AdminHarness(Harness):
     def _wait(self, seconds: float) -> None:
         self.atlas_sleeps.append(seconds)
         self.clock.advance(seconds)
-
-    def restart(self) -> None:
-        super().restart()
-        self._register_admin()
-
-    def _register_admin(self) -> None:
-        """The admin listeners on the running server's Bolt app, as the composition root would add them
-        (progress shown at every count). Registered in place: no second server start."""
-        bolt = self.server.bolt
-        assert bolt is not None
-        register_admin(bolt, runtime=self.runtime, progress_every=0)
 
     # --- the admin home --------------------------------------------------------------------------------------
 

@@ -160,3 +160,26 @@ def test_every_admin_request_is_acked_at_once_even_when_atlas_is_slow(world: Adm
     wait(lambda: any("synced" in blocks_text(m) for m in world.sim.messages("C0GENERAL") + world.sim.dms(DAN)),
          timeout=30)
     assert len(world.sim.calls_to("chat.postMessage")) == 1
+
+
+def test_atlas_admin_audit_sends_the_audit_trail_as_a_file(world: AdminHarness) -> None:
+    world.slack.command(DAN, command="/atlas-admin", text="audit --since 7d --format json")
+    wait(lambda: world.sim.uploaded_files)
+    assert world.sim.uploaded_files[-1].filename.endswith(".json")
+    wait(lambda: any("in a DM" in text for text in world.responses()))
+    world.slack.command("U5", command="/atlas-admin", text="audit")
+    wait(lambda: any("only atlas-access admins" in text for text in world.responses()))
+
+
+def test_rotate_now_waits_for_a_running_sync(world: AdminHarness) -> None:
+    # given a slow sync of prod is running (rotating now would delete the key it reads Atlas with)
+    home = world.open_admin()
+    world.sb.faults.latency = 0.1
+    world.slack.command(DAN, command="/atlas-sync", text="prod")
+    wait(lambda: world.sim.messages("C0GENERAL"))
+
+    # when dan clicks Rotate now, then he is asked to wait, and nothing is rotated
+    world.slack.block_action(DAN, "admin_rotate_integration", "prod", view=home)
+    world.home(home["id"], phrase="rotate its credential once it has finished")
+    assert world.sb.count("createOrgApiKey") == 0
+    wait(lambda: any("synced" in blocks_text(m) for m in world.sim.messages("C0GENERAL")), timeout=10)

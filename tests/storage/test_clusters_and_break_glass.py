@@ -140,10 +140,10 @@ def _insert_old_rows(connection: Connection) -> None:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     new = {"id", "break_glass", "reviewed_by", "reviewed_at", "database_user"}
-    insert("access_flow", {"name": "f", "integration": "prod", "requesters": ["everyone"], "resources": {"types": ["project"]},
-                           "roles": ["GROUP_READ_ONLY"], "max_duration_seconds": 3600, "approval": "owners",
-                           "approvals_required": 1, "justification": "required", "enabled": True,
-                           "created_at": b.T0, "updated_at": b.T0})
+    insert("access_flow", {
+        "name": "f", "integration": "prod", "requesters": ["everyone"], "resources": {"types": ["project"]},
+        "roles": ["GROUP_READ_ONLY"], "max_duration_seconds": 3600, "approval": "owners", "approvals_required": 1,
+        "justification": "required", "enabled": True, "created_at": b.T0, "updated_at": b.T0})
     request = {k: v for k, v in values(b.request()).items() if k not in new} | {"approvals": [], "version": 1}
     request_id = insert("access_request", request)
     grant = {k: v for k, v in values(b.grant(request_id=request_id)).items() if k not in new} | {"version": 1}

@@ -25,8 +25,6 @@ ROTATE_INTEGRATION = "admin_rotate_integration"
 TOGGLE_INTEGRATION = "admin_toggle_integration"
 EDIT_FLOW = "admin_edit_flow"
 TOGGLE_FLOW = "admin_toggle_flow"
-HOME_ACTIONS = (ADD_INTEGRATION, ADD_FLOW, REFRESH, EDIT_INTEGRATION, TEST_INTEGRATION, SYNC_INTEGRATION,
-                ROTATE_INTEGRATION, TOGGLE_INTEGRATION, EDIT_FLOW, TOGGLE_FLOW)
 
 # the integration modal
 TEST_CONNECTION = "admin_test_connection"

@@ -24,15 +24,17 @@ from bot.slack.admin.sync_runner import SyncRunner
 from bot.slack.pacing import AckGate, AfterAck
 
 _REGISTERED: WeakSet[App] = WeakSet()
-PROGRESS_EVERY = 1.5  # seconds between updates of a sync's message (chat.update is tier 3: ~50 a minute)
 
 
-def register_admin(app: App, *, runtime: Any, progress_every: float = PROGRESS_EVERY) -> Admin | None:
-    """Wire /atlas-admin, /atlas-sync and the admin modals into `app`; the shared Admin (None if done before)."""
+def register_admin(app: App, *, runtime: Any) -> Admin | None:
+    """Wire /atlas-admin, /atlas-sync and the admin modals into `app`; the shared Admin (None if done before).
+
+    A sync's message is updated at most every SYNC_PROGRESS_SECONDS (chat.update is tier 3).
+    """
     if app in _REGISTERED:
         return None
     _REGISTERED.add(app)
-    admin = build_admin(app, runtime, progress_every=progress_every)
+    admin = build_admin(app, runtime, progress_every=runtime.settings.sync_progress_seconds)
     commands = AdminCommands(admin)
     app.command(ids.ADMIN_COMMAND)(commands.admin)
     app.command(ids.SYNC_COMMAND)(commands.sync)
@@ -48,14 +50,14 @@ def register_admin(app: App, *, runtime: Any, progress_every: float = PROGRESS_E
 
 
 def audit_export(runtime: Any) -> Callable[..., None]:
-    """`/atlas-admin audit [options]`: the audit trail as a file in a DM, by `bot.slack.audit_dm` when present."""
+    """`/atlas-admin audit [options]`: the audit trail as a file in a DM (`bot.slack.audit_dm`).
+
+    Only reached when `audit_dm.register_audit_command` was not registered ahead of these listeners.
+    """
     def run(*, body: dict[str, Any], text: str, respond: Respond) -> None:
-        try:
-            from bot.slack.audit_dm import send_audit_export  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            respond(text="The audit export is not part of this version yet.", response_type="ephemeral")
-            return
-        send_audit_export(runtime, p.user_of(body), text)
+        from bot.slack.audit_dm import send_audit_export
+
+        respond(text=send_audit_export(runtime, user_id=p.user_of(body), text=text), response_type="ephemeral")
 
     return run
 
@@ -79,6 +81,5 @@ def _after_ack(app: App, *, gate: AckGate, threads: int) -> AfterAck:
     """The Bolt app's own after-ack pool when it has one (so shutting the app down drains admin work too)."""
     from bot.slack import bolt
 
-    accessor = getattr(bolt, "after_ack_of", None)  # the public accessor proposed to bot/slack/bolt.py
-    shared = accessor(app) if callable(accessor) else getattr(bolt, "_AFTER_ACK", {}).get(app)
+    shared = bolt.after_ack_of(app)
     return shared if isinstance(shared, AfterAck) else AfterAck(threads=threads, gate=gate)

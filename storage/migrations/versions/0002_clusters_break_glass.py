@@ -41,7 +41,7 @@ class _GrantRowsAside:
         bind = op.get_bind()
         aside = set(bind.execute(sa.text("SELECT * FROM grant_rows_aside LIMIT 0")).keys())
         columns = ", ".join(f'"{c["name"]}"' for c in sa.inspect(bind).get_columns("grant") if c["name"] in aside)
-        op.execute(f'INSERT INTO "grant" ({columns}) SELECT {columns} FROM grant_rows_aside')
+        op.execute(f'INSERT INTO "grant" ({columns}) SELECT {columns} FROM grant_rows_aside')  # noqa: S608 - names from the schema
         op.execute("DROP TABLE grant_rows_aside")
 
 

@@ -1,0 +1,51 @@
+"""Fixtures for the real-process tests: a database of each kind, and a world of fakes around `serve` children.
+
+PostgreSQL gets a fresh database per test (created, dropped after), since the children migrate it
+themselves. When the server is unreachable its tests are skipped, unless CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from storage.testing import fresh_postgres_url, postgres_available, postgres_server_url, sqlite_url
+from tests.process.world import ProcessWorld
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def require_postgres() -> None:
+    if postgres_available():
+        return
+    message = f"PostgreSQL at {make_url(postgres_server_url())!r} is not reachable"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the replica tests must run on PostgreSQL)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    require_postgres()
+    with fresh_postgres_url("atlas_access_process") as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path, "process.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str) -> Iterator[ProcessWorld]:
+    built = ProcessWorld(tmp_path, database_url=database_url)
+    try:
+        yield built
+    finally:
+        built.close()

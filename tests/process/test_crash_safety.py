@@ -1,0 +1,169 @@
+"""Crash safety: a real `atlas-access serve` is SIGKILLed at each step that matters, then started again.
+
+Each story holds the call the process is waiting on at the door of the fake Atlas or Slack (see doors.py),
+checks the database shows the step it wants (the request stored, the approval stored, the grant claimed),
+kills the process there, lets the held call go through or drops it, and starts a new process on the same
+database. Then: nothing is lost, nothing is granted twice, no grant outlives its expiry by more than the
+lease plus the sweep interval after the restart, and Atlas holds what the database says.
+
+Bounds carry SLACK seconds on top of the lease and sweep interval: the children share a busy 2-core machine
+with the test, and a sweep that is due can start late by a scheduler tick and a loaded CPU, not by a lease.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from access.model import GrantStatus, RequestStatus
+from tests.e2e.harness import ANN, BOB, CHANNEL, DATA_READ, READ
+from tests.process.world import ProcessWorld, ServeProcess, now, wait
+
+G = GrantStatus
+SLACK = 5.0
+
+
+def approved_and_active(world: ProcessWorld, app: ServeProcess) -> int:
+    """Given ann's request for READ on payments, approved by bob through `app` and granted."""
+    request_id = world.ask(app, ANN, "payments", [READ])
+    world.posted(request_id)
+    assert world.click(app, BOB, "approve", request_id).status_code == 200
+    world.wait_grant(request_id, G.ACTIVE)
+    return request_id
+
+
+def bound(world: ProcessWorld) -> timedelta:
+    return timedelta(seconds=world.lease_seconds + world.sweep_seconds + SLACK)
+
+
+def test_a_request_stored_but_not_yet_announced_is_announced_after_a_restart(world: ProcessWorld) -> None:
+    app = world.spawn()
+    # given the approval message cannot reach Slack: the request is stored and acked, its post waits
+    door = world.sim.hold("chat.postMessage", channel=CHANNEL)
+    request_id = world.ask(app, ANN, "payments", [READ])
+    door.wait_arrival(30)
+    assert world.request(request_id).message_ts is None
+    # when the process dies there, and the post never arrives
+    app.kill()
+    door.release(through=False)
+    restarted = world.restart(app)
+    # then the new process announces the request, and it can be approved and granted as if nothing happened
+    request = world.posted(request_id, timeout=world.lease_seconds + world.sweep_seconds + 30)
+    assert request.status is RequestStatus.PENDING
+    assert len([m for m in world.sim.messages(CHANNEL) if f"{request_id}" in str(m.get("blocks"))]) >= 1
+    assert world.click(restarted, BOB, "approve", request_id).status_code == 200
+    world.wait_grant(request_id, G.ACTIVE)
+    assert world.roles("payments", ANN) == {READ, DATA_READ}
+    assert world.succeeded("addGroupUserRole") == 1
+    world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("where", ["before the claim", "claimed, before Atlas"])
+def test_an_approval_stored_before_the_grant_call_is_granted_once_after_a_restart(
+    world: ProcessWorld, where: str,
+) -> None:
+    app = world.spawn()
+    request_id = world.ask(app, ANN, "payments", [READ])
+    world.posted(request_id)
+    # given the process stops right after the approval is stored: at the message update that comes before
+    # the worker claims the grant, or at the worker's first Atlas call (the look-up for the baseline)
+    door = world.sim.hold("chat.update") if where == "before the claim" else world.sb.hold("listOrgUsers")
+    assert world.click(app, BOB, "approve", request_id).status_code == 200
+    door.wait_arrival(30)
+    grant = world.grant(request_id)
+    assert grant is not None and grant.status is G.GRANTING and grant.attempts == 0
+    assert (grant.lease_owner is None) == (where == "before the claim")
+    assert world.succeeded("addGroupUserRole") == 0
+    # when it is killed there and started again
+    app.kill()
+    door.release()
+    world.restart(app)
+    # then the grant happens, once
+    granted = world.wait_grant(request_id, G.ACTIVE, timeout=world.lease_seconds + world.sweep_seconds + 30)
+    assert world.request(request_id).status is RequestStatus.APPROVED
+    assert world.roles("payments", ANN) == {READ, DATA_READ}
+    assert world.succeeded("addGroupUserRole") == 1
+    assert granted.baseline_roles == (DATA_READ,)
+    assert world.audit_actions(request_id).count("granted") == 1
+    world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("reached_atlas", [True, False], ids=["reached Atlas", "lost on the way"])
+def test_a_grant_interrupted_in_flight_completes_once_and_still_revokes_to_the_baseline(
+    world: ProcessWorld, reached_atlas: bool,
+) -> None:
+    app = world.spawn()
+    request_id = world.ask(app, ANN, "payments", [READ])
+    world.posted(request_id)
+    # given the process is waiting on Atlas to add the role
+    door = world.sb.hold("addGroupUserRole")
+    assert world.click(app, BOB, "approve", request_id).status_code == 200
+    door.wait_arrival(30)
+    grant = world.grant(request_id)
+    assert grant is not None and grant.status is G.GRANTING and grant.attempts == 1
+    # when it is killed mid-call, the call lands in Atlas (or not), and a new process starts
+    app.kill()
+    door.release(through=reached_atlas)
+    restarted = world.restart(app)
+    # then the grant completes, with the role added in Atlas exactly once
+    granted = world.wait_grant(request_id, G.ACTIVE, timeout=world.lease_seconds + world.sweep_seconds + 30)
+    assert world.roles("payments", ANN) == {READ, DATA_READ}
+    assert world.succeeded("addGroupUserRole") == 1
+    assert granted.baseline_roles == (DATA_READ,)
+    world.assert_atlas_matches_database()
+    # and at expiry ann is back to exactly what she had
+    world.expire_soon(granted, seconds=1)
+    world.wait_grant(request_id, G.REVOKED, timeout=bound(world).total_seconds() + 10)
+    assert world.roles("payments", ANN) == {DATA_READ}
+    assert restarted.alive
+    world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("reached_atlas", [True, False], ids=["reached Atlas", "lost on the way"])
+def test_a_revocation_interrupted_in_flight_finishes_within_the_lease_and_sweep_after_a_restart(
+    world: ProcessWorld, reached_atlas: bool,
+) -> None:
+    app = world.spawn()
+    request_id = approved_and_active(world, app)
+    # given the grant expires and the process is waiting on Atlas to remove the role
+    door = world.sb.hold("removeGroupUserRole")
+    grant = world.grant(request_id)
+    assert grant is not None
+    expires_at = world.expire_soon(grant, seconds=1)
+    door.wait_arrival(30)
+    revoking = world.grant(request_id)
+    assert revoking is not None and revoking.status is G.REVOKING and revoking.lease_owner
+    # when it is killed mid-call, the call lands (or not), and a new process starts
+    app.kill()
+    door.release(through=reached_atlas)
+    restarted = world.restart(app)
+    # then the revocation finishes within the old lease plus a sweep of the restart, exactly once
+    revoked = world.wait_grant(request_id, G.REVOKED, timeout=bound(world).total_seconds() + 10)
+    assert restarted.ready_at is not None and revoked.revoked_at is not None
+    assert revoked.revoked_at - max(expires_at, restarted.ready_at) <= bound(world)
+    assert world.roles("payments", ANN) == {DATA_READ}
+    assert world.succeeded("removeGroupUserRole") == 1
+    assert world.audit_actions(request_id).count("revoked") == 1
+    world.assert_atlas_matches_database()
+
+
+def test_grants_that_expire_while_no_process_runs_are_revoked_as_the_next_one_starts(world: ProcessWorld) -> None:
+    app = world.spawn()
+    request_id = approved_and_active(world, app)
+    grant = world.grant(request_id)
+    assert grant is not None
+    # given the only process dies, and the grant expires while none runs
+    app.kill()
+    expires_at = world.expire_soon(grant, seconds=0.5)
+    wait(lambda: now() > expires_at + timedelta(seconds=1), what="the expiry")
+    assert world.roles("payments", ANN) == {READ, DATA_READ}
+    # when a process starts again
+    restarted = world.restart(app)
+    # then its start-up sweep revokes it before it even answers /healthz (a sweep later at most)
+    revoked = world.wait_grant(request_id, G.REVOKED, timeout=world.sweep_seconds + 10)
+    assert restarted.ready_at is not None and revoked.revoked_at is not None
+    assert revoked.revoked_at <= restarted.ready_at + timedelta(seconds=world.sweep_seconds + SLACK)
+    assert world.roles("payments", ANN) == {DATA_READ}
+    assert world.succeeded("removeGroupUserRole") == 1
+    world.assert_atlas_matches_database()
