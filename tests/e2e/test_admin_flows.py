@@ -148,7 +148,7 @@ def test_editing_a_flow_changes_it_and_it_can_be_disabled_without_deleting_it(wo
     ({"admin_flow_requester_users": [], "admin_flow_requester_groups": None}, "admin_flow_everyone", "Say who may ask"),
     ({"admin_flow_requester_groups": "@ghost-team"}, "admin_flow_requester_groups", "Slack knows no user group"),
     ({"admin_flow_requester_groups": "not/a/principal"}, "admin_flow_requester_groups", "is not a Slack @handle"),
-    ({"admin_flow_types": []}, "admin_flow_types", "organization, project, or both"),
+    ({"admin_flow_types": []}, "admin_flow_types", "organization, project or cluster"),
     ({"admin_flow_tags": "env"}, "admin_flow_tags", "key=value"),
     ({"admin_flow_roles": []}, "admin_flow_roles", "at least one role"),
     ({"admin_flow_roles": ["ORG_OWNER"]}, "admin_flow_roles", "'ORG_OWNER' is not a known role for project"),

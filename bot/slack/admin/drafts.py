@@ -90,7 +90,7 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         names=", ".join(spec.resources.names), tags=", ".join(f"{k}={v}" for k, v in spec.resources.tags.items()),
         roles=tuple(spec.roles), max_duration=format_duration(spec.max_duration), approval=spec.approval,
         approvals_required=str(spec.approvals_required), justification=spec.justification, enabled=spec.enabled,
-        break_glass=bool(getattr(spec, "break_glass", False)),
+        break_glass=spec.break_glass,
     )  # fmt: skip
 
 

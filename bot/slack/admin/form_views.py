@@ -29,7 +29,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from access.config import AccessFlowSpec
 from access.model import ORG_ROLES, PROJECT_ROLES, ResourceKind
 from bot.slack.admin import ids
 from bot.slack.admin.drafts import DISCOVERY_TYPES, FlowDraft, IntegrationDraft
@@ -222,8 +221,6 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
 
 
 def _break_glass(draft: FlowDraft) -> list[Block]:
-    if "break_glass" not in AccessFlowSpec.model_fields:  # a flow setting of newer versions
-        return []
     option = _options({"on": "Break glass"})
     return [InputBlock(block_id=ids.F_BREAK_GLASS, label="Emergencies", optional=True, element=CheckboxesElement(
         action_id=ids.F_BREAK_GLASS, options=option, initial_options=option if draft.break_glass else None),

@@ -45,7 +45,7 @@ FRIENDLY = {
     ids.I_ORG: "An organization ID is 24 hexadecimal characters (0-9, a-f): see Organization Settings in Atlas.",
     ids.I_CHANNEL: "Pick the channel where approval requests are posted.",
     ids.I_DISCOVERY: "Pick what to discover: organizations, projects, or both.",
-    ids.F_TYPES: "Pick the resource types: organization, project, or both.",
+    ids.F_TYPES: "Pick at least one resource type: organization, project or cluster.",
     ids.F_ROLES: "Pick at least one role.",
     ids.F_APPROVALS: "A whole number from 1 to 10.",
 }

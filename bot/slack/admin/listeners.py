@@ -50,10 +50,7 @@ def register_admin(app: App, *, runtime: Any) -> Admin | None:
 
 
 def audit_export(runtime: Any) -> Callable[..., None]:
-    """`/atlas-admin audit [options]`: the audit trail as a file in a DM (`bot.slack.audit_dm`).
-
-    Only reached when `audit_dm.register_audit_command` was not registered ahead of these listeners.
-    """
+    """`/atlas-admin audit [options]`: the audit trail as a file in a DM (`bot.slack.audit_dm`)."""
     def run(*, body: dict[str, Any], text: str, respond: Respond) -> None:
         from bot.slack.audit_dm import send_audit_export
 
