@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from access.config import AccessFlowSpec, ConfigDocument, IntegrationSpec, check_flow_against, format_duration
+from access.config import (
+    AccessFlowSpec,
+    ConfigDocument,
+    IntegrationSpec,
+    PendingTimeouts,
+    check_flow_against,
+    format_duration,
+)
 from access.entities import AuditEvent
 from access.errors import FieldErrors
 from access.ports import Clock, Store
@@ -109,4 +116,8 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
                 del creds[key]
     for flow, spec in zip(data["access_flows"], document.access_flows, strict=True):
         flow["max_duration"] = format_duration(spec.max_duration)
+        if spec.pending == PendingTimeouts():
+            del flow["pending"]  # the documented defaults are not repeated
+        else:
+            flow["pending"] = {key: format_duration(value) for key, value in spec.pending}
     return data

@@ -145,6 +145,34 @@ class ResourceSelector(_Strict):
         return value
 
 
+class PendingTimeouts(_Strict):
+    """What happens to a request nobody decides, counted from when it was asked (see access.timeouts).
+
+    Defaults: the approvers are reminded after 1 hour, the integration owners are asked after 4 hours, and
+    the request expires after 24 hours; the requester is told at each step.
+    """
+
+    remind_after: timedelta = timedelta(hours=1)
+    escalate_after: timedelta = timedelta(hours=4)
+    expire_after: timedelta = timedelta(hours=24)
+
+    @field_validator("remind_after", "escalate_after", "expire_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except ValueError:
+                return value  # perhaps ISO 8601 (as stored): pydantic reads it, or says what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _in_order(self) -> PendingTimeouts:
+        if not timedelta(0) < self.remind_after <= self.escalate_after <= self.expire_after:
+            raise ValueError("pending: need 0 < remind_after <= escalate_after <= expire_after")
+        return self
+
+
 class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -157,6 +185,7 @@ class AccessFlowSpec(_Strict):
     justification: Literal["required", "optional"] = "required"
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
     break_glass: bool = False
+    pending: PendingTimeouts = PendingTimeouts()  # reminders, escalation and expiry of undecided requests
     enabled: bool = True
 
     @field_validator("requesters")

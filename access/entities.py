@@ -63,6 +63,9 @@ class AccessRequest(_OnResource):
     break_glass: bool = False  # granted at once by a break-glass flow; the owners review it afterwards
     reviewed_by: str | None = None  # the owner who reviewed a break-glass grant
     reviewed_at: datetime | None = None
+    extends_grant_id: int | None = None  # a request for more time on this grant (see access.selfservice)
+    reminded_at: datetime | None = None  # undecided: its approvers were reminded (see access.timeouts)
+    escalated_at: datetime | None = None  # undecided longer: the integration owners were asked
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -97,6 +100,7 @@ class Grant(_OnResource):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     alerted: bool = False
+    reminder_sent_at: datetime | None = None  # the expiry reminder was sent (cleared when an extension moves expiry)
     created_at: datetime
     updated_at: datetime
     version: int = 0

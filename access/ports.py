@@ -146,7 +146,11 @@ class GrantRepository(Protocol):
         """
         ...
 
-    def next_due_at(self) -> datetime | None: ...  # the earliest moment claim_due would return something
+    def next_due_at(self) -> datetime | None: ...
+
+    def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
+        """ACTIVE grants expiring at or before `before` whose expiry reminder is not sent yet; soonest first."""
+        ...  # the earliest moment claim_due would return something
 
     def count_by_status(self) -> dict[GrantStatus, int]: ...
 
@@ -244,6 +248,11 @@ class Notifier(Protocol):
     ) -> None: ...
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None: ...
+
+    def remind_approvers(self, *, request: AccessRequest, integration: IntegrationSpec, escalated: bool) -> None:
+        """Nudge the undecided request's approvers (and with `escalated`, the integration owners) where its
+        approval message is."""
+        ...
 
     def deliver_database_credentials(
         self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec

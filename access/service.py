@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, policy
+from access import break_glass, lifecycle, policy, selfservice
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import AlreadyDecided, NotAllowed, NotFound, RequestRefused
@@ -192,11 +192,14 @@ class AccessService:
             decided = self._decide(uow, request, user_id, lambda r: lifecycle.approve(r, user_id=user_id, now=now))
             saved = uow.requests.save(decided)
             self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added")
-            if saved.status is RequestStatus.APPROVED:
+            extension = saved.extends_grant_id is not None
+            if saved.status is RequestStatus.APPROVED and extension:
+                selfservice.apply_extension(uow, saved, now=now)  # more time on a grant, not a new one
+            elif saved.status is RequestStatus.APPROVED:
                 uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
-        if saved.status is RequestStatus.APPROVED:
+        if saved.status is RequestStatus.APPROVED and not extension:
             self.worker.run_due()
         return saved
 

@@ -3,12 +3,19 @@
 The database is the truth. Timers only wake `run_due`; any replica may run it. A claimed grant is worked
 and saved with a compare-and-set, so a worker that lost its lease cannot mark anything done. Failures
 back off with jitter and are retried forever; the integration owners hear about it after a few.
+
+Each worker thread claims one grant at a time, so a lease covers the work of one grant. Claiming a batch
+and working it in turn let the lease of the batch's tail run out while it waited behind slow Atlas calls;
+another replica then claimed those grants too and both revoked them (seen with two replicas and 2,000
+expiries). Up to `concurrency` threads work at once, because a revocation is mostly waiting on Atlas.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -26,7 +33,7 @@ G = GrantStatus
 class WorkerOptions:
     owner: str  # this process's lease owner id
     lease_seconds: float = 60.0
-    batch: int = 50
+    concurrency: int = 1  # grants worked at once, each on its own thread with its own claim
     invitation_poll_seconds: float = 60.0
     invitation_timeout: timedelta = timedelta(days=7)
     max_grant_attempts: int = 5
@@ -49,19 +56,27 @@ class GrantWorker:
         self._database_users = DatabaseUserSteps(self)  # grants on clusters: temporary database users
 
     def run_due(self) -> int:
-        """Claim and work every due grant, batch by batch; returns how many were worked."""
+        """Claim and work every due grant, on up to `concurrency` threads; returns how many were worked."""
+        first = self._claim()
+        if first is None:
+            return 0  # the usual sweep: nothing due, no thread started
+        if self.options.concurrency < 2:
+            return self._drain(first)
+        return _Crew(self, size=self.options.concurrency).drain(first)
+
+    def _drain(self, grant: Grant | None = None) -> int:
+        """Work `grant`, then claim and work one more at a time until nothing is due."""
         worked = 0
-        while True:
-            with self._store.unit_of_work() as uow:
-                claimed = uow.grants.claim_due(
-                    now=self._clock.now(), owner=self.options.owner,
-                    lease_seconds=self.options.lease_seconds, limit=self.options.batch,
-                )
-            for grant in claimed:
-                self._work_safely(grant)
-            worked += len(claimed)
-            if len(claimed) < self.options.batch:
-                return worked
+        while (grant := grant or self._claim()) is not None:
+            self._work_safely(grant)
+            worked, grant = worked + 1, None
+        return worked
+
+    def _claim(self) -> Grant | None:
+        with self._store.unit_of_work() as uow:
+            claimed = uow.grants.claim_due(now=self._clock.now(), owner=self.options.owner,
+                                           lease_seconds=self.options.lease_seconds, limit=1)
+        return claimed[0] if claimed else None
 
     def _work_safely(self, grant: Grant) -> None:
         try:
@@ -155,8 +170,8 @@ class GrantWorker:
         with self._store.unit_of_work() as uow:
             others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
                       if g.id != grant.id]
-        if grant.status in (G.ACTIVE, G.INVITED):
-            grant = self._save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+            if grant.status in (G.ACTIVE, G.INVITED):
+                grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
         roles = lifecycle.roles_to_remove(grant, others)
         remove_user = lifecycle.should_remove_user(grant, others)
         try:
@@ -223,3 +238,51 @@ class GrantWorker:
             log.exception("notification failed")
 
 
+
+
+class _Crew:
+    """Threads draining due grants together for one `run_due`.
+
+    A thread that has claimed a grant starts one more while there is room; one that finds nothing due stops.
+    The crew so grows with the backlog and shrinks as it clears: a fixed set of threads would lose for good
+    every thread that found nothing due at the start of a burst, and fall behind for the rest of it.
+    """
+
+    def __init__(self, worker: GrantWorker, *, size: int) -> None:
+        self._worker, self._size = worker, size
+        self._state = threading.Condition()
+        self._running = 0
+        self._worked = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    def drain(self, first: Grant) -> int:
+        with ThreadPoolExecutor(max_workers=self._size - 1, thread_name_prefix="grant-worker") as pool:
+            self._pool = pool
+            self._join()
+            self._run(first)
+            with self._state:
+                self._state.wait_for(lambda: self._running == 0)
+        return self._worked
+
+    def _join(self) -> bool:
+        with self._state:
+            if self._running >= self._size:
+                return False
+            self._running += 1
+            return True
+
+    def _run(self, grant: Grant | None) -> None:
+        try:
+            while (grant := grant or self._worker._claim()) is not None:
+                if self._pool is not None and self._join():
+                    self._pool.submit(self._run, None)  # work is waiting: another pair of hands
+                self._worker._work_safely(grant)
+                with self._state:
+                    self._worked += 1
+                grant = None
+        except Exception:
+            log.exception("claiming due grants failed; the next sweep will try again")
+        finally:
+            with self._state:
+                self._running -= 1
+                self._state.notify_all()

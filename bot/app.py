@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from access.admin import ConfigService
 from access.config import ApiKeyCredentials, IntegrationSpec
 from access.ports import AtlasGateway, Clock, CredentialAuthority
+from access.reconcile import ReconcileOptions, ReconcileService
 from access.rotation import RotationService
 from access.service import AccessService
 from access.sync import SyncService
@@ -128,6 +129,7 @@ class Runtime:
     rotation: RotationService
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry (see bot.observability)
+    reconcile: ReconcileService | None = None
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
@@ -165,7 +167,17 @@ def build_runtime(
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways))
     return Runtime(settings=settings, clock=clock, store=store, slack=slack, gateways=gateways,
                    service=service, worker=worker, sync=sync, config=ConfigService(store=store, clock=clock),
-                   rotation=rotation, extras={"directory": directory, "notifier": notifier}, metrics=metrics)
+                   rotation=rotation, extras={"directory": directory, "notifier": notifier}, metrics=metrics,
+                   reconcile=_reconcile(settings, store, gateways, notifier, clock))
+
+
+def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: Any,
+               clock: Clock) -> ReconcileService:
+    from storage.grant_ledger import SqlGrantLedger
+
+    removing = frozenset(n.strip() for n in settings.reconcile_remove_unmanaged.split(",") if n.strip())
+    return ReconcileService(store=store, ledger=SqlGrantLedger(store.engine), gateways=gateways, notifier=notifier,
+                            clock=clock, options=ReconcileOptions(remove_unmanaged=removing))
 
 
 def _authority(gateways: GatewayFactory) -> CredentialAuthority:

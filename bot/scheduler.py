@@ -4,16 +4,23 @@ The database stays the truth: these jobs only say "look now". A periodic sweep r
 each sweep one exact-time job is set for the earliest due grant so expiries are not late by a whole interval.
 APScheduler's SQLAlchemy job store is deliberately not used (it deletes a date job before running it and
 must not be shared between processes).
+
+A request is stored (and Slack's ack sent) before its approval message is posted. If the process dies in
+between, or Slack was down, the request would wait forever unseen: every sweep interval, pending requests
+without a message that nobody touched for a lease are announced again by whichever replica claims them first.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from access.ports import StaleWrite
+from access.timeouts import ExpiryReminders, PendingTimeouts
 from bot.app import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,9 +38,18 @@ class Timers:
     def start(self) -> None:
         settings = self._runtime.settings
         self._scheduler.add_job(self.sweep, "interval", seconds=settings.sweep_interval_seconds, id="sweep")
+        self._scheduler.add_job(self.remind_expiring, "interval", seconds=max(settings.sweep_interval_seconds, 30),
+                                id="remind")
+        self._scheduler.add_job(self.pending_timeouts, "interval", seconds=max(settings.sweep_interval_seconds, 30),
+                                id="pending")
+        self._scheduler.add_job(self.announce_stranded, "interval", seconds=settings.sweep_interval_seconds,
+                                id="announce")
         if settings.sync_interval_minutes > 0:
             self._scheduler.add_job(self.sync_all, "interval", minutes=settings.sync_interval_minutes, id="sync")
         self._scheduler.add_job(self.rotate_due, "interval", minutes=settings.rotation_check_minutes, id="rotate")
+        if settings.reconcile_interval_minutes > 0:
+            self._scheduler.add_job(self.reconcile_all, "interval", minutes=settings.reconcile_interval_minutes,
+                                    id="reconcile")
         self._scheduler.start()
 
     def stop(self) -> None:
@@ -58,6 +74,50 @@ class Timers:
             return  # the periodic sweep comes first anyway
         self._scheduler.add_job(self.sweep, "date", run_date=max(due, now), id="next-due", replace_existing=True)
 
+    def announce_stranded(self) -> None:
+        """Post the approval message of pending requests that have none and have not moved for a lease."""
+        try:
+            for request_id in self._claim_stranded():
+                log.info("request %s has no approval message yet; announcing it", request_id)
+                self._runtime.service.announce(request_id=request_id)
+        except Exception:
+            log.exception("announcing stranded requests failed; the next round will try again")
+
+    def _claim_stranded(self) -> list[int]:
+        """Stranded requests, each claimed by a compare-and-set on `updated_at` so one replica announces it."""
+        now = self._runtime.clock.now()
+        quiet_since = now - timedelta(seconds=self._runtime.settings.lease_seconds)
+        with self._runtime.store.unit_of_work() as uow:
+            stranded = [r for r in uow.requests.pending() if r.message_ts is None and r.updated_at <= quiet_since]
+        claimed = []
+        for request in stranded:
+            try:
+                with self._runtime.store.unit_of_work() as uow:
+                    uow.requests.save(replace(request, updated_at=now))
+            except StaleWrite:
+                continue  # another replica took it, or it moved on
+            claimed.append(request.id or 0)
+        return claimed
+
+    def remind_expiring(self) -> None:
+        """DM requesters whose access ends within the reminder lead (each grant once; see access.timeouts)."""
+        try:
+            sent = expiry_reminders(self._runtime).run()
+            if sent:
+                log.info("sent %d expiry reminders", sent)
+        except Exception:
+            log.exception("expiry reminders failed; the next round will try again")
+
+    def pending_timeouts(self) -> None:
+        """Remind, escalate and expire undecided requests as their flows say (see access.timeouts)."""
+        try:
+            taken = PendingTimeouts(store=self._runtime.store, notifier=self._runtime.extras["notifier"],
+                                    clock=self._runtime.clock).run()
+            if taken:
+                log.info("took %d steps on undecided requests", taken)
+        except Exception:
+            log.exception("pending request timeouts failed; the next round will try again")
+
     def sync_all(self) -> None:
         for name in self._runtime.sync.integrations():
             try:
@@ -73,3 +133,28 @@ class Timers:
                 log.info("credential rotation of %s: %s", name, outcome.message)
             except Exception:
                 log.exception("credential rotation of %s failed; it will be retried", name)
+
+    def reconcile_all(self) -> None:
+        """Sync, then compare Atlas with the grants of every integration (see `access.reconcile`)."""
+        reconcile = self._runtime.reconcile
+        if reconcile is None:
+            return
+        for name in self._runtime.sync.integrations():
+            try:
+                self._runtime.sync.run(name, actor="reconcile")
+                report = reconcile.run(name)
+                log.info("reconciliation of %s: %d redone, %d closed, %d unmanaged", name, len(report.redone),
+                         len(report.closed), len(report.unmanaged))
+            except Exception:
+                log.exception("reconciliation of %s failed; the next one will try again", name)
+
+
+def expiry_reminders(runtime: Runtime) -> ExpiryReminders:
+    """The runtime's ExpiryReminders, made once, with the lead from the settings."""
+    found = runtime.extras.get("expiry_reminders")
+    if found is None:
+        lead = timedelta(minutes=runtime.settings.expiry_reminder_minutes)
+        found = ExpiryReminders(store=runtime.store, notifier=runtime.extras["notifier"], clock=runtime.clock,
+                                lead=lead)
+        runtime.extras["expiry_reminders"] = found
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from bot.app import ConfigurationError, Runtime, build_runtime
 from bot.settings import Settings
@@ -47,6 +48,8 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
 
     wait_for_database(settings)
     runtime = build_runtime(settings)
+    # As many grants worked at once as Atlas calls may be in flight: a revocation mostly waits on Atlas.
+    runtime.worker.options = replace(runtime.worker.options, concurrency=settings.atlas_max_concurrency)
     check_startup(runtime)
     caught_up = runtime.worker.run_due()  # what fell due while no process was running
     log.info("start-up sweep worked %d grants", caught_up)

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     invitation_poll_seconds: float = Field(default=60.0, gt=0)
     atlas_max_concurrency: int = Field(default=8, ge=1, le=64)
     log_json: bool = False
+    reconcile_interval_minutes: float = Field(default=60.0, ge=0)  # 0: no scheduled reconciliation
+    reconcile_remove_unmanaged: str = ""  # comma separated integration names whose unmanaged roles are removed
     overdue_grace_seconds: float = Field(default=120.0, gt=0)  # a revocation this late counts as overdue
+    expiry_reminder_minutes: float = Field(default=15.0, ge=0)  # DM this long before a grant ends; 0: none
 
     @property
     def admins(self) -> tuple[str, ...]:

@@ -160,6 +160,8 @@ class SqlFlowRepository:
 
 def _flow(row: Any) -> AccessFlowSpec:
     data = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at", "max_duration_seconds")}
+    if data.get("pending") is None:
+        data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
     return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])})
 
 

@@ -91,6 +91,10 @@ class SqlGrantRepository:
         )
         return [dataclasses.replace(g, lease_owner=owner, lease_until=until, version=g.version + 1) for g in found]
 
+    def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
+        return self._many(GRANT.c.status == G.ACTIVE, GRANT.c.reminder_sent_at.is_(None),
+                          GRANT.c.expires_at <= before, order=(GRANT.c.expires_at, GRANT.c.id))[:limit]
+
     def next_due_at(self) -> datetime | None:
         """The earliest moment claim_due would return something (a live lease postpones its row)."""
         leased_past_due = and_(GRANT.c.lease_until.is_not(None), GRANT.c.lease_until > DUE_AT)

@@ -76,6 +76,7 @@ class AccessFlowRow(SQLModel, table=True):
     approvals_required: int
     justification: str = Field(sa_type=String(16))
     break_glass: bool = False
+    pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -170,6 +171,9 @@ class AccessRequestRow(SQLModel, table=True):
     break_glass: bool = False
     reviewed_by: str | None = Field(default=None, sa_type=SLACK_ID)
     reviewed_at: datetime | None = _when()
+    extends_grant_id: int | None = None  # an extension: the grant whose expiry it moves (no FK: grant -> request)
+    reminded_at: datetime | None = _when()  # approvers reminded of the undecided request (once)
+    escalated_at: datetime | None = _when()  # integration owners asked to decide it (once)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -211,6 +215,7 @@ class GrantRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, sa_type=String(128))
     lease_until: datetime | None = _when()
     alerted: bool = False
+    reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

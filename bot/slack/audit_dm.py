@@ -2,9 +2,8 @@
 
 The file is the one `atlas-access audit export` prints (see access.audit_export for its columns), uploaded
 with Slack's current file API (files.getUploadURLExternal, then the upload, then files.completeUploadExternal)
-into the admin's DM with the bot. `register_audit_command` adds a listener for `/atlas-admin` that only
-matches text starting with `audit`; registered before the other /atlas-admin listeners, it takes that word
-and leaves the rest of the command to them. Admins are checked at every use, as for /atlas-admin.
+into the admin's DM with the bot. /atlas-admin runs it as its `audit` subcommand (bot.slack.admin), after
+checking that the person is an admin, as it does for every use.
 """
 
 from __future__ import annotations
@@ -12,18 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from access.audit_export import DEFAULT_SINCE, AuditQuery, describe, export_audit, parse_format, parse_since
 from access.errors import FieldErrors
-from bot.slack import payloads as p
-from bot.slack.admin.auth import AdminGuard
-from bot.slack.pacing import AckGate, AfterAck
 
 log = logging.getLogger(__name__)
-COMMAND = "/atlas-admin"
 WORD = "audit"
 USAGE = ("Usage: `/atlas-admin audit [--since 30d|12h|2026-11-01|all] [--integration NAME] [--format csv|json]` "
          f"(defaults: --since {DEFAULT_SINCE}, every integration, CSV).")
@@ -62,38 +56,3 @@ def send_audit_export(runtime: Any, *, user_id: str, text: str, client: WebClien
         log.warning("sending the audit export failed: %s", error.response.get("error"))
         return "I could not send the audit export to your DMs; please try again, or use `atlas-access audit export`."
     return f"I've sent you {describe(export)} in a DM."
-
-
-def register_audit_command(app: App, *, runtime: Any) -> None:
-    """`/atlas-admin audit ...`; register it before the other /atlas-admin listeners (first match wins)."""
-    listener = AuditCommand(runtime)
-    app.command(COMMAND, matchers=[is_audit_command])(listener.command)
-
-
-def is_audit_command(body: dict[str, Any]) -> bool:
-    return str(body.get("text") or "").strip().lower().split(" ")[0] == WORD
-
-
-class AuditCommand:
-    def __init__(self, runtime: Any) -> None:
-        self._runtime = runtime
-        settings, directory = runtime.settings, runtime.extras["directory"]
-        self._guard = AdminGuard(admins=settings.admins, directory=directory, store=runtime.store,
-                                 clock=runtime.clock)
-        self._later = AfterAck(threads=2, gate=runtime.extras.setdefault("ack_gate", AckGate()))
-
-    def command(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
-                context: BoltContext) -> None:
-        ack()
-        result = context.authorize_result
-        team = result.team_id if result is not None else None
-        self._later(lambda: self._send(body, respond, client, team))
-
-    def _send(self, body: dict[str, Any], respond: Respond, client: WebClient, team: str | None) -> None:
-        refusal = self._guard.refusal(body=body, our_team=team, action=f"{COMMAND} {WORD}")
-        if refusal is not None:
-            respond(text=refusal, response_type="ephemeral")
-            return
-        text = send_audit_export(self._runtime, user_id=p.user_of(body), text=str(body.get("text") or ""),
-                                 client=client)
-        respond(text=text, response_type="ephemeral")

@@ -42,6 +42,9 @@ def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] 
     from bot.slack.admin import register_admin  # the admin face imports these listeners' helpers
 
     register_admin(app, runtime=runtime)
+    from bot.slack.home import register_home  # the App Home builds on the request flow's listeners
+
+    register_home(app, runtime=runtime)
     for register in registrars:
         register(app)
     return app

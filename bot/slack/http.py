@@ -65,7 +65,8 @@ class WsgiApp:
         if path == EVENTS_PATH and method == "POST":
             refused = self._refuse_malformed(environ)
             if refused is not None:
-                return _json(start_response, refused, {"ok": False, "error": "bad_request"})
+                error = {401: "invalid_signature", 413: "too_large"}.get(refused, "bad_request")
+                return _json(start_response, refused, {"ok": False, "error": error})
             with self._gate.request():  # Bolt returns once the listener has acked
                 return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
@@ -80,9 +81,10 @@ class WsgiApp:
         return _json(start_response, 404, {"ok": False, "error": "not_found"})
 
     def _refuse_malformed(self, environ: dict[str, Any]) -> int | None:
-        """413 for a body too large, 400 for a signed body of a shape Slack never sends (see `shape`), else None.
+        """413 for a body too large, 401 unless Slack signed it, 400 for a shape Slack never sends, else None.
 
-        Unsigned bodies go on to Bolt, which answers 401 whatever their shape.
+        Bolt verifies the signature again; checking it here first keeps hostile bytes (a timestamp that is
+        not a number, say) away from Bolt's own parsing, which answers them with a 500.
         """
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -93,7 +95,7 @@ class WsgiApp:
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again
         if not self._signed(body, environ):
-            return None
+            return None if shape.is_ssl_check(body) else 401  # Bolt answers Slack's SSL check as it was
         why = shape.problem(body, environ.get("CONTENT_TYPE"))
         if why is not None:
             log.info("refused a signed request Slack would not send: %s", why)
@@ -104,7 +106,7 @@ class WsgiApp:
         try:
             return self._verifier.is_valid(body=body, timestamp=environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
                                            signature=environ.get("HTTP_X_SLACK_SIGNATURE", ""))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # a timestamp that is not a number; a body that is not UTF-8
             return False
 
     def _overdue(self, healthy: bool) -> dict[str, Any]:
@@ -135,8 +137,8 @@ class WsgiApp:
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large",
-              503: "Service Unavailable"}[status]
+    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+              413: "Content Too Large", 503: "Service Unavailable"}[status]
     start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
 

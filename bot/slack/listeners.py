@@ -117,6 +117,8 @@ class RequestListeners:
 
     def _show_form(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         view = body.get("view") or {}
+        if not view.get("id"):
+            return  # a pick from outside the request modal: there is no modal to update
         option = (body.get("actions") or [{}])[0].get("selected_option") or {}
         picked = v.parse_resource_value(str(option.get("value") or ""))
         requester = self._requester(p.user_of(body), our_team)

@@ -162,13 +162,45 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
     who = "its approvers"
     if request.approver_group:
         who = f"@{request.approver_group}"
+    if request.extends_grant_id is not None:
+        return (f"I've sent your {ref} for {duration_words(request.duration_seconds)} more of {what} to {who}. "
+                "Your access stays as it is until it is decided.")
     return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}) to {who} for approval. "
             "I'll tell you here when it is decided.")
 
 
 def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     by = "automatically" if request.decided_by == "auto" else f"by {mention(request.decided_by or '?')}"
+    if request.extends_grant_id is not None:
+        return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}: "
+                "your access lasts that much longer.")
     return f"Your {ref} for {what} was approved {by}. Granting it in Atlas now…"
+
+
+def _expiring(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    until = when(grant.expires_at) if grant else "soon"
+    return (f":hourglass_flowing_sand: Your {what} ({ref}) ends at {until}. Need longer? Extend it; "
+            "done already? End it now from the Home tab.")
+
+
+def _pending_reminded(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return f"Your {ref} for {what} is still waiting for a decision: I've reminded its approvers."
+
+
+def _pending_escalated(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    return (f"Your {ref} for {what} is still undecided: I've asked the integration owners to look at it. "
+            "If nobody decides it, it will expire and you can ask again.")
+
+
+def pending_words(request: AccessRequest) -> str | None:
+    """What was done about an undecided request, for its approval message."""
+    if request.status is not RequestStatus.PENDING:
+        return None
+    if request.escalated_at is not None:
+        return f":alarm_clock: Undecided for long: escalated to the integration owners at {when(request.escalated_at)}."
+    if request.reminded_at is not None:
+        return f":alarm_clock: Still waiting: approvers reminded at {when(request.reminded_at)}."
+    return None
 
 
 def _denied(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
@@ -230,7 +262,8 @@ def _expired(request: AccessRequest, grant: Grant | None, what: str, ref: str) -
 _EVENTS = {
     "requested": _requested, "approved": _approved, "denied": _denied, "granted": _granted, "invited": _invited,
     "activated": _activated, "revoked": _revoked, "grant_failed": _grant_failed, "cancelled": _cancelled,
-    "expired": _expired, "break_glass_reviewed": _reviewed,
+    "expired": _expired, "break_glass_reviewed": _reviewed, "expiring": _expiring,
+    "pending_reminded": _pending_reminded, "pending_escalated": _pending_escalated,
 }  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from bot.slack import messages as words
 from bot.slack import views
 from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
+from bot.slack.extend import expiring_blocks
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class SlackNotifier:
         self._versions = _Versions()
         self._dm_channels: dict[str, str] = {}
         self._credentials = CredentialsCourier(client)
+        self.home: Callable[[str], None] | None = None  # publishes one person's App Home (set by bot.slack.home)
 
     def __repr__(self) -> str:
         return "SlackNotifier()"
@@ -85,6 +87,7 @@ class SlackNotifier:
         return where
 
     def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None:
+        self.publish_homes(request)
         if not request.channel or not request.message_ts:
             log.info("request %s has no approval message to update", request.id)
             return
@@ -106,8 +109,12 @@ class SlackNotifier:
     ) -> None:
         text = words.requester_text(request=request, grant=grant, event=event, integration=integration)
         channel = self._dm_channel(request.requester_id)
+        extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
         if channel is not None:
-            self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, text=text))
+            self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, text=text,
+                                                                                 **extra))
+        if event == "requested":  # a new request: after its message is stored, so the Homes can link to it
+            self.publish_homes(request)
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None:
         mentions = " ".join(self._owner_mentions(integration)) or "Integration owners"
@@ -115,11 +122,35 @@ class SlackNotifier:
         self._call("chat.postMessage", lambda: self._client.chat_postMessage(
             channel=integration.approval_channel, text=message))  # fmt: skip
 
+    def remind_approvers(self, *, request: AccessRequest, integration: IntegrationSpec, escalated: bool) -> None:
+        """A reply in the approval message's thread (shown in the channel too) naming who should decide."""
+        who = self._group_mention(request) or " ".join(words.mention(u) for u in request.approvers[:30])
+        if escalated:
+            owners = " ".join(self._owner_mentions(integration)) or "Integration owners"
+            text = (f":alarm_clock: {owners}: request #{request.id} from {words.mention(request.requester_id)} has "
+                    f"waited since {words.when(request.created_at)} without a decision ({who}). Please see to it.")
+        else:
+            text = f":alarm_clock: {who}: request #{request.id} is still waiting for your decision."
+        channel = request.channel or integration.approval_channel
+        self._call("chat.postMessage", lambda: self._client.chat_postMessage(
+            channel=channel, thread_ts=request.message_ts, reply_broadcast=bool(request.message_ts),
+            text=views.clip(text, 3000)))  # fmt: skip
+
     def deliver_database_credentials(
         self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
     ) -> bool:
         text = words.database_credentials_text(request=request, grant=grant, password=password)
         return self._credentials.deliver(channel=self._dm_channel(request.requester_id), text=text)
+
+    def publish_homes(self, request: AccessRequest) -> None:
+        """Refresh the App Home of everyone `request` concerns: its requester and its approvers."""
+        if self.home is None:
+            return
+        for user_id in dict.fromkeys((request.requester_id, *request.approvers)):
+            try:
+                self.home(user_id)
+            except Exception:  # a Home that cannot be published must not stop the message or the DM
+                log.exception("publishing the App Home of %s failed", user_id)
 
     # --- helpers ----------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ listeners read must have the types Slack documents. Fields nobody reads are left
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt.request.internals import parse_body
 
@@ -44,11 +45,20 @@ def problem(body: bytes, content_type: str | None) -> str | None:
     try:
         text = body.decode("utf-8")
         parsed = parse_body(text, content_type.split(";")[0].strip() if content_type else None)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return "not JSON or a form"
     if not isinstance(parsed, dict):
         return "not an object"
     return _payload_problem(parsed) if parsed else "empty"
+
+
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's check of a slash command's certificate (`ssl_check=1`), which Bolt answers before verifying."""
+    try:
+        form = parse_qs(body.decode("utf-8"), max_num_fields=10)
+    except ValueError:
+        return False
+    return form.get("ssl_check") == ["1"] and "payload" not in form and "command" not in form
 
 
 def _payload_problem(payload: dict[str, Any]) -> str | None:
@@ -57,7 +67,7 @@ def _payload_problem(payload: dict[str, Any]) -> str | None:
     if "ssl_check" in payload:
         return None
     kind = payload.get("type")
-    if kind not in _INTERACTIONS | _ENVELOPES:
+    if not isinstance(kind, str) or kind not in _INTERACTIONS | _ENVELOPES:
         return "unknown type"
     return _fields_problem(payload) or _kind_problem(kind, payload)
 

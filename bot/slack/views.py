@@ -182,7 +182,9 @@ def approval_message(
     if request.justification:
         blocks.append(SectionBlock(text=MarkdownTextObject(
             text=clip("*Justification*\n>" + request.justification.replace("\n", "\n>"), SECTION_TEXT))))
-    decision = words.decision_words(request)
+    decision, nudged = words.decision_words(request), words.pending_words(request)
+    if nudged:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(nudged, SECTION_TEXT))]))
     if request.status is RequestStatus.PENDING:
         blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
@@ -203,7 +205,8 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
     return [
         f"*Resource*\n{words.resource_words(request)} ({request.integration})",
         f"*Roles*\n{words.roles_words(request.roles)}",
-        f"*Duration*\n{words.duration_words(request.duration_seconds)}",
+        f"*Duration*\n{'+' if request.extends_grant_id else ''}{words.duration_words(request.duration_seconds)}"
+        + (f" (extends grant #{request.extends_grant_id})" if request.extends_grant_id else ""),
         f"*Approvers*\n{_approvers(request, group_mention)}",
         f"*Approvals*\n{_approvals(request)}",
         f"*Status*\n{request.status.value}",

@@ -16,8 +16,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from access.model import GrantStatus
-from bot.observability import REQUEST_ID, JsonFormatter, RequestIdFilter, configure_logging
 from bot.app import build_runtime
+from bot.observability import REQUEST_ID, JsonFormatter, RequestIdFilter, configure_logging
 from bot.slack.http import ServerThread
 from tests.e2e.harness import ANN, BOB, READ, Harness
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from cryptography.fernet import Fernet
@@ -117,7 +117,10 @@ def flow_specs() -> list[AccessFlowSpec]:
 class Harness:
     """Everything one story needs, started; `close()` stops it."""
 
+    opened: ClassVar[list[Harness]] = []  # every world built, for the secret-leak watch (see conftest)
+
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
+        Harness.opened.append(self)
         self.clock = ManualClock()
         self.atlas = seed_atlas(self.clock)
         self.sb = self.atlas.sandbox

@@ -12,26 +12,14 @@ import pytest
 
 from access.audit_export import COLUMNS
 from access.model import GrantStatus
-from bot.slack.admin import register_admin
-from bot.slack.audit_dm import register_audit_command
-from bot.slack.bolt import build_bolt_app
-from bot.slack.http import ServerThread
-from bot.slack_sim import SlackDriver
-from tests.e2e.harness import ANN, BOB, DAN, EVE, READ, SIGNING_SECRET, Harness, wait
+from tests.e2e.harness import ANN, BOB, DAN, EVE, READ, Harness, wait
 
 
 @pytest.fixture
 def audit_world(tmp_path: Path) -> Iterator[Harness]:
-    """The e2e world with @atlas-admins (dan) as admins, served by an app with the audit and admin commands."""
+    """The e2e world with @atlas-admins (dan) as admins: the app as `serve` builds it, /atlas-admin included."""
     world = Harness(tmp_path, atlas_access_admins="@atlas-admins")
     try:
-        world.server.stop()
-        runtime = world.runtime
-        bolt = build_bolt_app(runtime, registrars=[lambda app: register_audit_command(app, runtime=runtime),
-                                                   lambda app: register_admin(app, runtime=runtime)])
-        world.server = ServerThread.for_runtime(runtime, bolt).start()
-        world.slack.close()
-        world.slack = SlackDriver(world.server.url, SIGNING_SECRET, world.sim)
         yield world
     finally:
         world.close()

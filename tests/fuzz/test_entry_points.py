@@ -3,7 +3,10 @@ is a 4xx or a polite reply, never a 5xx, and nothing changes (see `Fuzzed.check_
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +14,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.e2e.harness import EVE
+from tests.e2e.harness import EVE, SIGNING_SECRET
 from tests.fuzz.conftest import FUZZ, Fuzzed
 from tests.fuzz.strategies import ids, json_values, mangled, maybe, text
 
@@ -145,7 +148,11 @@ def test_malformed_bodies_signed_correctly(fuzzed: Fuzzed) -> None:
                           st.dictionaries(text, text, max_size=4).map(lambda d: urlencode(d).encode())),
            content_type=content_types)
     def run(body: bytes, content_type: str) -> None:
-        assert_polite(world.slack.raw(body, world.slack.signed_headers(body, content_type=content_type)))
+        stamp = str(int(time.time()))
+        signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), b"v0:" + stamp.encode() + b":" + body,
+                                     hashlib.sha256).hexdigest()  # bytes that are not UTF-8 get signed too
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+        assert_polite(world.slack.raw(body, headers))
 
     run()
     fuzzed.check_nothing_changed()
@@ -170,4 +177,18 @@ def test_forged_signatures_are_refused_before_anything_happens(fuzzed: Fuzzed) -
 
     run()
     assert len(world.sim.calls) == calls
+    fuzzed.check_nothing_changed()
+
+
+def test_slacks_ssl_check_is_still_answered(fuzzed: Fuzzed) -> None:
+    # given Slack checking the certificate of the slash command's URL (not signed)
+    response = fuzzed.world.slack.raw(b"ssl_check=1&token=x", {"Content-Type": "application/x-www-form-urlencoded"})
+    # then it is answered 200 and nothing happens
+    assert response.status_code == 200
+    fuzzed.check_nothing_changed()
+
+
+def test_oversized_bodies_are_refused_unread(fuzzed: Fuzzed) -> None:
+    body = b"payload=" + b"A" * 1_100_000
+    assert fuzzed.world.slack.raw(body, fuzzed.world.slack.signed_headers(body)).status_code == 413
     fuzzed.check_nothing_changed()

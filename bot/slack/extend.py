@@ -1,0 +1,112 @@
+"""Extend from Slack: the Extend button (App Home, expiry reminder) opens a modal; its submission asks for more time.
+
+The modal carries only the grant id. The submission is checked and stored before the ack (so the flow's bound
+or a missing justification goes back into the modal as field errors); the approval message comes after.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from access.config import format_duration, parse_duration
+from access.entities import Grant
+from access.errors import AccessError, FieldErrors
+from access.policy import Requester
+from bot.slack import messages as words
+from bot.slack import payloads as p
+from bot.slack import views as v
+from bot.slack.pacing import AfterAck
+
+log = logging.getLogger(__name__)
+EXTEND, EXTEND_CALLBACK = "home_extend", "extend_grant"
+MORE = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8))
+
+
+def extend_modal(grant_id: int) -> dict[str, Any]:
+    options = [Option(value=format_duration(d), text=words.duration_words(int(d.total_seconds()))) for d in MORE]
+    view = View(type="modal", callback_id=EXTEND_CALLBACK, private_metadata=str(grant_id), title="Extend access",
+                submit="Ask", close="Cancel", blocks=[
+        InputBlock(block_id=v.DURATION, label="How much more time", element=StaticSelectElement(
+            action_id=v.DURATION, options=options, initial_option=options[1])),
+        InputBlock(block_id=v.JUSTIFICATION, label="Why do you need more time?", optional=True,
+                   element=PlainTextInputElement(action_id=v.JUSTIFICATION, multiline=True, max_length=2000)),
+    ])  # fmt: skip
+    return dict(view.to_dict())
+
+
+def expiring_blocks(text: str, grant: Grant) -> dict[str, Any]:
+    """The expiry reminder's blocks: its words, then Extend and "I'm done" (the Home's action ids)."""
+    from bot.slack.home_view import DONE  # the Home builds on this module
+
+    return {"blocks": [
+        SectionBlock(text=MarkdownTextObject(text=v.clip(text, 3000))).to_dict(),
+        ActionsBlock(block_id=f"expiring-{grant.id}", elements=[
+            ButtonElement(text="Extend", action_id=EXTEND, value=str(grant.id), style="primary"),
+            ButtonElement(text="I'm done", action_id=DONE, value=str(grant.id)),
+        ]).to_dict(),
+    ]}  # fmt: skip
+
+
+def register_extend(app: App, *, runtime: Any, later: AfterAck, selfservice: Any) -> None:
+    listeners = ExtendListeners(runtime, later, selfservice)
+    app.action(EXTEND)(listeners.clicked)
+    app.view(EXTEND_CALLBACK)(listeners.submitted)
+
+
+class ExtendListeners:
+    def __init__(self, runtime: Any, later: AfterAck, selfservice: Any) -> None:
+        self._runtime = runtime
+        self._later = later
+        self._selfservice = selfservice
+
+    def clicked(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        grant_id = p.request_id_of(body)  # the button's value is the grant id
+        if grant_id is not None:
+            self._later.urgent(lambda: client.views_open(trigger_id=body["trigger_id"], view=extend_modal(grant_id)))
+
+    def submitted(self, ack: Ack, body: dict[str, Any]) -> None:
+        try:
+            request_id = self._extend(body)
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        self._later(lambda: self._runtime.service.announce(request_id=request_id))
+
+    def _extend(self, body: dict[str, Any]) -> int:
+        view = body.get("view") or {}
+        state = (view.get("state") or {}).get("values") or {}
+        picked = ((state.get(v.DURATION) or {}).get(v.DURATION) or {}).get("selected_option") or {}
+        text = str(((state.get(v.JUSTIFICATION) or {}).get(v.JUSTIFICATION) or {}).get("value") or "")
+        user = self._runtime.extras["directory"].user(p.user_of(body))
+        if user is None or not user.email:
+            raise p.InputErrors({v.DURATION: words.NO_EMAIL})
+        try:
+            request = self._selfservice.extend(
+                grant_id=int(view.get("private_metadata") or "0"), justification=text,
+                requester=Requester(user_id=p.user_of(body), email=user.email),
+                duration=parse_duration(str(picked.get("value") or "1h")),
+            )
+        except FieldErrors as errors:
+            raise p.InputErrors({v.JUSTIFICATION if k == v.JUSTIFICATION else v.DURATION: m
+                                 for k, m in errors.errors.items()}) from None
+        except (AccessError, ValueError) as error:
+            raise p.InputErrors({v.DURATION: words.error_text(error)}) from None
+        return int(request.id)

@@ -1,0 +1,115 @@
+"""The App Home: published on `app_home_opened` and after each change concerning a person; its buttons.
+
+"I'm done" and Cancel are handled here, Extend by `bot.slack.extend`; Approve and Deny on the Home use the
+approval message's action ids, so the request flow's listeners decide them the same way (authorised from stored
+state at click time).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from access.errors import AccessError
+from access.selfservice import SelfService
+from bot.slack import messages as words
+from bot.slack import payloads as p
+from bot.slack.admin.auth import is_admin
+from bot.slack.bolt import after_ack_of
+from bot.slack.extend import register_extend
+from bot.slack.home_view import CANCEL, DONE, home_view
+from bot.slack.listeners import _retrying
+from bot.slack.pacing import AckGate, AfterAck
+
+log = logging.getLogger(__name__)
+
+
+class HomePublisher:
+    """Builds one person's Home from stored state and publishes it; Slack errors are logged, never raised."""
+
+    def __init__(self, runtime: Any, selfservice: SelfService) -> None:
+        self._runtime = runtime
+        self._selfservice = selfservice
+
+    def __call__(self, user_id: str) -> None:
+        try:
+            admin = is_admin(user_id, self._runtime.settings.admins, self._runtime.extras["directory"])
+            data = self._selfservice.home(user_id=user_id, admin=admin)
+            self._runtime.slack.views_publish(user_id=user_id, view=home_view(data))
+        except SlackApiError as error:
+            log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
+        except Exception:
+            log.exception("building the App Home of %s failed", user_id)
+
+
+def selfservice_of(runtime: Any) -> SelfService:
+    """The runtime's SelfService, made once."""
+    found = runtime.extras.get("selfservice")
+    if found is None:
+        found = SelfService(store=runtime.store, clock=runtime.clock, worker=runtime.worker)
+        runtime.extras["selfservice"] = found
+    return found
+
+
+def register_home(app: App, *, runtime: Any) -> None:
+    """Wire the Home into `app` and let the notifier publish Homes after each change."""
+    publisher = HomePublisher(runtime, selfservice_of(runtime))
+    runtime.extras["notifier"].home = publisher
+    later = after_ack_of(app) or AfterAck(threads=runtime.settings.listener_threads,
+                                          gate=runtime.extras.setdefault("ack_gate", AckGate()))
+    listeners = HomeListeners(runtime, publisher, later)
+    app.event("app_home_opened")(listeners.opened)
+    app.action(DONE)(listeners.done)
+    app.action(CANCEL)(listeners.cancel)
+    register_extend(app, runtime=runtime, later=later, selfservice=selfservice_of(runtime))
+
+
+class HomeListeners:
+    def __init__(self, runtime: Any, publish: HomePublisher, later: AfterAck) -> None:
+        self._runtime = runtime
+        self._publish = publish
+        self._later = later
+
+    def opened(self, ack: Ack, event: dict[str, Any]) -> None:
+        ack()
+        user_id = str(event.get("user") or "")
+        if event.get("tab", "home") == "home" and user_id:
+            self._later(lambda: self._publish(user_id))
+
+    def done(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._later(lambda: self._act(body, client, self._done))
+
+    def cancel(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        self._later(lambda: self._act(body, client, self._cancel))
+
+    def _done(self, user_id: str, grant_id: int) -> None:
+        _retrying(lambda: selfservice_of(self._runtime).done(grant_id=grant_id, user_id=user_id))
+
+    def _cancel(self, user_id: str, request_id: int) -> None:
+        _retrying(lambda: self._runtime.service.cancel(request_id=request_id, user_id=user_id))
+
+    def _act(self, body: dict[str, Any], client: WebClient, action: Any) -> None:
+        user_id, item_id = p.user_of(body), p.request_id_of(body)  # the button's value is the id, nothing else
+        try:
+            if item_id is None:
+                raise AccessError("That button is broken; open the Home tab again.")
+            action(user_id, item_id)
+        except AccessError as error:
+            _dm(client, user_id, words.error_text(error))
+        except Exception:
+            log.exception("a Home action failed")
+            _dm(client, user_id, words.TRY_AGAIN)
+        self._publish(user_id)  # the Home shows the outcome (and a refusal's state) either way
+
+
+def _dm(client: WebClient, user_id: str, text: str) -> None:
+    try:
+        client.chat_postMessage(channel=user_id, text=text)
+    except SlackApiError as error:
+        log.warning("telling %s failed: %s", user_id, error.response.get("error"))

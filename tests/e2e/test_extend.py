@@ -1,0 +1,102 @@
+"""Stories: Extend asks the same approvers for more time; approval moves the expiry (and the revocation)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from access.entities import AccessRequest, Grant
+from access.model import GrantStatus, RequestStatus
+from tests.e2e.harness import ANN, BOB, DATA_READ, READ, Harness, blocks_text, wait
+from tests.e2e.test_done import home_button
+
+
+def active_grant(world: Harness, duration: str = "1h") -> tuple[AccessRequest, Grant]:
+    request = world.request(ANN, "payments", [READ], duration=duration)
+    world.click(BOB, "approve", request)
+    return request, world.wait_grant(request, GrantStatus.ACTIVE)
+
+
+def extend_modal(world: Harness) -> dict[str, Any]:
+    """Ann clicks Extend on her Home; the modal that opens."""
+    world.slack.app_home_opened(ANN)
+    home, button = home_button(world, ANN, "home_extend")
+    assert world.slack.block_action(ANN, "home_extend", button["value"], view=home).status_code == 200
+    return wait(lambda: world.sim.last_view(user_id=ANN, callback_id="extend_grant"))
+
+
+def ask_more(world: Harness, more: str, why: str = "INC-4242 is still going on") -> Any:
+    view = extend_modal(world)
+    return world.slack.submit(ANN, view, {"duration": more, "justification": why})
+
+
+def test_an_approved_extension_moves_the_expiry_and_the_revocation(world: Harness) -> None:
+    # given ann's 1h grant on payments
+    request, grant = active_grant(world)
+    assert grant.expires_at is not None
+
+    # when she asks for 2h more from her Home and bob approves it in the channel
+    response = ask_more(world, "2h")
+    assert response.status_code == 200 and not response.content
+    extension = wait(lambda: world.posted(world.latest_request_id(ANN)))
+    assert extension.id != request.id and extension.extends_grant_id == grant.id
+    assert extension.approvers == request.approvers
+    assert "+2 hours" in world.message_text(extension)
+    world.click(BOB, "approve", extension)
+
+    # then the grant expires 2h later, and she is told
+    moved = wait(lambda: (g := world.get(request.id or 0)[1]) and g.expires_at != grant.expires_at and g)
+    assert moved.expires_at == grant.expires_at + timedelta(hours=2)
+    wait(lambda: any("2 hours more" in t and "approved" in t for t in world.dm_texts(ANN)))
+    # and the revocation moved with it: nothing at the old expiry, revoked at the new one
+    assert world.expire(timedelta(hours=1, minutes=1)) == 0
+    assert world.project_roles("payments", ANN) == {READ, DATA_READ}
+    world.expire(timedelta(hours=2))
+    assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
+    assert world.project_roles("payments", ANN) == {DATA_READ}
+
+
+def test_a_denied_extension_changes_nothing(world: Harness) -> None:
+    # given ann's 1h grant and her request for 1h more
+    request, grant = active_grant(world)
+    ask_more(world, "1h")
+    extension = wait(lambda: world.posted(world.latest_request_id(ANN)))
+
+    # when bob denies it
+    assert world.deny(BOB, extension, "Hand it over to the on-call").status_code == 200
+
+    # then the request is denied and the grant keeps its expiry
+    wait(lambda: world.get(extension.id or 0)[0].status is RequestStatus.DENIED)
+    assert world.get(request.id or 0)[1].expires_at == grant.expires_at  # type: ignore[union-attr]
+    world.expire(timedelta(hours=1))
+    assert world.project_roles("payments", ANN) == {DATA_READ}
+
+
+def test_the_flows_maximum_counts_from_the_original_start(world: Harness) -> None:
+    # given ann's 4h grant in a flow allowing 8h
+    request, _ = active_grant(world, duration="4h")
+
+    # when she asks for 8h more
+    response = ask_more(world, "8h")
+
+    # then the modal says how much is left, and nothing is stored
+    errors = response.json()["errors"]
+    assert "8 hours in all" in errors["duration"] and "240 more minutes" in errors["duration"]
+    assert world.latest_request_id(ANN) == request.id
+    # and 4h more is fine
+    assert not ask_more(world, "4h").content
+
+
+def test_ended_access_cannot_be_extended(world: Harness) -> None:
+    # given ann opened the Extend modal, and then her grant expired
+    active_grant(world)
+    view = extend_modal(world)
+    world.expire(timedelta(hours=1))
+
+    # when she submits it
+    response = world.slack.submit(ANN, view, {"duration": "1h", "justification": "still needed, INC-4242"})
+
+    # then the modal says why, and her Home no longer offers Extend
+    assert "Only active access" in response.json()["errors"]["duration"]
+    wait(lambda: "home_extend" not in str(world.sim.home(ANN)) and "no Atlas access" in blocks_text(
+        world.sim.home(ANN) or {}))
