@@ -178,8 +178,10 @@ class ServerThread:
                    threads=runtime.settings.server_threads, bolt=bolt)
 
     def start(self) -> ServerThread:
+        # A socket map of its own: waitress's default map is process-wide, so stopping one server would
+        # close the sockets (and wake-up pipe) of every other server in the process.
         self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
-                                     ident="atlas-access")
+                                     ident="atlas-access", map={})
         self.url = f"http://{self._host}:{self._server.effective_port}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping), name="waitress",
@@ -210,7 +212,8 @@ class ServerThread:
             log.warning("the server's wake-up pipe is gone; closing its sockets from this thread")
             server.trigger._closed = True
             server.trigger.del_channel()
-            server.trigger.socket.close()  # its own duplicate of the read end
+            if server.trigger.socket is not None:
+                server.trigger.socket.close()  # its own duplicate of the read end
             wasyncore.close_all(server._map, ignore_all=True)
         if self._thread is not None:
             self._thread.join(timeout=5)
