@@ -8,12 +8,12 @@ This is the sandbox's injected latency, with the test deciding when it ends inst
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from atlas.sandbox import Sandbox
-from atlas.sandbox import routing
+from atlas.sandbox import Sandbox, routing
 from bot.slack_sim import FakeSlackWebAPI
 
 HOLD_LIMIT_SECONDS = 60.0  # a door nobody opens lets its callers through at last, so no thread hangs forever
@@ -106,6 +106,23 @@ class DoorSlack(FakeSlackWebAPI):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.doors = _Doors()
+
+    def start(self) -> DoorSlack:
+        super().start()
+        server = self._server
+        assert server is not None
+        # Dozens of worker threads in two replicas connect at once (slack_sdk opens a connection per call):
+        # the stdlib's backlog of 5 would reset them, and the retries would measure the fake, not the app.
+        server.socket.listen(512)
+        loud = server.handle_error
+
+        def quiet(request: Any, address: Any) -> None:
+            # A call held past its caller's death is answered into a closed socket: expected here.
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                loud(request, address)
+
+        server.handle_error = quiet  # type: ignore[method-assign,assignment]
+        return self
 
     def hold(self, method: str, *, channel: str | None = None) -> Door:
         return self.doors.add(method, lambda args: channel is None or args.get("channel") == channel)

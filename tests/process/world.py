@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,11 +64,6 @@ SETTINGS_NAMES = {name.upper() for name in Settings.model_fields}
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes (stored in UTC)."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def wait(predicate: Callable[[], T | None], *, timeout: float = 30.0, what: str = "the expected state",
@@ -191,8 +185,9 @@ class ProcessWorld:
 
     # --- processes -----------------------------------------------------------------------------------------
 
-    def spawn(self, name: str = "a", *, ready: bool = True) -> ServeProcess:
-        process = ServeProcess(name=name, env=self.env, log_path=self.tmp_path / f"serve-{name}.log")
+    def spawn(self, name: str = "a", *, ready: bool = True, env: dict[str, str] | None = None) -> ServeProcess:
+        """A `serve` child on the world's database; `env` overrides settings for this one (e.g. its sweep)."""
+        process = ServeProcess(name=name, env=self.env | (env or {}), log_path=self.tmp_path / f"serve-{name}.log")
         self.processes.append(process)
         return process.wait_ready() if ready else process
 
@@ -265,8 +260,7 @@ class ProcessWorld:
 
     def grant(self, request_id: int) -> Grant | None:
         with self.runtime.store.unit_of_work() as uow:
-            found = uow.grants.for_request(request_id)
-        return None if found is None else with_aware_times(found)
+            return uow.grants.for_request(request_id)
 
     def newest_request_id(self, user: str) -> int | None:
         with self.runtime.store.unit_of_work() as uow:
@@ -298,8 +292,8 @@ class ProcessWorld:
 
     def all_grants(self) -> list[Grant]:
         with self.runtime.store.unit_of_work() as uow:
-            rows = uow.session.execute(select(GRANT).order_by(GRANT.c.id))  # type: ignore[attr-defined]
-            return [with_aware_times(entity(Grant, row)) for row in rows]
+            rows = uow.session.execute(select(GRANT).order_by(GRANT.c.id))
+            return [entity(Grant, row) for row in rows]
 
     def audit_actions(self, request_id: int) -> list[str]:
         with self.runtime.store.unit_of_work() as uow:
@@ -323,9 +317,3 @@ class ProcessWorld:
             else:
                 assert grant.status is G.REVOKED, f"grant {grant.id} not settled: {grant.status}"
                 assert held == set(grant.baseline_roles), f"{grant.username} holds {held}, had {grant.baseline_roles}"
-
-
-def with_aware_times(grant: Grant) -> Grant:
-    """The grant with its timestamps in UTC whatever the database (SQLite hands back naive ones)."""
-    return replace(grant, expires_at=aware(grant.expires_at), revoked_at=aware(grant.revoked_at),
-                   lease_until=aware(grant.lease_until), granted_at=aware(grant.granted_at))
