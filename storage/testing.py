@@ -82,3 +82,18 @@ def _admin_engine(timeout_seconds: int = 10) -> Engine:
         postgres_server_url(), poolclass=NullPool, isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": timeout_seconds},
     )
+
+
+def require_postgres(purpose: str) -> None:
+    """Skip the calling test when PostgreSQL is unreachable; fail it instead under CI=true (`purpose` says why)."""
+    import os
+
+    import pytest
+    from sqlalchemy.engine import make_url
+
+    if postgres_available():
+        return
+    message = f"PostgreSQL at {make_url(postgres_server_url())!r} is not reachable"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: {purpose} must run on PostgreSQL)")
+    pytest.skip(message)

@@ -6,26 +6,20 @@ themselves. When the server is unreachable its tests are skipped, unless CI=true
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from storage.testing import fresh_postgres_url, postgres_available, postgres_server_url, sqlite_url
+from storage.testing import fresh_postgres_url, sqlite_url
+from storage.testing import require_postgres as shared_require_postgres
 from tests.process.world import ProcessWorld
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def require_postgres() -> None:
-    if postgres_available():
-        return
-    message = f"PostgreSQL at {make_url(postgres_server_url())!r} is not reachable"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message + " (CI=true: the replica tests must run on PostgreSQL)")
-    pytest.skip(message)
+    shared_require_postgres("the replica tests")
 
 
 @pytest.fixture

@@ -12,25 +12,20 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from storage.crypto import SecretBox
 from storage.engine import make_engine
 from storage.migrations import create_all, upgrade
 from storage.store import SqlStore
-from storage.testing import fresh_postgres_url, postgres_available, postgres_server_url, sqlite_url, truncate_all
+from storage.testing import fresh_postgres_url, sqlite_url, truncate_all
+from storage.testing import require_postgres as shared_require_postgres
 from tests.storage.builders import Clock
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def require_postgres() -> None:
-    if postgres_available():
-        return
-    message = f"PostgreSQL at {make_url(postgres_server_url())!r} is not reachable"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message + " (CI=true: the storage tests must run on PostgreSQL)")
-    pytest.skip(message)
+    shared_require_postgres("the storage tests")
 
 
 @pytest.fixture(scope="session")
