@@ -227,6 +227,11 @@ class Store(Protocol):
         """
         ...
 
+    def integration(self, name: str) -> IntegrationSpec | None:
+        """One integration as stored a moment ago (a cached read, at most seconds old when another process
+        changed it, current when this one did): for paths that read one per grant step."""
+        ...
+
     def ping(self) -> bool: ...
 
 

@@ -214,7 +214,7 @@ class GrantWorker:
                                      integration=grant.integration, request_id=grant.request_id,
                                      grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
             request = uow.requests.get(grant.request_id)
-            spec = uow.integrations.get(grant.integration)
+        spec = self._store.integration(grant.integration)
         if self._observer is not None:
             observer = self._observer
             self._quietly(lambda: observer(action, saved, dict(detail)))
@@ -226,8 +226,7 @@ class GrantWorker:
                                                                     integration=spec))
 
     def _alert(self, grant: Grant, text: str) -> None:
-        with self._store.unit_of_work() as uow:
-            spec = uow.integrations.get(grant.integration)
+        spec = self._store.integration(grant.integration)
         if spec is not None:
             self._quietly(lambda: self._notifier.alert_owners(integration=spec, text=text))
 

@@ -99,8 +99,7 @@ class GatewayFactory:
     _cache: dict[str, tuple[object, HttpAtlasGateway]] = field(default_factory=dict)
 
     def __call__(self, integration: str) -> AtlasGateway:
-        with self.store.unit_of_work() as uow:
-            spec = uow.integrations.get(integration)
+        spec = self.store.integration(integration)
         if spec is None:
             raise ConfigurationError(f"no integration named {integration}")
         credentials = atlas_credentials(spec)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     reconcile_interval_minutes: float = Field(default=60.0, ge=0)  # 0: no scheduled reconciliation
     reconcile_remove_unmanaged: str = ""  # comma separated integration names whose unmanaged roles are removed
     overdue_grace_seconds: float = Field(default=120.0, gt=0)  # a revocation this late counts as overdue
+    home_refresh_seconds: float = Field(default=1.0, ge=0)  # a person's App Home is republished at most this often
     expiry_reminder_minutes: float = Field(default=15.0, ge=0)  # DM this long before a grant ends; 0: none
 
     @property

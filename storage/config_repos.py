@@ -7,6 +7,8 @@ plain JSON in `credential_public`. Reading an integration decrypts the secret ba
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,15 +33,58 @@ class MissingSecret(ValueError):
     """keep_secrets asked to keep a stored secret that does not exist (or belongs to another credential type)."""
 
 
+class SpecCache:
+    """Decrypted integration specs by name, kept `ttl` seconds, for `SqlStore.integration`: the worker
+    and the Atlas gateways read one per grant step, where a spec a moment old will do.
+
+    A write through this process drops them all at once and again after its commit (`invalidate`), so
+    this process reads its own writes; another replica's write shows here within `ttl`. A read that
+    raced with a write is not kept: it carries the generation it started in, and a write moves that on.
+    """
+
+    def __init__(self, ttl: float = 2.0, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._monotonic = ttl, monotonic
+        self._lock = threading.Lock()
+        self._specs: dict[str, tuple[float, IntegrationSpec | None]] = {}
+        self.generation = 0
+
+    def get(self, name: str) -> tuple[bool, IntegrationSpec | None]:
+        """(found, spec); a spec found may be None (no integration of that name)."""
+        with self._lock:
+            entry = self._specs.get(name)
+        if entry is None or self._monotonic() - entry[0] >= self._ttl:
+            return False, None
+        return True, entry[1]
+
+    def put(self, name: str, spec: IntegrationSpec | None, *, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and self._ttl > 0:
+                self._specs[name] = (self._monotonic(), spec)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._specs.clear()
+
+
 class SqlIntegrationRepository:
-    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime]) -> None:
+    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime],
+                 cache: SpecCache | None = None) -> None:
         self._session = session
         self._secrets = secrets
         self._now = now
+        self._cache = cache  # written through: an upsert drops it (SqlStore.integration reads from it)
+        self.written = False  # this unit of work changed an integration: the cache is dropped again at commit
 
     def get(self, name: str) -> IntegrationSpec | None:
+        """The stored spec, read now (admin views and config need the latest; hot paths use the cache)."""
         row = self._session.execute(select(INTEGRATION).where(INTEGRATION.c.name == name)).first()
         return None if row is None else self._spec(row._mapping)
+
+    def _wrote(self) -> None:
+        self.written = True
+        if self._cache is not None:
+            self._cache.invalidate()
 
     def list(self) -> list[IntegrationSpec]:
         rows = self._session.execute(select(INTEGRATION).order_by(INTEGRATION.c.name))
@@ -56,6 +101,7 @@ class SqlIntegrationRepository:
             .where(INTEGRATION.c.name == spec.name)
         ).first()
         data = self._columns(spec, stored if keep_secrets else None)
+        self._wrote()
         now = self._now()
         if stored is None:
             self._session.execute(insert(INTEGRATION).values(**data, created_at=now, updated_at=now))

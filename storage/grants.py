@@ -1,14 +1,15 @@
 """The grants repository: compare-and-set saves and the leased claim of due work that the worker runs on.
 
-Claiming is `SELECT ... FOR UPDATE SKIP LOCKED` then a lease (`lease_owner`, `lease_until`) and a version
-bump, in the caller's unit of work. On PostgreSQL the row locks keep concurrent claimers apart; SQLite
-renders no FOR UPDATE, but its unit of work began with BEGIN IMMEDIATE and so is the only writer.
+Claiming is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`: a lease
+(`lease_owner`, `lease_until`) and a version bump, in the caller's unit of work. On PostgreSQL the row
+locks keep concurrent claimers apart; SQLite renders no FOR UPDATE, but its unit of work began with
+BEGIN IMMEDIATE and so is the only writer.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
@@ -26,6 +27,12 @@ RETRIED = (G.GRANTING, G.INVITED, G.REVOKING, G.FAILED)  # due by next_attempt_a
 
 # When a live grant's next piece of work falls due.
 DUE_AT: ColumnElement[Any] = case((GRANT.c.status == G.ACTIVE, GRANT.c.expires_at), else_=GRANT.c.next_attempt_at)
+
+
+def _due_at(grant: Grant) -> datetime:
+    """DUE_AT of a claimed grant (it was due, so the moment is set)."""
+    moment = grant.expires_at if grant.status is G.ACTIVE else grant.next_attempt_at
+    return moment or datetime.min.replace(tzinfo=UTC)
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -73,23 +80,23 @@ class SqlGrantRepository:
         A live lease excludes a row whoever holds it, this owner included: the threads of one process
         share an owner id, and two of them must not work the same grant at once.
         """
-        statement = (
-            select(GRANT)
+        due = (
+            select(GRANT.c.id)
             .where(_due(now), or_(GRANT.c.lease_until.is_(None), GRANT.c.lease_until <= now))
             .order_by(DUE_AT, GRANT.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        found = [entity(Grant, row) for row in self._session.execute(statement)]
-        if not found:
-            return []
         until = now + timedelta(seconds=lease_seconds)
-        self._session.execute(
+        # One statement, one round trip: lease the rows the subquery locked (and skipped the locked ones of).
+        claimed = self._session.execute(
             update(GRANT)
-            .where(GRANT.c.id.in_([g.id for g in found]))
+            .where(GRANT.c.id.in_(due.scalar_subquery()))
             .values(lease_owner=owner, lease_until=until, version=GRANT.c.version + 1)
+            .returning(*GRANT.c)
         )
-        return [dataclasses.replace(g, lease_owner=owner, lease_until=until, version=g.version + 1) for g in found]
+        found = [entity(Grant, row) for row in claimed]
+        return sorted(found, key=lambda g: (_due_at(g), g.id or 0))
 
     def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
         return self._many(GRANT.c.status == G.ACTIVE, GRANT.c.reminder_sent_at.is_(None),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Row, Table, insert, update
+from sqlalchemy import CursorResult, Row, Table, Update, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -33,6 +34,18 @@ def insert_row(session: Session, table: Table, data: dict[str, Any]) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+@functools.cache
+def _versioned_update(table: Table, names: tuple[str, ...]) -> Update:
+    """The compare-and-set UPDATE of `names`, built once per table: its parameters are `v_<column>`,
+    `v_id` and `v_seen` (the version read). Built per save, the statement and its cache key cost more
+    than the round trip on a busy worker."""
+    columns = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
+    return (update(table)
+            .where(table.c.id == bindparam("v_id", type_=table.c.id.type),
+                   table.c.version == bindparam("v_seen", type_=table.c.version.type))
+            .values(columns))
+
+
 def save_versioned(session: Session, table: Table, item: E, *, what: str) -> E:
     """UPDATE ... SET ..., version = version + 1 WHERE id = :id AND version = :version; StaleWrite if no row."""
     data = values(item)
@@ -40,8 +53,8 @@ def save_versioned(session: Session, table: Table, item: E, *, what: str) -> E:
     if item_id is None:
         raise StaleWrite(f"{what} was never added")
     data["version"] = version + 1
-    statement = update(table).where(table.c.id == item_id, table.c.version == version).values(**data)
-    result = cast(CursorResult[Any], session.execute(statement))
+    parameters = {f"v_{name}": value for name, value in data.items()} | {"v_id": item_id, "v_seen": version}
+    result = cast(CursorResult[Any], session.execute(_versioned_update(table, tuple(data)), parameters))
     if result.rowcount != 1:
         raise StaleWrite(f"{what} {item_id} changed since version {version} was read")
     return dataclasses.replace(item, version=version + 1)  # type: ignore[type-var]

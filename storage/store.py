@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from access.config import IntegrationSpec
 from access.ports import (
     AuditLog,
     Clock,
@@ -28,7 +29,7 @@ from access.ports import (
     UnitOfWork,
 )
 from storage.audit import SqlAuditLog
-from storage.config_repos import INTEGRATION, SqlFlowRepository, SqlIntegrationRepository
+from storage.config_repos import INTEGRATION, SpecCache, SqlFlowRepository, SqlIntegrationRepository
 from storage.crypto import SecretBox, SecretKeyError
 from storage.engine import is_sqlite
 from storage.grants import SqlGrantRepository
@@ -41,25 +42,36 @@ class NestedUnitOfWork(RuntimeError):
 
 
 class SqlUnitOfWork:
-    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime]) -> None:
+    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime],
+                 specs: SpecCache | None = None) -> None:
         # Typed as the ports (the UnitOfWork Protocol's attributes are invariant), checked here by mypy.
         self.session = session
+        self._integrations = SqlIntegrationRepository(session, secrets, now, specs)
+        self._specs = specs
         self.requests: RequestRepository = SqlRequestRepository(session)
         self.grants: GrantRepository = SqlGrantRepository(session)
         self.audit: AuditLog = SqlAuditLog(session)
-        self.integrations: IntegrationRepository = SqlIntegrationRepository(session, secrets, now)
+        self.integrations: IntegrationRepository = self._integrations
         self.flows: FlowRepository = SqlFlowRepository(session, now)
         self.inventory: InventoryRepository = SqlInventoryRepository(session)
 
     def commit(self) -> None:
         """Commit what was done so far; later work in the block runs in a new transaction."""
         self.session.commit()
+        self.committed()
+
+    def committed(self) -> None:
+        """After a commit: drop the cached integrations if this unit changed one (see SpecCache)."""
+        if self._integrations.written and self._specs is not None:
+            self._specs.invalidate()
 
 
 class SqlStore:
-    def __init__(self, engine: Engine, secret_box: SecretBox, *, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, secret_box: SecretBox, *, clock: Clock | None = None,
+                 spec_cache_seconds: float = 2.0) -> None:
         self.engine = engine
         self._secrets = secret_box
+        self.specs = SpecCache(spec_cache_seconds)
         self._clock = clock
         self._open = threading.local()
 
@@ -71,11 +83,25 @@ class SqlStore:
         """A transaction: commits when the block ends without an exception, rolls back otherwise."""
         with self._guard(), Session(self.engine, expire_on_commit=False) as session:
             try:
-                yield SqlUnitOfWork(session, self._secrets, self._now)
+                uow = SqlUnitOfWork(session, self._secrets, self._now, self.specs)
+                yield uow
                 session.commit()
+                uow.committed()
             except BaseException:
                 session.rollback()
                 raise
+
+    def integration(self, name: str) -> IntegrationSpec | None:
+        """One integration, from the cache of decrypted specs while fresh: up to its ttl old when another
+        process changed it, never when this one did (see SpecCache). For hot paths; admin views read anew."""
+        found, spec = self.specs.get(name)
+        if found:
+            return spec
+        generation = self.specs.generation
+        with self.unit_of_work() as uow:
+            spec = uow.integrations.get(name)
+        self.specs.put(name, spec, generation=generation)
+        return spec
 
     def ping(self) -> bool:
         """True when the database answers (a read, without taking SQLite's write lock)."""

@@ -1,4 +1,7 @@
-"""The App Home: published on `app_home_opened` and after each change concerning a person; its buttons.
+"""The App Home: published on `app_home_opened` and after changes concerning a person; its buttons.
+
+After a change the Home is refreshed by `HomeRefresher` (bot/slack/home_refresh.py): off the thread that
+made the change, at most once per HOME_REFRESH_SECONDS per person.
 
 "I'm done" and Cancel are handled here, Extend by `bot.slack.extend`; Approve and Deny on the Home use the
 approval message's action ids, so the request flow's listeners decide them the same way (authorised from stored
@@ -21,6 +24,7 @@ from bot.slack import payloads as p
 from bot.slack.admin.auth import is_admin
 from bot.slack.bolt import after_ack_of
 from bot.slack.extend import register_extend
+from bot.slack.home_refresh import HomeRefresher
 from bot.slack.home_view import CANCEL, DONE, home_view
 from bot.slack.listeners import _retrying
 from bot.slack.pacing import AckGate, AfterAck
@@ -58,9 +62,12 @@ def selfservice_of(runtime: Any) -> SelfService:
 def register_home(app: App, *, runtime: Any) -> None:
     """Wire the Home into `app` and let the notifier publish Homes after each change."""
     publisher = HomePublisher(runtime, selfservice_of(runtime))
-    runtime.extras["notifier"].home = publisher
-    later = after_ack_of(app) or AfterAck(threads=runtime.settings.listener_threads,
-                                          gate=runtime.extras.setdefault("ack_gate", AckGate()))
+    gate = runtime.extras.setdefault("ack_gate", AckGate())
+    refresher = HomeRefresher(publisher, spacing=runtime.settings.home_refresh_seconds, gate=gate)
+    runtime.extras["home_refresher"] = refresher
+    runtime.extras["notifier"].home = refresher  # changes mark Homes stale; one thread publishes them
+    later = after_ack_of(app) or AfterAck(threads=runtime.settings.listener_threads, gate=gate)
+    later.on_drain(refresher.close)
     listeners = HomeListeners(runtime, publisher, later)
     app.event("app_home_opened")(listeners.opened)
     app.action(DONE)(listeners.done)

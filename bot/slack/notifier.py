@@ -108,11 +108,11 @@ class SlackNotifier:
         self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec
     ) -> None:
         text = words.requester_text(request=request, grant=grant, event=event, integration=integration)
-        channel = self._dm_channel(request.requester_id)
         extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
-        if channel is not None:
-            self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, text=text,
-                                                                                 **extra))
+        # Posted to the user id: Slack delivers it in the app's DM with them, without a conversations.open
+        # (Tier 3, about 50 a minute) per person, which a burst of expiries would run into.
+        self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=request.requester_id,
+                                                                             text=text, **extra))
         if event == "requested":  # a new request: after its message is stored, so the Homes can link to it
             self.publish_homes(request)
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from access.config import ApiKeyCredentials, IntegrationSpec, ServiceAccountCredentials
-from storage.config_repos import MissingSecret
+from storage.config_repos import MissingSecret, SpecCache
 from storage.crypto import SecretBox, SecretKeyError
 from storage.store import SqlStore
 from tests.storage import builders as b
@@ -214,3 +214,89 @@ def test_secret_str_survives_only_as_ciphertext(store: SqlStore, engine: Engine)
     with engine.connect() as connection:
         ciphertext = connection.execute(text("SELECT credential_secret FROM integration")).scalar()
     assert ciphertext and ciphertext.startswith("gAAAA")  # a Fernet token
+
+
+# --- the cache of decrypted specs (SpecCache, read through SqlStore.integration) ----------------------------
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def statements_of(engine: Engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def channel(store: SqlStore) -> str:
+    spec = store.integration("prod")
+    assert spec is not None
+    return spec.approval_channel
+
+
+def test_a_spec_read_again_within_the_ttl_costs_no_query(store: SqlStore, engine: Engine) -> None:
+    # given an integration read once through the cache
+    save(store, b.integration())
+    assert store.integration("prod") == b.integration()
+    seen = statements_of(engine)
+    # when it is read again, then it comes from the cache: no query at all
+    assert store.integration("prod") == b.integration()
+    assert seen == []
+
+
+def test_this_process_reads_its_own_writes_at_once(store: SqlStore) -> None:
+    # given a cached integration
+    save(store, b.integration(approval_channel="C0OLD"))
+    assert channel(store) == "C0OLD"
+    # when it is changed through the same store, then the next read shows the change (the ttl notwithstanding)
+    save(store, b.integration(approval_channel="C0NEW"))
+    assert channel(store) == "C0NEW"
+
+
+def test_a_unit_of_work_reads_the_stored_spec_not_the_cache(store: SqlStore, engine: Engine,
+                                                            secret_key: str) -> None:
+    # given a cached spec, then changed by another process
+    save(store, b.integration(approval_channel="C0OLD"))
+    assert channel(store) == "C0OLD"
+    save(SqlStore(engine, SecretBox(secret_key)), b.integration(approval_channel="C0NEW"))
+    # then a unit of work (admin views, config) reads what is stored now
+    assert load(store).approval_channel == "C0NEW"  # type: ignore[union-attr]
+
+
+def test_another_replicas_change_shows_once_the_ttl_has_passed(store: SqlStore, engine: Engine,
+                                                              secret_key: str) -> None:
+    # given this replica's cache, on a clock the test moves, holding the integration
+    ticks = Ticks()
+    store.specs = SpecCache(2.0, monotonic=ticks)
+    save(store, b.integration(approval_channel="C0OLD"))
+    assert channel(store) == "C0OLD"
+    # when another replica (another store on the same database) changes it
+    save(SqlStore(engine, SecretBox(secret_key)), b.integration(approval_channel="C0NEW"))
+    # then this one shows the old spec until the ttl has passed, and the new one after
+    ticks.now += 1.9
+    assert channel(store) == "C0OLD"
+    ticks.now += 0.2
+    assert channel(store) == "C0NEW"
+
+
+def test_a_read_that_raced_with_a_write_is_not_kept() -> None:
+    # given a read that started before a write was committed (it saw the old spec)
+    cache = SpecCache(60.0)
+    started_in = cache.generation
+    cache.invalidate()  # the write
+    # when the read puts what it saw, then the cache does not keep it
+    cache.put("prod", b.integration(approval_channel="C0OLD"), generation=started_in)
+    assert cache.get("prod") == (False, None)
+
+
+def test_an_unknown_integration_is_cached_as_unknown_until_one_is_added(store: SqlStore) -> None:
+    assert store.integration("nope") is None
+    save(store, b.integration("nope"))
+    assert store.integration("nope") is not None

@@ -1,0 +1,92 @@
+"""App Home refreshes off the caller's thread, each person's at most once per `spacing` seconds.
+
+A change concerning a person (a request, a decision, a grant's step) marks their Home stale; one thread
+publishes stale Homes, letting Slack acks in flight go first. A person concerned by many changes at once
+(the approver of a hundred requests expiring together) gets one publish per `spacing`, showing the latest
+state, instead of one per change: building a Home reads their requests and grants, and each publish is a
+`views.publish` call, which Slack rate-limits. The grant worker so never waits on a Home: the Homes were a
+third of a revocation's time when they were published inline (bench/revocation.py).
+
+A change that lands while a person's Home is being published marks it stale again, so the last publish
+always follows the last change. Opening the Home tab publishes at once, outside this queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from bot.slack.pacing import AckGate
+
+log = logging.getLogger(__name__)
+
+
+class HomeRefresher:
+    def __init__(self, publish: Callable[[str], None], *, spacing: float = 1.0, gate: AckGate | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._publish, self._spacing, self._gate, self._monotonic = publish, spacing, gate, monotonic
+        self._state = threading.Condition()
+        self._stale: dict[str, None] = {}  # in the order marked
+        self._last: dict[str, float] = {}  # when each was last published (kept for `spacing`)
+        self._busy = 0  # Homes being published now
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def __call__(self, user_id: str) -> None:
+        """Mark `user_id`'s Home stale; it is published as soon as its spacing allows."""
+        with self._state:
+            if self._closed:
+                return
+            self._stale[user_id] = None
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="home-refresh", daemon=True)
+                self._thread.start()
+            self._state.notify_all()
+
+    def idle(self, timeout: float | None = None) -> bool:
+        """Wait until no Home is stale or being published; False if `timeout` passed first."""
+        with self._state:
+            return self._state.wait_for(lambda: not self._stale and not self._busy, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Publish what is stale (for up to `timeout` seconds), then stop."""
+        self.idle(timeout)
+        with self._state:
+            self._closed = True
+            self._state.notify_all()
+
+    def _run(self) -> None:
+        while (user_id := self._next()) is not None:
+            if self._gate is not None:
+                self._gate.wait_turn()
+            try:
+                self._publish(user_id)
+            except Exception:  # the publisher logs its own failures; this thread must outlive any of them
+                log.exception("publishing the App Home of %s failed", user_id)
+            with self._state:
+                self._last[user_id] = self._monotonic()
+                self._busy -= 1
+                self._state.notify_all()
+
+    def _next(self) -> str | None:
+        """The next stale Home whose spacing has passed, waiting for one; None once closed."""
+        with self._state:
+            while not self._closed:
+                now = self._monotonic()
+                self._forget(now)
+                wake: float | None = None
+                for user_id in self._stale:
+                    ready_at = self._last.get(user_id, float("-inf")) + self._spacing
+                    if ready_at <= now:
+                        del self._stale[user_id]
+                        self._busy += 1
+                        return user_id
+                    wake = ready_at if wake is None else min(wake, ready_at)
+                self._state.wait(None if wake is None else wake - now)
+            return None
+
+    def _forget(self, now: float) -> None:
+        if len(self._last) > 1000:
+            self._last = {u: t for u, t in self._last.items() if now - t < self._spacing}

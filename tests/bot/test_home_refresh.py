@@ -1,0 +1,93 @@
+"""HomeRefresher: Homes published off the caller's thread, coalesced per person, the last change always shown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from bot.slack.home_refresh import HomeRefresher
+
+
+class Recorder:
+    """The publish side: records who was published when, and can hold a publish until told."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, float]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.started = threading.Event()
+
+    def __call__(self, user_id: str) -> None:
+        self.started.set()
+        self.hold.wait(5)
+        self.published.append((user_id, time.monotonic()))
+
+    def who(self) -> list[str]:
+        return [user for user, _ in self.published]
+
+
+def test_marking_returns_at_once_and_the_home_is_published_on_another_thread() -> None:
+    recorder = Recorder()
+    recorder.hold.clear()
+    refresher = HomeRefresher(recorder, spacing=0.05)
+    began = time.monotonic()
+    refresher("U1")
+    assert time.monotonic() - began < 0.5 and recorder.started.wait(5)  # the caller did not wait on the publish
+    recorder.hold.set()
+    assert refresher.idle(5) and recorder.who() == ["U1"]
+    refresher.close()
+
+
+def test_many_changes_for_one_person_publish_once_per_spacing_and_the_last_follows_the_last_change() -> None:
+    # given a Home being published (the first change), held mid-publish
+    recorder = Recorder()
+    recorder.hold.clear()
+    refresher = HomeRefresher(recorder, spacing=0.2)
+    refresher("U2")
+    assert recorder.started.wait(5)
+    # when a hundred more changes concern the same person meanwhile
+    for _ in range(100):
+        refresher("U2")
+    recorder.hold.set()
+    # then the Home is published twice: the first, and once more after the spacing, for the changes since
+    assert refresher.idle(5)
+    assert recorder.who() == ["U2", "U2"]
+    (_, first), (_, second) = recorder.published
+    assert second - first >= 0.2 - 0.01
+    refresher.close()
+
+
+def test_people_do_not_wait_on_each_others_spacing() -> None:
+    recorder = Recorder()
+    refresher = HomeRefresher(recorder, spacing=30.0)
+    refresher("U1")
+    assert refresher.idle(5)
+    refresher("U2")
+    refresher("U3")
+    assert refresher.idle(5) and recorder.who() == ["U1", "U2", "U3"]
+    refresher.close()
+
+
+def test_a_publish_that_fails_does_not_stop_the_next() -> None:
+    published: list[str] = []
+
+    def flaky(user_id: str) -> None:
+        if user_id == "UBAD":
+            raise RuntimeError("views.publish exploded")
+        published.append(user_id)
+
+    refresher = HomeRefresher(flaky, spacing=0.0)
+    refresher("UBAD")
+    refresher("U1")
+    assert refresher.idle(5) and published == ["U1"]
+    refresher.close()
+
+
+def test_close_publishes_what_is_stale_then_ignores_later_changes() -> None:
+    recorder = Recorder()
+    refresher = HomeRefresher(recorder, spacing=0.0)
+    refresher("U1")
+    refresher.close()
+    refresher("U2")
+    time.sleep(0.05)
+    assert recorder.who() == ["U1"]
