@@ -38,7 +38,9 @@ def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 
         except Exception as error:
             if attempt == attempts:
                 raise ConfigurationError(f"the database is not reachable: {type(error).__name__}") from None
-            log.warning("database not reachable (attempt %d of %d); retrying", attempt, attempts)
+            # The type names the cause (refused, authentication, unknown database); the message could carry the URL.
+            log.warning("database not reachable (attempt %d of %d: %s); retrying", attempt, attempts,
+                        type(error).__name__)
             time.sleep(pause)
 
 

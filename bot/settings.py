@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     reconcile_remove_unmanaged: str = ""  # comma separated integration names whose unmanaged roles are removed
     overdue_grace_seconds: float = Field(default=120.0, gt=0)  # a revocation this late counts as overdue
     home_refresh_seconds: float = Field(default=1.0, ge=0)  # a person's App Home is republished at most this often
+    home_publish_per_minute: float = Field(default=100.0, gt=0)  # App Homes refreshed a minute after a burst of 50
     expiry_reminder_minutes: float = Field(default=15.0, ge=0)  # DM this long before a grant ends; 0: none
 
     @property

@@ -54,6 +54,9 @@ def scrub(value: Any) -> Any:
     return str(value)
 
 
+_INSERT = insert(AUDIT)
+
+
 class SqlAuditLog:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -62,7 +65,7 @@ class SqlAuditLog:
         data = values(event)
         data.pop("id")
         data["detail"] = scrub(event.detail)
-        self._session.execute(insert(AUDIT).values(**data))
+        self._session.execute(_INSERT, data)  # one statement built once; its columns come from `data`
 
     def query(
         self, *, since: datetime | None = None, integration: str | None = None, limit: int | None = None

@@ -10,21 +10,17 @@ a plain deferred transaction instead (read-only checks such as `SqlStore.ping`).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, StaticPool
+from sqlalchemy.pool import StaticPool
 
 BUSY_TIMEOUT_MS = 30_000
 # Enough connections for Bolt's listener threads, the HTTP server's threads and the timers at once.
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
-# A pooled PostgreSQL connection idle this long is pinged before use (a restart or failover may have cut it);
-# one back from use a moment ago is not: under load a ping per checkout was a round trip per unit of work.
-PING_AFTER_IDLE_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def normalize_url(url: str) -> str:
@@ -42,40 +38,16 @@ def make_engine(url: str, **options: Any) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, **options)
     if backend == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+        # A database that drops packets instead of refusing must not hang a Slack ack or /healthz for minutes.
+        if "connect_timeout" not in make_url(url).query:  # the operator's own (in the URL) wins
+            options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **options.get("connect_args", {})}
         if "poolclass" not in options:  # sizes only apply to the default QueuePool
             options.setdefault("pool_size", POOL_SIZE)
             options.setdefault("max_overflow", MAX_OVERFLOW)
             options.setdefault("pool_recycle", 1800)
-        engine = create_engine(url, **options)
-        if not options.get("pool_pre_ping"):
-            _ping_after_idle(engine)
-        return engine
+        return create_engine(url, **options)
     return create_engine(url, **options)
-
-
-def _ping_after_idle(engine: Engine) -> None:
-    """Pessimistic disconnect handling for connections that sat idle (SQLAlchemy's custom pre-ping recipe).
-
-    A connection that fails the ping is discarded and the pool hands out another (or a new one); if the
-    database is down, the checkout fails and the caller's unit of work fails before it starts.
-    """
-
-    def checkin(_dbapi: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-            return  # new (it just connected), or back from use a moment ago
-        try:
-            alive = engine.dialect.do_ping(dbapi)
-        except Exception as error:
-            raise DisconnectionError("the pooled connection did not answer a ping") from error
-        if not alive:
-            raise DisconnectionError("the pooled connection did not answer a ping")
-
-    event.listen(engine, "checkin", checkin)
-    event.listen(engine, "checkout", checkout)
 
 
 def is_sqlite(engine: Engine) -> bool:

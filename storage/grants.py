@@ -12,7 +12,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from access.entities import Grant
@@ -35,11 +35,51 @@ def _due_at(grant: Grant) -> datetime:
     return moment or datetime.min.replace(tzinfo=UTC)
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at <= now),
-        and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at <= now),
+def _claim_statement() -> Any:
+    """Lease the due rows the subquery locked (skipping rows others locked): one statement, one round trip.
+
+    Built once with bound parameters (`now`, `limit`, `owner`, `until`): the worker runs it per grant,
+    where building it anew and computing its cache key cost more than the round trip.
+    """
+    now = bindparam("now", type_=GRANT.c.expires_at.type)
+    due = (
+        select(GRANT.c.id)
+        .where(or_(and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at <= now),
+                   and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at <= now)),
+               or_(GRANT.c.lease_until.is_(None), GRANT.c.lease_until <= now))
+        .order_by(DUE_AT, GRANT.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
     )
+    return (
+        update(GRANT)
+        .where(GRANT.c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=bindparam("owner", type_=GRANT.c.lease_owner.type),
+                lease_until=bindparam("until", type_=GRANT.c.lease_until.type), version=GRANT.c.version + 1)
+        .returning(*GRANT.c)
+    )
+
+
+_CLAIM = _claim_statement()
+_LIVE_FOR = (select(GRANT)
+             .where(GRANT.c.username == bindparam("username", type_=GRANT.c.username.type),
+                    GRANT.c.resource_id == bindparam("resource_id", type_=GRANT.c.resource_id.type),
+                    GRANT.c.status.in_(LIVE))
+             .order_by(GRANT.c.id))
+
+
+def _next_due_statement() -> Any:
+    leased_past_due = and_(GRANT.c.lease_until.is_not(None), GRANT.c.lease_until > DUE_AT)
+    moment = func.min(case((leased_past_due, GRANT.c.lease_until), else_=DUE_AT))
+    return select(moment).where(
+        or_(
+            and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at.is_not(None)),
+            and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at.is_not(None)),
+        )
+    )
+
+
+_NEXT_DUE = _next_due_statement()
 
 
 class SqlGrantRepository:
@@ -62,10 +102,8 @@ class SqlGrantRepository:
         return save_versioned(self._session, GRANT, grant, what="grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
-        return self._many(
-            GRANT.c.username == username, GRANT.c.resource_id == resource_id, GRANT.c.status.in_(LIVE),
-            order=(GRANT.c.id,),
-        )
+        rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})
+        return [entity(Grant, row) for row in rows]
 
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]:
         """Newest first."""
@@ -80,21 +118,8 @@ class SqlGrantRepository:
         A live lease excludes a row whoever holds it, this owner included: the threads of one process
         share an owner id, and two of them must not work the same grant at once.
         """
-        due = (
-            select(GRANT.c.id)
-            .where(_due(now), or_(GRANT.c.lease_until.is_(None), GRANT.c.lease_until <= now))
-            .order_by(DUE_AT, GRANT.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         until = now + timedelta(seconds=lease_seconds)
-        # One statement, one round trip: lease the rows the subquery locked (and skipped the locked ones of).
-        claimed = self._session.execute(
-            update(GRANT)
-            .where(GRANT.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=until, version=GRANT.c.version + 1)
-            .returning(*GRANT.c)
-        )
+        claimed = self._session.execute(_CLAIM, {"now": now, "limit": limit, "owner": owner, "until": until})
         found = [entity(Grant, row) for row in claimed]
         return sorted(found, key=lambda g: (_due_at(g), g.id or 0))
 
@@ -104,15 +129,7 @@ class SqlGrantRepository:
 
     def next_due_at(self) -> datetime | None:
         """The earliest moment claim_due would return something (a live lease postpones its row)."""
-        leased_past_due = and_(GRANT.c.lease_until.is_not(None), GRANT.c.lease_until > DUE_AT)
-        moment = func.min(case((leased_past_due, GRANT.c.lease_until), else_=DUE_AT))
-        statement = select(moment).where(
-            or_(
-                and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at.is_not(None)),
-                and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at.is_not(None)),
-            )
-        )
-        result: datetime | None = self._session.execute(statement).scalar()
+        result: datetime | None = self._session.execute(_NEXT_DUE).scalar()
         return result
 
     def count_by_status(self) -> dict[GrantStatus, int]:

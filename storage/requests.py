@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from access.entities import AccessRequest
@@ -13,6 +13,9 @@ from storage.rows import entity, insert_row, save_versioned, table_of, values
 from storage.tables import AccessRequestRow
 
 REQUEST = table_of(AccessRequestRow)
+
+
+_GET = select(REQUEST).where(REQUEST.c.id == bindparam("id", type_=REQUEST.c.id.type))  # built once: per grant step
 
 
 class SqlRequestRepository:
@@ -26,7 +29,7 @@ class SqlRequestRepository:
         return dataclasses.replace(request, id=insert_row(self._session, REQUEST, data), version=1)
 
     def get(self, request_id: int) -> AccessRequest | None:
-        row = self._session.execute(select(REQUEST).where(REQUEST.c.id == request_id)).first()
+        row = self._session.execute(_GET, {"id": request_id}).first()
         return None if row is None else entity(AccessRequest, row)
 
     def save(self, request: AccessRequest) -> AccessRequest:

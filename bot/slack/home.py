@@ -63,7 +63,8 @@ def register_home(app: App, *, runtime: Any) -> None:
     """Wire the Home into `app` and let the notifier publish Homes after each change."""
     publisher = HomePublisher(runtime, selfservice_of(runtime))
     gate = runtime.extras.setdefault("ack_gate", AckGate())
-    refresher = HomeRefresher(publisher, spacing=runtime.settings.home_refresh_seconds, gate=gate)
+    refresher = HomeRefresher(publisher, spacing=runtime.settings.home_refresh_seconds, gate=gate,
+                              per_minute=runtime.settings.home_publish_per_minute)
     runtime.extras["home_refresher"] = refresher
     runtime.extras["notifier"].home = refresher  # changes mark Homes stale; one thread publishes them
     later = after_ack_of(app) or AfterAck(threads=runtime.settings.listener_threads, gate=gate)

@@ -9,6 +9,11 @@ third of a revocation's time when they were published inline (bench/revocation.p
 
 A change that lands while a person's Home is being published marks it stale again, so the last publish
 always follows the last change. Opening the Home tab publishes at once, outside this queue.
+
+Publishes are also paced to `per_minute` (Slack's tier 4 for views.publish: about 100 a minute per
+workspace), after a first `burst`: a burst of changes concerning many people then refreshes their Homes
+over the next minutes, oldest change first, instead of running into 429s; each Home shows the state of
+its publish, not of its change.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ log = logging.getLogger(__name__)
 
 class HomeRefresher:
     def __init__(self, publish: Callable[[str], None], *, spacing: float = 1.0, gate: AckGate | None = None,
+                 per_minute: float = 100.0, burst: int = 50,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._publish, self._spacing, self._gate, self._monotonic = publish, spacing, gate, monotonic
+        self._rate, self._burst = per_minute / 60.0, float(burst)
+        self._tokens, self._filled_at = float(burst), monotonic()
         self._state = threading.Condition()
         self._stale: dict[str, None] = {}  # in the order marked
         self._last: dict[str, float] = {}  # when each was last published (kept for `spacing`)
@@ -71,21 +79,31 @@ class HomeRefresher:
                 self._state.notify_all()
 
     def _next(self) -> str | None:
-        """The next stale Home whose spacing has passed, waiting for one; None once closed."""
+        """The next stale Home whose spacing has passed, when the pace allows, waiting for both; None once closed."""
         with self._state:
             while not self._closed:
                 now = self._monotonic()
                 self._forget(now)
+                if self._stale and (short := self._short_of_token(now)) > 0:
+                    self._state.wait(short)
+                    continue
                 wake: float | None = None
                 for user_id in self._stale:
                     ready_at = self._last.get(user_id, float("-inf")) + self._spacing
                     if ready_at <= now:
                         del self._stale[user_id]
                         self._busy += 1
+                        self._tokens -= 1
                         return user_id
                     wake = ready_at if wake is None else min(wake, ready_at)
                 self._state.wait(None if wake is None else wake - now)
             return None
+
+    def _short_of_token(self, now: float) -> float:
+        """Seconds until a publish is allowed (0: now), the bucket refilled up to `now`."""
+        self._tokens = min(self._burst, self._tokens + (now - self._filled_at) * self._rate)
+        self._filled_at = now
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate if self._rate > 0 else 1.0
 
     def _forget(self, now: float) -> None:
         if len(self._last) > 1000:

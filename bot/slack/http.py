@@ -71,7 +71,8 @@ class WsgiApp:
                 return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             healthy = self._healthy()
-            return _json(start_response, 200 if healthy else 503, {"ok": healthy, **self._overdue(healthy)})
+            cause = {} if healthy else {"error": "database_unreachable"}
+            return _json(start_response, 200 if healthy else 503, {"ok": healthy, **cause, **self._overdue(healthy)})
         if path == METRICS_PATH and method == "GET" and self._metrics is not None:
             body = self._metrics.exposition()
             start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(body)))])

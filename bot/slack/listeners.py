@@ -68,8 +68,7 @@ class RequestListeners:
         elif word == "help":
             self._later(lambda: respond(**v.help_message(), response_type="ephemeral"))
         elif word == "list":
-            self._later(lambda: respond(**v.list_message(self._service.mine(user_id=user_id)),
-                                        response_type="ephemeral"))
+            self._later(lambda: self._list(user_id, respond))
         elif word == "cancel":
             self._later(lambda: respond(text=self._cancel(rest.strip().lstrip("#"), user_id),
                                         response_type="ephemeral"))
@@ -87,6 +86,14 @@ class RequestListeners:
             client.views_update(view_id=str(opened["view"]["id"]), view=v.notice_modal(requester))
             respond(text=requester, response_type="ephemeral")
 
+    def _list(self, user_id: str, respond: Respond) -> None:
+        try:
+            message = v.list_message(self._service.mine(user_id=user_id))
+        except Exception:  # the database away, say: the person hears so instead of nothing
+            log.exception("listing %s's requests failed", user_id)
+            message = {"text": words.TRY_AGAIN}
+        respond(**message, response_type="ephemeral")
+
     def _cancel(self, text: str, user_id: str) -> str:
         if not text.isdigit():
             return "Which request? Use `/atlas-access cancel <id>` (see `/atlas-access list`)."
@@ -94,6 +101,9 @@ class RequestListeners:
             request = _retrying(lambda: self._service.cancel(request_id=int(text), user_id=user_id))
         except AccessError as error:
             return words.error_text(error)
+        except Exception:
+            log.exception("cancelling request %s failed", text)
+            return words.TRY_AGAIN
         return f"Request #{request.id} is cancelled."
 
     # --- the request modal ------------------------------------------------------------------------------
@@ -187,6 +197,9 @@ class RequestListeners:
             _retrying(lambda: self._service.approve(request_id=request_id, user_id=user_id))
         except AccessError as error:
             self._tell_clicker(client, body, words.error_text(error))
+        except Exception:  # the database away, say: nothing was decided, and the clicker hears so
+            log.exception("approving request %s failed", request_id)
+            self._tell_clicker(client, body, words.TRY_AGAIN)
 
     def deny(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
@@ -213,6 +226,9 @@ class RequestListeners:
             _retrying(lambda: self._service.deny(request_id=request_id, user_id=user_id, reason=reason))
         except AccessError as error:
             self._tell_about_request(client, request_id, user_id, words.error_text(error))
+        except Exception:
+            log.exception("denying request %s failed", request_id)
+            _ephemeral(client, channel=None, user_id=user_id, text=words.TRY_AGAIN)
 
     # --- helpers ----------------------------------------------------------------------------------------
 

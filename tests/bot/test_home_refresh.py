@@ -91,3 +91,18 @@ def test_close_publishes_what_is_stale_then_ignores_later_changes() -> None:
     refresher("U2")
     time.sleep(0.05)
     assert recorder.who() == ["U1"]
+
+
+def test_a_burst_for_many_people_is_paced_to_slacks_rate_after_the_first_few() -> None:
+    # given a pace of 600 a minute (10 a second) after a burst of 3
+    recorder = Recorder()
+    refresher = HomeRefresher(recorder, spacing=0.0, per_minute=600, burst=3)
+    # when eight people's Homes go stale at once
+    for i in range(8):
+        refresher(f"U{i}")
+    assert refresher.idle(5)
+    # then all are published, oldest change first: three at once, the other five about 0.1 s apart
+    assert recorder.who() == [f"U{i}" for i in range(8)]
+    times = [t for _, t in recorder.published]
+    assert times[2] - times[0] < 0.05
+    assert times[7] - times[2] >= 5 * 0.1 - 0.03

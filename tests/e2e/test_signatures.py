@@ -58,4 +58,4 @@ def test_health_is_503_when_the_database_cannot_be_reached(world: Harness, tmp_p
     runtime = build_runtime(broken)
     with ServerThread.for_runtime(runtime) as server:
         response = httpx.get(server.url + "/healthz")
-    assert response.status_code == 503 and response.json() == {"ok": False}
+    assert response.status_code == 503 and response.json() == {"ok": False, "error": "database_unreachable"}

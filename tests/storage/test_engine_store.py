@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from access.model import RequestStatus
-from storage import engine as engines
 from storage.crypto import SecretBox
+from storage import engine as engines
 from storage.engine import make_engine, normalize_url
 from storage.migrations import create_all
 from storage.store import NestedUnitOfWork, SqlStore
@@ -32,8 +35,32 @@ def test_postgres_urls_use_psycopg_3() -> None:
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     engine = make_engine("postgresql://u:pw@127.0.0.1:1/db")  # nothing connects until used
-    assert engine.dialect.driver == "psycopg"
+    assert engine.dialect.driver == "psycopg" and engine.pool._pre_ping  # type: ignore[attr-defined]
     engine.dispose()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that takes TCP connections and never says a word, as a database behind a dropping firewall."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize(("query", "default"), [
+    ("", 1),  # the default bound (1 s here instead of 5, so the test is short)
+    ("?connect_timeout=1", 300),  # the operator's own setting in the URL wins over the default
+])
+def test_a_postgres_database_that_never_answers_is_given_up_on_in_seconds(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch, query: str, default: int
+) -> None:
+    monkeypatch.setattr(engines, "CONNECT_TIMEOUT_SECONDS", default)
+    store = SqlStore(make_engine(f"postgresql://nobody@127.0.0.1:{silent_server}/none{query}"), SecretBox(None))
+    began = time.monotonic()
+    assert store.ping() is False
+    assert time.monotonic() - began < 10
+    store.dispose()
 
 
 def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(sqlite_store: SqlStore) -> None:
@@ -160,46 +187,6 @@ def test_a_nested_unit_of_work_on_postgres_is_a_separate_transaction(postgres_ur
     with store.unit_of_work() as uow:
         assert [r.requester_id for r in uow.requests.pending()] == ["U0INNER"]
     store.dispose()
-
-
-def backend_pid(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-
-
-def test_a_pooled_postgres_connection_cut_while_idle_is_replaced_before_use(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given a pool of one connection, idle (the threshold set to nothing instead of waiting a second)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 0.0)
-    store = SqlStore(make_engine(postgres_url, pool_size=1, max_overflow=0), SecretBox(None))
-    first = backend_pid(store.engine)
-    # when the server cuts it, as a restart or failover does
-    admin = make_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    # then the next unit of work still runs, on a new connection
-    with store.unit_of_work() as uow:
-        assert uow.requests.get(1) is None
-    assert backend_pid(store.engine) != first
-    store.dispose()
-    admin.dispose()
-
-
-def test_a_postgres_connection_back_from_use_a_moment_ago_is_not_pinged(postgres_url: str) -> None:
-    # given a connection just returned to the pool (well under PING_AFTER_IDLE_SECONDS)
-    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
-    backend_pid(engine)
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    pings: list[object] = []
-    original = engine.dialect.do_ping
-    engine.dialect.do_ping = lambda dbapi: pings.append(dbapi) or original(dbapi)  # type: ignore[method-assign]
-    # when it is used again at once
-    backend_pid(engine)
-    # then no ping went first: one round trip, the statement itself
-    assert pings == [] and statements == ["SELECT pg_backend_pid()"]
-    engine.dispose()
 
 
 def test_ping_says_whether_the_database_answers(store: SqlStore, tmp_path: Path) -> None:
