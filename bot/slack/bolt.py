@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from slack_bolt import App
 
+from bot.observability import ContextThreadPool
 from bot.slack import listeners
 from bot.slack.pacing import AckGate, AfterAck
 
@@ -32,8 +32,8 @@ def build_bolt_app(runtime: Any, *, registrars: Sequence[Callable[[App], None]] 
         request_verification_enabled=True,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads,
-                                             thread_name_prefix="bolt-listener"),
+        listener_executor=ContextThreadPool(max_workers=settings.listener_threads,
+                                            thread_name_prefix="bolt-listener"),
     )
     gate: AckGate = runtime.extras.setdefault("ack_gate", AckGate())  # the HTTP layer counts requests in it
     after_ack = AfterAck(threads=settings.listener_threads, gate=gate)

@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+
+from bot.observability import ContextThreadPool
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,9 @@ class AfterAck:
     """
 
     def __init__(self, *, threads: int, gate: AckGate) -> None:
-        self._work = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="after-ack")
-        self._urgent = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="after-ack-urgent")
+        # The work runs in the context of the request that handed it over: its log lines carry its request id.
+        self._work = ContextThreadPool(max_workers=threads, thread_name_prefix="after-ack")
+        self._urgent = ContextThreadPool(max_workers=threads, thread_name_prefix="after-ack-urgent")
         self._gate = gate
         self._then: list[Callable[[], object]] = []
 

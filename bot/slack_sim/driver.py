@@ -35,6 +35,7 @@ class SlackDriver:
         self._team_id = team_id
         self._http = httpx.Client(timeout=timeout)
         self._event_ids = itertools.count(1)
+        self.extra_headers: dict[str, str] = {}  # sent with every request (a proxy's X-Request-Id, say)
 
     def __repr__(self) -> str:
         return f"SlackDriver({self._events_url!r})"  # never the signing secret
@@ -66,7 +67,7 @@ class SlackDriver:
 
     def raw(self, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
         """Post exactly these bytes and headers (forged or stale signatures, retries)."""
-        return self._http.post(self._events_url, content=body, headers=dict(headers))
+        return self._http.post(self._events_url, content=body, headers={**self.extra_headers, **headers})
 
     def _form(self, fields: Mapping[str, str]) -> httpx.Response:
         body = urlencode(fields).encode("utf-8")

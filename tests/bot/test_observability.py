@@ -19,7 +19,7 @@ from access.model import GrantStatus
 from bot.app import build_runtime
 from bot.observability import REQUEST_ID, JsonFormatter, RequestIdFilter, configure_logging
 from bot.slack.http import ServerThread
-from tests.e2e.harness import ANN, BOB, READ, Harness
+from tests.e2e.harness import ANN, BOB, READ, Harness, wait
 
 
 @pytest.fixture
@@ -151,6 +151,29 @@ def test_every_response_carries_a_request_id_that_the_log_lines_share(world: Har
     warnings = [r for r in records if "health check failed" in r.getMessage()]
     assert [r.request_id for r in warnings] == ["req-2"]  # type: ignore[attr-defined]
     assert REQUEST_ID.get() == "-"  # reset once the request is served
+
+
+def test_work_done_after_the_ack_logs_with_the_request_id_of_the_click(world: Harness) -> None:
+    # given ann's pending request, and a Slack that refuses the ephemeral the app will send
+    request = world.request(ANN, "payments", [READ])
+    world.sim.fail_next("chat.postEphemeral", error="channel_not_found")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("bot.slack.listeners")
+    logger.addHandler(handler)
+    try:
+        # when ann clicks Approve on her own request, through a proxy that names the request
+        world.slack.extra_headers = {"X-Request-Id": "click-77"}
+        assert world.click(ANN, "approve", request).status_code == 200
+        # then the refusal is told after the ack, on another thread; telling her fails and is logged
+        warning = wait(lambda: next((r for r in records if "telling" in r.getMessage()), None))
+    finally:
+        world.slack.extra_headers = {}
+        logger.removeHandler(handler)
+    # and that log line, written off the request's thread, carries the click's request id
+    assert warning.threadName.startswith("after-ack") and warning.request_id == "click-77"  # type: ignore[attr-defined]
 
 
 def test_the_json_format_is_one_object_a_line_with_the_request_id() -> None:
