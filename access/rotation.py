@@ -30,8 +30,11 @@ class RotationOutcome:
 
 class RotationService:
     def __init__(self, *, store: Store, authority: Callable[[], CredentialAuthority], notifier: Notifier,
-                 clock: Clock) -> None:
+                 clock: Clock, in_use: Callable[[str], bool] = lambda _name: False) -> None:
         self._store = store
+        # A long piece of work holding the old credential (a sync reading the whole organization): the old
+        # one is then retired by the next check instead, not under its feet.
+        self._in_use = in_use
         self._authority = authority
         self._notifier = notifier
         self._clock = clock
@@ -66,6 +69,9 @@ class RotationService:
 
     def _rotate(self, name: str, actor: str) -> RotationOutcome:
         spec, pending = self._load(name)
+        if pending and self._in_use(name):
+            return RotationOutcome(integration=name, rotated=False, retired_old=False,
+                                   message="the previous credential waits for the running sync to finish")
         if pending:
             return self._retire(spec, pending, actor=actor, rotated=False)
         authority = self._authority()
@@ -81,6 +87,10 @@ class RotationService:
         if issued.old_id is None:
             return self._outcome(spec, "rotated; the previous credential could not be identified and was left in "
                                        "place: delete it in Atlas", actor, rotated=True, retired=False)
+        if self._in_use(name):
+            return self._outcome(spec, "rotated; the previous credential is deleted by the next check, once the "
+                                       "sync still using it has finished", actor, rotated=True, retired=False,
+                                 old_id=issued.old_id)
         return self._retire(stored, issued.old_id, actor=actor, rotated=True)
 
     def _load(self, name: str) -> tuple[IntegrationSpec, str | None]:

@@ -163,7 +163,8 @@ def build_runtime(
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
-    rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways))
+    rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways),
+                               in_use=sync.running)
     return Runtime(settings=settings, clock=clock, store=store, slack=slack, gateways=gateways,
                    service=service, worker=worker, sync=sync, config=ConfigService(store=store, clock=clock),
                    rotation=rotation, extras={"directory": directory, "notifier": notifier}, metrics=metrics,

@@ -219,6 +219,41 @@ def test_a_service_account_gets_a_new_secret_and_the_old_one_is_deleted(
     assert world.runtime.sync.run("prod").changes.counts["organizations"] == 1
 
 
+@pytest.mark.parametrize("kind", ["api_key_world", "service_account_world"])
+def test_a_rotation_during_a_sync_keeps_the_old_credential_until_the_sync_has_finished(
+    kind: str, request: pytest.FixtureRequest,
+) -> None:
+    world, old = request.getfixturevalue(kind)
+    # given a sync of the integration under way with the old credential, paused between two pages of Atlas
+    paused, go_on = threading.Event(), threading.Event()
+
+    def progress(_phase: str, _counts: dict[str, int]) -> None:
+        paused.set()
+        go_on.wait(10)
+
+    reports: list[object] = []
+    sync = threading.Thread(target=lambda: reports.append(world.runtime.sync.run("prod", progress=progress)))
+    sync.start()
+    assert paused.wait(10)
+    # when the rotation runs meanwhile
+    outcome = world.runtime.rotation.rotate("prod")
+    # then the new credential is stored and works, and the old one still works: the sync is using it
+    assert outcome.rotated and not outcome.retired_old and "once the sync" in outcome.message
+    assert world.works(atlas_credentials(world.stored())) and world.works(old)
+    assert world.status()["pending_retire_id"]
+    # and a check while the sync still runs leaves the old one alone
+    assert world.runtime.rotation.rotate("prod").retired_old is False and world.works(old)
+    # when the sync goes on, it finishes without an error
+    go_on.set()
+    sync.join(10)
+    assert len(reports) == 1 and "sync_failed" not in world.audit()
+    # and the next check deletes the old credential
+    assert "prod" in world.runtime.rotation.due()
+    assert world.runtime.rotation.rotate("prod").retired_old
+    assert not world.works(old) and world.works(atlas_credentials(world.stored()))
+    assert world.status()["pending_retire_id"] is None
+
+
 # --- failures in the middle ------------------------------------------------------------------------------------
 
 
