@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -126,23 +127,30 @@ def test_two_runtimes_in_one_process_keep_their_own_metrics(world: Harness, tmp_
         other.close()
 
 
-def test_every_response_carries_a_request_id_that_the_log_lines_share(world: Harness, tmp_path: Path) -> None:
-    # given a handler that records what the HTTP face logs, and a runtime whose database cannot be reached
+@contextmanager
+def recorded(logger_name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records `logger_name` emits meanwhile, each with its request id (as the configured handlers see it)."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("bot.slack.http")
+    logger = logging.getLogger(logger_name)
     logger.addHandler(handler)
-    broken = world.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/missing/dir/db.sqlite"})
     try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_every_response_carries_a_request_id_that_the_log_lines_share(world: Harness, tmp_path: Path) -> None:
+    # given a handler that records what the HTTP face logs, and a runtime whose database cannot be reached
+    broken = world.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/missing/dir/db.sqlite"})
+    with recorded("bot.slack.http") as records:
         # when health is asked of both, with and without an id of the caller's
         echoed = httpx.get(world.server.url + "/healthz", headers={"X-Request-Id": "req-from-proxy.1"})
         made_up = httpx.get(world.server.url + "/nope", headers={"X-Request-Id": "no spaces <please>"})
         with ServerThread.for_runtime(build_runtime(broken)) as server:
             failing = httpx.get(server.url + "/healthz", headers={"X-Request-Id": "req-2"})
-    finally:
-        logger.removeHandler(handler)
 
     # then an incoming id is echoed, an odd one replaced, and the failed check's warning carries its id
     assert echoed.headers["X-Request-Id"] == "req-from-proxy.1"
@@ -157,21 +165,15 @@ def test_work_done_after_the_ack_logs_with_the_request_id_of_the_click(world: Ha
     # given ann's pending request, and a Slack that refuses the ephemeral the app will send
     request = world.request(ANN, "payments", [READ])
     world.sim.fail_next("chat.postEphemeral", error="channel_not_found")
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("bot.slack.listeners")
-    logger.addHandler(handler)
+    world.slack.extra_headers = {"X-Request-Id": "click-77"}
     try:
-        # when ann clicks Approve on her own request, through a proxy that names the request
-        world.slack.extra_headers = {"X-Request-Id": "click-77"}
-        assert world.click(ANN, "approve", request).status_code == 200
-        # then the refusal is told after the ack, on another thread; telling her fails and is logged
-        warning = wait(lambda: next((r for r in records if "telling" in r.getMessage()), None))
+        with recorded("bot.slack.listeners") as records:
+            # when ann clicks Approve on her own request, through a proxy that names the request
+            assert world.click(ANN, "approve", request).status_code == 200
+            # then the refusal is told after the ack, on another thread; telling her fails and is logged
+            warning = wait(lambda: next((r for r in records if "telling" in r.getMessage()), None))
     finally:
         world.slack.extra_headers = {}
-        logger.removeHandler(handler)
     # and that log line, written off the request's thread, carries the click's request id
     assert warning.threadName.startswith("after-ack") and warning.request_id == "click-77"  # type: ignore[attr-defined]
 

@@ -18,19 +18,10 @@ import pytest
 
 from access.model import GrantStatus, RequestStatus
 from tests.e2e.harness import ANN, BOB, CHANNEL, DATA_READ, READ
-from tests.process.world import ProcessWorld, ServeProcess, now, wait
+from tests.process.world import ProcessWorld, approved_and_active, now, wait
 
 G = GrantStatus
 SLACK = 5.0
-
-
-def approved_and_active(world: ProcessWorld, app: ServeProcess) -> int:
-    """Given ann's request for READ on payments, approved by bob through `app` and granted."""
-    request_id = world.ask(app, ANN, "payments", [READ])
-    world.posted(request_id)
-    assert world.click(app, BOB, "approve", request_id).status_code == 200
-    world.wait_grant(request_id, G.ACTIVE)
-    return request_id
 
 
 def bound(world: ProcessWorld) -> timedelta:

@@ -24,7 +24,7 @@ from bot.slack import messages as words
 from tests.e2e.harness import ANN, BOB, CHANNEL, DATA_READ, JUSTIFICATION, READ, SIGNING_SECRET, TOKEN
 from tests.process.expiring import removals_by_user, seed_grants, seed_people
 from tests.process.pgdoor import PgDoor
-from tests.process.world import ProcessWorld, ServeProcess, now, wait
+from tests.process.world import ProcessWorld, ServeProcess, approved_and_active, now, wait
 
 pytestmark = pytest.mark.postgres
 G = GrantStatus
@@ -83,15 +83,6 @@ def told_access_ended(world: ProcessWorld, user: str, request_id: int) -> str:
                                timeout=20)
     assert len(found) == 1, found
     return str(found[0])
-
-
-def approved_and_active(world: ProcessWorld, app: ServeProcess) -> int:
-    """Given ann's request for READ on payments, approved by bob through `app` and granted."""
-    request_id = world.ask(app, ANN, "payments", [READ])
-    world.posted(request_id)
-    assert world.click(app, BOB, "approve", request_id).status_code == 200
-    world.wait_grant(request_id, G.ACTIVE)
-    return request_id
 
 
 # --- a. at start-up ---------------------------------------------------------------------------------------------

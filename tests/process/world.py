@@ -46,6 +46,7 @@ from tests.e2e.harness import (
     EMAILS,
     EVE,
     JUSTIFICATION,
+    READ,
     SIGNING_SECRET,
     TOKEN,
     AtlasWorld,
@@ -317,3 +318,12 @@ class ProcessWorld:
             else:
                 assert grant.status is G.REVOKED, f"grant {grant.id} not settled: {grant.status}"
                 assert held == set(grant.baseline_roles), f"{grant.username} holds {held}, had {grant.baseline_roles}"
+
+
+def approved_and_active(world: ProcessWorld, app: ServeProcess) -> int:
+    """Given ann's request for READ on payments, approved by bob through `app` and granted."""
+    request_id = world.ask(app, ANN, "payments", [READ])
+    world.posted(request_id)
+    assert world.click(app, BOB, "approve", request_id).status_code == 200
+    world.wait_grant(request_id, G.ACTIVE)
+    return request_id
