@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from access.ports import StaleWrite
 from access.timeouts import ExpiryReminders, PendingTimeouts
@@ -61,8 +62,8 @@ class Timers:
             if worked:
                 log.info("sweep worked %d grants", worked)
             self._arm_next()
-        except Exception:
-            log.exception("sweep failed; the next one will try again")
+        except Exception as error:
+            _failed("sweep failed; the next one will try again", error)
 
     def _arm_next(self) -> None:
         with self._runtime.store.unit_of_work() as uow:
@@ -80,8 +81,8 @@ class Timers:
             for request_id in self._claim_stranded():
                 log.info("request %s has no approval message yet; announcing it", request_id)
                 self._runtime.service.announce(request_id=request_id)
-        except Exception:
-            log.exception("announcing stranded requests failed; the next round will try again")
+        except Exception as error:
+            _failed("announcing stranded requests failed; the next round will try again", error)
 
     def _claim_stranded(self) -> list[int]:
         """Stranded requests, each claimed by a compare-and-set on `updated_at` so one replica announces it."""
@@ -105,8 +106,8 @@ class Timers:
             sent = expiry_reminders(self._runtime).run()
             if sent:
                 log.info("sent %d expiry reminders", sent)
-        except Exception:
-            log.exception("expiry reminders failed; the next round will try again")
+        except Exception as error:
+            _failed("expiry reminders failed; the next round will try again", error)
 
     def pending_timeouts(self) -> None:
         """Remind, escalate and expire undecided requests as their flows say (see access.timeouts)."""
@@ -115,8 +116,8 @@ class Timers:
                                     clock=self._runtime.clock).run()
             if taken:
                 log.info("took %d steps on undecided requests", taken)
-        except Exception:
-            log.exception("pending request timeouts failed; the next round will try again")
+        except Exception as error:
+            _failed("pending request timeouts failed; the next round will try again", error)
 
     def sync_all(self) -> None:
         for name in self._runtime.sync.integrations():
@@ -158,3 +159,12 @@ def expiry_reminders(runtime: Runtime) -> ExpiryReminders:
                                 lead=lead)
         runtime.extras["expiry_reminders"] = found
     return found
+
+
+def _failed(what: str, error: Exception) -> None:
+    """A timer's failure: with its traceback, but one line a round while the database is away (a restart or
+    failover: /healthz says so already, and a traceback every few seconds would bury the rest)."""
+    if isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+        log.warning("%s (the database is unreachable: %s)", what, type(error.orig).__name__)
+    else:
+        log.exception(what)

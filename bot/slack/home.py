@@ -33,21 +33,20 @@ log = logging.getLogger(__name__)
 
 
 class HomePublisher:
-    """Builds one person's Home from stored state and publishes it; Slack errors are logged, never raised."""
+    """Builds one person's Home from stored state and publishes it; Slack's refusals are logged, not raised."""
 
     def __init__(self, runtime: Any, selfservice: SelfService) -> None:
         self._runtime = runtime
         self._selfservice = selfservice
 
     def __call__(self, user_id: str) -> None:
+        """Raises when the Home cannot be built (the database away): the caller decides whether to retry."""
+        admin = is_admin(user_id, self._runtime.settings.admins, self._runtime.extras["directory"])
+        data = self._selfservice.home(user_id=user_id, admin=admin)
         try:
-            admin = is_admin(user_id, self._runtime.settings.admins, self._runtime.extras["directory"])
-            data = self._selfservice.home(user_id=user_id, admin=admin)
             self._runtime.slack.views_publish(user_id=user_id, view=home_view(data))
-        except SlackApiError as error:
+        except SlackApiError as error:  # Slack said no (after slack_sdk's retries): trying again would not help
             log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
-        except Exception:
-            log.exception("building the App Home of %s failed", user_id)
 
 
 def selfservice_of(runtime: Any) -> SelfService:
@@ -69,7 +68,7 @@ def register_home(app: App, *, runtime: Any) -> None:
     runtime.extras["notifier"].home = refresher  # changes mark Homes stale; one thread publishes them
     later = after_ack_of(app) or AfterAck(threads=runtime.settings.listener_threads, gate=gate)
     later.on_drain(refresher.close)
-    listeners = HomeListeners(runtime, publisher, later)
+    listeners = HomeListeners(runtime, publisher, later, refresher)
     app.event("app_home_opened")(listeners.opened)
     app.action(DONE)(listeners.done)
     app.action(CANCEL)(listeners.cancel)
@@ -77,10 +76,20 @@ def register_home(app: App, *, runtime: Any) -> None:
 
 
 class HomeListeners:
-    def __init__(self, runtime: Any, publish: HomePublisher, later: AfterAck) -> None:
+    def __init__(self, runtime: Any, publisher: HomePublisher, later: AfterAck, refresher: HomeRefresher) -> None:
         self._runtime = runtime
-        self._publish = publish
+        self._publisher = publisher
         self._later = later
+        self._refresher = refresher
+
+    def _publish(self, user_id: str) -> None:
+        """Now, as the person is looking; if the Home cannot be built, the refresher tries again shortly."""
+        try:
+            self._publisher(user_id)
+        except Exception as error:
+            log.warning("building the App Home of %s failed (%s); it will be tried again", user_id,
+                        type(error).__name__)
+            self._refresher(user_id)
 
     def opened(self, ack: Ack, event: dict[str, Any]) -> None:
         ack()

@@ -8,7 +8,9 @@ state, instead of one per change: building a Home reads their requests and grant
 third of a revocation's time when they were published inline (bench/revocation.py).
 
 A change that lands while a person's Home is being published marks it stale again, so the last publish
-always follows the last change. Opening the Home tab publishes at once, outside this queue.
+always follows the last change. Opening the Home tab publishes at once, outside this queue. A publish that
+fails (its Home could not be built: the database away, say) is tried again `retry` seconds later, until it
+goes through.
 
 Publishes are also paced to `per_minute` (Slack's tier 4 for views.publish: about 100 a minute per
 workspace), after a first `burst`: a burst of changes concerning many people then refreshes their Homes
@@ -30,14 +32,15 @@ log = logging.getLogger(__name__)
 
 class HomeRefresher:
     def __init__(self, publish: Callable[[str], None], *, spacing: float = 1.0, gate: AckGate | None = None,
-                 per_minute: float = 100.0, burst: int = 50,
+                 per_minute: float = 100.0, burst: int = 50, retry: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._publish, self._spacing, self._gate, self._monotonic = publish, spacing, gate, monotonic
+        self._retry = retry
         self._rate, self._burst = per_minute / 60.0, float(burst)
         self._tokens, self._filled_at = float(burst), monotonic()
         self._state = threading.Condition()
         self._stale: dict[str, None] = {}  # in the order marked
-        self._last: dict[str, float] = {}  # when each was last published (kept for `spacing`)
+        self._ready_at: dict[str, float] = {}  # when each may be published again (after a publish or a failure)
         self._busy = 0  # Homes being published now
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -69,12 +72,17 @@ class HomeRefresher:
         while (user_id := self._next()) is not None:
             if self._gate is not None:
                 self._gate.wait_turn()
+            failed = False
             try:
                 self._publish(user_id)
-            except Exception:  # the publisher logs its own failures; this thread must outlive any of them
-                log.exception("publishing the App Home of %s failed", user_id)
+            except Exception as error:  # this thread must outlive any failure; the Home is tried again later
+                log.warning("publishing the App Home of %s failed (%s); trying again in %gs", user_id,
+                            type(error).__name__, self._retry)
+                failed = True
             with self._state:
-                self._last[user_id] = self._monotonic()
+                self._ready_at[user_id] = self._monotonic() + (self._retry if failed else self._spacing)
+                if failed and not self._closed:
+                    self._stale.setdefault(user_id, None)
                 self._busy -= 1
                 self._state.notify_all()
 
@@ -89,7 +97,7 @@ class HomeRefresher:
                     continue
                 wake: float | None = None
                 for user_id in self._stale:
-                    ready_at = self._last.get(user_id, float("-inf")) + self._spacing
+                    ready_at = self._ready_at.get(user_id, float("-inf"))
                     if ready_at <= now:
                         del self._stale[user_id]
                         self._busy += 1
@@ -106,5 +114,5 @@ class HomeRefresher:
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate if self._rate > 0 else 1.0
 
     def _forget(self, now: float) -> None:
-        if len(self._last) > 1000:
-            self._last = {u: t for u, t in self._last.items() if now - t < self._spacing}
+        if len(self._ready_at) > 1000:
+            self._ready_at = {u: t for u, t in self._ready_at.items() if t > now}

@@ -147,7 +147,7 @@ def test_a_grant_that_expires_while_the_database_is_unreachable_is_revoked_once_
     assert app.alive
     assert world.grant(request_id).status is G.ACTIVE  # type: ignore[union-attr]
     assert world.roles("payments", ANN) == {READ, DATA_READ}
-    assert "sweep failed; the next one will try again" in log_of(app)
+    assert "sweep failed; the next one will try again (the database is unreachable: " in log_of(app)
     door.open()
     opened_at = now()
     # then the grant is revoked within a lease and a sweep of the database's return, exactly once
