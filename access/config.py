@@ -89,6 +89,10 @@ class IntegrationSpec(_Strict):
     integration_owners: list[str] = []
     resource_owner: ResourceOwner | None = None
     extra_project_roles: list[Annotated[str, Field(pattern=PROJECT_ROLE_PATTERN.pattern)]] = []
+    # Reconciliation (access.reconcile) finds roles that an enabled access flow hands out, held in Atlas on this
+    # integration's organization or projects with no live grant behind them (a grant's baseline is kept), e.g.
+    # added by hand in Atlas. They are always reported to the integration owners; with this on, also removed.
+    remove_unmanaged_roles: bool = False
     enabled: bool = True
 
     @field_validator("credential_rotation_days", mode="before")

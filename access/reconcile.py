@@ -6,7 +6,7 @@ Three kinds of drift, each with its audit row:
 - `grant_closed_user_left`: an active grant whose user is no longer in the organization is closed;
 - `unmanaged_role`: a role that some access flow hands out, held with no live grant and not part of the
   person's baseline, is reported to the integration owners once, and removed only when the integration
-  is configured so (`ReconcileOptions.remove_unmanaged`).
+  says so (`IntegrationSpec.remove_unmanaged_roles`, or the deprecated `ReconcileOptions.remove_unmanaged`).
 It reads the inventory as the last sync left it, so the job runs a sync first (see `bot.scheduler`).
 """
 
@@ -39,7 +39,9 @@ class GrantLedger(Protocol):
 @dataclass(frozen=True, kw_only=True)
 class ReconcileOptions:
     recheck_revoked_for: timedelta = timedelta(days=7)  # how far back revocations are checked again
-    remove_unmanaged: frozenset[str] = frozenset()  # integrations whose unmanaged roles are taken away
+    # Deprecated (RECONCILE_REMOVE_UNMANAGED): integrations whose unmanaged roles are taken away even when their
+    # spec does not say so. Only ever adds removal; `IntegrationSpec.remove_unmanaged_roles` is the setting.
+    remove_unmanaged: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,7 +157,7 @@ class ReconcileService:
         granted = self._ledger.grants(integration=integration, statuses=(*HELD_BY_GRANT, G.REVOKED))
         holdings = _holdings(users, spec.organization_id, flows, granted, lambda i: names.get(i, i))
         drifts = [d for d in holdings if (d.username, d.resource.atlas_id, d.role) not in reported]
-        removing = integration in self.options.remove_unmanaged
+        removing = spec.remove_unmanaged_roles or integration in self.options.remove_unmanaged
         removed = [d for d in drifts if removing and self._remove(integration, d, errors)]
         for drift in drifts:
             self._audit(None, "unmanaged_role", integration, username=drift.username, role=drift.role,

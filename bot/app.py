@@ -5,6 +5,7 @@ Nothing is built at import time; `build_runtime` is the only place that wires co
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -38,6 +39,8 @@ from bot.settings import Settings
 from storage.crypto import SecretBox
 from storage.engine import make_engine
 from storage.store import SqlStore
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
@@ -176,6 +179,10 @@ def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, no
     from storage.grant_ledger import SqlGrantLedger
 
     removing = frozenset(n.strip() for n in settings.reconcile_remove_unmanaged.split(",") if n.strip())
+    if removing:  # honoured so deployments that rely on it keep removing; the integration's setting replaces it
+        log.warning("RECONCILE_REMOVE_UNMANAGED is deprecated: set remove_unmanaged_roles on the integration "
+                    "(config apply, or the /atlas-admin integration modal) and unset it; still removing for: %s",
+                    ", ".join(sorted(removing)))
     return ReconcileService(store=store, ledger=SqlGrantLedger(store.engine), gateways=gateways, notifier=notifier,
                             clock=clock, options=ReconcileOptions(remove_unmanaged=removing))
 

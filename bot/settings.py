@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     atlas_max_concurrency: int = Field(default=8, ge=1, le=64)
     log_json: bool = False
     reconcile_interval_minutes: float = Field(default=60.0, ge=0)  # 0: no scheduled reconciliation
-    reconcile_remove_unmanaged: str = ""  # comma separated integration names whose unmanaged roles are removed
+    # Deprecated: comma separated integration names whose unmanaged roles are removed even if the integration's
+    # own `remove_unmanaged_roles` is off (kept so existing deployments do not silently stop removing them).
+    reconcile_remove_unmanaged: str = ""
     overdue_grace_seconds: float = Field(default=120.0, gt=0)  # a revocation this late counts as overdue
     home_refresh_seconds: float = Field(default=1.0, ge=0)  # a person's App Home is republished at most this often
     home_publish_per_minute: float = Field(default=100.0, gt=0)  # App Homes refreshed a minute after a burst of 50

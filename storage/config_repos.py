@@ -146,6 +146,7 @@ class SqlIntegrationRepository:
             "resource_owner_tag_key": owner.tag_key if owner else None,
             "resource_owner_attribute": owner.attribute if owner else None,
             "extra_project_roles": tuple(spec.extra_project_roles),
+            "remove_unmanaged_roles": spec.remove_unmanaged_roles,
             "enabled": spec.enabled,
         }
 
@@ -179,6 +180,7 @@ class SqlIntegrationRepository:
             integration_owners=list(row["integration_owners"]),
             resource_owner=owner,
             extra_project_roles=list(row["extra_project_roles"]),
+            remove_unmanaged_roles=row["remove_unmanaged_roles"],
             enabled=row["enabled"],
         )
 

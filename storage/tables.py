@@ -50,6 +50,7 @@ class IntegrationRow(SQLModel, table=True):
     resource_owner_tag_key: str | None = Field(default=None, sa_type=String(255))
     resource_owner_attribute: str | None = Field(default=None, sa_type=String(32))
     extra_project_roles: tuple[str, ...] = Field(sa_type=StrTuple)
+    remove_unmanaged_roles: bool = False  # reconciliation removes roles nobody granted, not only reports them
     enabled: bool = True
     last_sync_at: datetime | None = _when()
     last_sync_error: str | None = Field(default=None, sa_type=Text)

@@ -79,6 +79,8 @@ def test_the_contract_example_is_valid() -> None:
     ("integrations.0.credentials", {"type": "password", "user": "x"}, "integrations[0].credentials"),
     ("integrations.0.credentials", {"type": "api_key", "public_key_env": "A"}, "integrations[0].credentials"),
     ("integrations.0.surprise", 1, "integrations[0].surprise"),
+    ("integrations.0.remove_unmanaged_roles", "sometimes", "integrations[0].remove_unmanaged_roles"),
+    ("integrations.0.remove_unmanaged_roles", None, "integrations[0].remove_unmanaged_roles"),
     ("access_flows.0.resources.types", ["database"], "access_flows[0].resources.types[0]"),
     ("access_flows.0.max_duration", "forever", "access_flows[0].max_duration"),
     ("access_flows.0.max_duration", "0m", "access_flows[0].max_duration"),
@@ -93,6 +95,13 @@ def test_each_invalid_field_is_named(path: str, value: Any, field: str) -> None:
         parse_document(mutate(path, value))
     named = " ".join(caught.value.errors)
     assert field.replace(".1", "[1]") in named or field in named, caught.value.errors
+
+
+@pytest.mark.parametrize(("value", "removes"), [(DELETE, False), (False, False), (True, True)])
+def test_an_integration_removes_unmanaged_roles_only_when_it_says_so(value: Any, removes: bool) -> None:
+    data = VALID if value is DELETE else mutate("integrations.0.remove_unmanaged_roles", value)  # DELETE: left out
+    document = parse_document(data)
+    assert document.integrations[0].remove_unmanaged_roles is removes
 
 
 def test_duplicate_names_are_refused() -> None:

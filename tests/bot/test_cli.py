@@ -48,6 +48,7 @@ def test_apply_creates_then_updates_by_name(env: Path, capsys: pytest.CaptureFix
     (("integrations", 0, "name"), "bad name", "integrations[0].name"),
     (("integrations", 0, "credential_rotation_days"), 0, "integrations[0].credential_rotation_days"),
     (("integrations", 0, "integration_owners"), [], "resource_owner needs integration_owners"),
+    (("integrations", 0, "remove_unmanaged_roles"), "sometimes", "integrations[0].remove_unmanaged_roles"),
     (("access_flows", 0, "integration"), "nowhere", "access_flows[0].integration"),
     (("access_flows", 0, "roles"), ["GROUP_GOD"], "access_flows[0].roles[0]"),
     (("access_flows", 0, "resources"), {"types": ["cluster-ish"]}, "access_flows[0].resources.types[0]"),
@@ -100,6 +101,31 @@ def test_show_redacts_literal_secrets(env: Path, capsys: pytest.CaptureFixture[s
     assert shown["integrations"][0]["credentials"] == {"type": "api_key", "public_key": "abcdefgh",
                                                        "private_key": "<redacted>"}
     assert shown["access_flows"][0]["max_duration"] == "8h"
+
+
+@pytest.mark.parametrize(("in_file", "shown"), [(None, False), (False, False), (True, True)])
+def test_remove_unmanaged_roles_round_trips_through_show_and_apply(
+    env: Path, capsys: pytest.CaptureFixture[str], in_file: bool | None, shown: bool
+) -> None:
+    # given a file that sets remove_unmanaged_roles (or leaves it out: the default), applied
+    data = copy.deepcopy(VALID)
+    if in_file is not None:
+        data["integrations"][0]["remove_unmanaged_roles"] = in_file
+    assert run(capsys, "config", "apply", str(write(env, data)))[0] == 0
+
+    # when the configuration is shown, then it prints the setting, always (false too)
+    code, out, _ = run(capsys, "config", "show")
+    printed = yaml.safe_load(out)
+    assert code == 0 and printed["integrations"][0]["remove_unmanaged_roles"] is shown
+
+    # and applying what `config show` printed, then showing it again, gives the same document
+    assert run(capsys, "config", "apply", str(write(env, printed, "shown.yml")))[0] == 0
+    assert yaml.safe_load(run(capsys, "config", "show")[1]) == printed
+
+    # and flipping it in that file is what the next `config show` says
+    printed["integrations"][0]["remove_unmanaged_roles"] = not shown
+    assert run(capsys, "config", "apply", str(write(env, printed, "flipped.yml")))[0] == 0
+    assert yaml.safe_load(run(capsys, "config", "show")[1])["integrations"][0]["remove_unmanaged_roles"] is not shown
 
 
 def test_keygen_prints_a_fernet_key(capsys: pytest.CaptureFixture[str]) -> None:

@@ -208,3 +208,57 @@ def test_switching_to_a_service_account_needs_its_secret(world: AdminHarness) ->
         spec = uow.integrations.get("prod")
     assert spec is not None and spec.credentials.type == "service_account"
     assert world.runtime.sync.run("prod").changes.counts["organizations"] == 1
+
+
+# --- roles added outside the bot -----------------------------------------------------------------------------------
+
+
+def _remove_box(modal: dict[str, Any]) -> list[str]:
+    """The values ticked in the "Roles added outside the bot" checkbox as the modal opens."""
+    box = next(b for b in modal["blocks"] if b.get("block_id") == "admin_remove_unmanaged")
+    assert box["type"] == "input" and box["optional"] is True and box["element"]["type"] == "checkboxes"
+    assert [o["value"] for o in box["element"]["options"]] == ["on"]
+    return [o["value"] for o in box["element"].get("initial_options") or []]
+
+
+@pytest.mark.parametrize(("stored", "ticked"), [(False, True), (True, False), (True, True), (False, False)])
+def test_the_remove_unmanaged_roles_box_shows_the_stored_setting_and_saves_what_is_ticked(
+    world: AdminHarness, stored: bool, ticked: bool,
+) -> None:
+    # given prod stored with remove_unmanaged_roles as `stored`
+    with world.runtime.store.unit_of_work() as uow:
+        spec = uow.integrations.get("prod")
+        assert spec is not None
+        uow.integrations.upsert(spec.model_copy(update={"remove_unmanaged_roles": stored}))
+
+    # when dan opens Edit on prod, then the box says what is stored
+    _, modal = open_integration_modal(world, "prod")
+    assert _remove_box(modal) == (["on"] if stored else [])
+    assert "Roles added outside the bot" in view_text(modal) and "also removed" in view_text(modal)
+
+    # when he saves with the box ticked or not (everything else as shown, the secret left blank)
+    assert submitted(world, modal, {"admin_remove_unmanaged": ["on"] if ticked else []}) == {}
+
+    # then that is the integration's setting, and nothing else changed
+    with world.runtime.store.unit_of_work() as uow:
+        saved = uow.integrations.get("prod")
+    assert saved is not None and saved.remove_unmanaged_roles is ticked
+    assert saved.model_copy(update={"remove_unmanaged_roles": stored}) == spec.model_copy(
+        update={"remove_unmanaged_roles": stored})
+    wait(lambda: any("First sync of *prod*" in blocks_text(m) and "synced" in blocks_text(m)
+                     for m in world.sim.dms(DAN)))
+
+
+@pytest.mark.parametrize("ticked", [False, True])
+def test_a_new_integration_starts_unticked_and_saves_what_is_ticked(
+    world: AdminHarness, staging_key: tuple[str, str], ticked: bool,
+) -> None:
+    _, modal = open_integration_modal(world)
+    assert _remove_box(modal) == []  # only reported, unless the admin says otherwise
+    values = new_integration(world, staging_key, admin_remove_unmanaged=["on"] if ticked else [])
+    assert submitted(world, modal, values) == {}
+    with world.runtime.store.unit_of_work() as uow:
+        spec = uow.integrations.get("staging")
+    assert spec is not None and spec.remove_unmanaged_roles is ticked
+    wait(lambda: any("First sync of *staging*" in blocks_text(m) and "synced" in blocks_text(m)
+                     for m in world.sim.dms(DAN)))

@@ -36,6 +36,7 @@ def test_an_integration_with_every_field_comes_back_equal(store: SqlStore) -> No
     spec = b.integration(
         discovery=["projects"], credential_rotation_days=30, custom_access_details="Sign in with SSO.",
         resource_owner={"tag_key": "owner"}, extra_project_roles=["GROUP_NEW_ROLE"], enabled=False,
+        remove_unmanaged_roles=True,
     )
     assert save(store, spec) is True
     loaded = load(store)

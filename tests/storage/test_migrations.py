@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlmodel import SQLModel
 
 from storage.crypto import SecretBox
@@ -63,6 +63,57 @@ def test_downgrade_to_base_removes_every_table(kind: str, tmp_path: Path) -> Non
             with engine.connect() as connection:
                 command.downgrade(alembic_config(connection=connection), "base")
             assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        finally:
+            engine.dispose()
+
+
+# An integration as the 0003 schema stores it: no remove_unmanaged_roles column yet.
+INTEGRATION_AT_0003 = {
+    "name": "prod", "organization_id": b.ORG_ID, "credential_type": "api_key",
+    "credential_public": {"public_key_env": "ATLAS_PUB", "private_key_env": "ATLAS_PRIV"},
+    "credential_secret": None, "discovery": ["organizations", "projects"], "approval_channel": "C0APPROVALS",
+    "integration_owners": ["@atlas-admins"], "extra_project_roles": [], "enabled": True,
+    "created_at": b.T0, "updated_at": b.T0,
+}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_0004_turns_remove_unmanaged_roles_off_for_existing_integrations(kind: str, tmp_path: Path
+                                                                                  ) -> None:
+    with empty_database(kind, tmp_path) as url:
+        # given a database at 0003 holding an integration
+        upgrade(url, "0003")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                old = Table("integration", MetaData(), autoload_with=connection)
+                connection.execute(old.insert().values(**INTEGRATION_AT_0003))
+
+            # when it is upgraded to the head
+            upgrade(url)
+
+            # then the integration reads back with unmanaged roles only reported, and the schema is the models'
+            store = SqlStore(engine, SecretBox(None))
+            with store.unit_of_work() as uow:
+                spec = uow.integrations.get("prod")
+            assert spec is not None and spec.remove_unmanaged_roles is False
+            assert spec.approval_channel == "C0APPROVALS" and spec.integration_owners == ["@atlas-admins"]
+            assert schema_differences(engine) == []
+            # and the setting can be turned on and read back
+            with store.unit_of_work() as uow:
+                uow.integrations.upsert(spec.model_copy(update={"remove_unmanaged_roles": True}))
+            with store.unit_of_work() as uow:
+                turned_on = uow.integrations.get("prod")
+            assert turned_on is not None and turned_on.remove_unmanaged_roles is True
+
+            # and going back to 0003 drops the column and keeps the integration
+            with engine.connect() as connection:
+                command.downgrade(alembic_config(connection=connection), "0003")
+                connection.commit()
+            assert "remove_unmanaged_roles" not in {c["name"] for c in inspect(engine).get_columns("integration")}
+            with engine.connect() as connection:
+                old = Table("integration", MetaData(), autoload_with=connection)
+                assert connection.execute(select(func.count()).select_from(old)).scalar_one() == 1
         finally:
             engine.dispose()
 

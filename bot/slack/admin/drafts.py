@@ -37,6 +37,7 @@ class IntegrationDraft:
     owner_others: str = ""  # user groups (@handle, S…) and emails, comma separated
     tag_key: str = ""
     attribute: str = "slack_usergroup"
+    remove_unmanaged: bool = False  # reconciliation removes roles added outside the bot, not only reports them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +78,7 @@ def integration_draft(spec: IntegrationSpec) -> IntegrationDraft:
         credential_env=envs, approval_channel=spec.approval_channel,
         rotation_days=str(spec.credential_rotation_days or ""), access_details=spec.custom_access_details or "",
         owner_users=users, owner_others=", ".join(others), tag_key=owner.tag_key if owner else "",
-        attribute=owner.attribute if owner else "slack_usergroup",
+        attribute=owner.attribute if owner else "slack_usergroup", remove_unmanaged=spec.remove_unmanaged_roles,
     )  # fmt: skip
 
 
@@ -128,6 +129,7 @@ def integration_from_state(view: dict[str, Any]) -> IntegrationDraft:
         rotation_days=state.text(ids.I_ROTATION), access_details=state.text(ids.I_DETAILS),
         owner_users=state.users(ids.I_OWNER_USERS), owner_others=state.text(ids.I_OWNER_GROUPS),
         tag_key=state.text(ids.I_TAG_KEY), attribute=state.one(ids.I_ATTRIBUTE) or "slack_usergroup",
+        remove_unmanaged=bool(state.picked(ids.I_REMOVE_UNMANAGED)),
     )  # fmt: skip
 
 

@@ -140,7 +140,17 @@ def _integration_settings(draft: IntegrationDraft) -> list[Block]:
                    element=StaticSelectElement(action_id=ids.I_ATTRIBUTE, options=attributes,
                                                initial_option=(_chosen(attributes, [draft.attribute])
                                                                or attributes)[0])),
+        *_unmanaged_roles(draft),
     ]  # fmt: skip
+
+
+def _unmanaged_roles(draft: IntegrationDraft) -> list[Block]:
+    option = _options({"on": "Remove them at reconciliation"})
+    return [InputBlock(block_id=ids.I_REMOVE_UNMANAGED, label="Roles added outside the bot", optional=True,
+                       element=CheckboxesElement(action_id=ids.I_REMOVE_UNMANAGED, options=option,
+                                                 initial_options=option if draft.remove_unmanaged else None),
+                       hint="Roles an access flow hands out, found in Atlas with no grant behind them, are always "
+                            "reported to the integration owners; ticked, they are also removed.")]
 
 
 # --- the access flow modal ------------------------------------------------------------------------------------------

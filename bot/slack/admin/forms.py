@@ -31,6 +31,7 @@ INTEGRATION_BLOCKS = {
     "name": ids.I_NAME, "organization_id": ids.I_ORG, "credentials": ids.I_CRED_ID, "discovery": ids.I_DISCOVERY,
     "approval_channel": ids.I_CHANNEL, "credential_rotation_days": ids.I_ROTATION,
     "custom_access_details": ids.I_DETAILS, "integration_owners": ids.I_OWNER_GROUPS, "resource_owner": ids.I_TAG_KEY,
+    "remove_unmanaged_roles": ids.I_REMOVE_UNMANAGED,
     "": ids.I_TAG_KEY,  # the model's own rule: a resource owner needs integration owners
 }  # fmt: skip
 FLOW_BLOCKS = {
@@ -125,6 +126,7 @@ def _integration_data(draft: IntegrationDraft, stored: IntegrationSpec | None, e
         "integration_owners": owners,
         "resource_owner": {"tag_key": draft.tag_key, "attribute": draft.attribute} if draft.tag_key else None,
         "credential_rotation_days": _whole_number(draft.rotation_days, ids.I_ROTATION, errors),
+        "remove_unmanaged_roles": draft.remove_unmanaged,
     }  # fmt: skip
     if draft.tag_key and not owners:
         errors[ids.I_TAG_KEY] = RESOURCE_OWNER_RULE

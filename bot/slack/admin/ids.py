@@ -42,6 +42,7 @@ I_OWNER_USERS = "admin_owner_users"
 I_OWNER_GROUPS = "admin_owner_groups"
 I_TAG_KEY = "admin_owner_tag_key"
 I_ATTRIBUTE = "admin_owner_attribute"
+I_REMOVE_UNMANAGED = "admin_remove_unmanaged"
 
 # the access flow modal
 F_NAME = "admin_flow_name"
