@@ -63,17 +63,31 @@ class ConfigService:
         created: list[str] = []
         updated: list[str] = []
         with self._store.unit_of_work() as uow:
-            known = {spec.name: spec for spec in uow.integrations.list()}
-            known.update({spec.name: spec for spec in document.integrations})
+            stored = {spec.name: spec for spec in uow.integrations.list()}
+            known = {**stored, **{spec.name: spec for spec in document.integrations}}
             problems: dict[str, str] = {}
+            keeping = {index: field for index, spec in enumerate(document.integrations)
+                       if (field := _redacted_secret(spec)) is not None}
+            for index, field in keeping.items():
+                spec = document.integrations[index]
+                if not _has_secret(stored.get(spec.name), type(spec.credentials), field):
+                    problems[f"integrations[{index}].credentials.{field}"] = (
+                        f"{REDACTED} keeps the stored secret, but {spec.name} has none stored to keep: write the "
+                        f"secret here or name its environment variable ({field}_env)")
             for index, flow in enumerate(document.access_flows):
                 for line in check_flow_against(flow, known.get(flow.integration), f"access_flows[{index}]"):
                     field, message = line.split(": ", 1)
                     problems[field] = message
             if problems:
                 raise FieldErrors(problems)
-            for integration in document.integrations:
-                (created if uow.integrations.upsert(integration) else updated).append(f"integration {integration.name}")
+            for index, integration in enumerate(document.integrations):
+                if index in keeping:  # the file came from `config show`: its marker means the secret as stored
+                    blank = integration.credentials.model_copy(update={keeping[index]: None})
+                    new = uow.integrations.upsert(integration.model_copy(update={"credentials": blank}),
+                                                  keep_secrets=True)
+                else:
+                    new = uow.integrations.upsert(integration)
+                (created if new else updated).append(f"integration {integration.name}")
             for flow in document.access_flows:
                 (created if uow.flows.upsert(flow) else updated).append(f"access flow {flow.name}")
             uow.audit.add(AuditEvent(at=self._clock.now(), actor=actor, action="config_applied",
@@ -103,6 +117,23 @@ class ConfigService:
             return ConfigDocument(integrations=uow.integrations.list(), access_flows=uow.flows.list())
 
 
+REDACTED = "<redacted>"  # what `config show` prints for a literal secret; applied back, it keeps the stored one
+SECRET_FIELDS = ("private_key", "client_secret")
+
+
+def _redacted_secret(spec: IntegrationSpec) -> str | None:
+    """The secret field of `spec` that holds `config show`'s marker instead of a secret, if one does."""
+    for field in SECRET_FIELDS:
+        value = getattr(spec.credentials, field, None)
+        if value is not None and value.get_secret_value() == REDACTED:
+            return field
+    return None
+
+
+def _has_secret(spec: IntegrationSpec | None, kind: type, field: str) -> bool:
+    return spec is not None and isinstance(spec.credentials, kind) and getattr(spec.credentials, field) is not None
+
+
 def redacted(document: ConfigDocument) -> dict[str, Any]:
     """The document as plain data for `config show`: literal secrets replaced by a marker, durations as text."""
     data = document.model_dump(mode="json", exclude_defaults=False)
@@ -110,7 +141,7 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
         creds = integration["credentials"]
         for key in ("private_key", "client_secret"):
             if creds.get(key) is not None:
-                creds[key] = "<redacted>"
+                creds[key] = REDACTED
         for key in list(creds):
             if creds[key] is None:
                 del creds[key]

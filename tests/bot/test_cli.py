@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ import yaml
 from cryptography.fernet import Fernet
 
 from bot.cli import main
+from storage.crypto import SecretBox
+from storage.engine import make_engine
+from storage.store import SqlStore
 from tests.access.test_config import VALID
 
 
@@ -101,6 +105,57 @@ def test_show_redacts_literal_secrets(env: Path, capsys: pytest.CaptureFixture[s
     assert shown["integrations"][0]["credentials"] == {"type": "api_key", "public_key": "abcdefgh",
                                                        "private_key": "<redacted>"}
     assert shown["access_flows"][0]["max_duration"] == "8h"
+
+
+def stored_private_key(name: str = "prod") -> str | None:
+    """What the database holds for the integration's private key, decrypted with the environment's key."""
+    store = SqlStore(make_engine(os.environ["DATABASE_URL"]), SecretBox(os.environ["ATLAS_ACCESS_SECRET_KEY"]))
+    try:
+        with store.unit_of_work() as uow:
+            spec = uow.integrations.get(name)
+    finally:
+        store.dispose()
+    key = getattr(spec.credentials, "private_key", None) if spec else None
+    return key.get_secret_value() if key is not None else None
+
+
+def test_what_show_printed_applies_back_keeping_the_stored_secret(env: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # given an integration whose private key was written in the file
+    data = copy.deepcopy(VALID)
+    data["integrations"][0]["credentials"] = {"type": "api_key", "public_key": "abcdefgh",
+                                              "private_key": "0f6a-very-secret-private-key"}
+    assert run(capsys, "config", "apply", str(write(env, data)))[0] == 0
+    # when the operator applies what `config show` printed (the key shown as <redacted>), a flow changed
+    printed = yaml.safe_load(run(capsys, "config", "show")[1])
+    printed["access_flows"][0]["max_duration"] = "4h"
+    code, _, err = run(capsys, "config", "apply", str(write(env, printed, "shown.yml")))
+    # then it applies, and the stored key is still the real one, not the marker
+    assert code == 0, err
+    assert stored_private_key() == "0f6a-very-secret-private-key"
+    assert yaml.safe_load(run(capsys, "config", "show")[1])["access_flows"][0]["max_duration"] == "4h"
+
+
+@pytest.mark.parametrize("stored", [None, {"type": "api_key", "public_key": "abcdefgh",
+                                           "private_key_env": "ATLAS_PRIVATE_KEY"}],
+                         ids=["a new integration", "one whose key comes from the environment"])
+def test_the_redacted_marker_with_no_secret_stored_is_refused_and_changes_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str], stored: dict[str, str] | None,
+) -> None:
+    if stored is not None:
+        data = copy.deepcopy(VALID)
+        data["integrations"][0]["credentials"] = stored
+        assert run(capsys, "config", "apply", str(write(env, data)))[0] == 0
+    before = run(capsys, "config", "show")[1]
+    # when a file names <redacted> as the key of an integration that has no stored key to keep
+    data = copy.deepcopy(VALID)
+    data["integrations"][0]["credentials"] = {"type": "api_key", "public_key": "abcdefgh", "private_key": "<redacted>"}
+    data["access_flows"][0]["max_duration"] = "4h"
+    code, _, err = run(capsys, "config", "apply", str(write(env, data, "marker.yml")))
+    # then it is refused with the field named and what to do, and nothing changed
+    assert code == 2 and "integrations[0].credentials.private_key" in err and "none stored to keep" in err
+    assert run(capsys, "config", "show")[1] == before
+    assert stored_private_key() is None
 
 
 @pytest.mark.parametrize(("in_file", "shown"), [(None, False), (False, False), (True, True)])
