@@ -282,13 +282,15 @@ class AccessService:
         return uow.grants.add(lifecycle.new_grant_for(saved, username=requester.email, now=now))
 
     def _announce(self, request: AccessRequest, spec: IntegrationSpec) -> None:
-        """Post the approval message and remember where it is, then tell the requester."""
+        """Post the approval message and remember where it is, then tell the requester (only once it is posted:
+        telling them it went to its approvers when it did not would be wrong, and a second time when it does)."""
         posted = self._safely(lambda: self._notifier.post_request(request=request, integration=spec))
-        if posted:
-            channel, ts = posted
-            with self._store.unit_of_work() as uow:
-                current = self._load(uow, request.id or 0)
-                uow.requests.save(replace(current, channel=channel, message_ts=ts))
+        if not posted:
+            return  # the requester hears once it is posted: the sweep announces requests left without a message
+        channel, ts = posted
+        with self._store.unit_of_work() as uow:
+            current = self._load(uow, request.id or 0)
+            uow.requests.save(replace(current, channel=channel, message_ts=ts))
         with self._store.unit_of_work() as uow:
             current = self._load(uow, request.id or 0)
             grant = uow.grants.for_request(current.id or 0)

@@ -107,7 +107,13 @@ class GrantWorker:
     def _grant(self, grant: Grant) -> None:
         gateway = self._gateways(grant.integration)
         if grant.attempts == 0:
-            grant = self._record_baseline(grant, gateway)
+            try:
+                grant = self._record_baseline(grant, gateway)
+            except StaleWrite:
+                raise
+            except Exception as error:  # nothing was changed in Atlas yet: the next attempt looks again
+                self._baseline_failed(grant, error)
+                return
         else:
             grant = self._save(replace(grant, attempts=grant.attempts + 1))
         try:
@@ -137,6 +143,19 @@ class GrantWorker:
             baseline = lifecycle.baseline_for(access.roles, others)
             return uow.grants.save(replace(grant, baseline_roles=baseline, attempts=1,
                                            atlas_user_id=access.user_id, updated_at=self._clock.now()))
+
+    def _baseline_failed(self, grant: Grant, error: Exception) -> None:
+        """The look-up of what the person holds failed before anything was asked of Atlas.
+
+        The grant stays at attempt 0, so the next try looks the baseline up again (only a first attempt may: a
+        later one could count roles this grant had partly added as the person's own). It is shown as a failed
+        first attempt and retried after the first backoff; an Atlas that keeps failing is seen in the message.
+        """
+        now = self._clock.now()
+        wait = lifecycle.backoff(1, base=self.options.backoff_base_seconds, cap=self.options.backoff_cap_seconds)
+        failed = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + wait, last_error=str(error),
+                                      lease_owner=None, lease_until=None)
+        self._finish(failed, "grant_retry", error=str(error), attempt=1, notify=False)
 
     def _grant_failed(self, grant: Grant, error: Exception) -> None:
         now = self._clock.now()
@@ -188,8 +207,10 @@ class GrantWorker:
             return
         grant = lifecycle.move_grant(grant, G.REVOKED, self._clock.now(), revoked_at=self._clock.now(),
                                      lease_owner=None, lease_until=None, next_attempt_at=None, last_error=None)
-        self._finish(grant, "revoked", reason=reason, removed=sorted(result.removed_roles),
-                     removed_user=result.removed_user, kept=[r for r in grant.roles if r not in roles])
+        # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
+        self._finish(grant, "revoked", notify=grant.granted_at is not None, reason=reason,
+                     removed=sorted(result.removed_roles), removed_user=result.removed_user,
+                     kept=[r for r in grant.roles if r not in roles])
 
     def _revoke_failed(self, grant: Grant, error: Exception) -> None:
         now = self._clock.now()

@@ -111,7 +111,7 @@ def grant_words(grant: Grant) -> str:
     status = grant.status
     if status is GrantStatus.GRANTING:
         if grant.last_error:
-            return f":warning: granting failed (attempt {grant.attempts}): retrying"
+            return f":warning: granting failed (attempt {max(1, grant.attempts)}): retrying"
         return ":gear: granting in Atlas…"
     if status is GrantStatus.INVITED:
         return (f":email: invited — waiting for {mention(grant.requester_id)} to accept the Atlas invitation; "
@@ -124,6 +124,8 @@ def grant_words(grant: Grant) -> str:
         return ":gear: revoking…"
     if status is GrantStatus.FAILED:
         return f":warning: revocation failed (attempt {grant.attempts}): retrying"
+    if grant.granted_at is None:  # never reached Atlas: a grant given up, whatever it partly did taken back
+        return f":x: granting failed: Atlas kept refusing; nothing of it is left in Atlas ({when(grant.revoked_at)})"
     if grant.starts_at is None:
         return f":black_circle: invitation withdrawn at {when(grant.revoked_at)}"
     return f":black_circle: revoked at {when(grant.revoked_at)}"
