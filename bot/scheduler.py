@@ -76,11 +76,15 @@ class Timers:
         self._scheduler.add_job(self.sweep, "date", run_date=max(due, now), id="next-due", replace_existing=True)
 
     def announce_stranded(self) -> None:
-        """Post the approval message of pending requests that have none and have not moved for a lease."""
+        """Post the approval message of pending requests that have none and have not moved for a lease, and
+        send again the updates and DMs Slack refused (see SlackNotifier.redeliver)."""
         try:
             for request_id in self._claim_stranded():
                 log.info("request %s has no approval message yet; announcing it", request_id)
                 self._runtime.service.announce(request_id=request_id)
+            redeliver = getattr(self._runtime.extras.get("notifier"), "redeliver", None)
+            if redeliver is not None:  # messages and DMs Slack refused through every retry, sent again
+                redeliver()
         except Exception as error:
             _failed("announcing stranded requests failed; the next round will try again", error)
 

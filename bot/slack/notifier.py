@@ -60,6 +60,51 @@ class _Versions:
             self._sent[key] = (max(last[0], seen[0]), max(last[1], seen[1]))
 
 
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout"})
+REDELIVER_ROUNDS = 120  # rounds of the sweep interval (5 s by default: ten minutes) before giving up
+
+
+class _Redeliveries:
+    """What to send again: per approval message only its newest failed render, and the failed DMs in order."""
+
+    def __init__(self, *, keep: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._keep = keep
+        self._updates: OrderedDict[tuple[str, str], Callable[[], None]] = OrderedDict()
+        self._dms: list[tuple[int, Callable[[], bool]]] = []
+
+    def update(self, key: tuple[str, str], again: Callable[[], None]) -> None:
+        with self._lock:
+            self._updates[key] = again
+            self._updates.move_to_end(key)
+            while len(self._updates) > self._keep:
+                self._updates.popitem(last=False)
+
+    def dm(self, again: Callable[[], bool]) -> None:
+        with self._lock:
+            if len(self._dms) < self._keep:
+                self._dms.append((0, again))
+
+    def run(self) -> int:
+        with self._lock:
+            updates, self._updates = list(self._updates.values()), OrderedDict()
+            dms, self._dms = self._dms, []
+        for again in updates:  # a failure puts the render back (update_request does) for the next round
+            again()
+        sent, kept = 0, []
+        for rounds, send in dms:
+            if send():
+                sent += 1
+            elif rounds + 1 < REDELIVER_ROUNDS:
+                kept.append((rounds + 1, send))
+            else:
+                log.warning("a DM Slack kept refusing was dropped after %d rounds", REDELIVER_ROUNDS)
+        with self._lock:
+            self._dms = kept + self._dms
+        return sent + len(updates)
+
+
 class SlackNotifier:
     """`Notifier` over the Web API (chat.postMessage, chat.update, conversations.open)."""
 
@@ -70,6 +115,7 @@ class SlackNotifier:
         self._dm_channels: dict[str, str] = {}
         self._credentials = CredentialsCourier(client)
         self.home: Callable[[str], None] | None = None  # publishes one person's App Home (set by bot.slack.home)
+        self._redo = _Redeliveries()
 
     def __repr__(self) -> str:
         return "SlackNotifier()"
@@ -97,10 +143,13 @@ class SlackNotifier:
             if self._versions.is_stale(key, seen):
                 return  # a newer render of this message is already in Slack
             content = views.approval_message(request, grant, group_mention=self._group_mention(request))
-            answer = self._call("chat.update", lambda: self._client.chat_update(
+            answer, transient = self._send("chat.update", lambda: self._client.chat_update(
                 channel=key[0], ts=key[1], **content))  # fmt: skip
             if answer is not None:
                 self._versions.record(key, seen)
+            elif transient:  # Slack down past slack_sdk's retries: the next round renders this state again
+                self._redo.update(key, lambda: self.update_request(request=request, grant=grant,
+                                                                  integration=integration))
 
     # --- the requester and the owners -------------------------------------------------------------------
 
@@ -111,8 +160,11 @@ class SlackNotifier:
         extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
         # Posted to the user id: Slack delivers it in the app's DM with them, without a conversations.open
         # (Tier 3, about 50 a minute) per person, which a burst of expiries would run into.
-        self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=request.requester_id,
-                                                                             text=text, **extra))
+        def post() -> Any:
+            return self._client.chat_postMessage(channel=request.requester_id, text=text, **extra)
+
+        if self._send("chat.postMessage", post) == (None, True):  # Slack down past the retries: later rounds
+            self._redo.dm(lambda: self._send("chat.postMessage", post)[0] is not None)
         if event == "requested":  # a new request: after its message is stored, so the Homes can link to it
             self.publish_homes(request)
 
@@ -184,6 +236,27 @@ class SlackNotifier:
         channel = str(answer["channel"]["id"])
         self._dm_channels[user_id] = channel
         return channel
+
+    def redeliver(self) -> int:
+        """Send again what Slack refused through all of slack_sdk's retries (a 5xx, a 429, no answer): the
+        newest state of each approval message, and the requesters' DMs; what fails again waits for the next
+        round, for up to REDELIVER_ROUNDS rounds. Kept in memory: a restart forgets them (the approval
+        message is rendered again by the request's next change). Returns how many went through."""
+        return self._redo.run()
+
+    @staticmethod
+    def _send(method: str, call: Callable[[], Any]) -> tuple[dict[str, Any] | None, bool]:
+        """(the answer's data, None if it failed; whether the failure is one a later try may get past)."""
+        try:
+            return dict(call().data), False
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else None
+            status = error.response.status_code if error.response is not None else 0
+            log.warning("Slack %s failed: %s", method, code or "no error code")
+            return None, status == 429 or status >= 500 or code in TRANSIENT_ERRORS
+        except Exception as error:  # no answer at all (connection refused, timed out)
+            log.warning("Slack %s failed: %s", method, type(error).__name__)
+            return None, True
 
     @staticmethod
     def _call(method: str, call: Callable[[], Any]) -> dict[str, Any] | None:
