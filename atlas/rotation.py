@@ -17,7 +17,7 @@ from datetime import datetime
 
 from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, Credentials, ServiceAccount
-from atlas.errors import AtlasError, AtlasNotFound
+from atlas.errors import AtlasError, AtlasNotFound, AtlasServerError, AtlasTransportError
 
 log = logging.getLogger(__name__)
 ClientFactory = Callable[[Credentials], AtlasClient]
@@ -64,15 +64,22 @@ class CredentialRotator:
 
     def _issue_api_key(self, organization_id: str, current: ApiKey) -> Issued:
         client = self._client_for(current)
-        mine = next((key for key in client.paginate("listOrgApiKeys", path_params={"orgId": organization_id})
-                     if key.get("publicKey") == current.public_key), None)
+        keys = list(client.paginate("listOrgApiKeys", path_params={"orgId": organization_id}))
+        mine = next((key for key in keys if key.get("publicKey") == current.public_key), None)
         if mine is None:
             raise RotationError(f"API key {current.public_key} is not an API key of organization {organization_id}")
         access = list(client.paginate("listOrgApiKeyAccessListEntries",
                                       path_params={"orgId": organization_id, "apiUserId": mine["id"]}))
         org_roles, project_roles = _key_roles(mine.get("roles", []), organization_id)
-        created = client.call("createOrgApiKey", path_params={"orgId": organization_id},
-                              json={"desc": _desc(mine.get("desc")), "roles": org_roles or ["ORG_MEMBER"]})
+        desc = _desc(mine.get("desc"))
+        try:
+            created = client.call("createOrgApiKey", path_params={"orgId": organization_id},
+                                  json={"desc": desc, "roles": org_roles or ["ORG_MEMBER"]})
+        except (AtlasTransportError, AtlasServerError):
+            # The answer was lost (a POST is not sent twice): Atlas may have made the key all the same, and
+            # nobody would hold its private key. Delete any key of ours that was not there before.
+            self._sweep_unanswered(client, organization_id, desc, before={str(key["id"]) for key in keys})
+            raise
         new = ApiKey(public_key=created["publicKey"], private_key=created["privateKey"])
         try:
             self._copy_access(client, organization_id, created["id"], access, project_roles)
@@ -94,6 +101,19 @@ class CredentialRotator:
         for group_id, roles in sorted(project_roles.items()):
             client.call("addGroupApiKey", path_params={"groupId": group_id, "apiUserId": key_id},
                         json=[{"roles": roles}])
+
+    @staticmethod
+    def _sweep_unanswered(client: AtlasClient, organization_id: str, desc: str, *, before: set[str]) -> None:
+        try:
+            made = [str(key["id"]) for key in client.paginate("listOrgApiKeys", path_params={"orgId": organization_id})
+                    if str(key["id"]) not in before and key.get("desc") == desc]
+            for key_id in made:
+                client.call("deleteOrgApiKey", path_params={"orgId": organization_id, "apiUserId": key_id})
+                log.warning("deleted API key %s, made by a creation whose answer was lost", key_id)
+        except AtlasError as error:
+            raise RotationError(f"creating the new API key got no answer, and looking for a key it may have made "
+                                f"failed too ({error}): look in Atlas for an API key described {desc!r} that "
+                                f"atlas-access does not use, and delete it") from error
 
     def _undo(self, organization_id: str, current: Credentials, new_id: str) -> None:
         """Delete a half-made credential; the error that caused this is what the caller hears about."""
