@@ -118,7 +118,8 @@ class RequestListeners:
                                               limit=100)
         except Exception:
             log.exception("options load failed")
-            found = []
+            ack(options=v.unavailable_options())
+            return
         ack(options=v.resource_options(found))
 
     def resource_picked(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -130,10 +131,12 @@ class RequestListeners:
         if not view.get("id"):
             return  # a pick from outside the request modal: there is no modal to update
         option = (body.get("actions") or [{}])[0].get("selected_option") or {}
-        picked = v.parse_resource_value(str(option.get("value") or ""))
+        value = str(option.get("value") or "")
+        picked = v.parse_resource_value(value)
         requester = self._requester(p.user_of(body), our_team)
         if isinstance(requester, str) or picked is None:
-            modal = v.request_modal(notice=requester if isinstance(requester, str) else words.NO_RESOURCE)
+            fallback = words.TRY_AGAIN if value == v.UNAVAILABLE else words.NO_RESOURCE
+            modal = v.request_modal(notice=requester if isinstance(requester, str) else fallback)
         else:
             modal = self._form_modal(requester, *picked)
         try:
@@ -146,6 +149,9 @@ class RequestListeners:
             form = self._service.form(requester=requester, integration=integration, resource_id=resource_id)
         except AccessError as error:
             return v.request_modal(notice=words.error_text(error))
+        except Exception:  # the database away, say: the modal says so instead of staying as it was
+            log.exception("building the request form failed")
+            return v.request_modal(notice=words.TRY_AGAIN)
         group = self._directory.group_id(form.approvers.group) if form.approvers.group else None
         preview = v.approvers_preview(form, group_mention=f"<!subteam^{group}>" if group else None)
         return v.request_modal(form=form, approvers=preview)

@@ -78,6 +78,15 @@ def resource_options(resources: list[InventoryResource]) -> list[dict[str, Any]]
     return [resource_option(r).to_dict("block") for r in resources[:100]]
 
 
+UNAVAILABLE = "unavailable"  # the value of the one option offered when the search itself failed
+
+
+def unavailable_options() -> list[dict[str, Any]]:
+    """The options-load answer when the inventory cannot be searched: a picker has no room for an error, so
+    the one option says what happened (picking it says it again in the modal)."""
+    return [Option(value=UNAVAILABLE, text=":warning: Can't search right now: try again in a minute").to_dict("block")]
+
+
 def request_modal(
     *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None
 ) -> dict[str, Any]:

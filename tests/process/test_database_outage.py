@@ -11,6 +11,7 @@ children share a busy 2-core machine with the test.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -198,6 +199,13 @@ def test_a_request_submitted_while_the_database_is_unreachable_is_refused_polite
     fresh = world.sim.last_view(user_id=ANN, callback_id="access_request")
     answer, took = timed(lambda: slack.block_suggestion(ANN, "resource", "pay", fresh))
     assert answer.status_code == 200 and took < ACK_SECONDS
+    # and the picker's one option says what happened, as does the modal if she picks it anyway
+    [unavailable] = answer.json()["options"]
+    assert "try again" in unavailable["text"]["text"]
+    updated = len(world.sim.calls_to("views.update"))
+    assert slack.block_action(ANN, "resource", unavailable, view=fresh).status_code == 200
+    wait(lambda: len(world.sim.calls_to("views.update")) > updated, what="the modal's notice")
+    assert words.TRY_AGAIN in json.dumps(world.sim.calls_to("views.update")[-1].args)
     # when the database is back and she submits the same form again
     door.open()
     answer = slack.submit(ANN, form, values)
