@@ -249,8 +249,12 @@ class Notifier(Protocol):
     def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None: ...
 
     def tell_requester(
-        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec
-    ) -> None: ...
+        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec,
+        kept_by_other_grants: tuple[str, ...] = (),
+    ) -> None:
+        """A DM to the requester; on "revoked", `kept_by_other_grants` names the grant's roles that another
+        live grant of theirs keeps (so the DM does not say they were removed)."""
+        ...
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None: ...
 

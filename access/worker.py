@@ -208,9 +208,10 @@ class GrantWorker:
         grant = lifecycle.move_grant(grant, G.REVOKED, self._clock.now(), revoked_at=self._clock.now(),
                                      lease_owner=None, lease_until=None, next_attempt_at=None, last_error=None)
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
+        kept = [r for r in grant.roles if r not in roles]
         self._finish(grant, "revoked", notify=grant.granted_at is not None, reason=reason,
-                     removed=sorted(result.removed_roles), removed_user=result.removed_user,
-                     kept=[r for r in grant.roles if r not in roles])
+                     removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
+                     kept_by_other_grants=tuple(r for r in kept if r not in grant.baseline_roles))
 
     def _revoke_failed(self, grant: Grant, error: Exception) -> None:
         now = self._clock.now()
@@ -248,8 +249,10 @@ class GrantWorker:
             # The approval message always shows the grant as it is (a failure too); the DM only with `notify`.
             self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))
             if notify:
-                self._quietly(lambda: self._notifier.tell_requester(request=request, grant=saved, event=action,
-                                                                    integration=spec))
+                others = detail.get("kept_by_other_grants", ())
+                self._quietly(lambda: self._notifier.tell_requester(
+                    request=request, grant=saved, event=action, integration=spec,
+                    kept_by_other_grants=tuple(others) if isinstance(others, tuple) else ()))
 
     def _alert(self, grant: Grant, text: str) -> None:
         spec = self._store.integration(grant.integration)

@@ -143,12 +143,17 @@ def status_words(request: AccessRequest, grant: Grant | None) -> str:
 # --- what the requester is told ----------------------------------------------------------------------------
 
 
-def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec) -> str:
-    """The DM for one event of the requester's request."""
+def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec,
+                   kept_by_other_grants: tuple[str, ...] = ()) -> str:
+    """The DM for one event of the requester's request (`kept_by_other_grants`: on "revoked", the grant's
+    roles that stayed because another live grant of the person's still gives them)."""
     what = f"{roles_words(request.roles)} on {resource_words(request)}"
     ref = f"request #{request.id}"
     words = _EVENTS.get(event)
-    text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
+    if event == "revoked":
+        text = _revoked(request, grant, what, ref, kept_by_other_grants)
+    else:
+        text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
     if event in ("granted", "activated") and integration.custom_access_details:
         text += "\n" + integration.custom_access_details
     return text
@@ -225,7 +230,8 @@ def _activated(request: AccessRequest, grant: Grant | None, what: str, ref: str)
     return f":white_check_mark: You accepted the Atlas invitation: you have {what} until {until}."
 
 
-def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
+             kept_by_other_grants: tuple[str, ...] = ()) -> str:
     if request.resource_kind is ResourceKind.CLUSTER:
         user = f" `{grant.database_user}`" if grant is not None and grant.database_user else ""
         return f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
@@ -234,12 +240,16 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str) -
     if grant is None:
         return f"Your access from {ref} ({what}) has ended."
     kept = [role for role in grant.roles if role in grant.baseline_roles]
-    removed = [role for role in grant.roles if role not in kept]
+    others = [role for role in grant.roles if role in kept_by_other_grants and role not in kept]
+    removed = [role for role in grant.roles if role not in kept and role not in others]
     text = f"Your access from {ref} on {resource_words(request)} has ended."
     if removed:
         text += f" Removed: {roles_words(removed)}."
     if kept:
         text += f" Kept: {roles_words(kept)}, because you had {'it' if len(kept) == 1 else 'them'} before."
+    if others:
+        text += (f" Kept: {roles_words(others)}, because another of your requests still gives "
+                 f"{'it' if len(others) == 1 else 'them'}.")
     return text + " Access you hold through Atlas teams or other requests is not affected."
 
 

@@ -154,9 +154,11 @@ class SlackNotifier:
     # --- the requester and the owners -------------------------------------------------------------------
 
     def tell_requester(
-        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec
+        self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec,
+        kept_by_other_grants: tuple[str, ...] = (),
     ) -> None:
-        text = words.requester_text(request=request, grant=grant, event=event, integration=integration)
+        text = words.requester_text(request=request, grant=grant, event=event, integration=integration,
+                                    kept_by_other_grants=kept_by_other_grants)
         extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
         # Posted to the user id: Slack delivers it in the app's DM with them, without a conversations.open
         # (Tier 3, about 50 a minute) per person, which a burst of expiries would run into.

@@ -38,6 +38,9 @@ def test_overlapping_grants_on_one_project_keep_the_role_until_the_last_ends(wor
     world.expire(timedelta(hours=1))
     assert world.get(short.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
     assert world.project_roles("search", ANN) == {READ}
+    # and ann is told so: not that it was removed
+    [ended] = [t for t in world.dm_texts(ANN) if t.startswith(f"Your access from request #{short.id} ")]
+    assert "Removed" not in ended and "another of your requests still gives it" in ended
 
     # when the second ends, ann is no longer in the project at all (she was not before)
     world.expire(timedelta(hours=3))
