@@ -140,6 +140,19 @@ def should_remove_user(grant: Grant, others: list[Grant]) -> bool:
     return not grant.baseline_roles and not any(o.id != grant.id for o in others)
 
 
+def attributed(grant: Grant, *, added_roles: frozenset[str], added_user: bool,
+               others: list[Grant]) -> tuple[tuple[str, ...], bool]:
+    """What a grant added, on an attempt after one whose outcome was unknown (its answer lost): that attempt may
+    have landed, so the call that went through finds the work done and reports nothing added. The grant is
+    then credited with each role it asked for that the person did not hold before (the baseline) and no other
+    live grant gives, and with the person themselves when they held nothing there before and no other grant
+    keeps them there."""
+    held_elsewhere = set(grant.baseline_roles) | {r for o in others if o.id != grant.id for r in o.roles}
+    roles = set(added_roles) | {r for r in grant.roles if r not in held_elsewhere}
+    user = added_user or (not grant.baseline_roles and not any(o.id != grant.id for o in others))
+    return tuple(sorted(roles)), user
+
+
 def baseline_for(current_roles: frozenset[str], others: list[Grant]) -> tuple[str, ...]:
     """What the person holds independently of the bot: current roles less what other live grants added."""
     added_by_bot: set[str] = set()

@@ -122,8 +122,15 @@ class GrantWorker:
             self._grant_failed(grant, error)
             return
         now = self._clock.now()
-        changes = {"atlas_user_id": result.user_id, "added_roles": tuple(sorted(result.added_roles)),
-                   "added_user": result.added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
+        added_roles, added_user = tuple(sorted(result.added_roles)), result.added_user
+        if grant.attempts > 1:  # an earlier attempt may have landed without its answer: credit what it did
+            with self._store.unit_of_work() as uow:
+                others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
+                          if g.id != grant.id and g.status is not G.GRANTING]
+            added_roles, added_user = lifecycle.attributed(grant, added_roles=result.added_roles,
+                                                           added_user=result.added_user, others=others)
+        changes = {"atlas_user_id": result.user_id, "added_roles": added_roles,
+                   "added_user": added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
         if result.status is MembershipStatus.ACTIVE:
             grant = lifecycle.activate(replace(grant, **changes), now=now)  # type: ignore[arg-type]
             self._finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))

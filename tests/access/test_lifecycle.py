@@ -116,6 +116,26 @@ def test_what_a_revocation_removes(mine: tuple[str, ...], baseline: tuple[str, .
     assert lifecycle.should_remove_user(subject, other_grants) is remove_user
 
 
+@pytest.mark.parametrize(("mine", "baseline", "others", "reported", "added", "added_user"), [
+    # the lost attempt added the person and the role; the retry found it done and reported nothing
+    (("GROUP_READ_ONLY",), (), [], ((), False), ("GROUP_READ_ONLY",), True),
+    # the retry added the rest itself: both are credited
+    (("GROUP_READ_ONLY", "GROUP_OWNER"), (), [], (("GROUP_OWNER",), False), ("GROUP_OWNER", "GROUP_READ_ONLY"), True),
+    # a role held before is not the grant's, nor is the person who was already there
+    (("GROUP_READ_ONLY", "GROUP_OWNER"), ("GROUP_READ_ONLY",), [], ((), False), ("GROUP_OWNER",), False),
+    # another live grant gives the same role and keeps the person there: not this grant's doing
+    (("GROUP_READ_ONLY",), (), [("GROUP_READ_ONLY",)], ((), False), (), False),
+])
+def test_what_a_retried_grant_is_credited_with(mine: tuple[str, ...], baseline: tuple[str, ...],
+                                               others: list[tuple[str, ...]], reported: tuple[tuple[str, ...], bool],
+                                               added: tuple[str, ...], added_user: bool) -> None:
+    subject = grant(1, mine, baseline)
+    other_grants = [grant(10 + i, roles) for i, roles in enumerate(others)]
+    credited = lifecycle.attributed(subject, added_roles=frozenset(reported[0]), added_user=reported[1],
+                                    others=other_grants)
+    assert credited == (added, added_user)
+
+
 def test_baseline_excludes_what_other_bot_grants_added() -> None:
     other = grant(2, ("GROUP_OWNER",), ("GROUP_READ_ONLY",))
     assert lifecycle.baseline_for(frozenset({"GROUP_READ_ONLY", "GROUP_OWNER"}), [other]) == ("GROUP_READ_ONLY",)

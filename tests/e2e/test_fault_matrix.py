@@ -390,6 +390,10 @@ def test_adding_someone_to_a_project_is_never_sent_twice(world: FaultWorld, faul
         # and the next attempt looks first: it adds eve only if the first request did not
         grant = next_attempt(world, request)
         assert grant.status is G.ACTIVE
+    # and the grant (and its audit row) says it added eve and her role, whichever attempt's call did it
+    assert grant.added_user and grant.added_roles == (READ,)
+    [granted] = [e for e in world.audit("granted") if e.request_id == request.id]
+    assert granted.detail["added"] == [READ]
 
     # and eve is in payments with read-only, added by exactly one request that Atlas carried out
     assert world.project_roles("payments", EVE) == {READ}
