@@ -24,7 +24,7 @@ from access import lifecycle
 from access.database_access import DatabaseUserSteps
 from access.entities import AuditEvent, Grant
 from access.model import GrantStatus, MembershipStatus, ResourceKind
-from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store
+from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 G = GrantStatus
@@ -125,8 +125,7 @@ class GrantWorker:
         added_roles, added_user = tuple(sorted(result.added_roles)), result.added_user
         if grant.attempts > 1:  # an earlier attempt may have landed without its answer: credit what it did
             with self._store.unit_of_work() as uow:
-                others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
-                          if g.id != grant.id and g.status is not G.GRANTING]
+                others = _settled_others(uow, grant)
             added_roles, added_user = lifecycle.attributed(grant, added_roles=result.added_roles,
                                                            added_user=result.added_user, others=others)
         changes = {"atlas_user_id": result.user_id, "added_roles": added_roles,
@@ -145,9 +144,7 @@ class GrantWorker:
         """Before the first change in Atlas: what the person holds that no bot grant gave them."""
         access = gateway.user_access(resource=grant.resource, username=grant.username)
         with self._store.unit_of_work() as uow:
-            others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
-                      if g.id != grant.id and g.status is not G.GRANTING]
-            baseline = lifecycle.baseline_for(access.roles, others)
+            baseline = lifecycle.baseline_for(access.roles, _settled_others(uow, grant))
             return uow.grants.save(replace(grant, baseline_roles=baseline, attempts=1,
                                            atlas_user_id=access.user_id, updated_at=self._clock.now()))
 
@@ -218,7 +215,7 @@ class GrantWorker:
         kept = [r for r in grant.roles if r not in roles]
         self._finish(grant, "revoked", notify=grant.granted_at is not None, reason=reason,
                      removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
-                     kept_by_other_grants=tuple(r for r in kept if r not in grant.baseline_roles))
+                     kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 
     def _revoke_failed(self, grant: Grant, error: Exception) -> None:
         now = self._clock.now()
@@ -240,7 +237,8 @@ class GrantWorker:
         with self._store.unit_of_work() as uow:
             return uow.grants.save(grant)
 
-    def _finish(self, grant: Grant, action: str, *, notify: bool = True, **detail: object) -> None:
+    def _finish(self, grant: Grant, action: str, *, notify: bool = True, kept_by_others: tuple[str, ...] = (),
+                **detail: object) -> None:
         """Save the grant with its audit row in one transaction, then tell people."""
         with self._store.unit_of_work() as uow:
             saved = uow.grants.save(grant)
@@ -256,10 +254,9 @@ class GrantWorker:
             # The approval message always shows the grant as it is (a failure too); the DM only with `notify`.
             self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))
             if notify:
-                others = detail.get("kept_by_other_grants", ())
                 self._quietly(lambda: self._notifier.tell_requester(
                     request=request, grant=saved, event=action, integration=spec,
-                    kept_by_other_grants=tuple(others) if isinstance(others, tuple) else ()))
+                    kept_by_other_grants=kept_by_others))
 
     def _alert(self, grant: Grant, text: str) -> None:
         spec = self._store.integration(grant.integration)
@@ -272,6 +269,12 @@ class GrantWorker:
             action()
         except Exception:
             log.exception("notification failed")
+
+
+def _settled_others(uow: UnitOfWork, grant: Grant) -> list[Grant]:
+    """The person's other live grants on the resource, those still granting left out (what they hold is unknown)."""
+    return [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
+            if g.id != grant.id and g.status is not G.GRANTING]
 
 
 class _Crew:
