@@ -149,6 +149,7 @@ def build_runtime(
     """Everything but the HTTP server and the timers."""
     from bot.slack.directory import SlackDirectory
     from bot.slack.notifier import SlackNotifier
+    from storage.outbox import SqlOutbox
 
     clock = clock or SystemClock()
     store = build_store(settings, clock)
@@ -156,7 +157,9 @@ def build_runtime(
     metrics.bind_store(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds))
     slack = slack_client(settings, on_error=metrics.slack_error)
     directory = SlackDirectory(slack)
-    notifier = SlackNotifier(slack, directory=directory)
+    outbox = SqlOutbox(store.engine, clock)
+    metrics.bind_outbox(outbox)
+    notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock)
     gateways = GatewayFactory(store=store, settings=settings, clock=clock, transport=atlas_transport,
                               on_call=metrics.atlas_call)
     worker = GrantWorker(store=store, gateways=gateways, notifier=notifier, clock=clock, options=WorkerOptions(

@@ -135,6 +135,10 @@ class Metrics:
     def bind_store(self, *, store: Any, clock: Any, grace: timedelta) -> None:
         self.registry.register(GrantCollector(store=store, clock=clock, grace=grace))
 
+    def bind_outbox(self, outbox: Any) -> None:
+        """Report the Slack messages waiting to be sent again (`storage.outbox.SqlOutbox.waiting`)."""
+        self.registry.register(OutboxCollector(outbox))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -231,3 +235,22 @@ class ObservedWebClient(WebClient):
     def _report(self, method: str, error: str) -> None:
         if self.on_error is not None:
             self.on_error(method, error)
+
+
+class OutboxCollector(Collector):
+    """Slack messages Slack refused through every retry, waiting in the outbox, from the database at scrape time."""
+
+    def __init__(self, outbox: Any) -> None:
+        self._outbox = outbox
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            waiting = self._outbox.waiting()
+        except Exception as error:
+            logging.getLogger(__name__).warning("outbox metrics unavailable: %s", type(error).__name__)
+            return
+        yield GaugeMetricFamily("atlas_access_slack_outbox_waiting",
+                                "Slack messages refused through every retry, waiting to be sent again", value=waiting)

@@ -235,3 +235,25 @@ class AuditEventRow(SQLModel, table=True):
     request_id: int | None = Field(default=None, index=True)
     grant_id: int | None = None
     detail: dict[str, Any] = Field(sa_type=JSON)
+
+
+# --- delivery ---------------------------------------------------------------------------------------------
+
+
+class SlackOutboxRow(SQLModel, table=True):
+    """A Slack message Slack refused through every retry, to send again (`storage.outbox`, `bot.slack.notifier`).
+
+    `key` names what is sent: `update:<channel>:<ts>` (an approval message, rendered anew from the stored
+    request when sent, so one row per message) or `dm:<uuid>` (a DM, whose text is in `payload`). `rev` counts
+    the puts on one key, so a sender that rendered an older state does not delete a newer one's row.
+    """
+
+    __tablename__ = "slack_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(128), unique=True)
+    payload: dict[str, Any] = Field(sa_type=JSON)
+    attempts: int = 0
+    rev: int = 1
+    due_at: datetime = _when(nullable=False, index=True)
+    created_at: datetime = _when(nullable=False)

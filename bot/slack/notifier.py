@@ -3,15 +3,18 @@
 Every render comes from the stored request and grant it is handed. Renders race (a click and the grant
 worker may both update one message): a per-message guard sends a render only if it is newer than the last
 one sent, so the message never steps back to an older state. Slack failures are logged here and never
-raised into the domain.
+raised into the domain; what Slack refused through every retry waits in the outbox table (`storage.outbox`)
+for the timers' rounds to send again (`redeliver`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,11 +22,14 @@ from slack_sdk.errors import SlackApiError
 
 from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
+from access.model import RequestStatus
+from access.ports import Clock, Store
 from bot.slack import messages as words
 from bot.slack import views
 from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
 from bot.slack.extend import expiring_blocks
+from storage.outbox import Parcel, SqlOutbox
 
 log = logging.getLogger(__name__)
 
@@ -62,60 +68,32 @@ class _Versions:
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
-REDELIVER_ROUNDS = 120  # rounds of the sweep interval (5 s by default: ten minutes) before giving up
+OUTBOX_LEASE = timedelta(seconds=60)  # a replica sending a parcel has it this long before another may take it
+OUTBOX_GIVE_UP = timedelta(hours=24)  # a message Slack has refused this long is dropped (and logged)
+OUTBOX_BACKOFF = (timedelta(seconds=0), timedelta(minutes=5))  # first and longest wait between rounds' tries
 
 
-class _Redeliveries:
-    """What to send again: per approval message only its newest failed render, and the failed DMs in order."""
-
-    def __init__(self, *, keep: int = 1000) -> None:
-        self._lock = threading.Lock()
-        self._keep = keep
-        self._updates: OrderedDict[tuple[str, str], Callable[[], None]] = OrderedDict()
-        self._dms: list[tuple[int, Callable[[], bool]]] = []
-
-    def update(self, key: tuple[str, str], again: Callable[[], None]) -> None:
-        with self._lock:
-            self._updates[key] = again
-            self._updates.move_to_end(key)
-            while len(self._updates) > self._keep:
-                self._updates.popitem(last=False)
-
-    def dm(self, again: Callable[[], bool]) -> None:
-        with self._lock:
-            if len(self._dms) < self._keep:
-                self._dms.append((0, again))
-
-    def run(self) -> int:
-        with self._lock:
-            updates, self._updates = list(self._updates.values()), OrderedDict()
-            dms, self._dms = self._dms, []
-        for again in updates:  # a failure puts the render back (update_request does) for the next round
-            again()
-        sent, kept = 0, []
-        for rounds, send in dms:
-            if send():
-                sent += 1
-            elif rounds + 1 < REDELIVER_ROUNDS:
-                kept.append((rounds + 1, send))
-            else:
-                log.warning("a DM Slack kept refusing was dropped after %d rounds", REDELIVER_ROUNDS)
-        with self._lock:
-            self._dms = kept + self._dms
-        return sent + len(updates)
+def outbox_backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th refused try: the next round at first, doubling from 10 s up to 5 min."""
+    if attempts <= 1:
+        return OUTBOX_BACKOFF[0]
+    return min(timedelta(seconds=10 * 2 ** (attempts - 2)), OUTBOX_BACKOFF[1])
 
 
 class SlackNotifier:
     """`Notifier` over the Web API (chat.postMessage, chat.update, conversations.open)."""
 
-    def __init__(self, client: WebClient, directory: SlackDirectory) -> None:
+    def __init__(self, client: WebClient, directory: SlackDirectory, *, store: Store, outbox: SqlOutbox,
+                 clock: Clock) -> None:
         self._client = client
         self._directory = directory
+        self._store = store
+        self._outbox = outbox  # what Slack refused through every retry, sent again by `redeliver`
+        self._clock = clock
         self._versions = _Versions()
         self._dm_channels: dict[str, str] = {}
         self._credentials = CredentialsCourier(client)
         self.home: Callable[[str], None] | None = None  # publishes one person's App Home (set by bot.slack.home)
-        self._redo = _Redeliveries()
 
     def __repr__(self) -> str:
         return "SlackNotifier()"
@@ -137,19 +115,22 @@ class SlackNotifier:
         if not request.channel or not request.message_ts:
             log.info("request %s has no approval message to update", request.id)
             return
-        key = (request.channel, request.message_ts)
+        if not self._render(request, grant):  # Slack down past slack_sdk's retries: a later round renders anew
+            self._keep(f"update:{request.channel}:{request.message_ts}", {"request_id": request.id})
+
+    def _render(self, request: AccessRequest, grant: Grant | None) -> bool:
+        """Send this state of the approval message; False when Slack refused it in a way a later try may pass."""
+        key = (str(request.channel), str(request.message_ts))
         seen = (request.version, grant.version if grant is not None else 0)
         with self._versions.lock_for(key):
             if self._versions.is_stale(key, seen):
-                return  # a newer render of this message is already in Slack
+                return True  # a newer render of this message is already in Slack
             content = views.approval_message(request, grant, group_mention=self._group_mention(request))
             answer, transient = self._send("chat.update", lambda: self._client.chat_update(
                 channel=key[0], ts=key[1], **content))  # fmt: skip
             if answer is not None:
                 self._versions.record(key, seen)
-            elif transient:  # Slack down past slack_sdk's retries: the next round renders this state again
-                self._redo.update(key, lambda: self.update_request(request=request, grant=grant,
-                                                                  integration=integration))
+            return answer is not None or not transient
 
     # --- the requester and the owners -------------------------------------------------------------------
 
@@ -162,19 +143,17 @@ class SlackNotifier:
         extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
         # Posted to the user id: Slack delivers it in the app's DM with them, without a conversations.open
         # (Tier 3, about 50 a minute) per person, which a burst of expiries would run into.
-        def post() -> Any:
-            return self._client.chat_postMessage(channel=request.requester_id, text=text, **extra)
-
-        if self._send("chat.postMessage", post) == (None, True):  # Slack down past the retries: later rounds
-            self._redo.dm(lambda: self._send("chat.postMessage", post)[0] is not None)
+        pending = event == "requested" or event.startswith("pending_")
+        self._post({"channel": request.requester_id, "text": text, **extra},
+                   while_pending=request.id if pending else None,
+                   until=grant.expires_at if event == "expiring" and grant is not None else None)
         if event == "requested":  # a new request: after its message is stored, so the Homes can link to it
             self.publish_homes(request)
 
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None:
         mentions = " ".join(self._owner_mentions(integration)) or "Integration owners"
-        message = views.clip(f":rotating_light: {mentions}: {text}", 3000)
-        self._call("chat.postMessage", lambda: self._client.chat_postMessage(
-            channel=integration.approval_channel, text=message))  # fmt: skip
+        self._post({"channel": integration.approval_channel,
+                    "text": views.clip(f":rotating_light: {mentions}: {text}", 3000)})
 
     def remind_approvers(self, *, request: AccessRequest, integration: IntegrationSpec, escalated: bool) -> None:
         """A reply in the approval message's thread (shown in the channel too) naming who should decide."""
@@ -185,10 +164,9 @@ class SlackNotifier:
                     f"waited since {words.when(request.created_at)} without a decision ({who}). Please see to it.")
         else:
             text = f":alarm_clock: {who}: request #{request.id} is still waiting for your decision."
-        channel = request.channel or integration.approval_channel
-        self._call("chat.postMessage", lambda: self._client.chat_postMessage(
-            channel=channel, thread_ts=request.message_ts, reply_broadcast=bool(request.message_ts),
-            text=views.clip(text, 3000)))  # fmt: skip
+        self._post({"channel": request.channel or integration.approval_channel, "thread_ts": request.message_ts,
+                    "reply_broadcast": bool(request.message_ts), "text": views.clip(text, 3000)},
+                   while_pending=request.id)
 
     def deliver_database_credentials(
         self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
@@ -240,11 +218,70 @@ class SlackNotifier:
         return channel
 
     def redeliver(self) -> int:
-        """Send again what Slack refused through all of slack_sdk's retries (a 5xx, a 429, no answer): the
-        newest state of each approval message, and the requesters' DMs; what fails again waits for the next
-        round, for up to REDELIVER_ROUNDS rounds. Kept in memory: a restart forgets them (the approval
-        message is rendered again by the request's next change). Returns how many went through."""
-        return self._redo.run()
+        """Send again what Slack refused through all of slack_sdk's retries (a 5xx, a 429, no answer), kept in
+        the outbox table so a restart does not forget it: approval messages, rendered anew from the stored
+        request and grant, and posts (DMs, owner alerts, reminders). What Slack refuses again waits a growing
+        while (`outbox_backoff`), for up to OUTBOX_GIVE_UP. Returns how many went through."""
+        delivered = 0
+        for parcel in self._outbox.take(lease=OUTBOX_LEASE):
+            try:
+                done = self._deliver(parcel)
+            except Exception:  # the database gone while rendering, say: the lease brings it back
+                log.exception("sending outbox parcel %s failed", parcel.id)
+                continue
+            if done:
+                self._outbox.sent(parcel)
+                delivered += 1
+            elif self._clock.now() - parcel.created_at >= OUTBOX_GIVE_UP:
+                log.warning("dropped a Slack message refused for %s (%s, %d tries)", OUTBOX_GIVE_UP,
+                            parcel.key.split(":", 1)[0], parcel.attempts)
+                self._outbox.sent(parcel)
+            else:
+                self._outbox.again(parcel, after=outbox_backoff(parcel.attempts))
+        return delivered
+
+    def _deliver(self, parcel: Parcel) -> bool:
+        """One parcel's try: True when it is done with (sent, or refused for good), False to try again."""
+        if parcel.key.startswith("update:"):
+            request_id = int(parcel.payload["request_id"])
+            with self._store.unit_of_work() as uow:
+                request, grant = uow.requests.get(request_id), uow.grants.for_request(request_id)
+            if request is None or not request.channel or not request.message_ts:
+                return True
+            return self._render(request, grant)
+        if self._outdated(parcel.payload):
+            return True
+        message = parcel.payload["message"]
+        answer, transient = self._send("chat.postMessage", lambda: self._client.chat_postMessage(**message))
+        return answer is not None or not transient
+
+    def _outdated(self, payload: dict[str, Any]) -> bool:
+        """Whether a kept post no longer says anything true: about a request decided since, or past its time."""
+        until = payload.get("until")
+        if until is not None and self._clock.now() >= datetime.fromisoformat(until):
+            return True
+        request_id = payload.get("while_pending")
+        if request_id is None:
+            return False
+        with self._store.unit_of_work() as uow:
+            request = uow.requests.get(int(request_id))
+        return request is None or request.status is not RequestStatus.PENDING
+
+    def _post(self, message: dict[str, Any], *, while_pending: int | None = None,
+              until: datetime | None = None) -> None:
+        """chat.postMessage; kept in the outbox when Slack refused it through every retry (never a permanent
+        refusal, such as a channel the bot is not in: that would fail again). A kept post about an undecided
+        request (`while_pending`) or with a time to it (`until`: an expiry reminder) is not sent once outdated."""
+        answer, transient = self._send("chat.postMessage", lambda: self._client.chat_postMessage(**message))
+        if answer is None and transient:
+            self._keep(f"post:{uuid.uuid4().hex}", {"message": message, "while_pending": while_pending,
+                                                     "until": until.isoformat() if until is not None else None})
+
+    def _keep(self, key: str, payload: dict[str, Any]) -> None:
+        try:
+            self._outbox.put(key, payload)
+        except Exception:  # the database is down as well: nothing is left to keep it in
+            log.exception("a Slack message Slack refused could not be kept for later; it is lost")
 
     @staticmethod
     def _send(method: str, call: Callable[[], Any]) -> tuple[dict[str, Any] | None, bool]:

@@ -146,6 +146,14 @@ class FakeSlackWebAPI:
         with self.workspace.lock:
             self._faults.setdefault(method, []).append(fault)
 
+    def clear_faults(self, method: str | None = None) -> None:
+        """Slack is back: forget the failures still queued for `method` (every method by default)."""
+        with self.workspace.lock:
+            if method is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(method, None)
+
     @property
     def channel_burst(self) -> int | None:
         """chat.postMessage calls allowed per channel per second before a 429; None switches the limit off."""

@@ -17,6 +17,7 @@ a timeout after Atlas has done the work and its answer is lost (the case where s
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -884,3 +885,90 @@ def test_a_dm_slack_would_not_take_is_sent_by_a_later_round(world: FaultWorld, s
 
     # then ann is told, once, that her access ended
     assert len(ended_dms(world)) == 1
+
+
+def test_what_slack_refused_is_sent_after_a_restart(world: FaultWorld) -> None:
+    # given ann's active grant, and Slack refusing every try at the next approval-message update and DM
+    request = active(world)
+    world.sim.fail_next("chat.update", status=429, retry_after=0, count=slack_tries(world, 429))
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=slack_tries(world, 429))
+
+    # when her hour is up, then the role is gone, but neither the message nor ann heard of it
+    assert expiry(world, request).status is G.REVOKED
+    wait(lambda: [c.ok for c in posts_to(world, ANN)][-1:] == [False], timeout=SLOW)
+    quiet(world)
+    assert "revoked at" not in world.message_text(request) and ended_dms(world) == []
+    assert world.row_count("slack_outbox") == 2
+    assert "atlas_access_slack_outbox_waiting 2.0" in httpx.get(world.server.url + "/metrics").text
+
+    # when the app restarts (a new process on the same database), Slack is back and the timers' rounds run
+    world.restart()
+    later_rounds(world)
+
+    # then the one message shows the revocation, and ann is told once; nothing is left to send
+    assert "revoked at" in world.message_text(request)
+    assert len(approval_messages(world, request.id)) == 1
+    assert len(ended_dms(world)) == 1
+    assert world.row_count("slack_outbox") == 0
+    assert "atlas_access_slack_outbox_waiting 0.0" in httpx.get(world.server.url + "/metrics").text
+
+
+def test_a_message_slack_keeps_refusing_is_tried_less_often_and_dropped_after_a_day(
+        world: FaultWorld, caplog: pytest.LogCaptureFixture) -> None:
+    # given ann's DM that her access ended, refused through every try
+    request = active(world)
+    tries = slack_tries(world, 429)
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=tries)
+    expiry(world, request)
+    wait(lambda: world.row_count("slack_outbox") == 1, timeout=SLOW)
+
+    # when Slack keeps refusing it, then each round's try comes later than the one before
+    timers = Timers(world.runtime)
+    tried_at = []
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=100_000)
+    for _ in range(4):
+        before = len(posts_to(world, ANN))
+        for _ in range(40):  # rounds of 10 s, until one tries
+            world.clock.advance(timedelta(seconds=10))
+            timers.announce_stranded()
+            if len(posts_to(world, ANN)) > before:
+                tried_at.append(world.clock.now())
+                break
+    gaps = [(b - a).total_seconds() for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    assert len(tried_at) == 4 and gaps == sorted(gaps) and gaps[-1] > gaps[0]
+
+    # and after a day of refusals it is dropped, with a line in the log, and never sent
+    with caplog.at_level(logging.WARNING, logger="bot.slack.notifier"):
+        world.clock.advance(timedelta(hours=24))
+        timers.announce_stranded()
+    assert world.row_count("slack_outbox") == 0
+    assert any("dropped a Slack message" in r.getMessage() for r in caplog.records)
+    world.sim.clear_faults()
+    later_rounds(world)
+    assert ended_dms(world) == []
+
+
+def test_a_refused_reminder_is_sent_later_unless_the_request_was_decided_meanwhile(world: FaultWorld) -> None:
+    # given two undecided requests an hour old, and Slack refusing every try at the reminders' posts
+    first = world.request(ANN, "payments", [READ])
+    second = world.request(EVE, "payments", [READ])
+    wait(lambda: len(sent_for_approval(world)) == 1 and any("sent your request" in t for t in world.dm_texts(EVE)))
+    quiet(world)  # the work after the submissions' acks is over
+    world.clock.advance(timedelta(hours=1))
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=100_000)
+    Timers(world.runtime).pending_timeouts()
+    wait(lambda: world.row_count("slack_outbox") == 4, timeout=SLOW)  # per request: the thread reply, the DM
+
+    # when bob decides the first meanwhile, and Slack is back for the next round
+    world.sim.clear_faults()
+    world.click(BOB, "approve", first)
+    world.wait_grant(first, G.ACTIVE)
+    later_rounds(world)
+
+    # then the second request's reminder and DM went out, and nothing was said of the first as still waiting
+    def waiting_about(request: AccessRequest) -> list[str]:
+        texts = [m.get("text", "") for m in world.sim.messages(CHANNEL) if m.get("thread_ts") == request.message_ts]
+        return [t for t in texts if "still waiting" in t]
+
+    assert len(waiting_about(second)) == 1 and waiting_about(first) == []
+    assert world.row_count("slack_outbox") == 0

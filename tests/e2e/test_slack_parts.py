@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -16,6 +17,12 @@ from bot.clock import ManualClock
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackNotifier
 from bot.slack_sim import FakeSlackWebAPI
+from storage.crypto import SecretBox
+from storage.engine import make_engine
+from storage.migrations import create_all
+from storage.outbox import SqlOutbox
+from storage.store import SqlStore
+from storage.testing import sqlite_url
 from tests.e2e.harness import CHANNEL, TOKEN, seed_slack
 
 NOW = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -91,14 +98,19 @@ def _request(**changes: object) -> AccessRequest:
     return replace(request, **changes)  # type: ignore[arg-type]
 
 
-def test_the_approval_message_never_steps_back_to_an_older_state(sim: FakeSlackWebAPI, client: WebClient) -> None:
+def test_the_approval_message_never_steps_back_to_an_older_state(sim: FakeSlackWebAPI, client: WebClient,
+                                                                  tmp_path: Path) -> None:
     from access.config import IntegrationSpec
 
     spec = IntegrationSpec.model_validate({
         "name": "prod", "organization_id": "a" * 24, "approval_channel": CHANNEL,
         "credentials": {"type": "api_key", "public_key_env": "PUB", "private_key_env": "PRIV"},
     })  # fmt: skip
-    notifier = SlackNotifier(client, directory=SlackDirectory(client))
+    clock = ManualClock(NOW)
+    engine = make_engine(sqlite_url(tmp_path))
+    create_all(engine)
+    notifier = SlackNotifier(client, directory=SlackDirectory(client), store=SqlStore(engine, SecretBox(None)),
+                             outbox=SqlOutbox(engine, clock), clock=clock)
     channel, ts = notifier.post_request(request=_request(), integration=spec) or ("", "")
     assert "<!subteam^S1>" in str(sim.message(channel, ts)["blocks"])
     posted = _request(channel=channel, message_ts=ts, version=2)
