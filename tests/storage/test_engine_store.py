@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from access.model import RequestStatus
-from storage.crypto import SecretBox
 from storage import engine as engines
+from storage.crypto import SecretBox
 from storage.engine import make_engine, normalize_url
 from storage.migrations import create_all
 from storage.store import NestedUnitOfWork, SqlStore
