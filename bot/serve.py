@@ -50,8 +50,10 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
 
     wait_for_database(settings)
     runtime = build_runtime(settings)
-    # As many grants worked at once as Atlas calls may be in flight: a revocation mostly waits on Atlas.
-    runtime.worker.options = replace(runtime.worker.options, concurrency=settings.atlas_max_concurrency)
+    # A revocation mostly waits on Atlas, and a grant waiting out a 429's Retry-After or a 5xx's backoff holds
+    # no Atlas call slot (the client's ATLAS_MAX_CONCURRENCY bounds the calls in flight): so twice as many
+    # grants are worked at once as calls may be in flight, and the slots stay busy while some grants wait.
+    runtime.worker.options = replace(runtime.worker.options, concurrency=2 * settings.atlas_max_concurrency)
     check_startup(runtime)
     caught_up = runtime.worker.run_due()  # what fell due while no process was running
     log.info("start-up sweep worked %d grants", caught_up)
