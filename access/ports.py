@@ -50,9 +50,11 @@ class AtlasGateway(Protocol):
         ...
 
     def revoke(
-        self, *, resource: ResourceRef, username: str, roles: Sequence[str], remove_user: bool
+        self, *, resource: ResourceRef, username: str, roles: Sequence[str], remove_user: bool,
+        user_id: str | None = None,
     ) -> RevokeResult:
-        """Take `roles` away from `username` on `resource`; idempotent (a 404 means done).
+        """Take `roles` away from `username` on `resource`; idempotent (a 404 means done). `user_id`, the
+        Atlas id the grant recorded, lets a plain role removal skip the look-up.
 
         With `remove_user` (the grant added the user and nothing else keeps them) the user is removed
         from the resource, which also withdraws a pending invitation. A role removal that would leave

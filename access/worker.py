@@ -196,16 +196,20 @@ class GrantWorker:
 
     def _revoke(self, grant: Grant, *, reason: str = "expired") -> None:
         now = self._clock.now()
+        # A first try may remove roles by the recorded user id without a look-up; a later one (after a failure
+        # or a crash, when the removal may have landed) looks first, so a removal never reaches Atlas twice.
+        first_try = grant.status in (G.ACTIVE, G.INVITED)
         with self._store.unit_of_work() as uow:
             others = [g for g in uow.grants.live_for(username=grant.username, resource_id=grant.resource_id)
                       if g.id != grant.id]
-            if grant.status in (G.ACTIVE, G.INVITED):
+            if first_try:
                 grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
         roles = lifecycle.roles_to_remove(grant, others)
         remove_user = lifecycle.should_remove_user(grant, others)
         try:
             result = self._gateways(grant.integration).revoke(
-                resource=grant.resource, username=grant.username, roles=roles, remove_user=remove_user)
+                resource=grant.resource, username=grant.username, roles=roles, remove_user=remove_user,
+                user_id=grant.atlas_user_id if first_try else None)
         except Exception as error:
             self._revoke_failed(grant, error)
             return

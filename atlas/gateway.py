@@ -1,9 +1,12 @@
 """The domain's AtlasGateway port over the typed client: discover, look a user up, grant roles, revoke them.
 
 Every change starts from a fresh look-up (`listOrgUsers?username=`), because adding a PENDING or ACTIVE user
-is a 409 and a revocation must only take away what is still there. Grants add only the missing roles;
-revocations remove only the roles named, and remove the user when that would leave no role (Atlas keeps at
-least one) or when asked to. A 404 while revoking means it is already done, so revoking twice is harmless.
+is a 409 and a revocation must only take away what is still there; the one exception is the removal of roles
+from a person who keeps roles of their own, by the user id the grant recorded, where Atlas itself refuses
+what would be wrong (the last role, a user who left) and the look-up path then takes over. Grants add only
+the missing roles; revocations remove only the roles named, and remove the user when that would leave no role
+(Atlas keeps at least one) or when asked to. A 404 while revoking means it is already done, so revoking
+twice is harmless.
 The bot never changes the access of the identity it calls Atlas as.
 """
 
@@ -29,7 +32,7 @@ from access.ports import Progress
 from atlas.client import AtlasClient
 from atlas.database_users import DatabaseUsers
 from atlas.discovery import discover
-from atlas.errors import AtlasConflict, AtlasNotFound, OwnIdentityRefused
+from atlas.errors import AtlasBadRequest, AtlasConflict, AtlasNotFound, OwnIdentityRefused
 from atlas.wire import OrgUser, membership_status, same_username
 
 log = logging.getLogger(__name__)
@@ -77,8 +80,12 @@ class AtlasGateway:
         return _with_retried_races(lambda: self._grant_project(resource, username, wanted))
 
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
-               remove_user: bool) -> RevokeResult:
+               remove_user: bool, user_id: str | None = None) -> RevokeResult:
         self._refuse_own(username)
+        if user_id and resource.kind is ResourceKind.PROJECT and roles and not remove_user:
+            removed = self._remove_project_roles_by_id(resource, user_id, frozenset(roles))
+            if removed is not None:
+                return removed
         user = self.find_user(organization_id=resource.organization_id, username=username)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, user, frozenset(roles), remove_user)
@@ -175,6 +182,23 @@ class AtlasGateway:
                                 already_gone=gone)
         path = {"groupId": group_id, "userId": user.id}
         return self._remove_roles("removeGroupUserRole", path, "groupRole", held & roles)
+
+    def _remove_project_roles_by_id(self, resource: ResourceRef, user_id: str,
+                                    roles: frozenset[str]) -> RevokeResult | None:
+        """The common revocation, a call a role: the person keeps roles of their own in the project, so the roles
+        the grant added are removed by the user id it recorded, with no look-up first (half the calls, so half
+        the exposure to 429s and 5xx). None when Atlas refuses one: it was their last role (their own were taken
+        away meanwhile), they left, or any other 400/404/409; the look-up path then decides, as it always did."""
+        path = {"groupId": resource.atlas_id, "userId": user_id}
+        removed: set[str] = set()
+        for role in sorted(roles):
+            try:
+                self.client.call("removeGroupUserRole", path_params=path, json={"groupRole": role})
+            except (AtlasBadRequest, AtlasNotFound, AtlasConflict) as refused:
+                log.info("removing %s by user id was refused (%s); looking the user up", role, refused.error_code)
+                return None
+            removed.add(role)
+        return RevokeResult(removed_roles=frozenset(removed), removed_user=False)
 
     def _remove_from_project(self, resource: ResourceRef, user: OrgUser) -> bool:
         """Take the user out of the project; True if Atlas said they were already gone.

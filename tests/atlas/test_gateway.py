@@ -350,3 +350,56 @@ def test_a_pending_invitee_already_in_the_project_gets_the_missing_role_added(or
     org.sandbox.accept_invitation(org_id=org.world.org_id, username=ANN)
     access = org.gateway.user_access(resource=org.project(org.payments), username=ANN)
     assert access.status is ACTIVE and access.roles == {"GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"}
+
+
+# --- revoking by the recorded user id ------------------------------------------------------------------------
+
+DATA_READ, READ = "GROUP_DATA_ACCESS_READ_ONLY", "GROUP_READ_ONLY"
+
+
+@dataclass(frozen=True)
+class ByIdCase:
+    name: str
+    held: list[str] | None  # her roles in payments when the grant ends (None: she left the organization)
+    remove_user: bool
+    calls: list[str]  # what reached Atlas, in order
+    left: set[str]  # her roles in payments afterwards
+    result: RevokeResult
+
+
+BY_ID_CASES = [
+    ByIdCase("she keeps a role of her own: one call, no look-up", [READ, DATA_READ], False,
+             ["removeGroupUserRole"], {READ},
+             RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=False)),
+    ByIdCase("her own role was taken away meanwhile: Atlas refuses the last role, the look-up path removes her",
+             [DATA_READ], False, ["removeGroupUserRole", "listOrgUsers", "removeGroupUser"], set(),
+             RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
+    ByIdCase("she left the organization: a 404, and the look-up finds her gone", None, False,
+             ["removeGroupUserRole", "listOrgUsers"], set(),
+             RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)),
+    ByIdCase("the grant added her: looked up first, as always", [DATA_READ], True,
+             ["listOrgUsers", "removeGroupUser"], set(),
+             RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
+]
+
+
+@pytest.mark.parametrize("case", BY_ID_CASES, ids=lambda c: c.name)
+def test_a_role_removal_by_the_recorded_user_id(org: Org, case: ByIdCase) -> None:
+    # given ann's user id as her grant recorded it, and her roles in payments when the grant ends
+    user_id = org.add_user(ANN, project_roles={org.payments: [READ, DATA_READ]})
+    admin = org.gateway.client  # an admin changing things in Atlas meanwhile, outside the bot
+    if case.held is None:
+        admin.call("removeOrgUser", path_params={"orgId": org.world.org_id, "userId": user_id})
+    for role in {READ, DATA_READ} - set(case.held or [READ, DATA_READ]):
+        admin.call("removeGroupUserRole", path_params={"groupId": org.payments, "userId": user_id},
+                   json={"groupRole": role})
+    org.sandbox.calls.clear()
+
+    # when the grant's DATA_READ is revoked with that id
+    result = org.gateway.revoke(resource=org.project(org.payments), username=ANN, roles=[DATA_READ],
+                                remove_user=case.remove_user, user_id=user_id)
+
+    # then Atlas saw exactly these calls, and she is left with what she should have
+    assert [c.operation_id for c in org.sandbox.calls] == case.calls
+    assert result == case.result
+    assert org.sandbox.project_roles(org.payments, ANN) == case.left

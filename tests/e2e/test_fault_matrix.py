@@ -452,9 +452,12 @@ def test_atlas_down_at_expiry_keeps_the_role_alerts_the_owners_and_revokes_once_
     # when ann's hour is up
     grant = expiry(world, request)
 
-    # then the attempt fails and is scheduled again, the role stays, and the message says it is being retried
+    # then the attempt fails and is scheduled again, and the message says it is being retried; the role stays,
+    # unless the first try's removal (by her recorded user id, no look-up first) reached Atlas and only its
+    # answer was lost
+    kept = {DATA_READ} if fault.lands else {DATA_READ, READ}
     assert grant.status is G.FAILED and grant.attempts == 1
-    assert world.project_roles("payments", ANN) == {DATA_READ, READ}
+    assert world.project_roles("payments", ANN) == kept
     world.wait_message(request, "revocation failed (attempt 1): retrying")
     assert owner_alerts(world) == []
 
@@ -466,18 +469,21 @@ def test_atlas_down_at_expiry_keeps_the_role_alerts_the_owners_and_revokes_once_
     alerts = wait(lambda: owner_alerts(world))
     assert len(alerts) == 1 and f"has failed {alert_after} times" in alerts[0] and "keeps retrying" in alerts[0]
     assert fault.named in alerts[0] and "Traceback" not in alerts[0]
-    assert world.project_roles("payments", ANN) == {DATA_READ, READ}
+    assert world.project_roles("payments", ANN) == kept
 
     # when Atlas is back and the next attempt comes
     grant = next_attempt(world, request)
 
-    # then the role is removed, once, and the one ann had before is kept; the message and ann say so
+    # then the role is removed, and the one ann had before is kept; the message and ann say so. Atlas applied
+    # one removal; where answers were lost, the first try's repeats of it (a removal is safe to repeat), and the
+    # later attempts looked first and found it done
     assert grant.status is G.REVOKED
     assert world.project_roles("payments", ANN) == {DATA_READ}
-    assert world.sb.count("removeGroupUserRole") == 1
+    applied = [c for c in world.sb.calls if c.operation_id == "removeGroupUserRole" and c.status == 200]
+    assert len(applied) == (CLIENT_ATTEMPTS if fault.lands else 1)
     world.wait_message(request, "revoked at")
     [ended] = wait(lambda: ended_dms(world))
-    assert "Removed: `GROUP_READ_ONLY`" in ended
+    assert "has ended" in ended and ("Removed: `GROUP_READ_ONLY`" in ended or fault.lands)
     assert len(owner_alerts(world)) == 1
 
 
