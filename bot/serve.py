@@ -61,15 +61,21 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     timers.start()
     bolt = build_bolt_app(runtime)
     try:
+        from bot.slack.http import serve
+
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             if settings.slack_app_token is None:
                 raise ConfigurationError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
-            SocketModeHandler(bolt, settings.slack_app_token.get_secret_value()).start()
+            # Slack's requests come over the socket; the HTTP server still answers /healthz and /metrics.
+            handler = SocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+            handler.connect()
+            try:
+                serve(runtime, bolt, host=host, port=port)
+            finally:
+                handler.close()
         else:
-            from bot.slack.http import serve
-
             serve(runtime, bolt, host=host, port=port)
     finally:
         timers.stop()

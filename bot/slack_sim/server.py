@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bot.clock import SystemClock
 from bot.slack_sim import web_chat, web_directory, web_views
 from bot.slack_sim.records import Fault, ResponsePost, SlackCall, SlackError, UploadedFile, readable_args
+from bot.slack_sim.socket_mode import SocketModeLink
 from bot.slack_sim.wire import SimServer
 from bot.slack_sim.workspace import Clock, Workspace
 
@@ -32,6 +34,7 @@ class FakeSlackWebAPI:
         host: str = "127.0.0.1",
         port: int = 0,
         token: str = "xoxb-sim-token",  # noqa: S107 (the fake's own token, not a secret)
+        app_token: str = "xapp-sim-app-token",  # noqa: S107 (Socket Mode's app-level token, the fake's own)
         clock: Clock | None = None,
         *,
         team_id: str = "T1",
@@ -40,6 +43,7 @@ class FakeSlackWebAPI:
     ) -> None:
         self._address = (host, port)
         self._token = token
+        self._app_token = app_token
         self.workspace = Workspace(
             clock=clock or SystemClock(), team_id=team_id, bot_user_id=bot_user_id, bot_id="B0BOT", app_id="A0SIM"
         )
@@ -53,6 +57,7 @@ class FakeSlackWebAPI:
             real_name="atlas-access",
         )  # fmt: skip
         self.add_channel(GENERAL_CHANNEL, name="general")
+        self.socket = SocketModeLink(app_id="A0SIM")  # Socket Mode: envelopes to the app, its acks
 
     def __repr__(self) -> str:
         return f"FakeSlackWebAPI(url={self.url if self._server else None!r})"  # never the token
@@ -193,7 +198,14 @@ class FakeSlackWebAPI:
             self._calls.append(SlackCall(method=method, args=recorded, ok=True, error=None, ts=moment))
             return 200, {}, answer
 
+    def socket_mode(self, connection: Any, rfile: Any, wfile: Any) -> None:
+        self.socket.serve(connection, rfile, wfile)
+
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if method == "apps.connections.open":  # the one method for the app-level token, and only for it
+            if token != self._app_token:
+                raise SlackError("invalid_auth" if token != self._token else "not_allowed_token_type")
+            return {"ok": True, "url": self.url.replace("http://", "ws://") + f"/link?ticket={uuid.uuid4().hex}"}
         if token != self._token:
             raise SlackError("invalid_auth")  # missing or wrong token alike
         faults = self._faults.get(method)

@@ -17,6 +17,8 @@ class Dispatcher(Protocol):
 
     def respond(self, *, key: str, body: Any) -> tuple[int, str]: ...
 
+    def socket_mode(self, connection: Any, rfile: Any, wfile: Any) -> None: ...
+
 
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -77,8 +79,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._text(*dispatcher.upload(file_id=parts[1], content=body))
         elif len(parts) == 2 and parts[0] == "response" and self.command == "POST":
             self._text(*dispatcher.respond(key=parts[1], body=_json_or_none(body)))
+        elif parts == ["link"] and (self.headers.get("Upgrade") or "").lower() == "websocket":
+            self._websocket()
         else:
             self._text(404, "not found")
+
+    def _websocket(self) -> None:
+        """Socket Mode: the handshake, then the link runs the connection on this thread until it closes."""
+        from bot.slack_sim.socket_mode import accept_key
+
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept_key(self.headers.get("Sec-WebSocket-Key", "")))
+        self.end_headers()
+        self.wfile.flush()
+        self.server.dispatcher.socket_mode(self.connection, self.rfile, self.wfile)
+        self.close_connection = True
 
     def _api(self, method: str, query: str, body: bytes) -> None:
         try:

@@ -89,12 +89,12 @@ def free_port() -> int:
 class ServeProcess:
     """One `atlas-access serve` child; its log goes to a file that failures print."""
 
-    def __init__(self, *, name: str, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, *, name: str, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
         self.name, self.log_path, self.port = name, log_path, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         with log_path.open("ab") as log:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.pid = self._child.pid
         self.ready_at: datetime | None = None
@@ -186,9 +186,12 @@ class ProcessWorld:
 
     # --- processes -----------------------------------------------------------------------------------------
 
-    def spawn(self, name: str = "a", *, ready: bool = True, env: dict[str, str] | None = None) -> ServeProcess:
-        """A `serve` child on the world's database; `env` overrides settings for this one (e.g. its sweep)."""
-        process = ServeProcess(name=name, env=self.env | (env or {}), log_path=self.tmp_path / f"serve-{name}.log")
+    def spawn(self, name: str = "a", *, ready: bool = True, env: dict[str, str] | None = None,
+              args: tuple[str, ...] = ()) -> ServeProcess:
+        """A `serve` child on the world's database; `env` overrides settings for this one (e.g. its sweep), `args`
+        are more `serve` options (e.g. `--socket-mode`)."""
+        process = ServeProcess(name=name, env=self.env | (env or {}), log_path=self.tmp_path / f"serve-{name}.log",
+                               args=args)
         self.processes.append(process)
         return process.wait_ready() if ready else process
 
