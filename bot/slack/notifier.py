@@ -221,9 +221,14 @@ class SlackNotifier:
         """Send again what Slack refused through all of slack_sdk's retries (a 5xx, a 429, no answer), kept in
         the outbox table so a restart does not forget it: approval messages, rendered anew from the stored
         request and grant, and posts (DMs, owner alerts, reminders). What Slack refuses again waits a growing
-        while (`outbox_backoff`), for up to OUTBOX_GIVE_UP. Returns how many went through."""
-        delivered = 0
+        while (`outbox_backoff`), for up to OUTBOX_GIVE_UP; after one refusal the round tries nothing more (each
+        try costs slack_sdk's retries, and the timers' round must not hang on an outage). Returns how many went
+        through."""
+        delivered, refused = 0, False
         for parcel in self._outbox.take(lease=OUTBOX_LEASE):
+            if refused:  # Slack is still refusing: the rest wait with it, rather than each cost its retries
+                self._outbox.again(parcel, after=outbox_backoff(parcel.attempts))
+                continue
             try:
                 done = self._deliver(parcel)
             except Exception:  # the database gone while rendering, say: the lease brings it back
@@ -237,6 +242,7 @@ class SlackNotifier:
                             parcel.key.split(":", 1)[0], parcel.attempts)
                 self._outbox.sent(parcel)
             else:
+                refused = True
                 self._outbox.again(parcel, after=outbox_backoff(parcel.attempts))
         return delivered
 

@@ -978,3 +978,31 @@ def test_a_refused_reminder_is_sent_later_unless_the_request_was_decided_meanwhi
 
     assert len(waiting_about(second)) == 1 and waiting_about(first) == []
     assert world.row_count("slack_outbox") == 0
+
+
+def test_a_round_tries_one_kept_message_while_slack_still_refuses(world: FaultWorld) -> None:
+    # given the approval-message update and ann's DM of her expiry, both refused through every retry
+    request = active(world)
+    tries = slack_tries(world, 429)
+    world.sim.fail_next("chat.update", status=429, retry_after=0, count=tries)
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=tries)
+    expiry(world, request)
+    wait(lambda: world.row_count("slack_outbox") == 2, timeout=SLOW)
+    quiet(world)
+
+    # when a round comes while Slack still refuses everything
+    world.sim.fail_next("chat.update", status=429, retry_after=0, count=100_000)
+    world.sim.fail_next("chat.postMessage", status=429, retry_after=0, count=100_000)
+    before = len(world.sim.calls)
+    later_rounds(world)
+
+    # then it tried the first one (with slack_sdk's retries) and left the other to wait with it
+    assert [c.method for c in world.sim.calls[before:]] == ["chat.update"] * tries
+    assert world.row_count("slack_outbox") == 2
+
+    # and once Slack is back, a later round sends both
+    world.sim.clear_faults()
+    world.clock.advance(timedelta(minutes=5))
+    later_rounds(world)
+    assert "revoked at" in world.message_text(request) and len(ended_dms(world)) == 1
+    assert world.row_count("slack_outbox") == 0
