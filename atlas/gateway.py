@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -82,14 +83,18 @@ class AtlasGateway:
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
                remove_user: bool, user_id: str | None = None) -> RevokeResult:
         self._refuse_own(username)
+        removed: frozenset[str] = frozenset()
         if user_id and resource.kind is ResourceKind.PROJECT and roles and not remove_user:
-            removed = self._remove_project_roles_by_id(resource, user_id, frozenset(roles))
-            if removed is not None:
-                return removed
+            removed, done = self._remove_project_roles_by_id(resource, user_id, frozenset(roles))
+            if done:
+                return RevokeResult(removed_roles=removed, removed_user=False)
         user = self.find_user(organization_id=resource.organization_id, username=username)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, user, frozenset(roles), remove_user)
-        return self._revoke_project(resource, user, frozenset(roles), remove_user)
+        rest = self._revoke_project(resource, user, frozenset(roles) - removed, remove_user)
+        # the roles removed by id before Atlas refused one are part of what this revocation took away
+        return replace(rest, removed_roles=rest.removed_roles | removed,
+                       already_gone=rest.already_gone and not removed)
 
     def create_database_user(self, *, cluster: ResourceRef, username: str, password: str,
                              roles: Sequence[DatabaseRole], delete_after: datetime, description: str) -> None:
@@ -184,11 +189,12 @@ class AtlasGateway:
         return self._remove_roles("removeGroupUserRole", path, "groupRole", held & roles)
 
     def _remove_project_roles_by_id(self, resource: ResourceRef, user_id: str,
-                                    roles: frozenset[str]) -> RevokeResult | None:
+                                    roles: frozenset[str]) -> tuple[frozenset[str], bool]:
         """The common revocation, a call a role: the person keeps roles of their own in the project, so the roles
         the grant added are removed by the user id it recorded, with no look-up first (half the calls, so half
-        the exposure to 429s and 5xx). None when Atlas refuses one: it was their last role (their own were taken
-        away meanwhile), they left, or any other 400/404/409; the look-up path then decides, as it always did."""
+        the exposure to 429s and 5xx). (The roles removed, whether all were.) Atlas refuses a role when it was
+        their last (their own were taken away meanwhile), when they left, or with any other 400/404/409; the
+        look-up path then decides for the rest, as it always did."""
         path = {"groupId": resource.atlas_id, "userId": user_id}
         removed: set[str] = set()
         for role in sorted(roles):
@@ -196,9 +202,9 @@ class AtlasGateway:
                 self.client.call("removeGroupUserRole", path_params=path, json={"groupRole": role})
             except (AtlasBadRequest, AtlasNotFound, AtlasConflict) as refused:
                 log.info("removing %s by user id was refused (%s); looking the user up", role, refused.error_code)
-                return None
+                return frozenset(removed), False
             removed.add(role)
-        return RevokeResult(removed_roles=frozenset(removed), removed_user=False)
+        return frozenset(removed), True
 
     def _remove_from_project(self, resource: ResourceRef, user: OrgUser) -> bool:
         """Take the user out of the project; True if Atlas said they were already gone.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -365,6 +365,7 @@ class ByIdCase:
     calls: list[str]  # what reached Atlas, in order
     left: set[str]  # her roles in payments afterwards
     result: RevokeResult
+    roles: list[str] = field(default_factory=lambda: [DATA_READ])  # what the grant added and revokes
 
 
 BY_ID_CASES = [
@@ -377,6 +378,10 @@ BY_ID_CASES = [
     ByIdCase("she left the organization: a 404, and the look-up finds her gone", None, False,
              ["removeGroupUserRole", "listOrgUsers"], set(),
              RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)),
+    ByIdCase("two roles, her own taken away meanwhile: the first goes by id, the last takes her out",
+             [READ, DATA_READ], False, ["removeGroupUserRole", "removeGroupUserRole", "listOrgUsers",
+                                        "removeGroupUser"], set(),
+             RevokeResult(removed_roles=frozenset({DATA_READ, READ}), removed_user=True), roles=[READ, DATA_READ]),
     ByIdCase("the grant added her: looked up first, as always", [DATA_READ], True,
              ["listOrgUsers", "removeGroupUser"], set(),
              RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
@@ -395,8 +400,8 @@ def test_a_role_removal_by_the_recorded_user_id(org: Org, case: ByIdCase) -> Non
                    json={"groupRole": role})
     org.sandbox.calls.clear()
 
-    # when the grant's DATA_READ is revoked with that id
-    result = org.gateway.revoke(resource=org.project(org.payments), username=ANN, roles=[DATA_READ],
+    # when the grant's roles are revoked with that id
+    result = org.gateway.revoke(resource=org.project(org.payments), username=ANN, roles=case.roles,
                                 remove_user=case.remove_user, user_id=user_id)
 
     # then Atlas saw exactly these calls, and she is left with what she should have
