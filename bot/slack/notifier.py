@@ -70,14 +70,14 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
                               "request_timeout"})
 OUTBOX_LEASE = timedelta(seconds=60)  # a replica sending a parcel has it this long before another may take it
 OUTBOX_GIVE_UP = timedelta(hours=24)  # a message Slack has refused this long is dropped (and logged)
-OUTBOX_BACKOFF = (timedelta(seconds=0), timedelta(minutes=5))  # first and longest wait between rounds' tries
+OUTBOX_LONGEST_WAIT = timedelta(minutes=5)  # between two tries of a message Slack keeps refusing
 
 
 def outbox_backoff(attempts: int) -> timedelta:
     """The wait after the `attempts`-th refused try: the next round at first, doubling from 10 s up to 5 min."""
     if attempts <= 1:
-        return OUTBOX_BACKOFF[0]
-    return min(timedelta(seconds=10 * 2 ** (attempts - 2)), OUTBOX_BACKOFF[1])
+        return timedelta(0)
+    return min(timedelta(seconds=10 * 2 ** (attempts - 2)), OUTBOX_LONGEST_WAIT)
 
 
 class SlackNotifier:

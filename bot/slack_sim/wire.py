@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
+from bot.slack_sim.socket_mode import accept_key
+
 
 class Dispatcher(Protocol):
     """What the HTTP layer hands requests to (the FakeSlackWebAPI)."""
@@ -86,8 +88,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _websocket(self) -> None:
         """Socket Mode: the handshake, then the link runs the connection on this thread until it closes."""
-        from bot.slack_sim.socket_mode import accept_key
-
         self.send_response(101, "Switching Protocols")
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")

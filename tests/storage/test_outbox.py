@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from storage.engine import make_engine
-from storage.outbox import SqlOutbox
+from storage.outbox import Parcel, SqlOutbox
 from tests.storage.builders import Clock
 
 LEASE = timedelta(seconds=60)
 
 
-def keys(taken: list) -> list[str]:  # type: ignore[type-arg]
+def keys(taken: list[Parcel]) -> list[str]:
     return [p.key for p in taken]
 
 
