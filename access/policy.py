@@ -16,8 +16,10 @@ from access.entities import InventoryResource
 from access.errors import FieldErrors, RequestRefused
 from access.model import ResourceKind
 from access.ports import GroupDirectory
+from access.text import MAX_JUSTIFICATION, MAX_REASON, one_line
 
 MIN_JUSTIFICATION = 10
+MIN_REASON = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,12 +117,25 @@ def choose_flow(flows: Sequence[AccessFlowSpec], roles: Sequence[str], duration:
 
 
 def check_justification(flow: AccessFlowSpec, text: str) -> str:
-    """The justification, cleaned; a required one must say something (at least a few words' worth)."""
-    cleaned = " ".join(text.split())
+    """The justification, cleaned (see access.text); a required one must say something (at least a few words'
+    worth), and none may be longer than the form allows."""
+    cleaned = one_line(text)
+    if len(cleaned) > MAX_JUSTIFICATION:
+        raise FieldErrors({"justification": f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
     if flow.justification == "required" and len(cleaned) < MIN_JUSTIFICATION:
         raise FieldErrors(
             {"justification": f"Say why you need this access (at least {MIN_JUSTIFICATION} characters)."}
         )
+    return cleaned
+
+
+def check_reason(text: str) -> str:
+    """A decision's reason, cleaned: it must say something, and fit the deny form's field."""
+    cleaned = one_line(text)
+    if len(cleaned) < MIN_REASON:
+        raise FieldErrors({"reason": "Say why, so the requester knows what to change."})
+    if len(cleaned) > MAX_REASON:
+        raise FieldErrors({"reason": f"Keep the reason to {MAX_REASON} characters."})
     return cleaned
 
 

@@ -216,9 +216,10 @@ class AccessService:
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
-            move = lambda r: lifecycle.deny(r, user_id=user_id, reason=reason.strip(), now=now)  # noqa: E731
+            text = policy.check_reason(reason)
+            move = lambda r: lifecycle.deny(r, user_id=user_id, reason=text, now=now)  # noqa: E731
             saved = uow.requests.save(self._decide(uow, request, user_id, move))
-            self._audit(uow, saved, user_id, "denied", reason=reason.strip())
+            self._audit(uow, saved, user_id, "denied", reason=text)
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="denied")
         return saved

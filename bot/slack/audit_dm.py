@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from access.audit_export import DEFAULT_SINCE, AuditQuery, describe, export_audit, parse_format, parse_since
 from access.errors import FieldErrors
+from bot.slack import mrkdwn
 
 log = logging.getLogger(__name__)
 WORD = "audit"
@@ -45,14 +46,14 @@ def send_audit_export(runtime: Any, *, user_id: str, text: str, client: WebClien
     try:
         query = parse_audit_text(text, now=runtime.clock.now())
     except FieldErrors as errors:
-        return " ".join(errors.errors.values())
+        return mrkdwn.text(" ".join(errors.errors.values()))
     export = export_audit(store=runtime.store, clock=runtime.clock, query=query, actor=user_id)
     slack = client or runtime.slack
     try:
         channel = str(slack.conversations_open(users=user_id)["channel"]["id"])
         slack.files_upload_v2(channel=channel, filename=export.filename, content=export.content,
-                              title=export.filename, initial_comment=f"Audit export: {describe(export)}.")
+                              title=export.filename, initial_comment=f"Audit export: {mrkdwn.text(describe(export))}.")
     except SlackApiError as error:
         log.warning("sending the audit export failed: %s", error.response.get("error"))
         return "I could not send the audit export to your DMs; please try again, or use `atlas-access audit export`."
-    return f"I've sent you {describe(export)} in a DM."
+    return f"I've sent you {mrkdwn.text(describe(export))} in a DM."

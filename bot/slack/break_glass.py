@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from access.entities import AccessRequest, Grant
 from access.errors import AccessError
 from bot.slack import messages as words
+from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack.listeners import _ephemeral, _our_team, _retrying
 from bot.slack.pacing import AfterAck
@@ -45,13 +46,13 @@ def break_glass_message(request: AccessRequest, grant: Grant | None, *, group_me
         HeaderBlock(text=":rotating_light: Break-glass access"),
         SectionBlock(text=MarkdownTextObject(text=clip(took, SECTION_TEXT))),
         SectionBlock(text=MarkdownTextObject(text=clip(
-            "*Justification*\n>" + (request.justification or "(none given)").replace("\n", "\n>"), SECTION_TEXT))),
+            "*Justification*\n" + mrkdwn.quote(request.justification or "(none given)"), SECTION_TEXT))),
     ]
     blocks += _review_blocks(request, reviewers)
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"Request #{request.id} · {request.integration} · flow {request.flow} · "
+        text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"taken {words.when(request.created_at)}")]))  # fmt: skip
     state = "reviewed" if request.reviewed_by else f"{reviewers}: please review"
     text = f":rotating_light: BREAK-GLASS: {took} ({state})"
@@ -73,7 +74,7 @@ def _review_blocks(request: AccessRequest, reviewers: str) -> list[Block]:
 
 def _reviewers(request: AccessRequest, group_mention: str | None) -> str:
     if request.approver_group:
-        return group_mention or f"@{request.approver_group}"
+        return group_mention or f"@{mrkdwn.line(request.approver_group)}"
     if request.approvers:
         return ", ".join(words.mention(u) for u in request.approvers[:30])
     return "Nobody is set to review it (ask an admin to set the owners)"

@@ -24,10 +24,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from access.config import format_duration, parse_duration
+from access.config import format_duration
 from access.entities import Grant
 from access.errors import AccessError, FieldErrors
 from access.policy import Requester
+from access.text import MAX_JUSTIFICATION
 from bot.slack import messages as words
 from bot.slack import payloads as p
 from bot.slack import views as v
@@ -45,7 +46,8 @@ def extend_modal(grant_id: int) -> dict[str, Any]:
         InputBlock(block_id=v.DURATION, label="How much more time", element=StaticSelectElement(
             action_id=v.DURATION, options=options, initial_option=options[1])),
         InputBlock(block_id=v.JUSTIFICATION, label="Why do you need more time?", optional=True,
-                   element=PlainTextInputElement(action_id=v.JUSTIFICATION, multiline=True, max_length=2000)),
+                   element=PlainTextInputElement(action_id=v.JUSTIFICATION, multiline=True,
+                                                 max_length=MAX_JUSTIFICATION)),
     ])  # fmt: skip
     return dict(view.to_dict())
 
@@ -92,17 +94,19 @@ class ExtendListeners:
 
     def _extend(self, body: dict[str, Any]) -> int:
         view = body.get("view") or {}
-        state = (view.get("state") or {}).get("values") or {}
-        picked = ((state.get(v.DURATION) or {}).get(v.DURATION) or {}).get("selected_option") or {}
-        text = str(((state.get(v.JUSTIFICATION) or {}).get(v.JUSTIFICATION) or {}).get("value") or "")
+        state = p.view_values(view)
+        text = p.typed(state, v.JUSTIFICATION)
+        grant_id = p.parse_id(view.get("private_metadata"))
+        if grant_id is None:
+            raise p.InputErrors({v.DURATION: "This form has lost track of its access; please click Extend again."})
         user = self._runtime.extras["directory"].user(p.user_of(body))
         if user is None or not user.email:
             raise p.InputErrors({v.DURATION: words.NO_EMAIL})
         try:
             request = self._selfservice.extend(
-                grant_id=int(view.get("private_metadata") or "0"), justification=text,
+                grant_id=grant_id, justification=text,
                 requester=Requester(user_id=p.user_of(body), email=user.email),
-                duration=parse_duration(str(picked.get("value") or "1h")),
+                duration=p.duration_answer(p.picked(state, v.DURATION) or "1h", block=v.DURATION),
             )
         except FieldErrors as errors:
             raise p.InputErrors({v.JUSTIFICATION if k == v.JUSTIFICATION else v.DURATION: m

@@ -25,6 +25,7 @@ from access.entities import AccessRequest, Grant
 from access.model import GrantStatus
 from access.selfservice import HomeData
 from bot.slack import messages as words
+from bot.slack import mrkdwn
 from bot.slack.extend import EXTEND
 from bot.slack.views import APPROVE, DENY, clip
 
@@ -87,7 +88,7 @@ def _decide_blocks(request: AccessRequest) -> list[Block]:
     text = (f"#{request.id}: {words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} "
             f"on {words.resource_words(request)} for {words.duration_words(request.duration_seconds)}")
     if request.justification:
-        text += f"\n>{request.justification.splitlines()[0]}"
+        text += "\n" + mrkdwn.quote(clip(request.justification.splitlines()[0], 500))
     return [
         SectionBlock(block_id=f"decide-text-{request.id}", text=MarkdownTextObject(text=clip(text, 3000))),
         ActionsBlock(block_id=f"home-decide-{request.id}", elements=[
@@ -104,12 +105,12 @@ def _health_blocks(health: tuple[tuple[str, dict[str, object]], ...]) -> list[Bl
 
 
 def _health_line(name: str, status: dict[str, object]) -> str:
-    errors = [str(status[key]) for key in ("last_sync_error", "last_rotation_error") if status.get(key)]
+    errors = [mrkdwn.line(status[key]) for key in ("last_sync_error", "last_rotation_error") if status.get(key)]
     synced = status.get("last_sync_at")
     when = words.when(synced) if isinstance(synced, datetime) else "never"
     mark = ":warning:" if errors else ":large_green_circle:"
     tail = f" · {clip(errors[0], 200)}" if errors else ""
-    return f"{mark} *{name}* · last sync {when}{tail}"
+    return f"{mark} *{mrkdwn.line(name)}* · last sync {when}{tail}"
 
 
 def time_left(expires_at: datetime, now: datetime) -> str:

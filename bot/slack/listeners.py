@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from access.errors import AccessError, FieldErrors, RequestRefused
 from access.policy import Requester
 from access.ports import StaleWrite
+from access.text import one_line
 from bot.slack import messages as words
+from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack import views as v
 from bot.slack.pacing import AckGate, AfterAck
@@ -73,7 +75,7 @@ class RequestListeners:
             self._later(lambda: respond(text=self._cancel(rest.strip().lstrip("#"), user_id),
                                         response_type="ephemeral"))
         else:
-            self._later(lambda: respond(**v.help_message(prefix=f"I don't know `{word[:30]}`.\n"),
+            self._later(lambda: respond(**v.help_message(prefix=f"I don't know {mrkdwn.code(word[:30])}.\n"),
                                         response_type="ephemeral"))
 
     def _open_request_modal(self, body: dict[str, Any], user_id: str, our_team: str | None, respond: Respond,
@@ -95,10 +97,11 @@ class RequestListeners:
         respond(**message, response_type="ephemeral")
 
     def _cancel(self, text: str, user_id: str) -> str:
-        if not text.isdigit():
+        request_id = p.parse_id(text)
+        if request_id is None:
             return "Which request? Use `/atlas-access cancel <id>` (see `/atlas-access list`)."
         try:
-            request = _retrying(lambda: self._service.cancel(request_id=int(text), user_id=user_id))
+            request = _retrying(lambda: self._service.cancel(request_id=request_id, user_id=user_id))
         except AccessError as error:
             return words.error_text(error)
         except Exception:
@@ -114,8 +117,9 @@ class RequestListeners:
             ack(options=[])
             return
         try:
-            found = self._service.requestable(requester=requester, query=str(body.get("value") or "").strip(),
-                                              limit=100)
+            query = body.get("value")
+            found = self._service.requestable(requester=requester, limit=100,
+                                              query=one_line(query)[:100] if isinstance(query, str) else "")
         except Exception:
             log.exception("options load failed")
             ack(options=v.unavailable_options())
@@ -153,7 +157,7 @@ class RequestListeners:
             log.exception("building the request form failed")
             return v.request_modal(notice=words.TRY_AGAIN)
         group = self._directory.group_id(form.approvers.group) if form.approvers.group else None
-        preview = v.approvers_preview(form, group_mention=f"<!subteam^{group}>" if group else None)
+        preview = v.approvers_preview(form, group_mention=mrkdwn.user_group(group) if group else None)
         return v.request_modal(form=form, approvers=preview)
 
     def submit_request(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

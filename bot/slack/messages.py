@@ -12,6 +12,7 @@ from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
 from access.model import GrantStatus, RequestStatus, ResourceKind
+from bot.slack import mrkdwn
 
 NO_EMAIL = (
     "I can't see an email address on your Slack profile, and atlas-access needs one: your Atlas username is "
@@ -27,13 +28,13 @@ def error_text(error: BaseException) -> str:
     if isinstance(error, AlreadyDecided):
         return _already_decided(error)
     if isinstance(error, NotAllowed | RequestRefused):
-        return error.reason
+        return mrkdwn.text(error.reason)
     if isinstance(error, NotFound):
         return "I can't find that request any more."
     if isinstance(error, FieldErrors):
-        return " ".join(error.errors.values())
+        return mrkdwn.text(" ".join(error.errors.values()))
     if isinstance(error, AccessError):
-        return str(error)
+        return mrkdwn.text(str(error))
     return TRY_AGAIN
 
 
@@ -54,7 +55,7 @@ def _already_decided(error: AlreadyDecided) -> str:
 
 
 def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
+    return mrkdwn.mention(user_id)
 
 
 def when(moment: datetime | None) -> str:
@@ -76,11 +77,11 @@ def duration_words(seconds: int) -> str:
 
 
 def roles_words(roles: tuple[str, ...] | list[str]) -> str:
-    return ", ".join(f"`{role}`" for role in roles) or "no roles"
+    return ", ".join(mrkdwn.code(role) for role in roles) or "no roles"
 
 
 def resource_words(request: AccessRequest | Grant) -> str:
-    return f"{request.resource_kind.value} *{request.resource_name}*"
+    return f"{request.resource_kind.value} *{mrkdwn.line(request.resource_name)}*"
 
 
 # --- states ------------------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ def decision_words(request: AccessRequest) -> str | None:
         approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
         return f":white_check_mark: Approved by {approvers} at {at}."
     if request.status is RequestStatus.DENIED:
-        reason = f" Reason: “{request.deny_reason}”" if request.deny_reason else ""
+        reason = f" Reason: “{mrkdwn.line(request.deny_reason)}”" if request.deny_reason else ""
         return f":no_entry: Denied by {mention(request.decided_by or '?')} at {at}.{reason}"
     if request.status is RequestStatus.CANCELLED:
         return f":wastebasket: Cancelled by {mention(request.decided_by or request.requester_id)} at {at}."
@@ -155,7 +156,7 @@ def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, i
     else:
         text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
     if event in ("granted", "activated") and integration.custom_access_details:
-        text += "\n" + integration.custom_access_details
+        text += "\n" + mrkdwn.text(integration.custom_access_details)
     return text
 
 
@@ -168,7 +169,7 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
         return f"Your {ref} for {what} was approved automatically. Granting it in Atlas now…"
     who = "its approvers"
     if request.approver_group:
-        who = f"@{request.approver_group}"
+        who = f"@{mrkdwn.line(request.approver_group)}"
     if request.extends_grant_id is not None:
         return (f"I've sent your {ref} for {duration_words(request.duration_seconds)} more of {what} to {who}. "
                 "Your access stays as it is until it is decided.")
@@ -211,7 +212,7 @@ def pending_words(request: AccessRequest) -> str | None:
 
 
 def _denied(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
-    reason = f" Reason: “{request.deny_reason}”" if request.deny_reason else ""
+    reason = f" Reason: “{mrkdwn.line(request.deny_reason)}”" if request.deny_reason else ""
     return f"Your {ref} for {what} was denied by {mention(request.decided_by or '?')}.{reason}"
 
 
@@ -233,7 +234,7 @@ def _activated(request: AccessRequest, grant: Grant | None, what: str, ref: str)
 def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
              kept_by_other_grants: tuple[str, ...] = ()) -> str:
     if request.resource_kind is ResourceKind.CLUSTER:
-        user = f" `{grant.database_user}`" if grant is not None and grant.database_user else ""
+        user = f" {mrkdwn.code(grant.database_user)}" if grant is not None and grant.database_user else ""
         return f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
     if grant is not None and grant.starts_at is None:
         return f"The Atlas invitation for {what} was withdrawn: it was not accepted in time ({ref})."
@@ -254,7 +255,7 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
 
 
 def _grant_failed(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
-    error = f" (last error: {grant.last_error[:300]})" if grant and grant.last_error else ""
+    error = f" (last error: {mrkdwn.line(grant.last_error[:300])})" if grant and grant.last_error else ""
     return (f":x: I could not grant {what} in Atlas{error}. Anything partly granted is being removed. "
             "Please try again later or ask the integration owners.")
 
@@ -284,7 +285,7 @@ def database_credentials_text(*, request: AccessRequest, grant: Grant, password:
     return (
         f":key: You now have {roles_words(grant.roles)} on {resource_words(grant)} (request #{request.id}) "
         f"through a temporary database user, until {when(grant.expires_at)}:\n"
-        f"• Username: `{grant.database_user}`\n"
+        f"• Username: {mrkdwn.code(grant.database_user or '')}\n"
         f"• Password: `{password}`\n"
         "• Authentication database: `admin`\n"
         "This is the only time you will see this password: atlas-access keeps no copy. Atlas deletes the user "

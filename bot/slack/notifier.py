@@ -25,7 +25,7 @@ from access.entities import AccessRequest, Grant
 from access.model import RequestStatus
 from access.ports import Clock, Store
 from bot.slack import messages as words
-from bot.slack import views
+from bot.slack import mrkdwn, views
 from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
 from bot.slack.extend import expiring_blocks
@@ -153,7 +153,7 @@ class SlackNotifier:
     def alert_owners(self, *, integration: IntegrationSpec, text: str) -> None:
         mentions = " ".join(self._owner_mentions(integration)) or "Integration owners"
         self._post({"channel": integration.approval_channel,
-                    "text": views.clip(f":rotating_light: {mentions}: {text}", 3000)})
+                    "text": views.clip(f":rotating_light: {mentions}: {mrkdwn.text(text)}", 3000)})
 
     def remind_approvers(self, *, request: AccessRequest, integration: IntegrationSpec, escalated: bool) -> None:
         """A reply in the approval message's thread (shown in the channel too) naming who should decide."""
@@ -190,19 +190,19 @@ class SlackNotifier:
         if not request.approver_group:
             return None
         group_id = self._directory.group_id(request.approver_group)
-        return f"<!subteam^{group_id}>" if group_id else None
+        return mrkdwn.user_group(group_id) if group_id else None
 
     def _owner_mentions(self, integration: IntegrationSpec) -> list[str]:
         found: list[str] = []
         for principal in integration.integration_owners:
             if principal.startswith("@"):
                 group_id = self._directory.group_id(principal)
-                found.append(f"<!subteam^{group_id}>" if group_id else principal)
+                found.append(mrkdwn.user_group(group_id) if group_id else mrkdwn.line(principal))
             elif principal.startswith("S"):
-                found.append(f"<!subteam^{principal}>")
+                found.append(mrkdwn.user_group(principal))
             elif "@" in principal:
                 user_id = self._directory.user_id_for_email(principal)
-                found.append(words.mention(user_id) if user_id else principal)
+                found.append(words.mention(user_id) if user_id else mrkdwn.line(principal))
             else:
                 found.append(words.mention(principal))
         return found

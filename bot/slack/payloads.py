@@ -8,8 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from access.config import parse_duration
+from access.text import MAX_DURATION_TEXT, MAX_JUSTIFICATION, MAX_REASON, clean, one_line
 from bot.slack import messages as words
 from bot.slack import views as v
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL: anything larger names nothing we stored
 
 
 class InputErrors(Exception):
@@ -30,56 +33,95 @@ class RequestSubmission:
     justification: str
 
 
-def _values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return ((view.get("state") or {}).get("values")) or {}
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
-def _input(values: dict[str, dict[str, Any]], block_id: str) -> dict[str, Any] | None:
-    return (values.get(block_id) or {}).get(block_id)
+def view_values(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A submitted view's `state.values` ({block_id: {action_id: element}}), or {}."""
+    return _dict(_dict(view.get("state")).get("values"))
+
+
+def _input(values: dict[str, dict[str, Any]], block_id: str) -> dict[str, Any]:
+    """The element of an input block whose action id is its block id (each of our inputs is built so)."""
+    return _dict(_dict(values.get(block_id)).get(block_id))
+
+
+def typed(values: dict[str, dict[str, Any]], block_id: str) -> str:
+    """What was typed in a text input; a value Slack would never send (not a string) counts as nothing."""
+    value = _input(values, block_id).get("value")
+    return clean(value) if isinstance(value, str) else ""
+
+
+def picked(values: dict[str, dict[str, Any]], block_id: str) -> str:
+    """The value of a select's chosen option, or ""."""
+    value = _dict(_input(values, block_id).get("selected_option")).get("value")
+    return value if isinstance(value, str) else ""
+
+
+def picked_many(values: dict[str, dict[str, Any]], block_id: str) -> tuple[str, ...]:
+    """The values of a multi-select's chosen options (at most Slack's 100), strings only."""
+    options = _input(values, block_id).get("selected_options")
+    chosen = (_dict(o).get("value") for o in (options if isinstance(options, list) else [])[:100])
+    return tuple(value for value in chosen if isinstance(value, str))
+
+
+def parse_id(value: object) -> int | None:
+    """A stored row's id from a button value or a view's metadata; None for anything else."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def _chosen_resource(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> tuple[str, str] | None:
     """The picked resource: the select's value, else the ids the form was built for."""
-    option = (_input(values, v.RESOURCE) or {}).get("selected_option") or {}
-    parsed = v.parse_resource_value(str(option.get("value") or ""))
+    parsed = v.parse_resource_value(picked(values, v.RESOURCE))
     if parsed:
         return parsed
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    if isinstance(meta, dict) and meta.get("integration") and meta.get("resource_id"):
-        return str(meta["integration"]), str(meta["resource_id"])
+    if isinstance(meta, dict) and isinstance(meta.get("integration"), str) and isinstance(meta.get("resource_id"), str):
+        return (meta["integration"], meta["resource_id"]) if meta["integration"] and meta["resource_id"] else None
     return None
 
 
 def request_submission(view: dict[str, Any]) -> RequestSubmission:
     """The request modal's answers; InputErrors for what can be told without the domain."""
-    values = _values(view)
+    values = view_values(view)
     resource = _chosen_resource(view, values)
     if resource is None or v.ROLES not in values:
         raise InputErrors({v.RESOURCE: words.NO_RESOURCE})
-    roles = tuple(str(o.get("value")) for o in (_input(values, v.ROLES) or {}).get("selected_options") or [])
+    roles = picked_many(values, v.ROLES)
     duration, custom = _duration(values)
-    justification = str((_input(values, v.JUSTIFICATION) or {}).get("value") or "")
+    justification = typed(values, v.JUSTIFICATION)
+    if len(justification) > MAX_JUSTIFICATION:  # the modal's max_length, checked again: a crafted payload need not
+        raise InputErrors({v.JUSTIFICATION: f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
                              custom_duration=custom, justification=justification)
 
 
 def _duration(values: dict[str, dict[str, Any]]) -> tuple[timedelta, bool]:
-    typed = str((_input(values, v.CUSTOM) or {}).get("value") or "").strip()
-    if typed:
-        try:
-            return parse_duration(typed), True
-        except ValueError:
-            raise InputErrors({v.CUSTOM: f"“{typed[:20]}” is not a duration like 30m, 3h, 1d or 1h30m."}) from None
-    picked = ((_input(values, v.DURATION) or {}).get("selected_option") or {}).get("value")
-    if not picked:
+    custom = one_line(typed(values, v.CUSTOM))
+    if custom:
+        return duration_answer(custom, block=v.CUSTOM), True
+    chosen = picked(values, v.DURATION)
+    if not chosen:
         raise InputErrors({v.DURATION: "Pick how long you need the access."})
+    return duration_answer(chosen, block=v.DURATION), False
+
+
+def duration_answer(text: str, *, block: str) -> timedelta:
+    """A duration typed or picked in a modal, or a field error on `block` (too long, unreadable, too large)."""
+    shown = text[:MAX_DURATION_TEXT]
+    if len(text) > MAX_DURATION_TEXT:
+        raise InputErrors({block: f"“{shown}…” is not a duration like 30m, 3h, 1d or 1h30m."})
     try:
-        return parse_duration(str(picked)), False
-    except ValueError:
-        raise InputErrors({v.DURATION: "Pick how long you need the access."}) from None
+        return parse_duration(text)
+    except (ValueError, OverflowError):
+        raise InputErrors({block: f"“{shown}” is not a duration like 30m, 3h, 1d or 1h30m."}) from None
 
 
 def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission) -> dict[str, str]:
@@ -98,22 +140,21 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
 
 def deny_reason(view: dict[str, Any]) -> tuple[int, str]:
     """(request id, reason) from the deny modal; InputErrors when the reason says nothing."""
-    reason = " ".join(str((_input(_values(view), v.REASON) or {}).get("value") or "").split())
+    reason = one_line(typed(view_values(view), v.REASON))
     if len(reason) < 3:
         raise InputErrors({v.REASON: "Say why, so the requester knows what to change."})
-    try:
-        return int(view.get("private_metadata") or ""), reason
-    except ValueError:
-        raise InputErrors({v.REASON: "This form has lost track of its request; please click Deny again."}) from None
+    if len(reason) > MAX_REASON:
+        raise InputErrors({v.REASON: f"Keep the reason to {MAX_REASON} characters."})
+    request_id = parse_id(view.get("private_metadata"))
+    if request_id is None:
+        raise InputErrors({v.REASON: "This form has lost track of its request; please click Deny again."})
+    return request_id, reason
 
 
 def request_id_of(body: dict[str, Any]) -> int | None:
     """The request id a button carries (its value is the id and nothing else)."""
     actions = body.get("actions") or [{}]
-    try:
-        return int(actions[0].get("value") or "")
-    except ValueError:
-        return None
+    return parse_id(_dict(actions[0]).get("value"))
 
 
 def clicked_in(body: dict[str, Any]) -> str | None:

@@ -30,7 +30,9 @@ from access.config import format_duration
 from access.entities import AccessRequest, Grant, InventoryResource
 from access.model import RequestStatus
 from access.service import MyAccess, RequestForm
+from access.text import MAX_DURATION_TEXT, MAX_JUSTIFICATION, MAX_REASON
 from bot.slack import messages as words
+from bot.slack import mrkdwn
 
 REQUEST_CALLBACK = "access_request"
 DENY_CALLBACK = "deny_reason"
@@ -45,7 +47,7 @@ SECTION_TEXT = 3000
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return mrkdwn.clip(text, limit)
 
 
 # --- the request modal ------------------------------------------------------------------------------------
@@ -124,9 +126,9 @@ def _form_blocks(form: RequestForm, approvers: str) -> list[Block]:
         InputBlock(block_id=CUSTOM, label="Or a custom duration", optional=True,
                    hint=f"e.g. 90m, 3h or 1d; at most {format_duration(form.max_duration)}. "
                         "Overrides the choice above.",
-                   element=PlainTextInputElement(action_id=CUSTOM, placeholder="90m", max_length=20)),
+                   element=PlainTextInputElement(action_id=CUSTOM, placeholder="90m", max_length=MAX_DURATION_TEXT)),
         InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
-                   element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=2000,
+                   element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
@@ -160,7 +162,7 @@ def _approvers_preview(form: RequestForm, group_mention: str | None) -> str:
     if form.auto_approved:
         return ":zap: Auto-approved: access is granted as soon as you submit."
     if form.approvers.source == "resource_owner" and form.approvers.group:
-        return f"Approvers: {group_mention or '@' + form.approvers.group} (resource owner)"
+        return f"Approvers: {group_mention or '@' + mrkdwn.line(form.approvers.group)} (resource owner)"
     people = ", ".join(words.mention(u) for u in form.approvers.user_ids[:20]) or "nobody yet"
     return f"Approvers: integration owners ({people})"
 
@@ -190,7 +192,7 @@ def approval_message(
     ]
     if request.justification:
         blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=clip("*Justification*\n>" + request.justification.replace("\n", "\n>"), SECTION_TEXT))))
+            text=clip("*Justification*\n" + mrkdwn.quote(request.justification), SECTION_TEXT))))
     decision, nudged = words.decision_words(request), words.pending_words(request)
     if nudged:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(nudged, SECTION_TEXT))]))
@@ -204,7 +206,7 @@ def approval_message(
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
-        text=f"Request #{request.id} · {request.integration} · flow {request.flow} · "
+        text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"asked {words.when(request.created_at)}"
     )]))  # fmt: skip
     return {"text": clip(_summary(request, grant), 3000), "blocks": [b.to_dict() for b in blocks]}
@@ -212,7 +214,7 @@ def approval_message(
 
 def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
     return [
-        f"*Resource*\n{words.resource_words(request)} ({request.integration})",
+        f"*Resource*\n{words.resource_words(request)} ({mrkdwn.line(request.integration)})",
         f"*Roles*\n{words.roles_words(request.roles)}",
         f"*Duration*\n{'+' if request.extends_grant_id else ''}{words.duration_words(request.duration_seconds)}"
         + (f" (extends grant #{request.extends_grant_id})" if request.extends_grant_id else ""),
@@ -224,7 +226,7 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
 
 def _approvers(request: AccessRequest, group_mention: str | None) -> str:
     if request.approver_group:
-        return group_mention or f"@{request.approver_group}"
+        return group_mention or f"@{mrkdwn.line(request.approver_group)}"
     if not request.approvers:
         return "auto-approved"
     return ", ".join(words.mention(u) for u in request.approvers[:30])
@@ -241,7 +243,8 @@ def _approvals(request: AccessRequest) -> str:
 def _summary(request: AccessRequest, grant: Grant | None) -> str:
     state = words.grant_words(grant) if grant is not None else request.status.value
     return (f"Access request #{request.id} from {words.mention(request.requester_id)}: "
-            f"{', '.join(request.roles)} on {request.resource_kind.value} {request.resource_name} — {state}")
+            f"{mrkdwn.line(', '.join(request.roles))} on {request.resource_kind.value} "
+            f"{mrkdwn.line(request.resource_name)} — {state}")
 
 
 # --- deny, help, list -------------------------------------------------------------------------------------
@@ -251,7 +254,7 @@ def deny_modal(request_id: int) -> dict[str, Any]:
     return View(type="modal", callback_id=DENY_CALLBACK, title="Deny request", submit="Deny", close="Cancel",
                 private_metadata=str(request_id), blocks=[
                     InputBlock(block_id=REASON, label="Why? The requester will see this.",
-                               element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=1000)),
+                               element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=MAX_REASON)),
                 ]).to_dict()  # fmt: skip
 
 

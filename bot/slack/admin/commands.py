@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack.admin import ids
 from bot.slack.admin.context import Admin, our_team
@@ -48,7 +49,7 @@ class AdminCommands:
             return
         run = self._admin.subcommands.get(word)
         if run is None:
-            prefix = "" if word == "help" else f"I don't know `{word[:30]}`.\n"
+            prefix = "" if word == "help" else f"I don't know {mrkdwn.code(word[:30])}.\n"
             respond(text=prefix + HELP, response_type="ephemeral")
             return
         run(body=body, text=rest, respond=respond)

@@ -17,6 +17,7 @@ from access.ports import Clock
 from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, Credentials
 from atlas.errors import AtlasError
+from bot.slack import mrkdwn
 from bot.slack.admin import words
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -54,9 +55,9 @@ def _verdict(orgs: list[dict[str, Any]], organization_id: str, credentials: Cred
     kind = "API key" if isinstance(credentials, ApiKey) else "service account"
     mine = next((org for org in orgs if str(org.get("id", "")).lower() == organization_id.lower()), None)
     if mine is None:
-        theirs = ", ".join(f"{org.get('name')} ({org.get('id')})" for org in orgs[:3]) or "no organization"
+        theirs = mrkdwn.line(", ".join(f"{org.get('name')} ({org.get('id')})" for org in orgs[:3])) or "no organization"
         return ConnectionResult(ok=False, text=(
-            f":x: The {kind} works, but it belongs to {theirs}, not to organization {organization_id}."))
+            f":x: The {kind} works, but it belongs to {theirs}, not to organization {mrkdwn.line(organization_id)}."))
     return ConnectionResult(ok=True, text=(
-        f":white_check_mark: Connected to organization *{mine.get('name')}* ({organization_id}) with {kind} "
-        f"`{credentials.identity}`."))
+        f":white_check_mark: Connected to organization *{mrkdwn.line(mine.get('name'))}* "
+        f"({mrkdwn.line(organization_id)}) with {kind} {mrkdwn.code(credentials.identity)}."))

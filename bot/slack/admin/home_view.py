@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from access.config import AccessFlowSpec, format_duration
-from bot.slack import messages
+from bot.slack import messages, mrkdwn
 from bot.slack.admin import ids
 from bot.slack.admin.connection import ConnectionResult
 from bot.slack.admin.overview import IntegrationHealth, Overview
@@ -71,9 +71,10 @@ def _note(text: str) -> ContextBlock:
 
 def _integration_blocks(health: IntegrationHealth, check: ConnectionResult | None) -> list[Block]:
     state = "" if health.enabled else "  _(disabled)_"
-    owners = ", ".join(health.owners) or "none"
-    summary = (f"*{health.name}*{state}\norganization `{health.organization_id}` · {health.credential} · "
-               f"owners: {owners}" + (f" · resource owner tag `{health.resource_owner_tag}`"
+    owners = mrkdwn.line(", ".join(health.owners)) or "none"
+    summary = (f"*{mrkdwn.line(health.name)}*{state}\norganization {mrkdwn.code(health.organization_id)} · "
+               f"{mrkdwn.line(health.credential)} · owners: {owners}"
+               + (f" · resource owner tag {mrkdwn.code(health.resource_owner_tag)}"
                                       if health.resource_owner_tag else ""))
     return [
         SectionBlock(block_id=f"admin_i_{health.name}", text=MarkdownTextObject(text=clip(summary, SECTION_TEXT))),
@@ -90,14 +91,14 @@ def _health_lines(health: IntegrationHealth, check: ConnectionResult | None) -> 
         lines.append(f"Credentials: {check.text}")
     sync = f"Last sync: {when(health.last_sync_at)}"
     if health.last_sync_error:
-        sync += f" — :warning: last attempt failed: {clip(health.last_sync_error, 300)}"
+        sync += f" — :warning: last attempt failed: {mrkdwn.line(clip(health.last_sync_error, 300))}"
     lines.append(sync)
     every = f" (every {health.rotation_days} days)" if health.rotation_days else " (no scheduled rotation)"
     rotation = f"Last rotation: {when(health.last_rotation_at)}{every}"
     if health.pending_retire:
         rotation += " — the old credential still waits to be deleted"
     if health.last_rotation_error:
-        rotation += f" — :warning: {clip(health.last_rotation_error, 300)}"
+        rotation += f" — :warning: {mrkdwn.line(clip(health.last_rotation_error, 300))}"
     lines.append(rotation)
     counts = health.counts
     lines.append(f"Inventory: {counts.get('organizations', 0)} organizations, {counts.get('projects', 0)} projects, "
@@ -148,11 +149,12 @@ def flow_summary(flow: AccessFlowSpec) -> str:
     state = "" if flow.enabled else "  _(disabled)_"
     state += "  :rotating_light: break glass" if getattr(flow, "break_glass", False) else ""
     kinds = " and ".join(f"{t.value}s" for t in flow.resources.types)
-    names = ", ".join(flow.resources.names)
-    tags = ", ".join(f"{k}={v}" for k, v in flow.resources.tags.items())
+    names = mrkdwn.line(", ".join(flow.resources.names))
+    tags = mrkdwn.line(", ".join(f"{k}={v}" for k, v in flow.resources.tags.items()))
     approval = ("auto-approved" if flow.approval == "auto"
                 else f"{flow.approvals_required} owner approval{'s' if flow.approvals_required != 1 else ''}")
-    who = ", ".join(flow.requesters)
-    return (f"*{flow.name}*{state} → {flow.integration}\n{kinds} named {names}" + (f" tagged {tags}" if tags else "")
+    who = mrkdwn.line(", ".join(flow.requesters))
+    return (f"*{mrkdwn.line(flow.name)}*{state} → {mrkdwn.line(flow.integration)}\n{kinds} named {names}"
+            + (f" tagged {tags}" if tags else "")
             + f" · {messages.roles_words(flow.roles)} · up to {format_duration(flow.max_duration)} · {approval} · "
             f"justification {flow.justification} · asked by {who}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from access.entities import InventoryResource
 from access.model import ResourceKind
 from access.ports import GroupDirectory, Store
+from bot.slack import mrkdwn
 
 _SHOWN = 15
 
@@ -57,7 +58,7 @@ def lint_words(lint: OwnerLint | None) -> str:
     """The lint as a few lines for the sync message."""
     if lint is None:
         return "Owner tags: no resource owner tag is configured, so the integration owners approve everything."
-    key = f"`{lint.tag_key}`"
+    key = mrkdwn.code(lint.tag_key)
     if lint.clean:
         return f":white_check_mark: Owner tags: every project's {key} tag names a user group with members."
     lines = [f":warning: Owner tags: these projects go to the integration owners instead of a {key} group:"]
@@ -72,7 +73,7 @@ def lint_words(lint: OwnerLint | None) -> str:
 
 def _names(names: list[str]) -> str:
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
+    return ", ".join(mrkdwn.line(name) for name in names[:_SHOWN]) + more
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:

@@ -17,7 +17,7 @@ from access.errors import AccessError
 from access.ports import GroupDirectory, Store
 from access.sync import SyncService
 from atlas.errors import AtlasError
-from bot.slack import messages
+from bot.slack import messages, mrkdwn
 from bot.slack.admin.lint import lint_integration, lint_words
 from bot.slack.admin.sync_message import ProgressMessage
 from bot.slack.admin.words import atlas_problem
@@ -104,7 +104,8 @@ class SyncRunner:
             log.exception("sync of %s failed", name)
             return f":x: *{name}*: {atlas_problem(error, integration=name)}"
         lint = lint_integration(store=self._store, integration=name, directory=self._directory)
-        summary = describe_changes(name, report.changes).replace(f"{name}: ", "", 1)
+        # Project, cluster and user names come from Atlas: data, escaped for the message.
+        summary = mrkdwn.text(describe_changes(name, report.changes).replace(f"{name}: ", "", 1))
         return f":white_check_mark: *{name}*: synced: {summary}\n{lint_words(lint)}"
 
     def _release(self, name: str) -> None:

@@ -20,7 +20,7 @@ from atlas.errors import (
     AtlasTransportError,
 )
 from bot.app import ConfigurationError
-from bot.slack import messages
+from bot.slack import messages, mrkdwn
 from storage.crypto import SecretKeyError
 
 NOT_ADMIN = ("Sorry, only atlas-access admins can do that. The operator names them in ATLAS_ACCESS_ADMINS "
@@ -33,7 +33,12 @@ _DETAIL = 200
 
 
 def atlas_problem(error: BaseException, *, integration: str) -> str:
-    """What went wrong talking to Atlas (or reading the integration's settings), in one sentence."""
+    """What went wrong talking to Atlas (or reading the integration's settings), in one sentence of mrkdwn
+    (Atlas' details and our names are data: escaped)."""
+    return mrkdwn.text(_problem(error, integration=integration))
+
+
+def _problem(error: BaseException, *, integration: str) -> str:
     if isinstance(error, AtlasHTTPError):
         return _http_problem(error, integration)
     if isinstance(error, AtlasTransportError):
