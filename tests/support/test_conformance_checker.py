@@ -1,4 +1,8 @@
-"""The Atlas conformance checker: conforming requests pass; each kind of departure from the spec is reported."""
+"""The Atlas conformance checker: conforming requests pass; each kind of departure from the spec is reported.
+
+"The real spec" is the repository's trimmed copy of the official one (or ATLAS_OPENAPI_SPEC): these checks run on
+every machine.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.atlas_spec import SPEC_PATH, AtlasSpec, load_spec
+from tests.support.atlas_spec import AtlasSpec, load_spec
 
 V2025 = "application/vnd.atlas.2025-02-19+json"
 V2023 = "application/vnd.atlas.2023-01-01+json"
@@ -16,8 +20,6 @@ ORG, USER = "5f1a2b3c4d5e6f7a8b9c0d1e", "6a1b2c3d4e5f6a7b8c9d0e1f"
 
 @pytest.fixture(scope="module")
 def spec() -> AtlasSpec:
-    if not SPEC_PATH.is_file():
-        pytest.skip(f"the Atlas spec is not at {SPEC_PATH} (the plugin fails the run under CI=true)")
     return load_spec()
 
 

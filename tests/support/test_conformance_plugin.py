@@ -53,7 +53,6 @@ def run_env(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     spec.write_text(json.dumps(SMALL_SPEC))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(spec))
-    monkeypatch.delenv("CI", raising=False)
     return spec
 
 
@@ -84,22 +83,53 @@ def sandbox_left_running():
     result.stdout.fnmatch_lines(["*atlas conformance (after the last test)*the operation is deprecated*"])
 
 
-def test_given_ci_and_no_spec_then_the_session_fails(
+def test_given_the_spec_override_names_no_file_then_the_session_fails_at_once(
     pytester: pytest.Pytester, run_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(pytester.path / "absent.yaml"))
-    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*the Atlas Admin API spec is missing at*absent.yaml*CI=true*"])
-
-
-def test_given_no_spec_outside_ci_then_the_check_is_skipped_and_said_so(
-    pytester: pytest.Pytester, run_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    # A missing spec never turns the checks off quietly, in CI or not.
     monkeypatch.setenv("ATLAS_OPENAPI_SPEC", str(pytester.path / "absent.yaml"))
     pytester.makepyfile(test_plugin_run=TESTS)
     result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*atlas conformance: SKIPPED for 3 Atlas requests: the spec is not at*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the Atlas Admin API spec is missing at*absent.yaml (named by ATLAS_OPENAPI_SPEC)*"])
+
+
+REAL_TESTS = """
+import json, os
+
+V2023, V2025 = "application/vnd.atlas.2023-01-01+json", "application/vnd.atlas.2025-02-19+json"
+ROLE = "/api/atlas/v2/orgs/5f1a2b3c4d5e6f7a8b9c0d1e/users/6a1b2c3d4e5f6a7b8c9d0e1f:addRole"
+
+def record(method, path, version, body=None):
+    headers = {"accept": version, "content-type": version} if body is not None else {"accept": version}
+    line = {"method": method, "path": path, "query": {}, "headers": headers, "body": body, "operation_id": None,
+            "status": 200}
+    with open(os.environ["ATLAS_SANDBOX_RECORD"], "a") as handle:
+        handle.write(json.dumps(line) + "\\n")
+
+def test_conforming():
+    record("GET", "/api/atlas/v2/orgs/o1", V2023)
+    record("POST", ROLE, V2025, {"orgRole": "ORG_READ_ONLY"})
+
+def test_deprecated():
+    record("GET", "/api/atlas/v2/orgs/o1/invites", V2023)
+
+def test_a_role_atlas_does_not_have():
+    record("POST", ROLE, V2025, {"orgRole": "ORG_GOD"})
+"""
+
+
+def test_without_an_override_the_repositorys_trimmed_copy_is_checked_against(
+    pytester: pytest.Pytester, run_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No ../shared needed, no environment: the copy in the repository catches a deprecated call and a bad body.
+    monkeypatch.delenv("ATLAS_OPENAPI_SPEC")
+    pytester.makepyfile(test_real_spec=REAL_TESTS)
+    result = pytester.runpytest("-p", "tests.support.atlas_conformance", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_deprecated*", "*(listOrgInvites): the operation is deprecated*",
+        "*ERROR at teardown of test_a_role_atlas_does_not_have*",
+        "*(addOrgUserRole): body orgRole: 'ORG_GOD' is not one of*",
+        "*atlas conformance: 4 Atlas requests checked against the spec*",
+    ])  # fmt: skip

@@ -1,4 +1,4 @@
-"""Response bodies checked against the official spec's schemas (../shared/atlas/openapi-v2.yaml beside the repo).
+"""Response bodies checked against the official spec's schemas (the repository's trimmed copy, see atlas_spec).
 
 The spec is OpenAPI 3.0: schemas become Draft 4 here (nullable -> null allowed, Java \\p{L}/\\p{N} -> \\w), and
 a discriminated oneOf (OrgUserResponse: PENDING / ACTIVE subtypes that allOf the base) is dispatched on the
@@ -7,44 +7,26 @@ discriminator, with the subtypes pointed at the base without its dispatch so val
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
-import yaml
 
+from tests.support.atlas_spec import read_document, spec_path
 from tests.support.openapi_schema import format_checker
 
-SPEC_PATH = Path(__file__).resolve().parents[4] / "shared/atlas/openapi-v2.yaml"
 REF = "#/components/schemas/"
-
-
-def spec_or_skip() -> dict[str, Any]:
-    if not SPEC_PATH.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the Atlas spec is missing at {SPEC_PATH} (required under CI=true)")
-        pytest.skip(f"the Atlas spec is not at {SPEC_PATH}; response schemas not checked")
-    return _load(str(SPEC_PATH))
-
-
-@functools.lru_cache(maxsize=1)
-def _load(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def response_schema(operation_id: str, status: int, media: str) -> dict[str, Any]:
     """The Draft 4 schema of one operation's answer, every $ref inlined."""
-    spec = spec_or_skip()
+    path = spec_path()
+    spec = read_document(str(path))
     for item in spec["paths"].values():
         for operation in item.values():
             if isinstance(operation, dict) and operation.get("operationId") == operation_id:
                 schema = operation["responses"][str(status)]["content"][media]["schema"]
                 return _convert(schema, spec["components"]["schemas"], ())
-    raise KeyError(operation_id)
+    raise KeyError(f"{operation_id} is not in {path.name}: list it in scripts/trim_specs.py and run the script")
 
 
 def assert_valid(body: Any, *, operation_id: str, status: int = 200, media: str) -> None:
@@ -98,5 +80,3 @@ def _dispatch(node: dict[str, Any], components: dict[str, Any], stack: tuple[str
 
 def media(version: str) -> str:
     return f"application/vnd.atlas.{version}+json"
-
-
