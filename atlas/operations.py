@@ -1,8 +1,9 @@
 """The Atlas Admin API v2 operations this project calls: method, path template and the version it sends.
 
 One table serves the client (which version to send) and the sandbox (routing, which versions it accepts).
-tests/atlas/test_operations.py checks every row against ../shared/atlas/openapi-v2.yaml: the operation exists,
-is not deprecated, and the version is the newest the spec lists for it.
+tests/atlas/test_operations.py checks every row against the trimmed copy of the official spec in
+tests/support/specs/ (made by scripts/trim_specs.py): the operation exists, is not deprecated, and the version is
+the newest the spec lists for it.
 """
 
 from __future__ import annotations
