@@ -1,7 +1,8 @@
 """The HTTP face: a WSGI app (POST /slack/events to Bolt, GET /healthz, GET /metrics) served by waitress.
 
 `serve` runs it in the foreground for `atlas-access serve`; `ServerThread` runs it on a loopback port in a
-background thread for tests, the demo and benchmarks.
+background thread for tests, the demo and benchmarks. Both configure waitress as `bot.slack.front` says, so
+idle, slow or oversized connections cannot keep Slack out.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
-from waitress import create_server, wasyncore
-from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+from waitress import wasyncore
 
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability import REQUEST_ID, Metrics, grant_figures, new_request_id
 from bot.slack import shape
 from bot.slack.bolt import build_bolt_app, drain
+from bot.slack.front import HttpFront, create_front_server
 from bot.slack.pacing import AckGate
 
 log = logging.getLogger(__name__)
@@ -148,13 +149,20 @@ def _bolt(runtime: Any, bolt: App | None) -> App:
     return bolt if bolt is not None else build_bolt_app(runtime)
 
 
+def front_of(settings: Any) -> HttpFront:
+    return HttpFront(threads=settings.server_threads, connection_limit=settings.http_connection_limit,
+                     idle_timeout_seconds=settings.http_idle_timeout_seconds)
+
+
 def serve(runtime: Any, bolt: App | None = None, *, host: str, port: int) -> None:
     """Serve until interrupted, on `settings.server_threads` threads; then let listeners finish."""
     bolt = _bolt(runtime, bolt)
-    log.info("serving Slack requests on http://%s:%d%s", host, port, EVENTS_PATH)
+    front = front_of(runtime.settings).fitted_to_open_files()
+    server = create_front_server(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, front=front)
+    log.info("serving Slack requests on http://%s:%d%s (at most %d connections, idle ones closed after %d s)",
+             host, port, EVENTS_PATH, front.connection_limit, front.idle_timeout_seconds)
     try:
-        waitress_serve(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port,
-                       threads=runtime.settings.server_threads, ident="atlas-access")
+        server.run()
     finally:
         drain(bolt)
 
@@ -163,8 +171,9 @@ class ServerThread:
     """The same server on a background thread; `start()` on port 0 picks a free port (see `.url`)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 32, bolt: App | None = None) -> None:
-        self._app, self._host, self._port, self._threads = app, host, port, threads
+                 threads: int = 32, bolt: App | None = None, front: HttpFront | None = None) -> None:
+        self._app, self._host, self._port = app, host, port
+        self._front = front if front is not None else HttpFront(threads=threads)
         self.bolt = bolt  # drained at stop() when given
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -175,14 +184,13 @@ class ServerThread:
     def for_runtime(cls, runtime: Any, bolt: App | None = None, *, host: str = "127.0.0.1",
                     port: int = 0) -> ServerThread:
         bolt = _bolt(runtime, bolt)
-        return cls(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port,
-                   threads=runtime.settings.server_threads, bolt=bolt)
+        return cls(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, bolt=bolt,
+                   front=front_of(runtime.settings))
 
     def start(self) -> ServerThread:
         # A socket map of its own: waitress's default map is process-wide, so stopping one server would
         # close the sockets (and wake-up pipe) of every other server in the process.
-        self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
-                                     ident="atlas-access", map={})
+        self._server = create_front_server(self._app, host=self._host, port=self._port, front=self._front, map={})
         self.url = f"http://{self._host}:{self._server.effective_port}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping), name="waitress",
