@@ -188,3 +188,12 @@ def test_a_chunked_body_streamed_past_1_mb_is_refused_before_it_ends(app: ServeP
         response, took = timed(lambda: answer_of(sock, timeout=5.0))
     # then it is refused (413) without waiting for the end that never comes
     assert status_of(response) == 413 and took < ANSWER_SECONDS, (response[:200], took)
+
+
+def test_a_header_that_grows_past_32_kib_is_refused_before_it_ends(app: ServeProcess) -> None:
+    # when a request's header grows past 32 KiB and never ends
+    with connect(app) as sock:
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: atlas-access\r\nX-Padding: " + b"a" * 40_000)
+        response, took = timed(lambda: answer_of(sock, timeout=5.0))
+    # then it is refused (431) at once, without waiting for the rest
+    assert status_of(response) == 431 and took < ANSWER_SECONDS, (response[:200], took)
