@@ -26,6 +26,7 @@ from bot.slack import shape
 from bot.slack.bolt import build_bolt_app, drain
 from bot.slack.front import HttpFront, create_front_server
 from bot.slack.pacing import AckGate
+from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -71,8 +72,9 @@ class WsgiApp:
             with self._gate.request():  # Bolt returns once the listener has acked
                 return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            healthy = self._healthy()
-            cause = {} if healthy else {"error": "database_unreachable"}
+            health = self._health()
+            healthy = health is DatabaseHealth.OK
+            cause = {} if healthy else {"error": health.value}
             return _json(start_response, 200 if healthy else 503, {"ok": healthy, **cause, **self._overdue(healthy)})
         if path == METRICS_PATH and method == "GET" and self._metrics is not None:
             body = self._metrics.exposition()
@@ -126,15 +128,18 @@ class WsgiApp:
         return {"overdue_revocations": figures.overdue,
                 "oldest_overdue_seconds": round(figures.oldest_overdue_seconds)}
 
-    def _healthy(self) -> bool:
+    def _health(self) -> DatabaseHealth:
+        """The database answers and takes writes (a no-op write, rolled back: see `SqlStore.health`)."""
         try:
-            healthy = bool(self._store.ping())
+            health = DatabaseHealth(self._store.health())
         except Exception as error:  # the type says enough; a driver message may carry the database URL
             log.warning("health check failed: %s", type(error).__name__)
-            return False
-        if not healthy:
+            return DatabaseHealth.UNREACHABLE
+        if health is DatabaseHealth.UNREACHABLE:
             log.warning("health check failed: the database does not answer")
-        return healthy
+        elif health is DatabaseHealth.READ_ONLY:
+            log.warning("health check failed: the database answers but refuses writes")
+        return health
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:

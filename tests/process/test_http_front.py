@@ -25,7 +25,6 @@ from storage.testing import sqlite_url
 from tests.e2e.harness import ANN
 from tests.process.world import ProcessWorld, ServeProcess
 
-pytestmark = pytest.mark.slow
 T = TypeVar("T")
 IDLE = 1000
 ANSWER_SECONDS = 2.0  # "within a couple of seconds", well inside Slack's 3 s
@@ -128,6 +127,7 @@ def child_soft_fd_limit(app: ServeProcess) -> int:
     raise AssertionError("no open-files limit in /proc")
 
 
+@pytest.mark.slow
 def test_a_thousand_idle_or_slow_connections_keep_out_neither_slack_nor_the_health_check_and_are_closed(
     world: ProcessWorld, app: ServeProcess,
 ) -> None:
