@@ -12,8 +12,9 @@ made for a server behind a proxy, not for one Slack (and anyone else) reaches di
   (default 5) without a byte, checked every second. A connection whose request is being served is never idle.
 - `max_request_body_size` (1 GB): a body was buffered whole before the app could refuse it. Here anything
   over `shape.MAX_BODY` gets 413 as soon as its Content-Length is read, or as soon as a chunked body passes
-  the limit; the connection is then closed, unread. Headers are capped at 32 KiB; a body's first 256 KiB is
-  kept in memory and the rest (up to the 1 MB cap) in a temporary file. waitress would still answer a request
+  the limit; the connection is then closed, unread. Headers are capped at 32 KiB; a body's first 64 KiB is
+  kept in memory and the rest (up to the 1 MB cap) in a temporary file, so a full house of slow uploads holds
+  about 200 MB of memory at most (2,000 × 96 KiB), not 2 GB. waitress would still answer a request
   that asks first (`Expect: 100-continue`, as curl does) with "100 Continue" and read 1 MB before refusing it;
   `_Channel` answers it with the 413 straight away.
 - select() cannot watch a descriptor numbered 1024 or more, and waitress uses it unless told otherwise: with a
@@ -39,7 +40,7 @@ from bot.slack import shape
 
 log = logging.getLogger(__name__)
 HEADER_LIMIT = 32 * 1024  # Slack's headers are about 1 KiB; proxies add a few more
-BODY_IN_MEMORY = 256 * 1024  # a larger body (up to the cap) waits in a temporary file
+BODY_IN_MEMORY = 64 * 1024  # a larger body (up to the cap) waits in a temporary file; Slack's are mostly smaller
 CLEANUP_SECONDS = 1  # how often idle connections are looked for
 FDS_PER_CONNECTION = 2  # the socket, and a body's temporary file
 RESERVED_FDS = 512  # the database pool (and SQLite's WAL files), HTTP clients to Slack and Atlas, logs, Socket Mode

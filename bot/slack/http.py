@@ -22,6 +22,7 @@ from waitress import wasyncore
 
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability import REQUEST_ID, Metrics, grant_figures, new_request_id
+from bot.settings import Settings
 from bot.slack import shape
 from bot.slack.bolt import build_bolt_app, drain
 from bot.slack.front import HttpFront, create_front_server
@@ -154,7 +155,8 @@ def _bolt(runtime: Any, bolt: App | None) -> App:
     return bolt if bolt is not None else build_bolt_app(runtime)
 
 
-def front_of(settings: Any) -> HttpFront:
+def front_of(settings: Settings) -> HttpFront:
+    """The server's sizes from HTTP_CONNECTION_LIMIT, HTTP_IDLE_TIMEOUT_SECONDS and SERVER_THREADS."""
     return HttpFront(threads=settings.server_threads, connection_limit=settings.http_connection_limit,
                      idle_timeout_seconds=settings.http_idle_timeout_seconds)
 

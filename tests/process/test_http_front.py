@@ -3,7 +3,8 @@
 A thousand connections that send nothing, half a request line, a header that never ends, or a header announcing a
 body that never comes must not keep Slack's signed requests or the health check out; the server closes idle ones
 within seconds; a body over 1 MB is refused (413) without the server waiting for it, announced or streamed. The
-child starts with the open-files soft limit most hosts give a process (1024): it raises it itself.
+child starts with the open-files soft limit most hosts give a process (1024): it raises it itself, or serves
+fewer connections where the hard limit cannot hold them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 import resource
 import selectors
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +26,7 @@ import pytest
 from bot.slack import shape
 from storage.testing import sqlite_url
 from tests.e2e.harness import ANN
-from tests.process.world import ProcessWorld, ServeProcess
+from tests.process.world import ROOT, ProcessWorld, ServeProcess
 
 T = TypeVar("T")
 IDLE = 1000
@@ -197,3 +200,28 @@ def test_a_header_that_grows_past_32_kib_is_refused_before_it_ends(app: ServePro
         response, took = timed(lambda: answer_of(sock, timeout=5.0))
     # then it is refused (431) at once, without waiting for the rest
     assert status_of(response) == 431 and took < ANSWER_SECONDS, (response[:200], took)
+
+
+@pytest.mark.parametrize(("soft", "hard", "limit", "soft_after"), [
+    (1024, 8192, 2000, 2 * 2000 + 512),  # raised as far as 2,000 connections need
+    (1024, 1024, (1024 - 512) // 2, 1024),  # the hard limit holds fewer: the server takes fewer, and says so
+    (8192, 8192, 2000, 8192),  # already enough: left alone
+])
+def test_the_open_files_limit_is_raised_for_the_connections_or_the_connections_fitted_to_it(
+    soft: int, hard: int, limit: int, soft_after: int,
+) -> None:
+    # given a process started with these open-files limits (set in the child itself: nothing here changes)
+    program = (
+        "import logging, resource\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from bot.slack.front import HttpFront\n"
+        "front = HttpFront().fitted_to_open_files()\n"
+        "print(front.connection_limit, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=False)
+    # when the server is sized, then it holds what the limits allow, and warns when that is fewer than asked
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(limit), str(soft_after)]
+    assert ("holds only" in done.stderr) is (limit < 2000), done.stderr
