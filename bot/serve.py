@@ -1,4 +1,8 @@
-"""`atlas-access serve`: start-up checks, the catch-up sweep, the timers and the HTTP server (or Socket Mode)."""
+"""`atlas-access serve`: start-up checks, the catch-up sweep, the timers and the HTTP server (or Socket Mode).
+
+What stops the start is said in one sentence (`ConfigurationError`, printed by the CLI with a non-zero exit):
+never a traceback, and never a driver's message, which carries the SQL, its parameters, or the database URL.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ import logging
 import time
 from dataclasses import replace
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.app import ConfigurationError, Runtime, build_runtime
 from bot.settings import Settings
+from storage.engine import is_read_only_error
+from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
+READ_ONLY = ("the database answers but refuses writes (a read-only standby, default_transaction_read_only, or "
+             "a SQLite file this process may not write), and atlas-access must write to it")
 
 
 def check_startup(runtime: Runtime) -> None:
@@ -27,6 +37,21 @@ def check_startup(runtime: Runtime) -> None:
         raise ConfigurationError(str(error)) from None
 
 
+def check_database(runtime: Runtime) -> None:
+    """Refuse to start on a database that refuses writes: every click and every grant would fail."""
+    if runtime.store.health() is DatabaseHealth.READ_ONLY:
+        raise ConfigurationError(READ_ONLY)
+
+
+def _database_failed(error: SQLAlchemyError) -> str:
+    """One sentence for a database error at start-up: the driver's class names the cause; its message is left
+    out (it quotes the SQL and its parameters)."""
+    if is_read_only_error(error):
+        return READ_ONLY
+    cause = getattr(error, "orig", None) or error
+    return f"the database failed during start-up ({type(cause).__name__}); see its own log for why"
+
+
 def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 2.0) -> None:
     """Apply migrations, retrying while the database is not reachable yet (a container starting, a failover)."""
     from storage.migrations import upgrade
@@ -36,6 +61,8 @@ def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 
             upgrade(settings.database_url)
             return
         except Exception as error:
+            if is_read_only_error(error):
+                raise ConfigurationError(READ_ONLY) from None
             if attempt == attempts:
                 raise ConfigurationError(f"the database is not reachable: {type(error).__name__}") from None
             # The type names the cause (refused, authentication, unknown database); the message could carry the URL.
@@ -54,8 +81,12 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     # no Atlas call slot (the client's ATLAS_MAX_CONCURRENCY bounds the calls in flight): so twice as many
     # grants are worked at once as calls may be in flight, and the slots stay busy while some grants wait.
     runtime.worker.options = replace(runtime.worker.options, concurrency=2 * settings.atlas_max_concurrency)
-    check_startup(runtime)
-    caught_up = runtime.worker.run_due()  # what fell due while no process was running
+    try:
+        check_startup(runtime)
+        check_database(runtime)
+        caught_up = runtime.worker.run_due()  # what fell due while no process was running
+    except SQLAlchemyError as error:
+        raise ConfigurationError(_database_failed(error)) from None
     log.info("start-up sweep worked %d grants", caught_up)
     timers = Timers(runtime)
     timers.start()

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     home_refresh_seconds: float = Field(default=1.0, ge=0)  # a person's App Home is republished at most this often
     home_publish_per_minute: float = Field(default=100.0, gt=0)  # App Homes refreshed a minute after a burst of 50
     expiry_reminder_minutes: float = Field(default=15.0, ge=0)  # DM this long before a grant ends; 0: none
+    http_connection_limit: int = Field(default=2000, ge=100, le=20_000)  # open HTTP connections (bot/slack/front.py)
+    http_idle_timeout_seconds: int = Field(default=5, ge=1, le=600)  # a connection silent this long is closed
 
     @property
     def admins(self) -> tuple[str, ...]:

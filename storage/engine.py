@@ -6,6 +6,13 @@ when it upgrades a read lock (WAL returns SQLITE_BUSY at once in that case, with
 SQLAlchemy recipe for pysqlite: turn off the driver's own BEGIN handling (`isolation_level = None`) and emit
 ours from the `begin` event. A connection opened with the execution option `sqlite_begin="DEFERRED"` starts
 a plain deferred transaction instead (read-only checks such as `SqlStore.ping`).
+
+A database that answers but refuses writes (a PostgreSQL standby after a failover, `default_transaction_read_only`
+turned on, a SQLite file the process may not write) leaves read-only connections behind: a PostgreSQL session
+keeps the setting it started with, and SQLite opens a file it may not write read-only and stays so. Pre-ping's
+`SELECT 1` passes on them, so once writes are accepted again every pooled connection would still refuse them
+until a restart. A read-only error therefore counts as a disconnect: the connection is dropped, and with it every
+connection the pool opened until then; the next ones see the database as it is now.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
 
 BUSY_TIMEOUT_MS = 30_000
@@ -21,6 +28,16 @@ BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
 CONNECT_TIMEOUT_SECONDS = 5
+# SQLSTATE 25006 read_only_sql_transaction: a write in a read-only transaction (the session's default, a standby).
+READ_ONLY_SQLSTATES = frozenset({"25006"})
+
+
+def is_read_only_error(error: BaseException | None) -> bool:
+    """True when `error` (a driver error, or SQLAlchemy's wrapper of one) says the database refuses writes."""
+    original = getattr(error, "orig", None) or error
+    if getattr(original, "sqlstate", None) in READ_ONLY_SQLSTATES:
+        return True
+    return str(getattr(original, "sqlite_errorname", "")).startswith("SQLITE_READONLY")
 
 
 def normalize_url(url: str) -> str:
@@ -34,6 +51,8 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for `url` (SQLite file, `sqlite://` in memory, or PostgreSQL); `options` go to create_engine."""
     url = normalize_url(url)
+    # A failed statement's text reaches logs and tracebacks: its SQL may, the values people typed may not.
+    options.setdefault("hide_parameters", True)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, **options)
@@ -46,7 +65,9 @@ def make_engine(url: str, **options: Any) -> Engine:
             options.setdefault("pool_size", POOL_SIZE)
             options.setdefault("max_overflow", MAX_OVERFLOW)
             options.setdefault("pool_recycle", 1800)
-        return create_engine(url, **options)
+        engine = create_engine(url, **options)
+        event.listen(engine, "handle_error", _on_error)
+        return engine
     return create_engine(url, **options)
 
 
@@ -67,7 +88,14 @@ def _sqlite_engine(url: str, **options: Any) -> Engine:
     engine = create_engine(url, connect_args=connect_args, **options)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)
+    if not in_memory:  # the one shared in-memory connection is the database: it must never be dropped
+        event.listen(engine, "handle_error", _on_error)
     return engine
+
+
+def _on_error(context: ExceptionContext) -> None:
+    if is_read_only_error(context.original_exception):
+        context.is_disconnect = True  # drop this connection and those opened before it (see the module's doc)
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

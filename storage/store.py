@@ -7,13 +7,16 @@ BEGIN IMMEDIATE (see `storage.engine`), so a unit of work is the only writer fro
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, false, select, text, update
 from sqlalchemy.orm import Session
 
 from access.config import IntegrationSpec
@@ -31,10 +34,20 @@ from access.ports import (
 from storage.audit import SqlAuditLog
 from storage.config_repos import INTEGRATION, SpecCache, SqlFlowRepository, SqlIntegrationRepository
 from storage.crypto import SecretBox, SecretKeyError
-from storage.engine import is_sqlite
-from storage.grants import SqlGrantRepository
+from storage.engine import is_read_only_error, is_sqlite
+from storage.grants import GRANT, SqlGrantRepository
 from storage.inventory import SqlInventoryRepository
 from storage.requests import SqlRequestRepository
+
+# A write that changes nothing: refused all the same by a read-only database (PostgreSQL checks before it looks
+# for rows; SQLite when it takes the write lock). No row is locked, so it never waits on other writers' rows.
+_WRITE_PROBE = update(GRANT).where(false()).values(version=GRANT.c.version)
+
+
+class DatabaseHealth(StrEnum):
+    OK = "ok"
+    UNREACHABLE = "database_unreachable"
+    READ_ONLY = "database_read_only"  # it answers, but refuses writes
 
 
 class NestedUnitOfWork(RuntimeError):
@@ -112,6 +125,39 @@ class SqlStore:
         except Exception:
             return False
 
+    def health(self) -> DatabaseHealth:
+        """Whether the database answers and takes writes: a write that changes nothing, rolled back.
+
+        A read-only connection it meets is dropped (see `storage.engine`), so the next check, like the next
+        unit of work, sees the database as it is by then. A SQLite file this process may no longer open for
+        writing counts as read-only even while connections opened before can still write to its WAL: new
+        connections cannot, and neither can the checkpoint.
+        """
+        if self._file_read_only():
+            return DatabaseHealth.READ_ONLY
+        health = self._probe()
+        if health is DatabaseHealth.READ_ONLY:
+            # The connection may have been opened while the database refused writes, and kept since: its
+            # refusal dropped the pool's connections, so a second probe asks a new one how things are now.
+            health = self._probe()
+        return health
+
+    def _probe(self) -> DatabaseHealth:
+        try:
+            with self.engine.connect() as connection:
+                connection.execution_options(sqlite_begin="DEFERRED").execute(_WRITE_PROBE)
+                connection.rollback()
+        except Exception as error:
+            return DatabaseHealth.READ_ONLY if is_read_only_error(error) else DatabaseHealth.UNREACHABLE
+        return DatabaseHealth.OK
+
+    def _file_read_only(self) -> bool:
+        database = self.engine.url.database
+        if not is_sqlite(self.engine) or not database or database == ":memory:":
+            return False
+        files = [Path(database), Path(database + "-wal")]
+        return any(path.exists() and not os.access(path, os.W_OK) for path in files)
+
     def has_encrypted_secrets(self) -> bool:
         return self._first_ciphertext() is not None
 
@@ -156,4 +202,4 @@ if TYPE_CHECKING:
         return store, uow  # mypy proves SqlStore and SqlUnitOfWork satisfy access.ports
 
 
-__all__ = ["NestedUnitOfWork", "SecretKeyError", "SqlStore", "SqlUnitOfWork"]
+__all__ = ["DatabaseHealth", "NestedUnitOfWork", "SecretKeyError", "SqlStore", "SqlUnitOfWork"]

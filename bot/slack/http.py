@@ -1,7 +1,8 @@
 """The HTTP face: a WSGI app (POST /slack/events to Bolt, GET /healthz, GET /metrics) served by waitress.
 
 `serve` runs it in the foreground for `atlas-access serve`; `ServerThread` runs it on a loopback port in a
-background thread for tests, the demo and benchmarks.
+background thread for tests, the demo and benchmarks. Both configure waitress as `bot.slack.front` says, so
+idle, slow or oversized connections cannot keep Slack out.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
-from waitress import create_server, wasyncore
-from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+from waitress import wasyncore
 
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability import REQUEST_ID, Metrics, grant_figures, new_request_id
+from bot.settings import Settings
 from bot.slack import shape
 from bot.slack.bolt import build_bolt_app, drain
+from bot.slack.front import HttpFront, create_front_server
 from bot.slack.pacing import AckGate
+from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -70,8 +73,9 @@ class WsgiApp:
             with self._gate.request():  # Bolt returns once the listener has acked
                 return self._slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            healthy = self._healthy()
-            cause = {} if healthy else {"error": "database_unreachable"}
+            health = self._health()
+            healthy = health is DatabaseHealth.OK
+            cause = {} if healthy else {"error": health.value}
             return _json(start_response, 200 if healthy else 503, {"ok": healthy, **cause, **self._overdue(healthy)})
         if path == METRICS_PATH and method == "GET" and self._metrics is not None:
             body = self._metrics.exposition()
@@ -125,15 +129,18 @@ class WsgiApp:
         return {"overdue_revocations": figures.overdue,
                 "oldest_overdue_seconds": round(figures.oldest_overdue_seconds)}
 
-    def _healthy(self) -> bool:
+    def _health(self) -> DatabaseHealth:
+        """The database answers and takes writes (a no-op write, rolled back: see `SqlStore.health`)."""
         try:
-            healthy = bool(self._store.ping())
+            health = DatabaseHealth(self._store.health())
         except Exception as error:  # the type says enough; a driver message may carry the database URL
             log.warning("health check failed: %s", type(error).__name__)
-            return False
-        if not healthy:
+            return DatabaseHealth.UNREACHABLE
+        if health is DatabaseHealth.UNREACHABLE:
             log.warning("health check failed: the database does not answer")
-        return healthy
+        elif health is DatabaseHealth.READ_ONLY:
+            log.warning("health check failed: the database answers but refuses writes")
+        return health
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
@@ -148,13 +155,21 @@ def _bolt(runtime: Any, bolt: App | None) -> App:
     return bolt if bolt is not None else build_bolt_app(runtime)
 
 
+def front_of(settings: Settings) -> HttpFront:
+    """The server's sizes from HTTP_CONNECTION_LIMIT, HTTP_IDLE_TIMEOUT_SECONDS and SERVER_THREADS."""
+    return HttpFront(threads=settings.server_threads, connection_limit=settings.http_connection_limit,
+                     idle_timeout_seconds=settings.http_idle_timeout_seconds)
+
+
 def serve(runtime: Any, bolt: App | None = None, *, host: str, port: int) -> None:
     """Serve until interrupted, on `settings.server_threads` threads; then let listeners finish."""
     bolt = _bolt(runtime, bolt)
-    log.info("serving Slack requests on http://%s:%d%s", host, port, EVENTS_PATH)
+    front = front_of(runtime.settings).fitted_to_open_files()
+    server = create_front_server(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, front=front)
+    log.info("serving Slack requests on http://%s:%d%s (at most %d connections, idle ones closed after %d s)",
+             host, port, EVENTS_PATH, front.connection_limit, front.idle_timeout_seconds)
     try:
-        waitress_serve(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port,
-                       threads=runtime.settings.server_threads, ident="atlas-access")
+        server.run()
     finally:
         drain(bolt)
 
@@ -163,8 +178,9 @@ class ServerThread:
     """The same server on a background thread; `start()` on port 0 picks a free port (see `.url`)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 32, bolt: App | None = None) -> None:
-        self._app, self._host, self._port, self._threads = app, host, port, threads
+                 threads: int = 32, bolt: App | None = None, front: HttpFront | None = None) -> None:
+        self._app, self._host, self._port = app, host, port
+        self._front = front if front is not None else HttpFront(threads=threads)
         self.bolt = bolt  # drained at stop() when given
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -175,14 +191,13 @@ class ServerThread:
     def for_runtime(cls, runtime: Any, bolt: App | None = None, *, host: str = "127.0.0.1",
                     port: int = 0) -> ServerThread:
         bolt = _bolt(runtime, bolt)
-        return cls(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port,
-                   threads=runtime.settings.server_threads, bolt=bolt)
+        return cls(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, bolt=bolt,
+                   front=front_of(runtime.settings))
 
     def start(self) -> ServerThread:
         # A socket map of its own: waitress's default map is process-wide, so stopping one server would
         # close the sockets (and wake-up pipe) of every other server in the process.
-        self._server = create_server(self._app, host=self._host, port=self._port, threads=self._threads,
-                                     ident="atlas-access", map={})
+        self._server = create_front_server(self._app, host=self._host, port=self._port, front=self._front, map={})
         self.url = f"http://{self._host}:{self._server.effective_port}"
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping), name="waitress",

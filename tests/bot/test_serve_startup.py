@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.serve import check_startup
 from bot.settings import Settings
 from storage.migrations import create_all
+from tests.process.readonly import read_only_sqlite
 
 PRIVATE_KEY = "6f0c3a52-1d2e-4b8a-9c7d-0e1f2a3b4c5d"
 ORG_ID = "5f1a2b3c4d5e6f7a8b9c0d1e"
@@ -147,6 +148,23 @@ def test_serve_exits_with_one_sentence_when_the_key_is_malformed(
     code = main(["serve", "--port", "0"])
     err = capsys.readouterr().err
     assert code == 1 and "is not a valid key" in err and "Traceback" not in err
+
+
+def test_serve_exits_with_one_sentence_when_the_database_refuses_writes(
+    env: Path, key: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given a migrated database whose file this process may not write
+    store_integration(settings_for(env, key), literal_key())
+    monkeypatch.setenv("ATLAS_ACCESS_SECRET_KEY", key)
+    with read_only_sqlite(env / "serve.db"):
+        code = main(["serve", "--port", "0"])
+    err = capsys.readouterr().err
+    # then it does not start, and says why in one sentence: no traceback, no SQL, nothing it would have written
+    assert code == 1
+    [said] = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert "refuses writes" in said and "read-only" in said
+    for leak in ("Traceback", "SELECT", "UPDATE", "INSERT", "sqlalchemy", PRIVATE_KEY):
+        assert leak not in err
 
 
 def test_keygen_prints_a_key_that_stores_and_reads_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -121,6 +121,11 @@ class ServeProcess:
     def alive(self) -> bool:
         return self._child.poll() is None
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code of a child that has exited, else None."""
+        return self._child.poll()
+
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to finish, roll back or say goodbye."""
         if self.alive:
