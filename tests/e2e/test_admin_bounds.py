@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.e2e.admin_harness import AdminHarness, admin_world
 from tests.e2e.test_admin_flows import new_flow, open_flow_modal
@@ -85,3 +86,17 @@ def test_the_limits_themselves_save(world: AdminHarness) -> None:
     with world.runtime.store.unit_of_work() as uow:
         flow = uow.flows.get("search-writers")
     assert flow is not None and flow.max_duration.days == 365 and flow.approvals_required == 10
+
+
+def test_a_stored_timeout_past_its_limit_is_named_when_the_flow_is_edited(world: AdminHarness) -> None:
+    # given prod-projects stored by an older release with a 400-day pending expiry (not a field of the modal)
+    with world.runtime.store.engine.begin() as connection:
+        connection.execute(text("UPDATE access_flow SET pending = :pending WHERE name = 'prod-projects'"),
+                           {"pending": '{"remind_after": "PT1H", "escalate_after": "PT4H", "expire_after": "P400D"}'})
+    # when an admin edits it in the modal and saves
+    _, modal = open_flow_modal(world, "prod-projects")
+    found = answer(world, modal, {"admin_flow_max_duration": "4h"})
+    # then the field error says which stored value is out of range and where it is set, and nothing changed
+    message = found["errors"]["admin_flow_max_duration"]
+    assert "pending.expire_after" in message and "config file" in message and "365d" in message
+    assert world.audit("flow_saved") == []

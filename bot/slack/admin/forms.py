@@ -233,7 +233,10 @@ def _placed(error: ValidationError, blocks: Mapping[str, str], *, secret_block: 
         block = blocks.get(loc[0] if loc else "", next(iter(blocks.values())))
         if loc[:1] == ["credentials"] and secret_block and any(p in _SECRET_FIELD.values() for p in loc):
             block = secret_block
-        placed.setdefault(block, _words(block, item["type"], str(item["msg"])))
+        words = _words(block, item["type"], str(item["msg"]))
+        if loc[:1] == ["pending"] and "max_duration" in blocks:  # not in the modal: kept from the stored flow
+            block, words = blocks["max_duration"], f"The stored {'.'.join(loc)} (set in the config file): {words}"
+        placed.setdefault(block, words)
     return placed
 
 
