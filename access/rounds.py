@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from access.admin import validation_errors
 from access.bounds import shown
+from access.errors import AccessError
 from access.ports import Notifier, Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def describe(error: BaseException) -> str:
         fields = "; ".join(f"{field}: {message}" for field, message in list(validation_errors(error).items())[:3])
         return f"its stored configuration is not valid ({fields})"
     lines = str(error).strip().splitlines()
+    if lines and (type(error) is ValueError or isinstance(error, AccessError)):
+        return shown(lines[0], 300)  # written for people already (a bound, a refusal): no class name needed
     return shown(f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__, 300)
 
 

@@ -16,7 +16,8 @@ VALID: dict[str, Any] = {
     "integrations": [{
         "name": "prod",
         "organization_id": "5f1a2b3c4d5e6f7a8b9c0d1e",
-        "credentials": {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY", "private_key_env": "ATLAS_PRIVATE_KEY"},
+        "credentials": {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY",
+                        "private_key_env": "ATLAS_PRIVATE_KEY"},
         "discovery": ["organizations", "projects"],
         "approval_channel": "C0APPROVALS",
         "credential_rotation_days": 30,
