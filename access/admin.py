@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from access.bounds import shown
 from access.config import (
     AccessFlowSpec,
     ConfigDocument,
@@ -26,19 +27,22 @@ class ApplyResult:
     updated: tuple[str, ...]
 
 
-def validation_messages(error: ValidationError) -> list[str]:
-    """pydantic's errors as `integrations[0].organization_id: message` lines, without echoing secret input."""
-    lines = []
-    for item in error.errors(include_input=False, include_url=False):
+def validation_errors(error: ValidationError) -> dict[str, str]:
+    """pydantic's errors as {`integrations[0].organization_id`: message}, without echoing what was given (a
+    secret, or pages of text): a mapping key in a path is shortened as well."""
+    errors: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
         path = ""
         for part in item["loc"]:
             if isinstance(part, int):
                 path += f"[{part}]"
-            elif part not in ("api_key", "service_account", "function-after[_owners_are_principals(), list[str]]"):
-                path += ("." if path else "") + str(part)
-        message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"{path or 'config'}: {message}")
-    return lines
+            elif part not in _UNION_TAGS and not str(part).startswith("function-"):
+                path += ("." if path else "") + shown(str(part), 40)
+        errors.setdefault(path or "config", str(item["msg"]).removeprefix("Value error, "))
+    return errors
+
+
+_UNION_TAGS = ("api_key", "service_account")  # the credentials' discriminator, not a field a person wrote
 
 
 def parse_document(data: Any) -> ConfigDocument:
@@ -50,7 +54,7 @@ def parse_document(data: Any) -> ConfigDocument:
     try:
         return ConfigDocument.model_validate(data)
     except ValidationError as error:
-        raise FieldErrors(dict(line.split(": ", 1) for line in validation_messages(error))) from None
+        raise FieldErrors(validation_errors(error)) from None
 
 
 class ConfigService:

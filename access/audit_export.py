@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -70,13 +70,16 @@ class AuditExport:
     query: AuditQuery
 
 
+OLDEST_SINCE = timedelta(days=36_500)  # `--since` reaches back further than a flow's durations may last
+
+
 def parse_since(text: str, *, now: datetime) -> datetime | None:
     """`30d`, `12h`, `1d12h` back from now; a date `2026-11-01` (midnight UTC); an ISO time; or `all` (None)."""
     cleaned = text.strip()
     if cleaned.lower() == "all":
         return None
     try:
-        return now - parse_duration(cleaned)
+        return now - parse_duration(cleaned, longest=OLDEST_SINCE)
     except ValueError:
         pass
     try:

@@ -1,7 +1,9 @@
 """The configuration model: integrations and access flows, one model for YAML files and Slack modals.
 
 Validation lives here so `config apply`, the admin modals and storage agree on what is valid. Error
-messages name the field (`integrations[0].organization_id: ...`) so people can fix their input.
+messages name the field (`integrations[0].organization_id: ...`) so people can fix their input. Every value
+is bounded (see `access.bounds` for the limits, and why a spec read back from the database is not held to a
+limit added after it was stored).
 """
 
 from __future__ import annotations
@@ -12,6 +14,30 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from access.bounds import (
+    MAX_CREDENTIAL_ID,
+    MAX_ENV_NAME,
+    MAX_FLOWS,
+    MAX_INTEGRATIONS,
+    MAX_PATTERN,
+    MAX_PATTERNS,
+    MAX_PRINCIPAL,
+    MAX_PRINCIPALS,
+    MAX_ROLE,
+    MAX_ROLES,
+    MAX_SECRET,
+    MAX_SLACK_ID,
+    MAX_TAG,
+    MAX_TAGS,
+    ROTATION_DAYS,
+    Duration,
+    at_most,
+    first_at_most,
+    shown,
+    whole_number_in,
+)
+from access.bounds import format_duration as format_duration
+from access.bounds import parse_duration as parse_duration
 from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
 from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
 
@@ -20,8 +46,15 @@ ORG_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PROJECT_ROLE_PATTERN = re.compile(r"^GROUP_[A-Z][A-Z0-9_]*$")
 _PRINCIPAL = re.compile(r"^(@[a-z0-9][a-z0-9._-]*|[SUW][A-Z0-9]{2,}|[^@\s]+@[^@\s]+\.[^@\s]+)$")
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 EVERYONE = "everyone"
+
+EnvName = Annotated[str, first_at_most(MAX_ENV_NAME), Field(pattern=ENV_NAME_PATTERN)]
+CredentialId = Annotated[str, at_most(MAX_CREDENTIAL_ID, "characters")]
+Secret = Annotated[SecretStr, first_at_most(MAX_SECRET)]
+Principal = Annotated[str, first_at_most(MAX_PRINCIPAL)]
+Role = Annotated[str, first_at_most(MAX_ROLE)]
+Pattern = Annotated[str, first_at_most(MAX_PATTERN), Field(min_length=1)]
+TagText = Annotated[str, first_at_most(MAX_TAG)]
 
 
 class _Strict(BaseModel):
@@ -32,10 +65,10 @@ class ApiKeyCredentials(_Strict):
     """A programmatic API key: literal values (stored encrypted) or the names of environment variables."""
 
     type: Literal["api_key"]
-    public_key: str | None = None
-    private_key: SecretStr | None = None
-    public_key_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
-    private_key_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+    public_key: CredentialId | None = None
+    private_key: Secret | None = None
+    public_key_env: EnvName | None = None
+    private_key_env: EnvName | None = None
 
     @model_validator(mode="after")
     def _one_source_each(self) -> ApiKeyCredentials:
@@ -48,10 +81,10 @@ class ServiceAccountCredentials(_Strict):
     """A service account (OAuth client credentials): literal values or environment variable names."""
 
     type: Literal["service_account"]
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    client_id_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
-    client_secret_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = None
+    client_id: CredentialId | None = None
+    client_secret: Secret | None = None
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
 
     @model_validator(mode="after")
     def _one_source_each(self) -> ServiceAccountCredentials:
@@ -83,26 +116,21 @@ class IntegrationSpec(_Strict):
         DiscoveryType.ORGANIZATIONS,
         DiscoveryType.PROJECTS,
     ]
-    approval_channel: Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
-    credential_rotation_days: int | None = None
+    approval_channel: Annotated[str, first_at_most(MAX_SLACK_ID), Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+    credential_rotation_days: int | None = None  # 1 to 365
     custom_access_details: Annotated[str, Field(max_length=2000)] | None = None
-    integration_owners: list[str] = []
+    integration_owners: Annotated[list[Principal], at_most(MAX_PRINCIPALS, "entries")] = []
     resource_owner: ResourceOwner | None = None
-    extra_project_roles: list[Annotated[str, Field(pattern=PROJECT_ROLE_PATTERN.pattern)]] = []
+    extra_project_roles: Annotated[list[Annotated[Role, Field(pattern=PROJECT_ROLE_PATTERN.pattern)]],
+                                   at_most(MAX_ROLES, "entries")] = []
     # Reconciliation (access.reconcile) finds roles that an enabled access flow hands out, held in Atlas on this
     # integration's organization or projects with no live grant behind them (a grant's baseline is kept), e.g.
     # added by hand in Atlas. They are always reported to the integration owners; with this on, also removed.
     remove_unmanaged_roles: bool = False
     enabled: bool = True
 
-    @field_validator("credential_rotation_days", mode="before")
-    @classmethod
-    def _positive_days(cls, value: object) -> object:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError("must be a positive whole number of days")
-        return value
+    _rotation_days = field_validator("credential_rotation_days", mode="before")(
+        whole_number_in(*ROTATION_DAYS, "days"))
 
     @field_validator("discovery")
     @classmethod
@@ -138,8 +166,8 @@ class IntegrationSpec(_Strict):
 class ResourceSelector(_Strict):
     types: Annotated[list[ResourceKind], Field(min_length=1)]
     # For clusters a pattern matches `project/cluster` or the bare cluster name: `payments/*`, `orders-*`.
-    names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["*"]
-    tags: dict[str, str] = {}  # for clusters: their project's tags
+    names: Annotated[list[Pattern], Field(min_length=1), at_most(MAX_PATTERNS, "entries")] = ["*"]
+    tags: Annotated[dict[TagText, TagText], at_most(MAX_TAGS, "entries")] = {}  # for clusters: their project's
 
     @field_validator("types")
     @classmethod
@@ -156,19 +184,9 @@ class PendingTimeouts(_Strict):
     the request expires after 24 hours; the requester is told at each step.
     """
 
-    remind_after: timedelta = timedelta(hours=1)
-    escalate_after: timedelta = timedelta(hours=4)
-    expire_after: timedelta = timedelta(hours=24)
-
-    @field_validator("remind_after", "escalate_after", "expire_after", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return parse_duration(value)
-            except ValueError:
-                return value  # perhaps ISO 8601 (as stored): pydantic reads it, or says what is wrong
-        return value
+    remind_after: Duration = timedelta(hours=1)
+    escalate_after: Duration = timedelta(hours=4)
+    expire_after: Duration = timedelta(hours=24)
 
     @model_validator(mode="after")
     def _in_order(self) -> PendingTimeouts:
@@ -180,10 +198,10 @@ class PendingTimeouts(_Strict):
 class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
-    requesters: Annotated[list[str], Field(min_length=1)] = [EVERYONE]
+    requesters: Annotated[list[Principal], Field(min_length=1), at_most(MAX_PRINCIPALS, "entries")] = [EVERYONE]
     resources: ResourceSelector
-    roles: Annotated[list[str], Field(min_length=1)]
-    max_duration: timedelta
+    roles: Annotated[list[Role], Field(min_length=1), at_most(MAX_ROLES, "entries")]
+    max_duration: Duration
     approval: Literal["owners", "auto"] = "owners"
     approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
     justification: Literal["required", "optional"] = "required"
@@ -197,18 +215,9 @@ class AccessFlowSpec(_Strict):
     def _requesters(cls, value: list[str]) -> list[str]:
         return [item if item == EVERYONE else parse_principal(item) for item in value]
 
-    @field_validator("max_duration", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if isinstance(value, str):
-            return parse_duration(value)
-        return value
-
     @field_validator("max_duration")
     @classmethod
-    def _positive_duration(cls, value: timedelta, info: ValidationInfo) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero")
+    def _cluster_duration(cls, value: timedelta, info: ValidationInfo) -> timedelta:
         resources = info.data.get("resources")
         if resources is not None and ResourceKind.CLUSTER in resources.types and value > MAX_LIFETIME:
             raise ValueError("Atlas deletes temporary database users within 7 days: use 7d or less for clusters")
@@ -228,8 +237,8 @@ class AccessFlowSpec(_Strict):
 class ConfigDocument(_Strict):
     """A whole config file: integrations and access flows, validated together (all or nothing)."""
 
-    integrations: list[IntegrationSpec] = []
-    access_flows: list[AccessFlowSpec] = []
+    integrations: Annotated[list[IntegrationSpec], at_most(MAX_INTEGRATIONS, "entries")] = []
+    access_flows: Annotated[list[AccessFlowSpec], at_most(MAX_FLOWS, "entries")] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> ConfigDocument:
@@ -249,30 +258,9 @@ def _no_duplicates(names: list[str], where: str) -> None:
 def parse_principal(value: str) -> str:
     """A Slack principal: `@handle`, a user group id `S…`, a user id `U…`/`W…`, or an email."""
     text = value.strip()
-    if not _PRINCIPAL.match(text):
-        raise ValueError(f"'{value}' is not a Slack @handle, user group id (S…), user id (U…) or email")
+    if not _PRINCIPAL.match(text):  # its length is checked first (`Principal`)
+        raise ValueError(f"'{shown(value)}' is not a Slack @handle, user group id (S…), user id (U…) or email")
     return text
-
-
-def parse_duration(text: str) -> timedelta:
-    """`8h`, `30m`, `1d`, `1h30m` (also `90` minutes as a bare number) as a timedelta."""
-    cleaned = text.strip().lower().replace(" ", "")
-    if cleaned.isdigit():
-        return timedelta(minutes=int(cleaned))
-    match = _DURATION.match(cleaned)
-    if not cleaned or not match:
-        raise ValueError(f"'{text}' is not a duration like 30m, 8h, 1d or 1h30m")
-    days, hours, minutes = (int(part) if part else 0 for part in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
-
-
-def format_duration(value: timedelta) -> str:
-    """The inverse of parse_duration, for config show and messages: `1d2h`, `8h`, `45m`."""
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
-    return text or "0m"
 
 
 def _role_problems(flow: AccessFlowSpec, integration: IntegrationSpec, where: str) -> list[str]:

@@ -170,6 +170,10 @@ class IntegrationRepository(Protocol):
         """The spec with literal secrets decrypted (SecretStr)."""
         ...
 
+    def names(self, *, enabled_only: bool = False) -> list[str]:
+        """The names in order, without reading the specs (one unreadable spec cannot hide the others)."""
+        ...
+
     def list(self) -> list[IntegrationSpec]: ...
 
     def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:

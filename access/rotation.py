@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from access.bounds import ROTATION_DAYS, shown
 from access.config import IntegrationSpec, IssuedCredential, with_literal_credentials
 from access.entities import AuditEvent
 from access.errors import NotFound, RequestRefused
@@ -41,16 +42,27 @@ class RotationService:
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
+    def candidates(self) -> list[str]:
+        """The enabled integrations, by name: the timers check each on its own (`is_due`)."""
+        with self._store.unit_of_work() as uow:
+            return uow.integrations.names(enabled_only=True)
+
+    def is_due(self, name: str) -> bool:
+        """The rotation period has passed, or the old credential still waits to be retired.
+
+        A period that cannot be counted (a `credential_rotation_days` stored before it was bounded, too large
+        for a date) is a ValueError saying so, for the timers to report.
+        """
+        with self._store.unit_of_work() as uow:
+            spec = uow.integrations.get(name)
+            status = uow.integrations.status(name)
+        if spec is None or not spec.enabled:
+            return False
+        return bool(status.get("pending_retire_id")) or _overdue(spec, status, self._clock.now())
+
     def due(self) -> list[str]:
         """Integrations whose rotation period has passed, or whose old credential still waits to be retired."""
-        now = self._clock.now()
-        names = []
-        with self._store.unit_of_work() as uow:
-            for spec in uow.integrations.list():
-                status = uow.integrations.status(spec.name)
-                if spec.enabled and (status.get("pending_retire_id") or _overdue(spec, status, now)):
-                    names.append(spec.name)
-        return names
+        return [name for name in self.candidates() if self.is_due(name)]
 
     def rotate(self, name: str, *, actor: str = "schedule") -> RotationOutcome:
         """Rotate one integration's credential; one rotation per integration at a time (RequestRefused otherwise).
@@ -116,10 +128,10 @@ class RotationService:
             self._authority().retire(integration=spec, old_id=old_id)
         except Exception as error:
             message = f"the new credential is stored and works, but the old one could not be deleted yet: {error}"
-            with self._store.unit_of_work() as uow:
-                uow.integrations.set_status(spec.name, last_rotation_error=message)
+            news = self._record_error(spec.name, message)
             self._audit(spec, "credential_retire_failed", actor, error=str(error))
-            self._tell_owners(spec, f"Credential rotation for {spec.name}: {message}. It will be retried.")
+            if news:
+                self._tell_owners(spec, f"Credential rotation for {spec.name}: {message}. It will be retried.")
             return RotationOutcome(integration=spec.name, rotated=rotated, retired_old=False, message=message)
         with self._store.unit_of_work() as uow:
             uow.integrations.set_status(spec.name, pending_retire_id=None, last_rotation_error=None)
@@ -131,12 +143,20 @@ class RotationService:
                              old_id=old_id)
 
     def _failed(self, spec: IntegrationSpec, message: str, actor: str) -> RotationOutcome:
-        with self._store.unit_of_work() as uow:
-            uow.integrations.set_status(spec.name, last_rotation_error=message)
+        news = self._record_error(spec.name, message)
         self._audit(spec, "credential_rotation_failed", actor, error=message)
-        self._tell_owners(spec, f"Credential rotation for {spec.name} failed: {message}. The current credential "
-                                "still works and stays in use; it will be retried.")
+        if news:
+            self._tell_owners(spec, f"Credential rotation for {spec.name} failed: {message}. The current "
+                                    "credential still works and stays in use; it will be retried.")
         return RotationOutcome(integration=spec.name, rotated=False, retired_old=False, message=message)
+
+    def _record_error(self, name: str, message: str) -> bool:
+        """Store the rotation's error; True unless it is the one stored already (the owners heard of it: a
+        failure that lasts is told once, not at every retry; a success clears it)."""
+        with self._store.unit_of_work() as uow:
+            news = uow.integrations.status(name).get("last_rotation_error") != message
+            uow.integrations.set_status(name, last_rotation_error=message)
+        return news
 
     def _outcome(self, spec: IntegrationSpec, message: str, actor: str, *, rotated: bool, retired: bool,
                  **detail: object) -> RotationOutcome:
@@ -155,10 +175,16 @@ class RotationService:
 def _overdue(spec: IntegrationSpec, status: dict[str, object], now: datetime) -> bool:
     if not spec.credential_rotation_days:
         return False
+    try:
+        period = timedelta(days=spec.credential_rotation_days)
+    except OverflowError:
+        low, high = ROTATION_DAYS
+        raise ValueError(f"credential_rotation_days ({shown(str(spec.credential_rotation_days))}) is too large to "
+                         f"count: set {low} to {high} days (config apply or /atlas-admin)") from None
     last = status.get("last_rotation_at") or status.get("created_at")
     if not isinstance(last, datetime):
         return True
-    return now - last >= timedelta(days=spec.credential_rotation_days)
+    return now - last >= period
 
 
 def _quietly(action: Callable[[], object]) -> None:

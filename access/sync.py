@@ -26,8 +26,9 @@ class SyncService:
         self._lock = threading.Lock()
 
     def integrations(self) -> list[str]:
+        """The enabled integrations' names (read without their specs: one unreadable spec hides no other)."""
         with self._store.unit_of_work() as uow:
-            return [spec.name for spec in uow.integrations.list() if spec.enabled]
+            return uow.integrations.names(enabled_only=True)
 
     def run(self, integration: str, *, actor: str = "system", progress: Progress | None = None) -> SyncReport:
         """Discover and store; one sync per integration at a time in this process (RequestRefused otherwise).

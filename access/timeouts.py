@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from access import lifecycle
 from access.config import AccessFlowSpec, IntegrationSpec
@@ -20,6 +21,7 @@ from access.entities import AccessRequest, AuditEvent, Grant
 from access.errors import AlreadyDecided
 from access.model import RequestStatus
 from access.ports import Clock, Notifier, StaleWrite, Store
+from access.rounds import FaultIsolation
 
 log = logging.getLogger(__name__)
 DEFAULT_EXPIRY_REMINDER = timedelta(minutes=15)
@@ -27,21 +29,30 @@ DEFAULT_EXPIRY_REMINDER = timedelta(minutes=15)
 
 class ExpiryReminders:
     def __init__(self, *, store: Store, notifier: Notifier, clock: Clock,
-                 lead: timedelta = DEFAULT_EXPIRY_REMINDER, batch: int = 100) -> None:
+                 lead: timedelta = DEFAULT_EXPIRY_REMINDER, batch: int = 100,
+                 isolation: FaultIsolation | None = None) -> None:
         self._store = store
         self._notifier = notifier
         self._clock = clock
         self.lead = lead
         self._batch = batch
+        self._isolation = isolation or FaultIsolation(store=store, notifier=notifier)
 
     def run(self) -> int:
-        """DM each requester whose active grant ends within `lead` (and has not ended); how many were sent."""
+        """DM each requester whose active grant ends within `lead` (and has not ended); how many were sent.
+
+        One grant's failure (its integration cannot be read, say) is that grant's: the others are reminded.
+        """
         if self.lead <= timedelta(0):
             return 0  # reminders turned off
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             due = uow.grants.expiring(before=now + self.lead, limit=self._batch)
-        return sum(self._remind(grant) for grant in due if grant.expires_at and grant.expires_at > now)
+        sent = 0
+        with self._isolation.round("expiry reminders") as round_:
+            for grant in (g for g in due if g.expires_at and g.expires_at > now):
+                sent += bool(round_.attempt(grant.integration, partial(self._remind, grant), what=f"grant #{grant.id}"))
+        return sent
 
     def _remind(self, grant: Grant) -> bool:
         now = self._clock.now()
@@ -72,19 +83,35 @@ class PendingTimeouts:
     anyone is told, so it happens once across restarts and replicas, and a decision that wins the race stops it.
     """
 
-    def __init__(self, *, store: Store, notifier: Notifier, clock: Clock) -> None:
+    def __init__(self, *, store: Store, notifier: Notifier, clock: Clock,
+                 isolation: FaultIsolation | None = None) -> None:
         self._store = store
         self._notifier = notifier
         self._clock = clock
+        self._isolation = isolation or FaultIsolation(store=store, notifier=notifier)
 
     def run(self) -> int:
-        """Take every due step; how many were taken."""
+        """Take every due step; how many were taken. Each request's flow is read on its own, so a flow that
+        cannot be read stops its own requests only (told to its integration's owners once)."""
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
-            flows = {flow.name: flow for flow in uow.flows.list()}
-            steps = [(r, step) for r in uow.requests.pending()
-                     if (step := due_step(r, flows.get(r.flow), now)) is not None]
-        return sum(self._take(request, step) for request, step in steps)
+            pending = uow.requests.pending()
+        flows: dict[str, AccessFlowSpec | None] = {}
+        taken = 0
+        with self._isolation.round("pending-request timeouts") as round_:
+            for request in pending:
+                step = partial(self._step, request, flows, now)
+                taken += bool(round_.attempt(request.integration, step, what=f"request #{request.id}"))
+        return taken
+
+    def _step(self, request: AccessRequest, flows: dict[str, AccessFlowSpec | None], now: datetime) -> bool:
+        if request.break_glass:
+            return False  # granted at once: nothing to remind anyone of
+        if request.flow not in flows:
+            with self._store.unit_of_work() as uow:
+                flows[request.flow] = uow.flows.get(request.flow)
+        step = due_step(request, flows[request.flow], now)
+        return step is not None and self._take(request, step)
 
     def _take(self, request: AccessRequest, step: str) -> bool:
         now = self._clock.now()

@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import yaml
+from pydantic import ValidationError
 
 from access.errors import AccessError, FieldErrors
+from bot.settings import Settings, settings_errors
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+MAX_ERRORS = 20
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the Slack app over HTTP (POST /slack/events, GET /healthz)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--port", type=_whole(0, 65535), default=3000)
     serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode instead")
     config = commands.add_parser("config", help="integrations and access flows as YAML")
     config_commands = config.add_subparsers(dest="config_command", required=True)
@@ -45,13 +48,25 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db.add_subparsers(dest="db_command", required=True).add_parser("upgrade", help="apply migrations")
     demo = commands.add_parser("demo", help="the whole story on this machine: local Slack, Atlas sandbox, SQLite")
-    demo.add_argument("--duration-minutes", type=int, default=30)
+    demo.add_argument("--duration-minutes", type=_whole(1, 1440), default=30)
     sandbox = commands.add_parser("sandbox", help="serve the Atlas sandbox simulator on loopback, seeded")
-    sandbox.add_argument("--port", type=int, default=8089)
+    sandbox.add_argument("--port", type=_whole(0, 65535), default=8089)
     sandbox.add_argument("--host", default="127.0.0.1")
     commands.add_parser("keygen", help="print a new ATLAS_ACCESS_SECRET_KEY")
-    parser.add_argument("--log-level", default=None, help="default: INFO for serve, WARNING otherwise")
+    parser.add_argument("--log-level", default=None, type=str.upper, choices=LOG_LEVELS,
+                        help="default: INFO for serve, WARNING otherwise")
     return parser
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (argparse prints the message and exits 2)."""
+
+    def parse(text: str) -> int:
+        if not text.strip().isdecimal() or len(text.strip()) > 9 or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,8 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_dispatch(args) or 0)
     except FieldErrors as errors:
-        for field, message in errors.errors.items():
-            print(f"error: {field}: {message}", file=sys.stderr)
+        _print_errors([f"{field}: {message}" for field, message in errors.errors.items()])
+        return EXIT_USAGE
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        _print_errors(settings_errors(error))  # any command: the environment is read before it does anything
         return EXIT_USAGE
     except (AccessError, ConfigurationError, SecretKeyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -77,10 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _print_errors(lines: list[str]) -> None:
+    """One line each, the first MAX_ERRORS of them (a file with a thousand bad flows says so in a screenful)."""
+    for line in lines[:MAX_ERRORS]:
+        print(f"error: {line}", file=sys.stderr)
+    if len(lines) > MAX_ERRORS:
+        print(f"error: ...and {len(lines) - MAX_ERRORS} more", file=sys.stderr)
+
+
 def _log_json() -> bool:
     """LOG_JSON from the settings; a settings error is reported later, by the command that reads them."""
-    from bot.settings import Settings
-
     try:
         return Settings().log_json
     except Exception:
@@ -101,8 +126,6 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         from bot.sandbox_cli import run_sandbox
 
         return run_sandbox(host=args.host, port=args.port)
-    from bot.settings import Settings
-
     settings = Settings()
     if args.command == "db":
         from storage.migrations import upgrade
@@ -129,16 +152,11 @@ def _config(args: argparse.Namespace, settings: object) -> int:
     from access.admin import ConfigService, parse_document, redacted
     from bot.app import build_store
     from bot.clock import SystemClock
+    from bot.config_file import dump_config, read_config
     from storage.migrations import upgrade
 
     if args.config_command == "apply":
-        try:
-            raw = yaml.safe_load(args.file.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise FieldErrors({str(args.file): f"cannot read the file ({error.strerror})"}) from None
-        except yaml.YAMLError as error:
-            raise FieldErrors({str(args.file): f"not valid YAML ({_yaml_where(error)})"}) from None
-        document = parse_document(raw)
+        document = parse_document(read_config(args.file))  # before the database is touched
         upgrade(settings.database_url)  # type: ignore[attr-defined]
         result = ConfigService(store=build_store(settings), clock=SystemClock()).apply(document)  # type: ignore[arg-type]
         for name in result.created:
@@ -148,14 +166,8 @@ def _config(args: argparse.Namespace, settings: object) -> int:
         return 0
     upgrade(settings.database_url)  # type: ignore[attr-defined]
     document = ConfigService(store=build_store(settings), clock=SystemClock()).current()  # type: ignore[arg-type]
-    print(yaml.safe_dump(redacted(document), sort_keys=False), end="")
+    print(dump_config(redacted(document)), end="")
     return 0
-
-
-def _yaml_where(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "syntax error"
-    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
 
 
 def _sync(args: argparse.Namespace, settings: object) -> int:

@@ -8,6 +8,9 @@ must not be shared between processes).
 A request is stored (and Slack's ack sent) before its approval message is posted. If the process dies in
 between, or Slack was down, the request would wait forever unseen: every sweep interval, pending requests
 without a message that nobody touched for a lease are announced again by whichever replica claims them first.
+
+In every round one integration's (or one request's, one grant's) failure is its own: it is logged, told to that
+integration's owners once while it lasts, and the round goes on with the others (see `access.rounds`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from access.entities import AccessRequest
+from access.errors import RequestRefused
 from access.ports import StaleWrite
+from access.reconcile import ReconcileService
+from access.rounds import FaultIsolation
 from access.timeouts import ExpiryReminders, PendingTimeouts
 from bot.app import Runtime
 
@@ -30,6 +38,13 @@ log = logging.getLogger(__name__)
 class Timers:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        notifier = runtime.extras["notifier"]
+        self._isolation = FaultIsolation(store=runtime.store, notifier=notifier)
+        self._expiry = ExpiryReminders(store=runtime.store, notifier=notifier, clock=runtime.clock,
+                                       lead=timedelta(minutes=runtime.settings.expiry_reminder_minutes),
+                                       isolation=self._isolation)
+        self._pending = PendingTimeouts(store=runtime.store, notifier=notifier, clock=runtime.clock,
+                                        isolation=self._isolation)
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -84,16 +99,22 @@ class Timers:
         """Post the approval message of pending requests that have none and have not moved for a lease, and
         send again the updates and DMs Slack refused (see SlackNotifier.redeliver)."""
         try:
-            for request_id in self._claim_stranded():
-                log.info("request %s has no approval message yet; announcing it", request_id)
-                self._runtime.service.announce(request_id=request_id)
+            with self._isolation.round("announcement of stranded requests") as round_:
+                for request in self._claim_stranded():
+                    log.info("request %s has no approval message yet; announcing it", request.id)
+                    round_.attempt(request.integration, partial(self._runtime.service.announce,
+                                                                request_id=request.id or 0),
+                                   what=f"request #{request.id}")
+        except Exception as error:
+            _failed("announcing stranded requests failed; the next round will try again", error)
+        try:
             redeliver = getattr(self._runtime.extras.get("notifier"), "redeliver", None)
             if redeliver is not None:  # messages and DMs Slack refused through every retry, sent again
                 redeliver()
         except Exception as error:
-            _failed("announcing stranded requests failed; the next round will try again", error)
+            _failed("sending again what Slack refused failed; the next round will try again", error)
 
-    def _claim_stranded(self) -> list[int]:
+    def _claim_stranded(self) -> list[AccessRequest]:
         """Stranded requests, each claimed by a compare-and-set on `updated_at` so one replica announces it."""
         now = self._runtime.clock.now()
         quiet_since = now - timedelta(seconds=self._runtime.settings.lease_seconds)
@@ -106,13 +127,13 @@ class Timers:
                     uow.requests.save(replace(request, updated_at=now))
             except StaleWrite:
                 continue  # another replica took it, or it moved on
-            claimed.append(request.id or 0)
+            claimed.append(request)
         return claimed
 
     def remind_expiring(self) -> None:
         """DM requesters whose access ends within the reminder lead (each grant once; see access.timeouts)."""
         try:
-            sent = expiry_reminders(self._runtime).run()
+            sent = self._expiry.run()
             if sent:
                 log.info("sent %d expiry reminders", sent)
         except Exception as error:
@@ -121,53 +142,70 @@ class Timers:
     def pending_timeouts(self) -> None:
         """Remind, escalate and expire undecided requests as their flows say (see access.timeouts)."""
         try:
-            taken = PendingTimeouts(store=self._runtime.store, notifier=self._runtime.extras["notifier"],
-                                    clock=self._runtime.clock).run()
+            taken = self._pending.run()
             if taken:
                 log.info("took %d steps on undecided requests", taken)
         except Exception as error:
             _failed("pending request timeouts failed; the next round will try again", error)
 
     def sync_all(self) -> None:
-        for name in self._runtime.sync.integrations():
-            try:
-                self._runtime.sync.run(name, actor="schedule")
-            except Exception as error:
-                log.warning("scheduled sync of %s failed: %s", name, error)
+        """Refresh every enabled integration's inventory from Atlas."""
+        try:
+            with self._isolation.round("scheduled sync") as round_:
+                for name in self._runtime.sync.integrations():
+                    round_.attempt(name, partial(self._sync, name, actor="schedule"))
+        except Exception as error:
+            _failed("the scheduled sync failed; the next one will try again", error)
+
+    def _sync(self, name: str, *, actor: str) -> None:
+        try:
+            self._runtime.sync.run(name, actor=actor)
+        except RequestRefused as refused:  # a sync someone started is running: it does this one's work
+            log.info("%s: %s", name, refused.reason)
 
     def rotate_due(self) -> None:
         """Rotate every integration whose period has passed (or whose old credential still waits to go)."""
-        for name in self._runtime.rotation.due():
-            try:
-                outcome = self._runtime.rotation.rotate(name)
-                log.info("credential rotation of %s: %s", name, outcome.message)
-            except Exception:
-                log.exception("credential rotation of %s failed; it will be retried", name)
+        try:
+            with self._isolation.round("credential rotation") as round_:
+                for name in self._runtime.rotation.candidates():
+                    round_.attempt(name, partial(self._rotate_if_due, name))
+        except Exception as error:
+            _failed("the credential rotation check failed; the next one will try again", error)
+
+    def _rotate_if_due(self, name: str) -> None:
+        if not self._runtime.rotation.is_due(name):
+            return
+        try:
+            outcome = self._runtime.rotation.rotate(name)
+        except RequestRefused as refused:  # an admin's rotation of it is running
+            log.info("%s: %s", name, refused.reason)
+            return
+        log.info("credential rotation of %s: %s", name, outcome.message)  # a failure told its owners itself
 
     def reconcile_all(self) -> None:
         """Sync, then compare Atlas with the grants of every integration (see `access.reconcile`)."""
         reconcile = self._runtime.reconcile
         if reconcile is None:
             return
-        for name in self._runtime.sync.integrations():
-            try:
-                self._runtime.sync.run(name, actor="reconcile")
-                report = reconcile.run(name)
-                log.info("reconciliation of %s: %d redone, %d closed, %d unmanaged", name, len(report.redone),
-                         len(report.closed), len(report.unmanaged))
-            except Exception:
-                log.exception("reconciliation of %s failed; the next one will try again", name)
+        try:
+            with self._isolation.round("reconciliation") as round_:
+                for name in self._runtime.sync.integrations():
+                    round_.attempt(name, partial(self._reconcile, reconcile, name))
+        except Exception as error:
+            _failed("reconciliation failed; the next one will try again", error)
+
+    def _reconcile(self, reconcile: ReconcileService, name: str) -> None:
+        self._sync(name, actor="reconcile")
+        report = reconcile.run(name)
+        log.info("reconciliation of %s: %d redone, %d closed, %d unmanaged", name, len(report.redone),
+                 len(report.closed), len(report.unmanaged))
+        if report.errors:  # the grants it could check are done; the others are this round's failure to tell
+            kinds = sorted({error.rsplit(": ", 1)[-1] for error in report.errors})
+            raise ReconcileIncomplete(f"some grants or roles could not be checked ({', '.join(kinds)})")
 
 
-def expiry_reminders(runtime: Runtime) -> ExpiryReminders:
-    """The runtime's ExpiryReminders, made once, with the lead from the settings."""
-    found = runtime.extras.get("expiry_reminders")
-    if found is None:
-        lead = timedelta(minutes=runtime.settings.expiry_reminder_minutes)
-        found = ExpiryReminders(store=runtime.store, notifier=runtime.extras["notifier"], clock=runtime.clock,
-                                lead=lead)
-        runtime.extras["expiry_reminders"] = found
-    return found
+class ReconcileIncomplete(Exception):
+    """A reconciliation pass that could not check everything (`ReconcileReport.errors`)."""
 
 
 def _failed(what: str, error: Exception) -> None:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from access.bounds import STORED
 from access.config import AccessFlowSpec, IntegrationSpec, ResourceOwner
 from storage.crypto import SecretBox
 from storage.inventory import inventory_counts
@@ -85,6 +86,13 @@ class SqlIntegrationRepository:
         self.written = True
         if self._cache is not None:
             self._cache.invalidate()
+
+    def names(self, *, enabled_only: bool = False) -> list[str]:
+        """The integrations' names, without reading their specs (a timer round reads each on its own)."""
+        statement = select(INTEGRATION.c.name).order_by(INTEGRATION.c.name)
+        if enabled_only:
+            statement = statement.where(INTEGRATION.c.enabled.is_(True))
+        return [str(name) for name in self._session.execute(statement).scalars()]
 
     def list(self) -> list[IntegrationSpec]:
         rows = self._session.execute(select(INTEGRATION).order_by(INTEGRATION.c.name))
@@ -169,20 +177,20 @@ class SqlIntegrationRepository:
         owner = None
         if row["resource_owner_tag_key"] is not None:
             owner = ResourceOwner(tag_key=row["resource_owner_tag_key"], attribute=row["resource_owner_attribute"])
-        return IntegrationSpec(
-            name=row["name"],
-            organization_id=row["organization_id"],
-            credentials=credentials,  # type: ignore[arg-type]
-            discovery=list(row["discovery"]),
-            approval_channel=row["approval_channel"],
-            credential_rotation_days=row["credential_rotation_days"],
-            custom_access_details=row["custom_access_details"],
-            integration_owners=list(row["integration_owners"]),
-            resource_owner=owner,
-            extra_project_roles=list(row["extra_project_roles"]),
-            remove_unmanaged_roles=row["remove_unmanaged_roles"],
-            enabled=row["enabled"],
-        )
+        return IntegrationSpec.model_validate({  # limits added after it was stored are not applied again
+            "name": row["name"],
+            "organization_id": row["organization_id"],
+            "credentials": credentials,
+            "discovery": list(row["discovery"]),
+            "approval_channel": row["approval_channel"],
+            "credential_rotation_days": row["credential_rotation_days"],
+            "custom_access_details": row["custom_access_details"],
+            "integration_owners": list(row["integration_owners"]),
+            "resource_owner": owner,
+            "extra_project_roles": list(row["extra_project_roles"]),
+            "remove_unmanaged_roles": row["remove_unmanaged_roles"],
+            "enabled": row["enabled"],
+        }, context=STORED)
 
 
 class SqlFlowRepository:
@@ -210,7 +218,8 @@ def _flow(row: Any) -> AccessFlowSpec:
     data = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at", "max_duration_seconds")}
     if data.get("pending") is None:
         data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
-    return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])})
+    return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])},
+                                         context=STORED)  # limits added after it was stored are not applied again
 
 
 def _upsert_by_name(session: Session, table: Table, data: dict[str, Any], now: datetime) -> bool:

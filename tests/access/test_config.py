@@ -16,7 +16,8 @@ VALID: dict[str, Any] = {
     "integrations": [{
         "name": "prod",
         "organization_id": "5f1a2b3c4d5e6f7a8b9c0d1e",
-        "credentials": {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY", "private_key_env": "ATLAS_PRIVATE_KEY"},
+        "credentials": {"type": "api_key", "public_key_env": "ATLAS_PUBLIC_KEY",
+                        "private_key_env": "ATLAS_PRIVATE_KEY"},
         "discovery": ["organizations", "projects"],
         "approval_channel": "C0APPROVALS",
         "credential_rotation_days": 30,
@@ -165,3 +166,116 @@ def test_secret_values_never_echo_in_errors() -> None:
     with pytest.raises(FieldErrors) as caught:
         parse_document(data)
     assert "PRIVATE-123" not in str(caught.value)
+
+
+# --- every value is bounded -----------------------------------------------------------------------------------
+
+OWNERS = [f"@team-{i}" for i in range(101)]
+
+
+@pytest.mark.parametrize(("path", "value", "field", "says"), [
+    ("integrations.0.credential_rotation_days", 366, "integrations[0].credential_rotation_days", "from 1 to 365"),
+    ("integrations.0.credential_rotation_days", 10**20, "integrations[0].credential_rotation_days", "from 1 to 365"),
+    ("integrations.0.credential_rotation_days", True, "integrations[0].credential_rotation_days", "from 1 to 365"),
+    ("access_flows.0.max_duration", "9999999999d", "access_flows[0].max_duration", "longest allowed"),
+    ("access_flows.0.max_duration", "9" * 20, "access_flows[0].max_duration", "longest allowed"),
+    ("access_flows.0.max_duration", "9" * 5000, "access_flows[0].max_duration", "not a duration"),
+    ("access_flows.0.max_duration", "366d", "access_flows[0].max_duration", "365d, the longest allowed"),
+    ("access_flows.0.max_duration", "8760h1m", "access_flows[0].max_duration", "365d, the longest allowed"),
+    ("access_flows.0.max_duration", "P400D", "access_flows[0].max_duration", "at most 365d"),
+    ("access_flows.0.max_duration", "P9999999999D", "access_flows[0].max_duration", "too large"),
+    ("access_flows.0.max_duration", "PT30S", "access_flows[0].max_duration", "at least 1 minute"),
+    ("access_flows.0.max_duration", 10**20, "access_flows[0].max_duration", "a bare number has no unit"),
+    ("access_flows.0.max_duration", True, "access_flows[0].max_duration", "a bare number has no unit"),
+    ("access_flows.0.pending", {"expire_after": "9999999999d"}, "access_flows[0].pending.expire_after",
+     "longest allowed"),
+    ("access_flows.0.pending", {"remind_after": "0m"}, "access_flows[0].pending.remind_after", "at least 1 minute"),
+    ("access_flows.0.pending", {"escalate_after": "P9999999999D"}, "access_flows[0].pending.escalate_after",
+     "too large"),
+    ("access_flows.0.approvals_required", 10**20, "access_flows[0].approvals_required", "10"),
+    ("integrations.0.integration_owners", OWNERS, "integrations[0].integration_owners", "at most 100"),
+    ("integrations.0.integration_owners", ["a" * 300 + "@example.com"], "integrations[0].integration_owners[0]",
+     "at most 254"),
+    ("access_flows.0.requesters", OWNERS, "access_flows[0].requesters", "at most 100"),
+    ("access_flows.0.roles", ["GROUP_READ_ONLY"] * 51, "access_flows[0].roles", "at most 50"),
+    ("access_flows.0.roles", ["r" * 129], "access_flows[0].roles[0]", "at most 128"),
+    ("access_flows.0.resources.names", ["a" * 256], "access_flows[0].resources.names[0]", "at most 255"),
+    ("access_flows.0.resources.names", ["*"] * 101, "access_flows[0].resources.names", "at most 100"),
+    ("access_flows.0.resources.tags", {f"k{i}": "v" for i in range(51)}, "access_flows[0].resources.tags",
+     "at most 50"),
+    ("access_flows.0.resources.tags", {"env": "v" * 256}, "access_flows[0].resources.tags.env", "at most 255"),
+    ("integrations.0.custom_access_details", "x" * 2001, "integrations[0].custom_access_details", "2000"),
+    ("integrations.0.credentials", {"type": "api_key", "public_key": "k" * 201, "private_key_env": "B"},
+     "integrations[0].credentials.public_key", "at most 200"),
+    ("integrations.0.credentials", {"type": "api_key", "public_key": "k", "private_key": "s" * 501},
+     "integrations[0].credentials.private_key", "at most 500"),
+    ("integrations.0.credentials", {"type": "api_key", "public_key_env": "A" * 256, "private_key_env": "B"},
+     "integrations[0].credentials.public_key_env", "at most 255"),
+    ("integrations.0.approval_channel", "C" + "A" * 40, "integrations[0].approval_channel", "at most 32"),
+    ("integrations.0.extra_project_roles", ["GROUP_" + "X" * 200], "integrations[0].extra_project_roles[0]",
+     "at most 128"),
+    ("integrations.0.extra_project_roles", [f"GROUP_X{i}" for i in range(51)], "integrations[0].extra_project_roles",
+     "at most 50"),
+])
+def test_every_value_is_bounded_and_named_in_one_sentence(path: str, value: Any, field: str, says: str) -> None:
+    # when a value past its limit is given, then the error names the field and says what is allowed, briefly
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(mutate(path, value))
+    errors = caught.value.errors
+    assert field in errors, errors
+    assert says in errors[field], errors
+    assert all(len(message) < 200 and "\n" not in message for message in errors.values()), errors
+
+
+def test_a_file_with_too_many_flows_is_refused() -> None:
+    data = copy.deepcopy(VALID)
+    data["access_flows"] = [{**VALID["access_flows"][0], "name": f"f{i}"} for i in range(2001)]
+    with pytest.raises(FieldErrors) as caught:
+        parse_document(data)
+    assert "at most 2000" in caught.value.errors["access_flows"]
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("integrations.0.credential_rotation_days", 365),
+    ("integrations.0.credential_rotation_days", 1),
+    ("access_flows.0.max_duration", "365d"),
+    ("access_flows.0.max_duration", "8760h"),
+    ("access_flows.0.max_duration", "1m"),
+    ("access_flows.0.max_duration", "P30D"),
+    ("access_flows.0.pending", {"remind_after": "1m", "escalate_after": "30d", "expire_after": "365d"}),
+    ("integrations.0.integration_owners", OWNERS[:100]),
+])
+def test_the_limits_themselves_are_allowed(path: str, value: Any) -> None:
+    parse_document(mutate(path, value))
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("9" * 20, "longest allowed"),
+    ("9999999999d", "longest allowed"),
+    ("99999999999999999999h", "longest allowed"),
+    ("9" * 5000, "not a duration"),
+    ("366d", "longest allowed"),
+    ("0m", "at least 1 minute"),
+    ("0", "at least 1 minute"),
+    ("²", "not a duration"),
+    ("1w", "not a duration"),
+])
+def test_parse_duration_refuses_out_of_range_with_a_value_error(text: str, says: str) -> None:
+    # the request modal's custom duration uses it too: a ValueError becomes a field error there, never a 500
+    with pytest.raises(ValueError, match=says) as caught:
+        parse_duration(text)
+    assert len(str(caught.value)) < 120
+
+
+def test_a_stored_spec_is_not_held_to_limits_added_after_it_was_stored() -> None:
+    from access.bounds import STORED
+    from access.config import AccessFlowSpec, IntegrationSpec
+
+    integration = {**VALID["integrations"][0], "credential_rotation_days": 10**12, "integration_owners": OWNERS}
+    assert IntegrationSpec.model_validate(integration, context=STORED).credential_rotation_days == 10**12
+    flow = {**VALID["access_flows"][0], "max_duration": timedelta(days=400), "pending": {"expire_after": "P400D"}}
+    assert AccessFlowSpec.model_validate(flow, context=STORED).max_duration == timedelta(days=400)
+    with pytest.raises(ValueError, match="from 1 to 365"):  # and on input they are
+        IntegrationSpec.model_validate(integration)
+    with pytest.raises(ValueError, match="at least 1 minute"):  # what was never valid is not valid stored either
+        AccessFlowSpec.model_validate({**flow, "max_duration": timedelta(0)}, context=STORED)

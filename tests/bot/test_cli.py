@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,3 +254,153 @@ def test_sync_with_bad_credentials_says_so_in_one_sentence(
     assert code == 1
     assert "prod: sync failed:" in err and "401" in err and "Traceback" not in err
     assert "wrong-private-key-value" not in out + err
+
+
+# --- bounded input: the file, its values, the environment ---------------------------------------------------------
+
+def nested(depth: int) -> str:
+    """A file nested `depth` mappings deep, in block style."""
+    return "".join(f"{'  ' * level}k{level}:\n" for level in range(depth)) + "  " * depth + "x: 1\n"
+
+
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"\xff\xfeintegrations: []\n", "not UTF-8"),
+    ("integrations: []\n# caf\u00e9\n".encode("latin-1"), "not UTF-8"),
+    (nested(60).encode(), "nests deeper than 50 levels"),
+    (("{a: " * 5000 + "1" + "}" * 5000).encode(), "nest"),  # libyaml may stop it first: "maximum nesting depth"
+    (("[" * 5000 + "]" * 5000).encode(), "nest"),
+    (LAUGHS.encode(), "more than 200,000 values once its aliases are expanded"),
+    (b"a: &a [1, *a]\n", "an alias refers to a value that contains it"),
+    (("integrations:\n  - credential_rotation_days: " + "9" * 5000 + "\n").encode(), "too many digits"),
+    (b"integrations: [", "not valid YAML"),
+])
+def test_a_file_that_cannot_be_read_safely_is_refused_in_one_sentence(
+    env: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    path = env / "config.yml"
+    path.write_bytes(content)
+    code, _, err = run(capsys, "config", "apply", str(path))
+    assert code == 2, err
+    assert err.startswith(f"error: {path}: ") and says in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert yaml.safe_load(run(capsys, "config", "show")[1]) == {"integrations": [], "access_flows": []}
+
+
+def test_a_file_over_1_mb_is_refused_without_reading_it_all(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # given a file of 4 GB (sparse: it costs no disk), which would take minutes and gigabytes to parse
+    path = env / "huge.yml"
+    with path.open("wb") as file:
+        file.write(b"integrations: []\n#")
+        file.truncate(4 * 1024**3)
+    started = time.monotonic()
+    code, _, err = run(capsys, "config", "apply", str(path))
+    assert code == 2 and "larger than 1 MB" in err and "Traceback" not in err
+    assert time.monotonic() - started < 2
+
+
+def test_a_file_of_almost_1_mb_applies_in_seconds(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = copy.deepcopy(VALID)
+    names = [f"payments-service-{n:02d}" for n in range(12)]
+    data["access_flows"] = [{**VALID["access_flows"][0], "name": f"flow-{i}",
+                             "resources": {"types": ["project"], "names": list(names)}} for i in range(1900)]
+    path = write(env, data)
+    assert 0.5 * 1024**2 < path.stat().st_size < 1024**2
+    started = time.monotonic()
+    code, out, err = run(capsys, "config", "apply", str(path))
+    assert code == 0, err
+    assert out.count("created access flow") == 1900 and time.monotonic() - started < 20
+
+
+def test_anchors_and_aliases_within_the_limits_are_fine(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flow = yaml.safe_dump(VALID["access_flows"][0], default_flow_style=True).strip()
+    content = (yaml.safe_dump({"integrations": VALID["integrations"]})
+               + f"access_flows:\n  - &base {flow}\n  - {{<<: *base, name: second}}\n")
+    code, out, err = run(capsys, "config", "apply", str(write(env, content)))
+    assert code == 0, err
+    assert "created access flow second" in out
+
+
+@pytest.mark.parametrize(("path", "value", "named"), [
+    (("integrations", 0, "credential_rotation_days"), 10**20, "integrations[0].credential_rotation_days"),
+    (("access_flows", 0, "max_duration"), "9999999999d", "access_flows[0].max_duration"),
+    (("access_flows", 0, "max_duration"), "9" * 20, "access_flows[0].max_duration"),
+    (("access_flows", 0, "pending"), {"expire_after": "9" * 20 + "m"}, "access_flows[0].pending.expire_after"),
+    (("integrations", 0, "integration_owners"), ["@a"] * 1000, "integrations[0].integration_owners"),
+])
+def test_a_value_out_of_bounds_is_named_and_nothing_is_written(
+    env: Path, capsys: pytest.CaptureFixture[str], path: tuple[Any, ...], value: Any, named: str
+) -> None:
+    data = copy.deepcopy(VALID)
+    target: Any = data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    code, _, err = run(capsys, "config", "apply", str(write(env, data)))
+    assert code == 2 and err.startswith(f"error: {named}: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert yaml.safe_load(run(capsys, "config", "show")[1]) == {"integrations": [], "access_flows": []}
+
+
+def test_a_thousand_bad_flows_are_told_in_a_screenful(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = copy.deepcopy(VALID)
+    data["access_flows"] = [{**VALID["access_flows"][0], "name": f"f{i}", "max_duration": "2y"} for i in range(1000)]
+    code, _, err = run(capsys, "config", "apply", str(write(env, data)))
+    assert code == 2 and err.count("\n") == 21 and err.splitlines()[-1] == "error: ...and 980 more"
+
+
+BAD_SETTINGS = [
+    ("SWEEP_INTERVAL_SECONDS", "abc", "SWEEP_INTERVAL_SECONDS must be a number of seconds greater than 0 and at "
+                                      "most 86400"),
+    ("LEASE_SECONDS", "-1", "LEASE_SECONDS must be a number of seconds from 1 to 3600"),
+    ("ATLAS_MAX_CONCURRENCY", "100000", "ATLAS_MAX_CONCURRENCY must be a whole number from 1 to 64"),
+    ("RECONCILE_INTERVAL_MINUTES", "nan", "RECONCILE_INTERVAL_MINUTES must be a number of minutes from 0 to 1440 "
+                                          "(0 turns it off)"),
+    ("LISTENER_THREADS", "1e9", "LISTENER_THREADS must be a whole number of threads from 1 to 512"),
+    ("LOG_JSON", "sometimes", "LOG_JSON must be true or false"),
+]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["sync"], ["config", "show"], ["db", "upgrade"], ["demo"],
+                                     ["audit", "export"]], ids=" ".join)
+@pytest.mark.parametrize(("variable", "value", "says"), BAD_SETTINGS, ids=[b[0] for b in BAD_SETTINGS])
+def test_a_bad_setting_is_one_sentence_naming_the_variable_for_every_command(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str],
+    variable: str, value: str, says: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out, err = run(capsys, *command)
+    assert code == 2 and err == f"error: {says}\n" and out == ""
+
+
+def test_several_bad_settings_are_each_named_and_no_value_is_echoed(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEASE_SECONDS", "0")
+    monkeypatch.setenv("SERVER_THREADS", "xoxb-secret-looking-value")
+    code, _, err = run(capsys, "serve")
+    assert code == 2 and err.count("\n") == 2 and "LEASE_SECONDS" in err and "SERVER_THREADS" in err
+    assert "xoxb-secret-looking-value" not in err
+
+
+def test_a_bad_setting_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "SWEEP_INTERVAL_SECONDS": "abc"}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", "0"], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith("SWEEP_INTERVAL_SECONDS must be a number of seconds greater than 0 and at "
+                                        "most 86400")
+
+
+@pytest.mark.parametrize("argv", [["serve", "--port", "99999999999999999999"], ["demo", "--duration-minutes",
+                                                                                  "9" * 20], ["--log-level", "LOUD",
+                                                                                              "keygen"]])
+def test_out_of_range_arguments_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str], argv: list[str]
+                                                          ) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err and "error:" in err

@@ -387,3 +387,43 @@ def test_no_secret_reaches_the_logs_the_audit_trail_or_slack(api_key_world: tupl
     for secret in secrets:
         assert secret not in caplog.text and secret not in audit and secret not in slack and secret not in rows
     assert new.public_key in rows  # the public half is stored in the clear, the private one encrypted
+
+
+def test_a_lasting_failure_is_told_to_the_owners_once_and_again_after_it_cleared(
+    api_key_world: tuple[World, ApiKey],
+) -> None:
+    world, _ = api_key_world
+    world.clock.advance(timedelta(days=30))
+    # given Atlas refuses every new key when it is tried, for three scheduled checks in a row
+    timers = Timers(world.runtime)
+    for _ in range(3):
+        world.sb.faults.fail_next(status=401, count=1, operation_id="getOrg")
+        timers.rotate_due()
+    # then the owners heard of it once, and each attempt is in the audit trail
+    assert len([t for t in world.alerts() if "failed" in t]) == 1
+    assert world.audit().count("credential_rotation_failed") == 3
+    # when a rotation goes through, and a later one fails the same way
+    timers.rotate_due()
+    assert world.audit()[-1] == "credential_rotated" and world.status()["last_rotation_error"] is None
+    world.clock.advance(timedelta(days=30))
+    world.sb.faults.fail_next(status=401, count=1, operation_id="getOrg")
+    timers.rotate_due()
+    # then that is news again
+    assert len([t for t in world.alerts() if "failed" in t]) == 2
+
+
+def test_a_stored_period_too_large_to_count_is_reported_and_the_round_goes_on(
+    api_key_world: tuple[World, ApiKey], caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, _ = api_key_world
+    # given a period stored before it was bounded, too large for a date
+    with world.runtime.store.engine.begin() as connection:
+        connection.execute(text("UPDATE integration SET credential_rotation_days = 1000000000000"))
+    world.runtime.store.specs.invalidate()
+    # when the scheduled check runs
+    with caplog.at_level(logging.WARNING):
+        Timers(world.runtime).rotate_due()
+    # then it says what is wrong and how to fix it, to the log and the owners, in words
+    assert "credential_rotation_days (1000000000000) is too large to count: set 1 to 365 days" in caplog.text
+    assert any("credential_rotation_days" in t and "1 to 365" in t for t in world.alerts())
+    assert "OverflowError" not in caplog.text

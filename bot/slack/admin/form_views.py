@@ -124,7 +124,7 @@ def _integration_settings(draft: IntegrationDraft) -> list[Block]:
             action_id=ids.I_CHANNEL, initial_conversation=draft.approval_channel or None,
             filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True))),
         _text_input(ids.I_ROTATION, "Rotate the credential every … days", draft.rotation_days, optional=True,
-                    max_length=4, hint="A positive whole number; leave empty for no scheduled rotation."),
+                    max_length=24, hint="1 to 365; leave empty for no scheduled rotation."),  # 24: any stored value
         _text_input(ids.I_DETAILS, "Custom access details", draft.access_details, optional=True, multiline=True,
                     max_length=2000, hint="Shown to people when their access is granted."),
         InputBlock(block_id=ids.I_OWNER_USERS, label="Integration owners: people", optional=True,
@@ -214,7 +214,7 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
     approvals, justifications, enabled = _options(APPROVALS), _options(JUSTIFICATIONS), _options({"on": "Enabled"})
     return [
         _text_input(ids.F_DURATION, "Longest duration", draft.max_duration, max_length=20,
-                    hint="e.g. 30m, 8h, 1d or 1h30m."),
+                    hint="e.g. 30m, 8h, 1d or 1h30m; at most 365d."),
         InputBlock(block_id=ids.F_APPROVAL, label="Approval", element=RadioButtonsElement(
             action_id=ids.F_APPROVAL, options=approvals,
             initial_option=(_chosen(approvals, [draft.approval]) or approvals)[0])),

@@ -7,11 +7,13 @@ keep the stored ones, names that must be new). Error text never echoes what was 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from access.bounds import ROTATION_DAYS
 from access.config import (
     EVERYONE,
     AccessFlowSpec,
@@ -24,6 +26,7 @@ from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, words_of
 from bot.slack.payloads import InputErrors
 
 _KEPT = "kept"  # stands in for a stored secret while the rest of the spec is validated
+_DIGITS = re.compile(r"^[0-9]{1,9}$")  # ASCII digits, few enough for int() (str.isdigit also takes "²")
 _ID_FIELD = {"api_key": "public_key", "service_account": "client_id"}
 _SECRET_FIELD = {"api_key": "private_key", "service_account": "client_secret"}
 
@@ -138,8 +141,9 @@ def _integration_data(draft: IntegrationDraft, stored: IntegrationSpec | None, e
 def _whole_number(text: str, block: str, errors: dict[str, str]) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or int(text) <= 0:
-        errors[block] = "A positive whole number of days, or leave it empty for no rotation."
+    low, high = ROTATION_DAYS
+    if not _DIGITS.match(text) or not low <= int(text) <= high:
+        errors[block] = f"A whole number of days from {low} to {high}, or leave it empty for no rotation."
         return None
     return int(text)
 
@@ -195,7 +199,7 @@ def _tags(text: str, errors: dict[str, str]) -> dict[str, str]:
 
 
 def _count(text: str, errors: dict[str, str]) -> int:
-    if not text.isdigit():
+    if not _DIGITS.match(text):
         errors[ids.F_APPROVALS] = FRIENDLY[ids.F_APPROVALS]
         return 1
     return int(text)
@@ -229,7 +233,10 @@ def _placed(error: ValidationError, blocks: Mapping[str, str], *, secret_block: 
         block = blocks.get(loc[0] if loc else "", next(iter(blocks.values())))
         if loc[:1] == ["credentials"] and secret_block and any(p in _SECRET_FIELD.values() for p in loc):
             block = secret_block
-        placed.setdefault(block, _words(block, item["type"], str(item["msg"])))
+        words = _words(block, item["type"], str(item["msg"]))
+        if loc[:1] == ["pending"] and "max_duration" in blocks:  # not in the modal: kept from the stored flow
+            block, words = blocks["max_duration"], f"The stored {'.'.join(loc)} (set in the config file): {words}"
+        placed.setdefault(block, words)
     return placed
 
 
