@@ -120,8 +120,9 @@ def duration_answer(text: str, *, block: str) -> timedelta:
         raise InputErrors({block: f"“{shown}…” is not a duration like 30m, 3h, 1d or 1h30m."})
     try:
         return parse_duration(text)
-    except (ValueError, OverflowError):
-        raise InputErrors({block: f"“{shown}” is not a duration like 30m, 3h, 1d or 1h30m."}) from None
+    except ValueError as error:  # its message names the rule broken, and at most the 20 characters typed
+        message = str(error)
+        raise InputErrors({block: message[:1].upper() + message[1:] + "."}) from None
 
 
 def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission) -> dict[str, str]:

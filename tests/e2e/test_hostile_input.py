@@ -60,11 +60,13 @@ def test_a_hostile_justification_and_deny_reason_are_shown_as_text(world: Harnes
     ("answers", "block", "words"),
     [
         ({"justification": "x" * 990_000}, "justification", "2000 characters"),
-        ({"custom": "9" * 20}, "duration_custom", "not a duration"),
-        ({"custom": "9999999999d"}, "duration_custom", "not a duration"),
+        ({"custom": "9" * 20}, "duration_custom", "longest allowed"),
+        ({"custom": "9999999999d"}, "duration_custom", "longest allowed"),
+        ({"custom": "366d"}, "duration_custom", "longer than 365d"),
         ({"custom": "1h" * 30}, "duration_custom", "not a duration"),
     ],
-    ids=["justification-past-the-modal-limit", "twenty-nines", "ten-billion-days", "longer-than-the-field"],
+    ids=["justification-past-the-modal-limit", "twenty-nines", "ten-billion-days", "a-year-and-a-day",
+         "longer-than-the-field"],
 )
 def test_crafted_answers_past_the_modal_get_field_errors(world: Harness, answers: dict[str, str], block: str,
                                                         words: str) -> None:
