@@ -1,8 +1,9 @@
 """The Bolt listeners of the request flow: ack first, parse, one use-case call, reply.
 
 `/atlas-access` opens the request modal at once; options loads answer from the inventory; the modal's
-submission is validated before the ack (so field errors can go back in it) and announced after; Approve
-and Deny are authorised by the service from stored state at click time. What comes after an ack runs on
+submission is validated before the ack (so field errors can go back in it) and announced after, its
+"This is an emergency" box passed on as it was submitted; Approve and Deny are authorised by the service at
+click time, against the resource's owners resolved again then. What comes after an ack runs on
 the `AfterAck` pool (see `bot.slack.pacing`), except `views.open`, which must use its trigger within 3 s.
 """
 

@@ -72,7 +72,9 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
 
 def _emergency(values: dict[str, dict[str, Any]]) -> bool:
     """Whether the box is ticked; anything else (left out, unticked, malformed) is an ordinary request."""
-    ticked = (_input(values, v.EMERGENCY) or {}).get("selected_options")
+    block = values.get(v.EMERGENCY)
+    box = block.get(v.EMERGENCY) if isinstance(block, dict) else None
+    ticked = box.get("selected_options") if isinstance(box, dict) else None
     return isinstance(ticked, list) and any(isinstance(o, dict) and o.get("value") == v.EMERGENCY for o in ticked)
 
 

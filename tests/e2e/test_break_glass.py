@@ -190,6 +190,24 @@ def test_a_crafted_submission_without_the_box_never_gets_break_glass(day_glass_w
     assert request.flow == "prod-projects" and not request.break_glass and request.status is RequestStatus.PENDING
 
 
+@pytest.mark.parametrize("box", [
+    {"type": "checkboxes", "selected_options": []},  # shown and left unticked
+    {"type": "checkboxes", "selected_options": "emergency"},  # wrong types: never an emergency
+    {"type": "checkboxes", "selected_options": ["emergency"]},
+    {"type": "checkboxes", "selected_options": [{"value": "EMERGENCY"}]},
+    {"type": "checkboxes", "selected_option": {"value": "emergency"}},
+    {"type": "checkboxes"},
+])
+def test_only_the_ticked_box_itself_is_an_emergency(day_glass_world: Harness, box: dict[str, Any]) -> None:
+    world = day_glass_world
+    view = world.pick(ANN, world.open_modal(ANN), "payments")
+    values: dict[str, Any] = state_values_for(view, {"roles": [READ], "duration_custom": "12h"})
+    values["emergency"] = {"emergency": box}
+    response = world.slack.view_submission(ANN, view, values)
+    assert "The longest you may ask for is 8h" in response.json()["errors"]["duration_custom"]
+    assert world.row_count("access_request") == 0
+
+
 def test_a_ticked_box_takes_only_break_glass_flows(day_glass_world: Harness) -> None:
     world = day_glass_world
     # given a project with no break-glass flow: its modal shows no box
