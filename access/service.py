@@ -414,8 +414,8 @@ class AccessService:
             return None
 
 
-NOT_AN_APPROVER_NOW = ("Only the request's approvers can decide it, and they are settled when you click: the "
-                       "resource's owners as they are now. You are not one of them.")
+NOT_AN_APPROVER_NOW = ("Only the request's approvers can decide it, and they are settled when you click (the "
+                       "resource's owners, else the integration owners, as they are now): you are not one of them.")
 
 
 def _open(request: AccessRequest) -> bool:
