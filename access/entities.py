@@ -51,7 +51,7 @@ class AccessRequest(_OnResource):
     duration_seconds: int
     justification: str = ""
     status: RequestStatus = RequestStatus.PENDING
-    approvers: tuple[str, ...] = ()  # Slack user ids allowed to decide, resolved at request time
+    approvers: tuple[str, ...] = ()  # Slack user ids allowed to decide: resolved at request time, again at each click
     approver_group: str | None = None  # the user group handle mentioned in the message, if any
     approvals_required: int = 1
     approvals: tuple[Approval, ...] = ()

@@ -1,13 +1,16 @@
 """Access rules: which flows let a person ask for what, how long, and who approves.
 
 Pure functions over specs, inventory rows and a group directory; table-driven tests live in tests/access/.
+Two rules carry the product's promises: a break-glass flow is chosen only when the requester says it is an
+emergency (and then only such a flow), and approvers are resolved again, from the directory as it is, whenever
+a decision is clicked (`approvers_now`), each with the group or rule they qualify through.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, format_duration
@@ -35,6 +38,9 @@ class Approvers:
     user_ids: tuple[str, ...]
     group: str | None  # handle of the resource-owner user group, when it is the source
     source: str  # "resource_owner" | "integration_owners"
+    # How each approver qualifies, for the audit trail: "resource_owner:@payments-oncall", or
+    # "integration_owners:<the principal as configured>" (the first one naming them).
+    via: Mapping[str, str] = field(default_factory=dict)
 
 
 def principal_matches(principal: str, requester: Requester, directory: GroupDirectory) -> bool:
@@ -98,22 +104,54 @@ def roles_offered(flows: Sequence[AccessFlowSpec], kind: ResourceKind, integrati
     return list(seen)
 
 
-def choose_flow(flows: Sequence[AccessFlowSpec], roles: Sequence[str], duration: timedelta) -> AccessFlowSpec:
+def choose_flow(
+    flows: Sequence[AccessFlowSpec], roles: Sequence[str], duration: timedelta, *, emergency: bool
+) -> AccessFlowSpec:
     """The flow that covers every role asked for within its maximum duration.
 
-    Among several, auto-approval first, then fewer approvals, then the name (a stable order); a break-glass
-    flow only when no other flow covers the request (an emergency path is never taken by accident).
+    `emergency` (the requester ticked "This is an emergency") picks among the break-glass flows only; without it
+    only ordinary flows count, so an emergency path is never taken by accident and an emergency never waits for
+    approval. A refusal says when the other kind of flow would have covered the request. Among several flows,
+    auto-approval first, then fewer approvals, then the name (a stable order).
     """
     if not roles:
         raise FieldErrors({"roles": "Pick at least one role."})
-    covering = [f for f in flows if set(roles) <= set(f.roles)]
+    chosen = [f for f in flows if f.break_glass is emergency]
+    others = [f for f in flows if f.break_glass is not emergency]
+    if not chosen:
+        raise FieldErrors({"emergency": _ONLY_GLASS if not emergency else _NO_GLASS})
+    covering = [f for f in chosen if set(roles) <= set(f.roles)]
+    other_covering = [f for f in others if set(roles) <= set(f.roles)]
     if not covering:
-        raise RequestRefused("No access flow offers all of those roles on that resource together.")
+        raise RequestRefused(_uncovered(emergency, bool(other_covering)))
     in_time = [f for f in covering if duration <= f.max_duration]
     if not in_time:
-        longest = max(f.max_duration for f in covering)
-        raise FieldErrors({"duration": f"The longest you may ask for is {format_duration(longest)}."})
-    return sorted(in_time, key=lambda f: (f.break_glass, f.approval != "auto", f.approvals_required, f.name))[0]
+        raise FieldErrors({"duration": _too_long(emergency, covering, other_covering)})
+    return sorted(in_time, key=lambda f: (f.approval != "auto", f.approvals_required, f.name))[0]
+
+
+TICK = "tick “This is an emergency” if it is one"
+_ONLY_GLASS = f"Only emergency (break-glass) access is offered on this resource: {TICK}."
+_NO_GLASS = "There is no emergency (break-glass) access on this resource: untick the box to ask its approvers."
+
+
+def _uncovered(emergency: bool, other_kind_covers: bool) -> str:
+    if emergency:
+        return "No emergency (break-glass) flow offers all of those roles on that resource together."
+    hint = f", except an emergency (break-glass) grant: {TICK}" if other_kind_covers else ""
+    return f"No access flow offers all of those roles on that resource together{hint}."
+
+
+def _too_long(emergency: bool, covering: list[AccessFlowSpec], other_covering: list[AccessFlowSpec]) -> str:
+    longest = max(f.max_duration for f in covering)
+    if emergency:
+        return f"The longest emergency (break-glass) grant is {format_duration(longest)}."
+    said = f"The longest you may ask for is {format_duration(longest)}."
+    emergency_longest = max((f.max_duration for f in other_covering), default=longest)
+    if emergency_longest > longest:
+        said += (f" An emergency (break-glass) grant of up to {format_duration(emergency_longest)} is available: "
+                 f"{TICK}.")
+    return said
 
 
 def check_justification(flow: AccessFlowSpec, text: str) -> str:
@@ -148,17 +186,23 @@ def check_duration(duration: timedelta, *, kind: ResourceKind | None = None) -> 
 
 def resolve_owner_principals(principals: Iterable[str], directory: GroupDirectory) -> set[str]:
     """Slack user ids for a list of principals (users, user groups, emails); unknown ones contribute nobody."""
-    users: set[str] = set()
+    return set(owners_via(principals, directory))
+
+
+def owners_via(principals: Iterable[str], directory: GroupDirectory) -> dict[str, str]:
+    """Slack user id -> the first principal (user, user group or email, as written) that names them."""
+    found: dict[str, str] = {}
     for principal in principals:
-        if principal.startswith("@") or principal.startswith("S"):
-            users |= directory.group_members(principal.removeprefix("@")) or frozenset()
+        if principal.startswith("@") or (principal.startswith("S") and "@" not in principal):
+            users: Iterable[str] = sorted(directory.group_members(principal.removeprefix("@")) or ())
         elif "@" in principal:
-            found = directory.user_id_for_email(principal)
-            if found:
-                users.add(found)
+            user = directory.user_id_for_email(principal)
+            users = (user,) if user else ()
         else:
-            users.add(principal)
-    return users
+            users = (principal,)
+        for user in users:
+            found.setdefault(user, principal)
+    return found
 
 
 def resolve_approvers(
@@ -173,12 +217,35 @@ def resolve_approvers(
     The owner group is passed over when it is unknown, empty, or holds only the requester (nobody may
     approve their own request). The requester is never among the approvers.
     """
+    return approvers_now(integration=integration, kind=resource.kind, resource=resource,
+                         requester_id=requester.user_id, directory=directory)
+
+
+def approvers_now(
+    *,
+    integration: IntegrationSpec,
+    kind: ResourceKind,
+    resource: InventoryResource | None,
+    requester_id: str,
+    directory: GroupDirectory,
+) -> Approvers:
+    """Who may decide a request on a resource of `kind`, from the directory as it answers now.
+
+    Run when the request is made and again at every click on it, so someone who left the owner group can no
+    longer decide and someone who joined it can. `resource` is the inventory's row as it is now; without one
+    (the resource has left the inventory) there is no owner tag to read, and the integration owners decide.
+    Each person counts once, through the first group or rule that names them (`via`).
+    """
     owner = integration.resource_owner
-    if owner is not None and resource.kind in (ResourceKind.PROJECT, ResourceKind.CLUSTER):
+    if owner is not None and resource is not None and kind in (ResourceKind.PROJECT, ResourceKind.CLUSTER):
         handle = resource.tags.get(owner.tag_key, "").strip().removeprefix("@")
         members = directory.group_members(handle) if handle else None
-        eligible = sorted((members or frozenset()) - {requester.user_id})
+        eligible = sorted((members or frozenset()) - {requester_id})
         if eligible:
-            return Approvers(user_ids=tuple(eligible), group=handle, source="resource_owner")
-    owners = resolve_owner_principals(integration.integration_owners, directory) - {requester.user_id}
-    return Approvers(user_ids=tuple(sorted(owners)), group=None, source="integration_owners")
+            via = f"resource_owner:@{handle}"
+            return Approvers(user_ids=tuple(eligible), group=handle, source="resource_owner",
+                             via=dict.fromkeys(eligible, via))
+    owners = owners_via(integration.integration_owners, directory)
+    owners.pop(requester_id, None)
+    return Approvers(user_ids=tuple(sorted(owners)), group=None, source="integration_owners",
+                     via={user: f"integration_owners:{principal}" for user, principal in sorted(owners.items())})

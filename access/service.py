@@ -2,12 +2,19 @@
 
 Each use case is one transaction (load, check policy, apply a lifecycle move, save with compare-and-set,
 audit), then side effects after the commit: Slack via the Notifier, Atlas via the GrantWorker.
+
+Who may decide is settled at click time, not when the request was made: approve, deny and the break-glass
+review first resolve the resource's owners again (`policy.approvers_now`, from the inventory and the directory
+as they are now) and store them on the request when they changed, so the approval message, the Homes and the
+reminders, all rendered from the stored request, name who may decide now. The decision is then authorised
+against that resolution, and its audit row says through which group or rule the person qualified (`via`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -36,6 +43,9 @@ class RequestForm:
     auto_approved: bool
     approvers: Approvers
     break_glass: bool = False  # every matching flow is break-glass: granted at once, reviewed afterwards
+    # Set when some matching flow is break-glass: the modal then offers the "This is an emergency" box.
+    emergency_max_duration: timedelta | None = None
+    ordinary_max_duration: timedelta | None = None  # the longest without the box; None: only break-glass here
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,13 +96,18 @@ class AccessService:
         with self._store.unit_of_work() as uow:
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
         roles = policy.roles_offered(flows, resource.kind, spec)
+        ordinary = [f for f in flows if not f.break_glass]
+        glass = [f for f in flows if f.break_glass]
         return RequestForm(
             resource=resource,
             roles=tuple(roles),
             max_duration=max(f.max_duration for f in flows),
-            justification_required=any(f.justification == "required" for f in flows),
-            auto_approved=all(f.approval == "auto" for f in flows),
-            break_glass=all(f.break_glass for f in flows),
+            # break-glass flows always require one; the server checks the flow a submission lands in
+            justification_required=any(f.justification == "required" for f in ordinary or glass),
+            auto_approved=bool(ordinary) and all(f.approval == "auto" for f in ordinary),
+            break_glass=not ordinary,
+            emergency_max_duration=max((f.max_duration for f in glass), default=None),
+            ordinary_max_duration=max((f.max_duration for f in ordinary), default=None),
             approvers=policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory
             ),
@@ -126,8 +141,12 @@ class AccessService:
         duration: timedelta,
         justification: str,
         announce: bool = True,
+        emergency: bool = False,
     ) -> AccessRequest:
         """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it.
+
+        `emergency` is the requester's explicit "This is an emergency": only then is a break-glass flow used,
+        and only such a flow (see `policy.choose_flow`).
 
         With `announce=False` it returns right after the commit, before any Slack or Atlas work, so a caller
         that must answer within a deadline (Slack's 3 s ack) can answer first and then call `announce`.
@@ -135,7 +154,7 @@ class AccessService:
         now = self._clock.now()
         try:
             request, spec, grant = self._store_request(
-                requester, integration, resource_id, roles, duration, justification, now)
+                requester, integration, resource_id, roles, duration, justification, now, emergency=emergency)
         except RequestRefused as refused:
             self._refused(requester, integration, resource_id, refused.reason)
             raise
@@ -147,13 +166,13 @@ class AccessService:
 
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
-        duration: timedelta, justification: str, now: datetime,
+        duration: timedelta, justification: str, now: datetime, *, emergency: bool,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
             policy.check_duration(duration, kind=resource.kind)
-            flow = policy.choose_flow(flows, roles, duration)
+            flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
             text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory
@@ -187,11 +206,12 @@ class AccessService:
     def approve(self, *, request_id: int, user_id: str) -> AccessRequest:
         """One approver's yes; the grant starts once the request has all the approvals it needs."""
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
+        with self._at_click(request_id, now) as current, self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
-            decided = self._decide(uow, request, user_id, lambda r: lifecycle.approve(r, user_id=user_id, now=now))
-            saved = uow.requests.save(decided)
-            self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added")
+            move = lambda r: lifecycle.approve(_deciding(r, current, user_id), user_id=user_id, now=now)  # noqa: E731
+            saved = uow.requests.save(self._decide(uow, request, user_id, move))
+            self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added",
+                        via=current.via.get(user_id))
             extension = saved.extends_grant_id is not None
             if saved.status is RequestStatus.APPROVED and extension:
                 selfservice.apply_extension(uow, saved, now=now)  # more time on a grant, not a new one
@@ -205,24 +225,40 @@ class AccessService:
 
     def review(self, *, request_id: int, user_id: str) -> AccessRequest:
         """An owner's after-the-fact review of break-glass access (see access.break_glass)."""
-        with self._store.unit_of_work() as uow:
+        now = self._clock.now()
+        with self._at_click(request_id, now) as current, self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
-            saved = break_glass.record_review(uow, request, user_id=user_id, now=self._clock.now())
+            saved = break_glass.record_review(uow, request, user_id=user_id, now=now, approvers=current)
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="break_glass_reviewed")
         return saved
 
     def deny(self, *, request_id: int, user_id: str, reason: str) -> AccessRequest:
         now = self._clock.now()
-        with self._store.unit_of_work() as uow:
+        with self._at_click(request_id, now) as current, self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
             text = policy.check_reason(reason)
-            move = lambda r: lifecycle.deny(r, user_id=user_id, reason=text, now=now)  # noqa: E731
+            move = lambda r: lifecycle.deny(  # noqa: E731
+                _deciding(r, current, user_id), user_id=user_id, reason=text, now=now)
             saved = uow.requests.save(self._decide(uow, request, user_id, move))
-            self._audit(uow, saved, user_id, "denied", reason=text)
+            self._audit(uow, saved, user_id, "denied", reason=text, via=current.via.get(user_id))
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="denied")
         return saved
+
+    def to_decide(self, *, user_id: str, limit: int = 50) -> tuple[AccessRequest, ...]:
+        """Pending requests `user_id` may decide now (newest first): their approvers resolved again, as a click
+        would resolve them, so the Home offers no buttons to someone who left the owners and shows the request
+        to someone who joined them."""
+        with self._store.unit_of_work() as uow:
+            pending = [r for r in uow.requests.pending(limit=1000)
+                       if r.requester_id != user_id and all(a.user_id != user_id for a in r.approvals)]
+            specs = {spec.name: spec for spec in uow.integrations.list()}
+            resources = {(r.integration, r.resource_id): uow.inventory.resource(
+                integration=r.integration, atlas_id=r.resource_id) for r in pending}
+        waiting = [r for r in pending if r.integration in specs and user_id in self._approvers_of(
+            r, specs[r.integration], resources[(r.integration, r.resource_id)]).user_ids]
+        return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])
 
     def cancel(self, *, request_id: int, user_id: str) -> AccessRequest:
         now = self._clock.now()
@@ -261,6 +297,42 @@ class AccessService:
             self._audit(uow, request, user_id, "refused", reason=str(refusal))
             uow.commit()  # the refusal is on record even though the decision is not
             raise
+
+    @contextmanager
+    def _at_click(self, request_id: int, now: datetime) -> Iterator[Approvers]:
+        """The request's approvers resolved again for this click, stored on the request first when they changed;
+        if the click is then refused, the approval message is rendered anew so it names who may decide now."""
+        current, changed = self._follow_approvers(request_id, now)
+        try:
+            yield current
+        except (NotAllowed, AlreadyDecided):
+            if changed:
+                with self._store.unit_of_work() as uow:
+                    request = self._load(uow, request_id)
+                    spec = self._integration(uow, request.integration)
+                self._refresh(request, spec, event=None)
+            raise
+
+    def _follow_approvers(self, request_id: int, now: datetime) -> tuple[Approvers, bool]:
+        """Who may decide the request now, and whether that changed (and was stored). Slack is asked (the
+        directory's answers are at most a minute old) outside any transaction; the store is a compare-and-set
+        on the version read, so a concurrent change raises StaleWrite and the click is tried again."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            spec = self._integration(uow, request.integration)
+            resource = uow.inventory.resource(integration=request.integration, atlas_id=request.resource_id)
+        current = self._approvers_of(request, spec, resource)
+        changed = _open(request) and (current.user_ids, current.group) != (request.approvers, request.approver_group)
+        if changed:
+            with self._store.unit_of_work() as uow:
+                uow.requests.save(replace(request, approvers=current.user_ids, approver_group=current.group,
+                                          updated_at=now))
+        return current, changed
+
+    def _approvers_of(self, request: AccessRequest, spec: IntegrationSpec,
+                      resource: InventoryResource | None) -> Approvers:
+        return policy.approvers_now(integration=spec, kind=request.resource_kind, resource=resource,
+                                    requester_id=request.requester_id, directory=self._directory)
 
     def _new_request(
         self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
@@ -341,3 +413,22 @@ class AccessService:
         except Exception:  # Slack trouble must never undo or block a stored decision
             log.exception("notification failed")
             return None
+
+
+NOT_AN_APPROVER_NOW = ("Only the request's approvers can decide it, and they are settled when you click (the "
+                       "resource's owners, else the integration owners, as they are now): you are not one of them.")
+
+
+def _open(request: AccessRequest) -> bool:
+    """Whether a decision on the request is still to be made (its approvers then follow the owners)."""
+    if request.break_glass:
+        return request.status is RequestStatus.APPROVED and request.reviewed_by is None
+    return request.status is RequestStatus.PENDING
+
+
+def _deciding(request: AccessRequest, current: Approvers, user_id: str) -> AccessRequest:
+    """`request`, once `user_id` is found among the approvers resolved for this click (a request already
+    decided, or one's own, is left for the lifecycle to refuse in its own words)."""
+    if _open(request) and user_id != request.requester_id and user_id not in current.user_ids:
+        raise NotAllowed(NOT_AN_APPROVER_NOW)
+    return request

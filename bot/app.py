@@ -156,7 +156,7 @@ def build_runtime(
     metrics = Metrics()
     metrics.bind_store(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds))
     slack = slack_client(settings, on_error=metrics.slack_error)
-    directory = SlackDirectory(slack)
+    directory = SlackDirectory(slack, clock=clock)  # its answers age with the clock the app runs on
     outbox = SqlOutbox(store.engine, clock)
     metrics.bind_outbox(outbox)
     notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock)

@@ -2,7 +2,8 @@
 
 The message replaces the usual approval message for a break-glass request (views.approval_message hands it
 over) and is rendered from the stored request and grant like it. Whoever clicks "Reviewed" is authorised by
-the service from the stored request at click time; the button carries the request id and nothing else.
+the service at click time, against the resource's owners resolved again then (and stored on the request, so
+the message names them); the button carries the request id and nothing else.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Slack's users and user groups as the domain's GroupDirectory, cached with a time to live.
 
 Approver resolution asks the same questions many times a minute (who is in @payments-oncall, what is this
-user's email); Slack's directory methods are tier 2-3, so answers are cached. Errors become "unknown"
-(None) and are logged by method and Slack error code only, never with the token.
+user's email); Slack's directory methods are tier 2-3, so answers are cached: the user groups with their
+members (one usergroups.list), email -> user id, and user id -> email and home workspace. Approvers are
+resolved again at every decision click, so the cache is what bounds how long someone removed from an owner
+group can still decide: at most `MAX_TTL_SECONDS` (a minute). Errors become "unknown" (None), are not cached,
+and are logged by method and Slack error code only, never with the token.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 # Answers that mean "there is no such user", as opposed to Slack being unreachable: worth remembering.
 _DEFINITE_MISSES = frozenset({"users_not_found", "user_not_found", "account_inactive"})
 _MISS = object()
+MAX_TTL_SECONDS = 60.0  # a change to an owner group counts at decisions within this long
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +68,9 @@ class _TtlCache:
 class SlackDirectory:
     """`GroupDirectory` over the Web API: usergroups.list, users.lookupByEmail and users.info."""
 
-    def __init__(self, client: WebClient, ttl_seconds: float = 300, clock: Clock | None = None) -> None:
+    def __init__(self, client: WebClient, ttl_seconds: float = MAX_TTL_SECONDS, clock: Clock | None = None) -> None:
+        if not 0 <= ttl_seconds <= MAX_TTL_SECONDS:
+            raise ValueError(f"the directory's cache keeps answers 0 to {MAX_TTL_SECONDS:g} seconds")
         self._client = client
         self._clock = clock or SystemClock()
         self._ttl = timedelta(seconds=ttl_seconds)

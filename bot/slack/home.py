@@ -11,6 +11,7 @@ state at click time).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -43,6 +44,8 @@ class HomePublisher:
         """Raises when the Home cannot be built (the database away): the caller decides whether to retry."""
         admin = is_admin(user_id, self._runtime.settings.admins, self._runtime.extras["directory"])
         data = self._selfservice.home(user_id=user_id, admin=admin)
+        # Who may decide is settled at click time: the list follows the owners as they are now, not as stored.
+        data = replace(data, to_decide=self._runtime.service.to_decide(user_id=user_id))
         try:
             self._runtime.slack.views_publish(user_id=user_id, view=home_view(data))
         except SlackApiError as error:  # Slack said no (after slack_sdk's retries): trying again would not help

@@ -1,8 +1,9 @@
 """The Bolt listeners of the request flow: ack first, parse, one use-case call, reply.
 
 `/atlas-access` opens the request modal at once; options loads answer from the inventory; the modal's
-submission is validated before the ack (so field errors can go back in it) and announced after; Approve
-and Deny are authorised by the service from stored state at click time. What comes after an ack runs on
+submission is validated before the ack (so field errors can go back in it) and announced after, its
+"This is an emergency" box passed on as it was submitted; Approve and Deny are authorised by the service at
+click time, against the resource's owners resolved again then. What comes after an ack runs on
 the `AfterAck` pool (see `bot.slack.pacing`), except `views.open`, which must use its trigger within 3 s.
 """
 
@@ -65,8 +66,9 @@ class RequestListeners:
         word, user_id, our_team = word.lower(), p.user_of(body), _our_team(context)
         if p.is_foreign(body, our_team):
             self._later(lambda: respond(text=words.FOREIGN_TEAM, response_type="ephemeral"))
-        elif word in ("", "request"):
-            self._later.urgent(lambda: self._open_request_modal(body, user_id, our_team, respond, client))
+        elif word in ("", "request", "emergency"):
+            emergency = word == "emergency"
+            self._later.urgent(lambda: self._open_request_modal(body, user_id, our_team, respond, client, emergency))
         elif word == "help":
             self._later(lambda: respond(**v.help_message(), response_type="ephemeral"))
         elif word == "list":
@@ -79,10 +81,10 @@ class RequestListeners:
                                         response_type="ephemeral"))
 
     def _open_request_modal(self, body: dict[str, Any], user_id: str, our_team: str | None, respond: Respond,
-                            client: WebClient) -> None:
+                            client: WebClient, emergency: bool) -> None:
         # The trigger_id is good for 3 s: the modal opens before anything is looked up. Someone who cannot
         # ask (no email, another workspace) then sees why instead of the form.
-        opened = client.views_open(trigger_id=body["trigger_id"], view=v.request_modal())
+        opened = client.views_open(trigger_id=body["trigger_id"], view=v.request_modal(emergency=emergency))
         requester = self._requester(user_id, our_team)
         if isinstance(requester, str):
             client.views_update(view_id=str(opened["view"]["id"]), view=v.notice_modal(requester))
@@ -138,27 +140,33 @@ class RequestListeners:
         value = str(option.get("value") or "")
         picked = v.parse_resource_value(value)
         requester = self._requester(p.user_of(body), our_team)
+        emergency = p.emergency_asked(view)
         if isinstance(requester, str) or picked is None:
             fallback = words.TRY_AGAIN if value == v.UNAVAILABLE else words.NO_RESOURCE
-            modal = v.request_modal(notice=requester if isinstance(requester, str) else fallback)
+            modal = v.request_modal(notice=requester if isinstance(requester, str) else fallback, emergency=emergency)
         else:
-            modal = self._form_modal(requester, *picked)
+            modal = self._form_modal(requester, *picked, emergency=emergency)
         try:
             client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
         except SlackApiError as error:  # hash_conflict: a later pick already updated the modal
             log.info("views.update of the request modal failed: %s", error.response.get("error"))
 
-    def _form_modal(self, requester: Requester, integration: str, resource_id: str) -> dict[str, Any]:
+    def _form_modal(self, requester: Requester, integration: str, resource_id: str, *,
+                    emergency: bool) -> dict[str, Any]:
         try:
             form = self._service.form(requester=requester, integration=integration, resource_id=resource_id)
         except AccessError as error:
-            return v.request_modal(notice=words.error_text(error))
+            return v.request_modal(notice=words.error_text(error), emergency=emergency)
         except Exception:  # the database away, say: the modal says so instead of staying as it was
             log.exception("building the request form failed")
-            return v.request_modal(notice=words.TRY_AGAIN)
+            return v.request_modal(notice=words.TRY_AGAIN, emergency=emergency)
         group = self._directory.group_id(form.approvers.group) if form.approvers.group else None
         preview = v.approvers_preview(form, group_mention=mrkdwn.user_group(group) if group else None)
-        return v.request_modal(form=form, approvers=preview)
+        notice = None
+        if emergency and form.emergency_max_duration is None:
+            notice = (f"No emergency (break-glass) access is set up for {form.resource.kind.value} "
+                      f"{mrkdwn.line(form.resource.name)}: this request goes to its approvers as usual.")
+        return v.request_modal(form=form, approvers=preview, notice=notice, emergency=emergency)
 
     def submit_request(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         # Validation and the commit happen before the ack so errors can still go back in it; the approval
@@ -181,7 +189,7 @@ class RequestListeners:
         try:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
-                duration=form.duration, justification=form.justification, announce=False,
+                duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
             )  # fmt: skip
         except FieldErrors as errors:
             raise p.InputErrors(p.field_errors_to_blocks(errors.errors, form)) from None

@@ -31,6 +31,8 @@ class RequestSubmission:
     duration: timedelta
     custom_duration: bool  # the duration came from the free-text field (errors point there)
     justification: str
+    emergency: bool = False  # "This is an emergency" was ticked: only a break-glass flow may take it
+    emergency_shown: bool = False  # the modal shows that box (its errors can point there)
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -100,7 +102,26 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
     if len(justification) > MAX_JUSTIFICATION:  # the modal's max_length, checked again: a crafted payload need not
         raise InputErrors({v.JUSTIFICATION: f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
-                             custom_duration=custom, justification=justification)
+                             custom_duration=custom, justification=justification, emergency=_emergency(values),
+                             emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
+                                                 for block in view.get("blocks") or ()))
+
+
+def _emergency(values: dict[str, dict[str, Any]]) -> bool:
+    """Whether the box is ticked; anything else (left out, unticked, malformed) is an ordinary request."""
+    block = values.get(v.EMERGENCY)
+    box = block.get(v.EMERGENCY) if isinstance(block, dict) else None
+    ticked = box.get("selected_options") if isinstance(box, dict) else None
+    return isinstance(ticked, list) and any(isinstance(o, dict) and o.get("value") == v.EMERGENCY for o in ticked)
+
+
+def emergency_asked(view: dict[str, Any]) -> bool:
+    """Whether the modal was opened as `/atlas-access emergency` (its private metadata says so)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and meta.get("emergency") is True
 
 
 def _duration(values: dict[str, dict[str, Any]]) -> tuple[timedelta, bool]:
@@ -133,6 +154,8 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
             block = v.CUSTOM if submission.custom_duration else v.DURATION
         elif field in (v.ROLES, v.JUSTIFICATION):
             block = field
+        elif field == v.EMERGENCY and submission.emergency_shown:
+            block = v.EMERGENCY
         else:
             block = v.RESOURCE
         placed[block] = f"{placed[block]} {message}" if block in placed else message

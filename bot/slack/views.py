@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     ExternalDataSelectElement,
     InputBlock,
@@ -39,6 +40,7 @@ DENY_CALLBACK = "deny_reason"
 RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
+EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 APPROVE, DENY = "approve", "deny"
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
@@ -90,9 +92,14 @@ def unavailable_options() -> list[dict[str, Any]]:
 
 
 def request_modal(
-    *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None
+    *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None, emergency: bool = False
 ) -> dict[str, Any]:
-    """The modal: a resource picker; once a resource is picked, its roles, duration and justification."""
+    """The modal: a resource picker; once a resource is picked, its roles, duration and justification.
+
+    Where a break-glass flow covers the resource, an optional "This is an emergency" box: only a submission with
+    it ticked is an emergency grant. `emergency` (from `/atlas-access emergency`) ticks it beforehand and is
+    kept in the private metadata through later picks.
+    """
     blocks: list[Block] = [InputBlock(
         block_id=RESOURCE, label="Organization, project or cluster", dispatch_action=True,
         element=ExternalDataSelectElement(
@@ -100,20 +107,24 @@ def request_modal(
             initial_option=resource_option(form.resource) if form else None,
         ),
     )]  # fmt: skip
+    if emergency and form is None and not notice:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=EMERGENCY_MODE)]))
     if notice:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f":warning: {notice}", SECTION_TEXT))]))
-    metadata = ""
+    meta: dict[str, object] = {"emergency": True} if emergency else {}
     if form is not None:
-        blocks += _form_blocks(form, approvers)
-        metadata = json.dumps({"integration": form.resource.integration, "resource_id": form.resource.atlas_id})
+        blocks += _form_blocks(form, approvers, emergency=emergency)
+        meta |= {"integration": form.resource.integration, "resource_id": form.resource.atlas_id}
+    metadata = json.dumps(meta) if meta else ""
     view = View(type="modal", callback_id=REQUEST_CALLBACK, title="Atlas access", submit="Request", close="Cancel",
                 blocks=blocks, private_metadata=metadata)
     return view.to_dict()
 
 
-def _form_blocks(form: RequestForm, approvers: str) -> list[Block]:
+def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[Block]:
     presets = duration_presets(form.max_duration)
     initial = next((p for p in presets if p[0] == timedelta(hours=1)), presets[-1])
+    box = [_emergency_box(ticked=emergency)] if form.emergency_max_duration is not None else []
     return [
         InputBlock(block_id=ROLES, label="Roles", element=StaticMultiSelectElement(
             action_id=ROLES, placeholder="Pick one or more roles",
@@ -124,14 +135,33 @@ def _form_blocks(form: RequestForm, approvers: str) -> list[Block]:
             options=[_duration_option(p) for p in presets],
         )),
         InputBlock(block_id=CUSTOM, label="Or a custom duration", optional=True,
-                   hint=f"e.g. 90m, 3h or 1d; at most {format_duration(form.max_duration)}. "
-                        "Overrides the choice above.",
+                   hint=f"e.g. 90m, 3h or 1d; at most {_longest(form)}. Overrides the choice above.",
                    element=PlainTextInputElement(action_id=CUSTOM, placeholder="90m", max_length=MAX_DURATION_TEXT)),
         InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
+        *box,
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
+
+
+EMERGENCY_MODE = (":rotating_light: *Emergency access.* Pick the organization, project or cluster: where a "
+                  "break-glass flow covers it, “This is an emergency” is ticked for you.")
+
+
+def _emergency_box(*, ticked: bool) -> InputBlock:
+    """The explicit confirmation an emergency grant needs; left unticked, the request goes to its approvers."""
+    option = Option(value=EMERGENCY, text="This is an emergency (break-glass)",
+                    description="Granted now without approval; the owners review it afterwards")
+    return InputBlock(block_id=EMERGENCY, label="Emergency", optional=True, element=CheckboxesElement(
+        action_id=EMERGENCY, options=[option], initial_options=[option] if ticked else None))
+
+
+def _longest(form: RequestForm) -> str:
+    glass, ordinary = form.emergency_max_duration, form.ordinary_max_duration
+    if glass is None or ordinary is None or glass == ordinary:
+        return format_duration(form.max_duration)
+    return f"{format_duration(ordinary)} ({format_duration(glass)} in an emergency)"
 
 
 def duration_presets(maximum: timedelta) -> list[tuple[timedelta, str]]:
@@ -156,15 +186,28 @@ def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
 
 
 def _approvers_preview(form: RequestForm, group_mention: str | None) -> str:
+    """What happens on submit, box ticked or not: the same owners approve before, or review after."""
     if form.break_glass:
-        return (":rotating_light: Break-glass: granted as soon as you submit, without approval. It is announced "
-                "loudly in the approvals channel and the owners review it afterwards.")
+        return (":rotating_light: Only emergency (break-glass) access is offered on this resource: tick “This is "
+                "an emergency” to take it. It is granted as soon as you submit, without approval, announced loudly "
+                f"in the approvals channel and reviewed afterwards by {_owners(form, group_mention)}.")
     if form.auto_approved:
-        return ":zap: Auto-approved: access is granted as soon as you submit."
+        usual = ":zap: Auto-approved: access is granted as soon as you submit."
+    elif form.approvers.source == "resource_owner" and form.approvers.group:
+        usual = f"Approvers: {_owners(form, group_mention)} (resource owner)"
+    else:
+        usual = f"Approvers: integration owners ({_owners(form, group_mention)})"
+    if form.emergency_max_duration is None:
+        return usual
+    return (f"{usual}\n:rotating_light: Only if you tick “This is an emergency”: break-glass, granted as soon as "
+            f"you submit (up to {format_duration(form.emergency_max_duration)}) without approval, announced "
+            f"loudly in the approvals channel and reviewed afterwards by {_owners(form, group_mention)}.")
+
+
+def _owners(form: RequestForm, group_mention: str | None) -> str:
     if form.approvers.source == "resource_owner" and form.approvers.group:
-        return f"Approvers: {group_mention or '@' + mrkdwn.line(form.approvers.group)} (resource owner)"
-    people = ", ".join(words.mention(u) for u in form.approvers.user_ids[:20]) or "nobody yet"
-    return f"Approvers: integration owners ({people})"
+        return group_mention or "@" + mrkdwn.line(form.approvers.group)
+    return ", ".join(words.mention(u) for u in form.approvers.user_ids[:20]) or "nobody yet"
 
 
 def notice_modal(text: str) -> dict[str, Any]:
@@ -262,6 +305,8 @@ HELP = (
     "*atlas-access* gives you temporary, approved access to MongoDB Atlas.\n"
     "• `/atlas-access` — ask for access: pick an organization, project or cluster, the roles, how long and why. "
     "On a cluster you get a temporary database user; its password comes by DM, once.\n"
+    "• `/atlas-access emergency` — the same, with “This is an emergency” ticked: where a break-glass flow allows "
+    "it, access is granted at once without approval and the owners review it afterwards.\n"
     "• `/atlas-access list` — your requests and the access you hold now.\n"
     "• `/atlas-access cancel <id>` — withdraw a request that is still pending.\n"
     "• `/atlas-access help` — this text.\n"

@@ -12,6 +12,7 @@ from access.errors import FieldErrors, RequestRefused
 from access.model import ResourceKind
 from access.policy import (
     Requester,
+    approvers_now,
     check_justification,
     choose_flow,
     flows_for,
@@ -97,7 +98,7 @@ def test_roles_offered_fit_the_resource_kind_and_keep_order() -> None:
 def test_the_chosen_flow_covers_all_roles_within_its_maximum(roles: tuple[str, ...], hours: int, expected: str) -> None:
     flows = [flow("owners", roles=["GROUP_READ_ONLY", "GROUP_OWNER"], max_duration="8h"),
              flow("auto-read", roles=["GROUP_READ_ONLY"], max_duration="2h", approval="auto")]
-    assert choose_flow(flows, roles, timedelta(hours=hours)).name == expected
+    assert choose_flow(flows, roles, timedelta(hours=hours), emergency=False).name == expected
 
 
 @pytest.mark.parametrize(("roles", "hours", "error", "field"), [
@@ -107,7 +108,7 @@ def test_the_chosen_flow_covers_all_roles_within_its_maximum(roles: tuple[str, .
 ])
 def test_choose_flow_refusals(roles: tuple[str, ...], hours: int, error: type[Exception], field: str | None) -> None:
     with pytest.raises(error) as caught:
-        choose_flow([flow(max_duration="8h")], roles, timedelta(hours=hours))
+        choose_flow([flow(max_duration="8h")], roles, timedelta(hours=hours), emergency=False)
     if field:
         assert field in caught.value.errors  # type: ignore[attr-defined]
 
@@ -150,3 +151,49 @@ def test_integration_owners_by_email_and_user_id() -> None:
     spec = integration(integration_owners=["adm@example.com", "U0ZED"], resource_owner=None)
     approvers = resolve_approvers(integration=spec, resource=project(), requester=ANN, directory=DIRECTORY)
     assert approvers.user_ids == ("U0ADM", "U0ZED")
+
+
+# --- approvers at click time ------------------------------------------------------------------------------
+# The same rule runs when a decision is clicked, against the directory as it is then; each approver comes with
+# the group or rule they qualify through (recorded in the audit row of their decision).
+
+PAYMENTS = project(tags={"owner": "payments-oncall"})
+
+
+@pytest.mark.parametrize(("groups", "owners", "resource", "requester", "expected"), [
+    # the owner group as it is now: a member removed since the request is gone, a new one is in
+    ({"payments-oncall": {"U0CAT", "U0EVE"}}, ["@atlas-admins"], PAYMENTS, ANN,
+     {"U0CAT": "resource_owner:@payments-oncall", "U0EVE": "resource_owner:@payments-oncall"}),
+    # the requester is never an approver, even when the group now holds them
+    ({"payments-oncall": {"U0ANN", "U0CAT"}}, ["@atlas-admins"], PAYMENTS, ANN,
+     {"U0CAT": "resource_owner:@payments-oncall"}),
+    # the owner group emptied (or holding only the requester): the integration owners now
+    ({"payments-oncall": set(), "atlas-admins": {"U0DAN"}}, ["@atlas-admins"], PAYMENTS, ANN,
+     {"U0DAN": "integration_owners:@atlas-admins"}),
+    ({"payments-oncall": {"U0ANN"}, "atlas-admins": {"U0DAN", "U0ANN"}}, ["@atlas-admins"], PAYMENTS, ANN,
+     {"U0DAN": "integration_owners:@atlas-admins"}),
+    # the owner group gone from Slack: the integration owners now
+    ({"atlas-admins": {"U0DAN"}}, ["@atlas-admins"], PAYMENTS, ANN, {"U0DAN": "integration_owners:@atlas-admins"}),
+    # an owner group does not add the integration owners: nobody qualifies through both
+    ({"payments-oncall": {"U0CAT"}, "atlas-admins": {"U0CAT", "U0DAN"}}, ["@atlas-admins"], PAYMENTS, ANN,
+     {"U0CAT": "resource_owner:@payments-oncall"}),
+    # integration owners named several ways count once, through the first principal that names them
+    ({"atlas-admins": {"U0ADM"}, "S0OPS": {"U0ADM", "U0OPS"}}, ["@atlas-admins", "S0OPS", "adm@example.com",
+                                                                 "U0ADM", "U0ZED"], project(), ANN,
+     {"U0ADM": "integration_owners:@atlas-admins", "U0OPS": "integration_owners:S0OPS",
+      "U0ZED": "integration_owners:U0ZED"}),
+    ({}, ["adm@example.com", "U0ANN"], project(), ANN, {"U0ADM": "integration_owners:adm@example.com"}),
+    # nobody at all: nobody may decide
+    ({}, ["@atlas-admins"], project(), ANN, {}),
+    # the resource gone from the inventory: no owner tag to read, so the integration owners
+    ({"payments-oncall": {"U0CAT"}, "atlas-admins": {"U0DAN"}}, ["@atlas-admins"], None, ANN,
+     {"U0DAN": "integration_owners:@atlas-admins"}),
+])
+def test_approvers_at_click_time(groups: dict[str, set[str]], owners: list[str], resource: InventoryResource | None,
+                                 requester: Requester, expected: dict[str, str]) -> None:
+    directory = Directory(groups=groups, emails={"U0ADM": "adm@example.com"})
+    spec = integration(integration_owners=owners)
+    approvers = approvers_now(integration=spec, kind=ResourceKind.PROJECT, resource=resource,
+                              requester_id=requester.user_id, directory=directory)
+    assert dict(approvers.via) == expected
+    assert approvers.user_ids == tuple(sorted(expected))  # each once, in a stable order

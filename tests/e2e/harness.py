@@ -193,8 +193,14 @@ class Harness:
         return view if view is not None and view["hash"] != old_hash else None
 
     def submit(self, user: str, view: dict[str, Any], *, roles: list[str], duration: str = "1h",
-               custom: str | None = None, justification: str = JUSTIFICATION) -> httpx.Response:
-        values = {"roles": roles, "duration": duration, "duration_custom": custom, "justification": justification}
+               custom: str | None = None, justification: str = JUSTIFICATION,
+               emergency: bool | None = None) -> httpx.Response:
+        """Submit the request modal; `emergency` ticks (True) or unticks (False) the emergency box, None leaves it
+        as the modal shows it."""
+        values: dict[str, Any] = {"roles": roles, "duration": duration, "duration_custom": custom,
+                                  "justification": justification}
+        if emergency is not None:
+            values["emergency"] = ["emergency"] if emergency else []
         return self.slack.submit(user, view, values)
 
     def request(self, user: str, resource: str, roles: list[str], **answers: Any) -> AccessRequest:

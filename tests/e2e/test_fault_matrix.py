@@ -996,8 +996,10 @@ def test_a_round_tries_one_kept_message_while_slack_still_refuses(world: FaultWo
     before = len(world.sim.calls)
     later_rounds(world)
 
-    # then it tried the first one (with slack_sdk's retries) and left the other to wait with it
-    assert [c.method for c in world.sim.calls[before:]] == ["chat.update"] * tries
+    # then it tried the first one (with slack_sdk's retries) and left the other to wait with it (reading the
+    # directory, whose answers last a minute of the world's clock, is no message)
+    sent = [c.method for c in world.sim.calls[before:] if not c.method.startswith(("usergroups.", "users."))]
+    assert sent == ["chat.update"] * tries
     assert world.row_count("slack_outbox") == 2
 
     # and once Slack is back, a later round sends both

@@ -40,10 +40,10 @@ def client(sim: FakeSlackWebAPI) -> WebClient:
     return WebClient(token=TOKEN, base_url=sim.url + "/api/")  # no retry handlers: failures surface at once
 
 
-def test_user_groups_are_found_by_handle_or_id_and_cached_until_the_ttl(sim: FakeSlackWebAPI,
-                                                                        client: WebClient) -> None:
+def test_user_groups_are_found_by_handle_or_id_and_cached_for_at_most_a_minute(sim: FakeSlackWebAPI,
+                                                                               client: WebClient) -> None:
     clock = ManualClock(NOW)
-    directory = SlackDirectory(client, ttl_seconds=300, clock=clock)
+    directory = SlackDirectory(client, clock=clock)
     assert directory.group_members("payments-oncall") == {"U2", "U3"}
     assert directory.group_members("@payments-oncall") == {"U2", "U3"}
     assert directory.group_members("S1") == {"U2", "U3"}
@@ -53,10 +53,17 @@ def test_user_groups_are_found_by_handle_or_id_and_cached_until_the_ttl(sim: Fak
 
     # when the group changes in Slack, the cache answers until its time is up
     sim.add_usergroup("S1", handle="payments-oncall", members=["U2"])
+    clock.advance(timedelta(seconds=59))
     assert directory.group_members("S1") == {"U2", "U3"}
-    clock.advance(timedelta(seconds=300))
+    clock.advance(timedelta(seconds=1))
     assert directory.group_members("S1") == {"U2"}
     assert len(sim.calls_to("usergroups.list")) == 2
+
+
+@pytest.mark.parametrize("ttl", [61, 300, -1])
+def test_the_directory_cannot_keep_answers_longer_than_a_minute(client: WebClient, ttl: float) -> None:
+    with pytest.raises(ValueError, match="0 to 60 seconds"):
+        SlackDirectory(client, ttl_seconds=ttl)
 
 
 def test_people_are_looked_up_once_and_unknown_ones_are_none(sim: FakeSlackWebAPI, client: WebClient) -> None:
