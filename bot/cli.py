@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from access.errors import AccessError, FieldErrors
 from bot.settings import Settings, settings_errors
+from storage.engine import database_problem
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -91,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (AccessError, ConfigurationError, SecretKeyError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except SQLAlchemyError as error:  # one sentence: the driver's message quotes SQL, parameters or the URL
+        print(f"error: {database_problem(error, doing=f'in {args.command}')}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

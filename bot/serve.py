@@ -14,12 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import ConfigurationError, Runtime, build_runtime
 from bot.settings import Settings
-from storage.engine import is_read_only_error
+from storage.engine import READ_ONLY, database_problem, is_read_only_error
 from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
-READ_ONLY = ("the database answers but refuses writes (a read-only standby, default_transaction_read_only, or "
-             "a SQLite file this process may not write), and atlas-access must write to it")
 
 
 def check_startup(runtime: Runtime) -> None:
@@ -44,12 +42,8 @@ def check_database(runtime: Runtime) -> None:
 
 
 def _database_failed(error: SQLAlchemyError) -> str:
-    """One sentence for a database error at start-up: the driver's class names the cause; its message is left
-    out (it quotes the SQL and its parameters)."""
-    if is_read_only_error(error):
-        return READ_ONLY
-    cause = getattr(error, "orig", None) or error
-    return f"the database failed during start-up ({type(cause).__name__}); see its own log for why"
+    """One sentence for a database error at start-up (see storage.engine.database_problem)."""
+    return database_problem(error, doing="during start-up")
 
 
 def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 2.0) -> None:

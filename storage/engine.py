@@ -40,6 +40,19 @@ def is_read_only_error(error: BaseException | None) -> bool:
     return str(getattr(original, "sqlite_errorname", "")).startswith("SQLITE_READONLY")
 
 
+READ_ONLY = ("the database answers but refuses writes (a read-only standby, default_transaction_read_only, or "
+             "a SQLite file this process may not write), and atlas-access must write to it")
+
+
+def database_problem(error: BaseException, *, doing: str) -> str:
+    """One sentence for a database error while `doing` something: the driver's class names the cause; its
+    message is left out, since it quotes the SQL, its parameters or the database URL."""
+    if is_read_only_error(error):
+        return READ_ONLY
+    cause = getattr(error, "orig", None) or error
+    return f"the database failed {doing} ({type(cause).__name__}); see its own log for why"
+
+
 def normalize_url(url: str) -> str:
     """`postgresql://` and `postgres://` mean psycopg 3, the driver we ship."""
     for prefix in ("postgresql://", "postgres://"):

@@ -404,3 +404,22 @@ def test_out_of_range_arguments_are_refused_by_the_parser(capsys: pytest.Capture
         main(argv)
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "Traceback" not in err and "error:" in err
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], ["config", "show"], ["config", "apply", "{file}"],
+                                  ["sync"], ["audit", "export"]])
+def test_a_database_that_cannot_be_opened_is_one_sentence_without_sql(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    # given a DATABASE_URL naming a SQLite file in a folder that does not exist (a typo, a volume not mounted)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'missing-folder' / 'cli.db'}")
+    monkeypatch.setenv("ATLAS_ACCESS_SECRET_KEY", Fernet.generate_key().decode())
+    file = write(tmp_path, VALID)
+
+    # when a command needs the database
+    code, _, err = run(capsys, *[part.format(file=file) for part in argv])
+
+    # then it says so in one sentence, with neither SQL nor a traceback, and fails
+    assert code == 1, err
+    assert err.count("\n") == 1 and err.startswith("error: the database failed"), err
+    for word in ("Traceback", "SELECT", "INSERT", "CREATE", "sqlite:///", "[SQL"):
+        assert word not in err
