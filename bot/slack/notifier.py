@@ -231,20 +231,30 @@ class SlackNotifier:
                 continue
             try:
                 done = self._deliver(parcel)
-            except Exception:  # the database gone while rendering, say: the lease brings it back
-                log.exception("sending outbox parcel %s failed", parcel.id)
+            except Exception as error:  # this parcel's own trouble (a row it cannot render): it backs off alone
+                log.warning("sending outbox parcel %s failed: %s", parcel.id, type(error).__name__)
+                self._later_or_drop(parcel)
                 continue
             if done:
                 self._outbox.sent(parcel)
                 delivered += 1
-            elif self._clock.now() - parcel.created_at >= OUTBOX_GIVE_UP:
-                log.warning("dropped a Slack message refused for %s (%s, %d tries)", OUTBOX_GIVE_UP,
+            else:
+                refused = not self._later_or_drop(parcel)
+        return delivered
+
+    def _later_or_drop(self, parcel: Parcel) -> bool:
+        """Back `parcel` off for its next try, or drop it once it has waited OUTBOX_GIVE_UP; True if dropped.
+        With the database gone as well, its lease brings it back."""
+        try:
+            if self._clock.now() - parcel.created_at >= OUTBOX_GIVE_UP:
+                log.warning("dropped a Slack message not sent for %s (%s, %d tries)", OUTBOX_GIVE_UP,
                             parcel.key.split(":", 1)[0], parcel.attempts)
                 self._outbox.sent(parcel)
-            else:
-                refused = True
-                self._outbox.again(parcel, after=outbox_backoff(parcel.attempts))
-        return delivered
+                return True
+            self._outbox.again(parcel, after=outbox_backoff(parcel.attempts))
+        except Exception as error:
+            log.warning("outbox parcel %s kept for its lease: %s", parcel.id, type(error).__name__)
+        return False
 
     def _deliver(self, parcel: Parcel) -> bool:
         """One parcel's try: True when it is done with (sent, or refused for good), False to try again."""

@@ -39,6 +39,7 @@ from atlas.sandbox import SandboxTransport
 from atlas.sandbox.routing import resolve
 from bot.app import Runtime, atlas_credentials
 from bot.scheduler import Timers
+from storage.outbox import SqlOutbox
 from tests.e2e.admin_harness import AdminHarness, view_text
 from tests.e2e.harness import ANN, BOB, CHANNEL, DAN, DATA_READ, EVE, READ, Harness, blocks_text, wait
 
@@ -952,6 +953,37 @@ def test_a_message_slack_keeps_refusing_is_tried_less_often_and_dropped_after_a_
     world.sim.clear_faults()
     later_rounds(world)
     assert ended_dms(world) == []
+
+
+def test_a_kept_message_that_cannot_be_sent_backs_off_alone_and_is_dropped_after_a_day(
+        world: FaultWorld, caplog: pytest.LogCaptureFixture) -> None:
+    # given a kept message that cannot even be rendered (its row names no request), kept before a DM to ann
+    outbox = SqlOutbox(world.runtime.store.engine, world.clock)
+    outbox.put("update:poison", {"request_id": "not a number"})
+    outbox.put("post:fine", {"message": {"channel": ANN, "text": "kept for you"}, "while_pending": None,
+                             "until": None})
+    timers = Timers(world.runtime)
+
+    # when a round runs, then the DM goes out, and the broken one waits, logged in one line without a traceback
+    with caplog.at_level(logging.WARNING, logger="bot.slack.notifier"):
+        timers.announce_stranded()
+    assert "kept for you" in world.dm_texts(ANN)
+    assert world.row_count("slack_outbox") == 1
+    failed = [r for r in caplog.records if "outbox parcel" in r.getMessage()]
+    assert len(failed) == 1 and failed[0].exc_info is None
+
+    # and over the next ten minutes of rounds every 10 s it is tried less and less often, as a refusal is
+    caplog.clear()
+    for _ in range(60):
+        world.clock.advance(timedelta(seconds=10))
+        timers.announce_stranded()
+    tries = [r for r in caplog.records if "outbox parcel" in r.getMessage()]
+    assert 3 <= len(tries) <= 10
+
+    # and after a day it is dropped
+    world.clock.advance(timedelta(hours=24))
+    timers.announce_stranded()
+    assert world.row_count("slack_outbox") == 0
 
 
 def test_a_refused_reminder_is_sent_later_unless_the_request_was_decided_meanwhile(world: FaultWorld) -> None:
