@@ -301,3 +301,17 @@ def test_an_unknown_integration_is_cached_as_unknown_until_one_is_added(store: S
     assert store.integration("nope") is None
     save(store, b.integration("nope"))
     assert store.integration("nope") is not None
+
+
+def test_a_flow_row_that_no_longer_reads_is_left_out_of_the_list(store: SqlStore, engine: Engine) -> None:
+    # given two flows, one of whose rows was damaged outside the bot (an approval kind that does not exist)
+    with store.unit_of_work() as uow:
+        uow.flows.upsert(b.flow("a-flow"))
+        uow.flows.upsert(b.flow("b-flow"))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE access_flow SET approval = 'sometimes' WHERE name = 'a-flow'"))
+
+    # then listing the flows gives the other one (the request modal and the admin views still work)
+    with store.unit_of_work() as uow:
+        assert [f.name for f in uow.flows.list()] == ["b-flow"]
+        assert [f.name for f in uow.flows.list(enabled_only=True)] == ["b-flow"]
