@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     home_refresh_seconds: float = Field(default=1.0, ge=0)  # a person's App Home is republished at most this often
     home_publish_per_minute: float = Field(default=100.0, gt=0)  # App Homes refreshed a minute after a burst of 50
     expiry_reminder_minutes: float = Field(default=15.0, ge=0)  # DM this long before a grant ends; 0: none
+    max_pending_per_person: int = Field(default=10, ge=1, le=100)  # requests one person may have waiting at once
 
     @property
     def admins(self) -> tuple[str, ...]:
