@@ -65,9 +65,14 @@ def check_replay(uow: UnitOfWork, submission: str | None) -> None:
         raise Replayed(found.id)
 
 
-def check_twin(uow: UnitOfWork, *, requester_id: str, key: str) -> None:
-    """Refuse a second pending request with `key` (computed, so requests stored before the key existed count)."""
+def check_twin(uow: UnitOfWork, *, requester_id: str, key: str, submission: str | None = None) -> None:
+    """Refuse a second pending request with `key` (computed, so requests stored before the key existed count).
+
+    The twin may be this very submission, committed by another replica after `check_replay` looked: a replay.
+    """
     for waiting in uow.requests.pending_for(requester_id):
+        if submission is not None and waiting.submission_key == submission:
+            raise Replayed(waiting.id)
         if pending_key(waiting) == key:
             raise RequestRefused(twin_words(waiting))
 
@@ -81,9 +86,10 @@ def check_cap(uow: UnitOfWork, *, requester_id: str, max_pending: int) -> None:
             "(/atlas-access list shows them) or wait until one is decided, then ask again.")
 
 
-def check_pending(uow: UnitOfWork, *, requester_id: str, key: str, max_pending: int) -> None:
+def check_pending(uow: UnitOfWork, *, requester_id: str, key: str, max_pending: int,
+                  submission: str | None = None) -> None:
     """The twin, then the cap: the more useful answer first."""
-    check_twin(uow, requester_id=requester_id, key=key)
+    check_twin(uow, requester_id=requester_id, key=key, submission=submission)
     check_cap(uow, requester_id=requester_id, max_pending=max_pending)
 
 
@@ -95,7 +101,7 @@ def after_race(store: Store, *, submission: str | None, requester_id: str, key: 
     """
     with store.unit_of_work() as uow:
         check_replay(uow, submission)
-        check_twin(uow, requester_id=requester_id, key=key)
+        check_twin(uow, requester_id=requester_id, key=key, submission=submission)
     raise RequestRefused("The same request was being stored at that moment; please try again.")
 
 

@@ -85,7 +85,7 @@ class SelfService:
         now = self._clock.now()
         with self._store.unit_of_work() as uow:
             once_only.check_replay(uow, submission_key)
-            grant, original, flow = self._extendable(uow, grant_id, requester.user_id)
+            grant, original, flow = self._extendable(uow, grant_id, requester.user_id, submission_key)
             waits = flow.approval != "auto"
             if waits:
                 once_only.check_cap(uow, requester_id=requester.user_id, max_pending=self._max_pending)
@@ -108,7 +108,8 @@ class SelfService:
         with self._store.unit_of_work() as uow:
             return self._extendable(uow, grant_id, user_id)[0]
 
-    def _extendable(self, uow: UnitOfWork, grant_id: int, user_id: str) -> tuple[Grant, AccessRequest, AccessFlowSpec]:
+    def _extendable(self, uow: UnitOfWork, grant_id: int, user_id: str,
+                    submission: str | None = None) -> tuple[Grant, AccessRequest, AccessFlowSpec]:
         grant = uow.grants.get(grant_id)
         original = uow.requests.get(grant.request_id) if grant is not None else None
         if grant is None or original is None:
@@ -122,7 +123,7 @@ class SelfService:
         flow = uow.flows.get(original.flow)
         if flow is None or not flow.enabled:
             raise NotAllowed("The access flow of this grant is gone or disabled, so it can't be extended.")
-        once_only.check_twin(uow, requester_id=user_id, key=once_only.extending_key(grant_id))
+        once_only.check_twin(uow, requester_id=user_id, key=once_only.extending_key(grant_id), submission=submission)
         if extension_room(grant, flow) <= timedelta(0):
             raise NotAllowed(f"This access already lasts as long as the flow {flow.name} allows: "
                              f"{span_words(flow.max_duration)} in all from when it started.")

@@ -191,7 +191,7 @@ class AccessService:
             waits = flow.approval == "owners" and not flow.break_glass  # granted at once, it waits for nobody
             if waits:
                 once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
-                                        max_pending=self._max_pending)
+                                        max_pending=self._max_pending, submission=submission)
             request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
             self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
             grant = None

@@ -24,6 +24,7 @@ from tests.storage import builders as b
 
 ANN = Requester(user_id="U0REQUESTER", email="ada@example.com")
 OWNER = "U0OWNER"  # one of the integration owners, who approve (the project has no owner tag)
+ROLES = ("GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY")  # what the flow offers
 
 
 @dataclass
@@ -59,8 +60,9 @@ def no_atlas(integration: str) -> AtlasGateway:
 
 
 class UseCaseWorld:
-    def __init__(self, store: SqlStore, clock: b.Clock, *, flow: AccessFlowSpec | None = None,
-                 max_pending: int = 10) -> None:
+    def __init__(self, store: SqlStore, clock: b.Clock, *, max_pending: int = 10, seed: bool = True) -> None:
+        """With `seed`, stores the integration, its flow and the project first (another replica of a seeded
+        world: `seed=False`)."""
         self.store, self.clock = store, clock
         self.notifier = RecordingNotifier()
         worker = GrantWorker(store=store, gateways=no_atlas, notifier=self.notifier, clock=clock,
@@ -69,9 +71,11 @@ class UseCaseWorld:
                                      clock=clock, worker=worker, max_pending=max_pending)
         self.selfservice = SelfService(store=store, clock=clock, worker=worker, max_pending=max_pending)
         self.project = b.project(1, name="payments", env="prod")
+        if not seed:
+            return
         with store.unit_of_work() as uow:
             uow.integrations.upsert(b.integration())
-            uow.flows.upsert(flow or b.flow())
+            uow.flows.upsert(b.flow(roles=list(ROLES)))
             uow.inventory.apply(integration="prod", inventory=b.inventory((self.project,)), now=clock.now())
 
     def active_grant(self, duration: timedelta = timedelta(hours=1)) -> Grant:

@@ -24,8 +24,12 @@ def extend_modal(world: Harness) -> dict[str, Any]:
     home, button = home_button(world, ANN, "home_extend")
     before = world.sim.last_view(user_id=ANN, callback_id="extend_grant")
     assert world.slack.block_action(ANN, "home_extend", button["value"], view=home).status_code == 200
-    return wait(lambda: (view := world.sim.last_view(user_id=ANN, callback_id="extend_grant")) and view != before
-                and view)
+
+    def opened() -> dict[str, Any] | None:
+        view = world.sim.last_view(user_id=ANN, callback_id="extend_grant")
+        return view if view is not None and view != before else None
+
+    return wait(opened)
 
 
 def ask_more(world: Harness, more: str, why: str = "INC-4242 is still going on") -> Any:

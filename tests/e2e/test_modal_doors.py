@@ -72,6 +72,21 @@ def test_the_extend_modal_opens_only_for_the_holder_of_extendable_access(world: 
     assert views_opened(world, "extend_grant") == opened
 
 
+def test_the_extend_modal_does_not_open_when_the_flow_allows_no_more(world: Harness) -> None:
+    # given ann's 4h grant, extended by 4h to the flow's 8h in all
+    _, grant = active_grant(world, duration="4h")
+    ask_more(world, "4h")
+    world.click(BOB, "approve", wait(lambda: world.posted(world.latest_request_id(ANN))))
+    wait(lambda: world.audit("extended"))
+    opened = views_opened(world, "extend_grant")
+
+    # when she clicks Extend again, then no modal opens and she hears why
+    world.slack.block_action(ANN, "home_extend", str(grant.id))
+    wait(lambda: "This access already lasts as long as the flow prod-projects allows: 8 hours in all from when it "
+                 "started." in world.ephemeral_texts(ANN))
+    assert views_opened(world, "extend_grant") == opened
+
+
 def test_im_done_is_recorded_as_ended_early_by_the_holder(world: Harness) -> None:
     # given ann's active grant; when she clicks "I'm done"
     request, grant = active_grant(world)
