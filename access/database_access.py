@@ -119,6 +119,7 @@ class DatabaseUserSteps:
         now = worker._clock.now()
         done = lifecycle.move_grant(grant, G.REVOKED, now, revoked_at=now, lease_owner=None, lease_until=None,
                                     next_attempt_at=None, last_error=None)
-        worker._finish(done, "revoked", reason=reason, database_user=grant.database_user,
+        why = lifecycle.revocation_reason(grant, reason)
+        worker._finish(done, "revoked", **why, database_user=grant.database_user,
                        removed=[] if already_gone else list(grant.roles), removed_user=not already_gone,
                        already_gone=already_gone)

@@ -66,6 +66,11 @@ class AccessRequest(_OnResource):
     extends_grant_id: int | None = None  # a request for more time on this grant (see access.selfservice)
     reminded_at: datetime | None = None  # undecided: its approvers were reminded (see access.timeouts)
     escalated_at: datetime | None = None  # undecided longer: the integration owners were asked
+    # Once only (see access.once_only): the Slack view it was submitted from, so a replay finds it; and, while it
+    # is pending, what it asks for (person, resource, roles; or the grant it extends), so it waits only once.
+    submission_key: str | None = None
+    pending_key: str | None = None
+    outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -101,6 +106,7 @@ class Grant(_OnResource):
     lease_until: datetime | None = None
     alerted: bool = False
     reminder_sent_at: datetime | None = None  # the expiry reminder was sent (cleared when an extension moves expiry)
+    ended_by: str | None = None  # who ended it early ("I'm done"), so its revocation is not recorded as an expiry
     created_at: datetime
     updated_at: datetime
     version: int = 0

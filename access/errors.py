@@ -5,6 +5,7 @@
     ├── RequestRefused     a request no flow allows, or that cannot be made now (with the reason)
     ├── NotAllowed         the person may not do this (not an approver, own request, not an admin)
     ├── AlreadyDecided     the request moved on before this click
+    ├── Replayed           a submission already stored: nothing new is made, and the replay needs no answer
     └── NotFound           no such request, grant, integration or flow
 """
 
@@ -38,6 +39,12 @@ class AlreadyDecided(AccessError):
         super().__init__(f"already {status}")
         self.status = status
         self.by = by
+
+
+class Replayed(AccessError):
+    def __init__(self, request_id: int | None) -> None:
+        super().__init__(f"already submitted as request {request_id}")
+        self.request_id = request_id
 
 
 class NotFound(AccessError):

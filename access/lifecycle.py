@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from access.entities import AccessRequest, Approval, Grant
 from access.errors import AlreadyDecided, NotAllowed
@@ -39,7 +40,8 @@ LIVE_GRANT_STATES = (G.GRANTING, G.INVITED, G.ACTIVE, G.REVOKING, G.FAILED)
 def _move_request(request: AccessRequest, to: RequestStatus, now: datetime, **changes: object) -> AccessRequest:
     if to not in REQUEST_MOVES[request.status]:
         raise AlreadyDecided(request.status.value, request.decided_by)
-    return replace(request, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
+    # Every move leaves PENDING: the request no longer waits, so the same one may be asked again (access.once_only).
+    return replace(request, status=to, updated_at=now, pending_key=None, **changes)  # type: ignore[arg-type]
 
 
 def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) -> Grant:
@@ -50,7 +52,7 @@ def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) 
 
 def approve(request: AccessRequest, *, user_id: str, now: datetime) -> AccessRequest:
     """Record one approval; the request is APPROVED once it has the approvals it needs."""
-    _check_decider(request, user_id)
+    check_decider(request, user_id)
     if any(a.user_id == user_id for a in request.approvals):
         raise AlreadyDecided("approved by you", user_id)
     approvals = (*request.approvals, Approval(user_id=user_id, at=now))
@@ -64,7 +66,7 @@ def auto_approve(request: AccessRequest, *, now: datetime) -> AccessRequest:
 
 
 def deny(request: AccessRequest, *, user_id: str, reason: str, now: datetime) -> AccessRequest:
-    _check_decider(request, user_id)
+    check_decider(request, user_id)
     return _move_request(request, R.DENIED, now, decided_by=user_id, decided_at=now, deny_reason=reason)
 
 
@@ -78,7 +80,8 @@ def expire_request(request: AccessRequest, *, now: datetime) -> AccessRequest:
     return _move_request(request, R.EXPIRED, now, decided_by="system", decided_at=now)
 
 
-def _check_decider(request: AccessRequest, user_id: str) -> None:
+def check_decider(request: AccessRequest, user_id: str) -> None:
+    """Whether `user_id` may approve or deny `request` now (raises why not): on a click and before a Deny modal."""
     if request.status is not R.PENDING:
         raise AlreadyDecided(request.status.value, request.decided_by)
     if user_id == request.requester_id:
@@ -115,9 +118,22 @@ def activate(grant: Grant, *, now: datetime) -> Grant:
     )
 
 
-def end_early(grant: Grant, *, now: datetime) -> Grant:
-    """"I'm done" or a withdrawn request: revoke at once."""
-    return move_grant(grant, G.REVOKING, now, next_attempt_at=now, expires_at=min(grant.expires_at or now, now))
+def end_early(grant: Grant, *, now: datetime, by: str | None = None) -> Grant:
+    """"I'm done" (`by` the holder) or a grant given up by the bot: revoke at once."""
+    return move_grant(grant, G.REVOKING, now, next_attempt_at=now, expires_at=min(grant.expires_at or now, now),
+                      ended_by=by or grant.ended_by)
+
+
+class RevocationReason(TypedDict, total=False):
+    reason: str
+    ended_by: str
+
+
+def revocation_reason(grant: Grant, reason: str) -> RevocationReason:
+    """The `revoked` audit row's reason: a grant someone ended says so and who, whatever woke its revocation."""
+    if grant.ended_by is not None:
+        return {"reason": "ended_early", "ended_by": grant.ended_by}
+    return {"reason": reason}
 
 
 def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0, rng: random.Random | None = None) -> timedelta:

@@ -105,8 +105,18 @@ class StaleWrite(Exception):  # noqa: N818 - a domain outcome, not a bug
     """A compare-and-set found the row changed (or gone) since it was read."""
 
 
+class Duplicate(Exception):  # noqa: N818 - a domain outcome, not a bug
+    """An add found a row already holding one of its unique keys (see access.once_only); nothing was added."""
+
+
 class RequestRepository(Protocol):
-    def add(self, request: AccessRequest) -> AccessRequest: ...  # returns it with id and version 1
+    def add(self, request: AccessRequest) -> AccessRequest:
+        """Store a new request; it comes back with its id and version 1.
+
+        Raises Duplicate when another request holds its `submission_key` or `pending_key` (the unit of work is
+        then spoilt: leave it and read in a new one).
+        """
+        ...
 
     def get(self, request_id: int) -> AccessRequest | None: ...
 
@@ -120,6 +130,10 @@ class RequestRepository(Protocol):
     def for_requester(self, requester_id: str, *, limit: int = 50) -> list[AccessRequest]: ...  # newest first
 
     def pending(self, *, limit: int = 1000) -> list[AccessRequest]: ...
+
+    def pending_for(self, requester_id: str, *, limit: int = 1000) -> list[AccessRequest]: ...  # oldest first
+
+    def by_submission_key(self, key: str) -> AccessRequest | None: ...
 
 
 class GrantRepository(Protocol):

@@ -19,13 +19,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, policy, selfservice
+from access import break_glass, lifecycle, once_only, policy, selfservice
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import AlreadyDecided, NotAllowed, NotFound, RequestRefused
 from access.model import GrantStatus, RequestStatus
 from access.policy import Approvers, Requester
-from access.ports import AtlasGateway, Clock, GroupDirectory, Notifier, Store, UnitOfWork
+from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, Store, UnitOfWork
 from access.worker import GrantWorker
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class AccessService:
         notifier: Notifier,
         clock: Clock,
         worker: GrantWorker,
+        max_pending: int = once_only.DEFAULT_MAX_PENDING,
     ) -> None:
         self._store = store
         self._gateways = gateways
@@ -71,6 +72,7 @@ class AccessService:
         self._notifier = notifier
         self._clock = clock
         self.worker = worker
+        self._max_pending = max_pending  # requests one person may have waiting (see access.once_only)
 
     # --- queries --------------------------------------------------------------------------------------
 
@@ -122,6 +124,18 @@ class AccessService:
                 grants=uow.grants.for_requester(user_id, statuses=live),
             )
 
+    def may_decide(self, *, request_id: int, user_id: str) -> AccessRequest:
+        """The request, if `user_id` may decide it now; else raises why not (NotAllowed, AlreadyDecided,
+        NotFound). For the Deny button: its modal opens only for someone whose submission could be taken."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            spec = self._integration(uow, request.integration)
+            resource = uow.inventory.resource(integration=request.integration, atlas_id=request.resource_id)
+        current = self._approvers_of(request, spec, resource)  # as a click would find them (see _at_click)
+        now_deciding = replace(_deciding(request, current, user_id), approvers=current.user_ids)
+        lifecycle.check_decider(now_deciding, user_id)
+        return request
+
     def get(self, request_id: int) -> tuple[AccessRequest, Grant | None]:
         with self._store.unit_of_work() as uow:
             request = uow.requests.get(request_id)
@@ -142,19 +156,23 @@ class AccessService:
         justification: str,
         announce: bool = True,
         emergency: bool = False,
+        submission_key: str | None = None,
     ) -> AccessRequest:
-        """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it.
+        """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it (or the same
+        request already waits, or too many of the person's do), Replayed for a submission already stored.
 
         `emergency` is the requester's explicit "This is an emergency": only then is a break-glass flow used,
         and only such a flow (see `policy.choose_flow`).
 
         With `announce=False` it returns right after the commit, before any Slack or Atlas work, so a caller
         that must answer within a deadline (Slack's 3 s ack) can answer first and then call `announce`.
+        `submission_key` (Slack's view id) is stored with the request: a replay of it makes nothing new.
         """
         now = self._clock.now()
         try:
             request, spec, grant = self._store_request(
-                requester, integration, resource_id, roles, duration, justification, now, emergency=emergency)
+                requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
+                submission=submission_key)
         except RequestRefused as refused:
             self._refused(requester, integration, resource_id, refused.reason)
             raise
@@ -166,10 +184,23 @@ class AccessService:
 
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
-        duration: timedelta, justification: str, now: datetime, *, emergency: bool,
+        duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
+    ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
+        try:
+            return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
+                                         emergency=emergency, submission=submission)
+        except Duplicate:  # another replica stored the same submission, or the same pending request, just now
+            key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
+                                       resource_id=resource_id, roles=roles)
+            once_only.after_race(self._store, submission=submission, requester_id=requester.user_id, key=key)
+
+    def _check_and_store(
+        self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
+        duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
+            once_only.check_replay(uow, submission)
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
             policy.check_duration(duration, kind=resource.kind)
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
@@ -180,9 +211,12 @@ class AccessService:
             # An emergency is not refused for want of reviewers: the loud message still goes to the channel.
             if flow.approval == "owners" and not flow.break_glass and len(approvers.user_ids) < flow.approvals_required:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
-            request = uow.requests.add(
-                self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
-            )
+            asked = self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
+            waits = flow.approval == "owners" and not flow.break_glass  # granted at once, it waits for nobody
+            if waits:
+                once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
+                                        max_pending=self._max_pending, submission=submission)
+            request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
             self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
             grant = None
             if flow.break_glass:

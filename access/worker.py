@@ -217,7 +217,8 @@ class GrantWorker:
                                      lease_owner=None, lease_until=None, next_attempt_at=None, last_error=None)
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
         kept = [r for r in grant.roles if r not in roles]
-        self._finish(grant, "revoked", notify=grant.granted_at is not None, reason=reason,
+        why = lifecycle.revocation_reason(grant, reason)  # "I'm done" is no expiry, whatever woke the revocation
+        self._finish(grant, "revoked", notify=grant.granted_at is not None, **why,
                      removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
                      kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 

@@ -167,7 +167,7 @@ def build_runtime(
         lease_seconds=settings.lease_seconds, invitation_poll_seconds=settings.invitation_poll_seconds,
     ), observer=metrics.grant_event)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
-                            clock=clock, worker=worker)
+                            clock=clock, worker=worker, max_pending=settings.max_pending_per_person)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways),
                                in_use=sync.running)

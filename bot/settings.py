@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     expiry_reminder_minutes: float = Field(default=15.0, ge=0, le=DAY_MINUTES, description=OFF)
     http_connection_limit: int = Field(default=2000, ge=100, le=20_000)  # open HTTP connections (bot/slack/front.py)
     http_idle_timeout_seconds: int = Field(default=5, ge=1, le=600)  # a connection silent this long is closed
+    max_pending_per_person: int = Field(default=10, ge=1, le=100)  # requests one person may have waiting at once
 
     @property
     def admins(self) -> tuple[str, ...]:

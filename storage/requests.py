@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from access.entities import AccessRequest
 from access.model import RequestStatus
+from access.ports import Duplicate
 from storage.rows import entity, insert_row, save_versioned, table_of, values
 from storage.tables import AccessRequestRow
 
@@ -16,6 +18,8 @@ REQUEST = table_of(AccessRequestRow)
 
 
 _GET = select(REQUEST).where(REQUEST.c.id == bindparam("id", type_=REQUEST.c.id.type))  # built once: per grant step
+# The unique keys of access.once_only: PostgreSQL names the index, SQLite the column, in a violation's message.
+_ONCE_ONLY_KEYS = ("submission_key", "pending_key")
 
 
 class SqlRequestRepository:
@@ -26,7 +30,15 @@ class SqlRequestRepository:
         data = values(request)
         data.pop("id")
         data["version"] = 1
-        return dataclasses.replace(request, id=insert_row(self._session, REQUEST, data), version=1)
+        try:
+            new_id = insert_row(self._session, REQUEST, data)
+        except IntegrityError as error:
+            if not any(key in str(error.orig) for key in _ONCE_ONLY_KEYS):
+                raise
+            # No chained error: its text carries the row's values. The session's transaction is spoilt (it is
+            # rolled back as the unit of work ends); the caller reads what is stored in a new one.
+            raise Duplicate("another request holds this submission or pending key") from None
+        return dataclasses.replace(request, id=new_id, version=1)
 
     def get(self, request_id: int) -> AccessRequest | None:
         row = self._session.execute(_GET, {"id": request_id}).first()
@@ -50,3 +62,15 @@ class SqlRequestRepository:
             .order_by(REQUEST.c.created_at, REQUEST.c.id).limit(limit)
         )
         return [entity(AccessRequest, row) for row in self._session.execute(statement)]
+
+    def pending_for(self, requester_id: str, *, limit: int = 1000) -> list[AccessRequest]:
+        """One person's requests waiting for a decision, oldest first."""
+        statement = (
+            select(REQUEST).where(REQUEST.c.requester_id == requester_id, REQUEST.c.status == RequestStatus.PENDING)
+            .order_by(REQUEST.c.created_at, REQUEST.c.id).limit(limit)
+        )
+        return [entity(AccessRequest, row) for row in self._session.execute(statement)]
+
+    def by_submission_key(self, key: str) -> AccessRequest | None:
+        row = self._session.execute(select(REQUEST).where(REQUEST.c.submission_key == key)).first()
+        return None if row is None else entity(AccessRequest, row)

@@ -145,7 +145,13 @@ class AtlasUserRow(SQLModel, table=True):
 
 class AccessRequestRow(SQLModel, table=True):
     __tablename__ = "access_request"
-    __table_args__ = (Index("ix_access_request_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_access_request_status_created_at", "status", "created_at"),
+        # Once only (access.once_only): a replayed submission, or a second pending twin, cannot be inserted even
+        # by two replicas at the same moment. NULLs (older rows, decided requests) never collide.
+        Index("ix_access_request_submission_key", "submission_key", unique=True),
+        Index("ix_access_request_pending_key", "pending_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     requester_id: str = Field(sa_type=SLACK_ID, index=True)
@@ -175,6 +181,9 @@ class AccessRequestRow(SQLModel, table=True):
     extends_grant_id: int | None = None  # an extension: the grant whose expiry it moves (no FK: grant -> request)
     reminded_at: datetime | None = _when()  # approvers reminded of the undecided request (once)
     escalated_at: datetime | None = _when()  # integration owners asked to decide it (once)
+    submission_key: str | None = Field(default=None, sa_type=String(64))  # the Slack view it was submitted from
+    pending_key: str | None = Field(default=None, sa_type=String(64))  # what it asks for, while it is pending
+    outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -217,6 +226,7 @@ class GrantRow(SQLModel, table=True):
     lease_until: datetime | None = _when()
     alerted: bool = False
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
+    ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

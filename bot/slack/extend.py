@@ -1,7 +1,10 @@
 """Extend from Slack: the Extend button (App Home, expiry reminder) opens a modal; its submission asks for more time.
 
-The modal carries only the grant id. The submission is checked and stored before the ack (so the flow's bound
-or a missing justification goes back into the modal as field errors); the approval message comes after.
+The modal opens only for the grant's holder while the grant can be extended (anyone else, or a grant that has
+ended, has an extension waiting or no room left, hears why instead). It carries only the grant id. The
+submission is checked and stored before the ack (so the flow's bound or a missing justification goes back into
+the modal as field errors); the approval message comes after. A replayed submission (the same view id) gets a
+plain ack and asks nothing more.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from access import once_only
 from access.config import format_duration
 from access.entities import Grant
-from access.errors import AccessError, FieldErrors
+from access.errors import AccessError, FieldErrors, Replayed
 from access.policy import Requester
+from access.selfservice import SelfService
 from access.text import MAX_JUSTIFICATION
 from bot.slack import messages as words
 from bot.slack import payloads as p
 from bot.slack import views as v
+from bot.slack.listeners import _ephemeral
 from bot.slack.pacing import AfterAck
 
 log = logging.getLogger(__name__)
@@ -65,14 +71,14 @@ def expiring_blocks(text: str, grant: Grant) -> dict[str, Any]:
     ]}  # fmt: skip
 
 
-def register_extend(app: App, *, runtime: Any, later: AfterAck, selfservice: Any) -> None:
+def register_extend(app: App, *, runtime: Any, later: AfterAck, selfservice: SelfService) -> None:
     listeners = ExtendListeners(runtime, later, selfservice)
     app.action(EXTEND)(listeners.clicked)
     app.view(EXTEND_CALLBACK)(listeners.submitted)
 
 
 class ExtendListeners:
-    def __init__(self, runtime: Any, later: AfterAck, selfservice: Any) -> None:
+    def __init__(self, runtime: Any, later: AfterAck, selfservice: SelfService) -> None:
         self._runtime = runtime
         self._later = later
         self._selfservice = selfservice
@@ -81,13 +87,30 @@ class ExtendListeners:
         ack()
         grant_id = p.request_id_of(body)  # the button's value is the grant id
         if grant_id is not None:
-            self._later.urgent(lambda: client.views_open(trigger_id=body["trigger_id"], view=extend_modal(grant_id)))
+            self._later.urgent(lambda: self._open(body, grant_id, client))
+
+    def _open(self, body: dict[str, Any], grant_id: int, client: WebClient) -> None:
+        """The modal, for the holder of a grant that can be extended now; anyone else hears why instead."""
+        user_id = p.user_of(body)
+        try:
+            self._selfservice.check_extendable(grant_id=grant_id, user_id=user_id)
+        except AccessError as error:
+            _ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.error_text(error))
+            return
+        except Exception:  # the database away, say: no modal whose submission could not be taken
+            log.exception("checking whether grant %s can be extended failed", grant_id)
+            _ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.TRY_AGAIN)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=extend_modal(grant_id))
 
     def submitted(self, ack: Ack, body: dict[str, Any]) -> None:
         try:
             request_id = self._extend(body)
         except p.InputErrors as errors:
             ack(response_action="errors", errors=errors.errors)
+            return
+        except Replayed:
+            ack()  # stored and announced by the first delivery: the modal closes, nothing more
             return
         ack()
         self._later(lambda: self._runtime.service.announce(request_id=request_id))
@@ -107,7 +130,10 @@ class ExtendListeners:
                 grant_id=grant_id, justification=text,
                 requester=Requester(user_id=p.user_of(body), email=user.email),
                 duration=p.duration_answer(p.picked(state, v.DURATION) or "1h", block=v.DURATION),
+                submission_key=once_only.submission_key(view.get("id")),
             )
+        except Replayed:
+            raise
         except FieldErrors as errors:
             raise p.InputErrors({v.JUSTIFICATION if k == v.JUSTIFICATION else v.DURATION: m
                                  for k, m in errors.errors.items()}) from None

@@ -56,7 +56,8 @@ def selfservice_of(runtime: Any) -> SelfService:
     """The runtime's SelfService, made once."""
     found = runtime.extras.get("selfservice")
     if found is None:
-        found = SelfService(store=runtime.store, clock=runtime.clock, worker=runtime.worker)
+        found = SelfService(store=runtime.store, clock=runtime.clock, worker=runtime.worker,
+                            max_pending=runtime.settings.max_pending_per_person)
         runtime.extras["selfservice"] = found
     return found
 

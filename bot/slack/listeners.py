@@ -1,10 +1,12 @@
 """The Bolt listeners of the request flow: ack first, parse, one use-case call, reply.
 
 `/atlas-access` opens the request modal at once; options loads answer from the inventory; the modal's
-submission is validated before the ack (so field errors can go back in it) and announced after, its
-"This is an emergency" box passed on as it was submitted; Approve and Deny are authorised by the service at
-click time, against the resource's owners resolved again then. What comes after an ack runs on
-the `AfterAck` pool (see `bot.slack.pacing`), except `views.open`, which must use its trigger within 3 s.
+submission is validated before the ack (so field errors can go back in it) and announced after, once: a replay
+of it (the same view id) gets a plain ack and makes nothing new; its "This is an emergency" box is passed on as
+it was submitted. Approve and Deny are authorised by the service at click time, against the resource's owners
+resolved again then; the Deny modal opens only for someone who may decide the request then. What comes after an
+ack runs on the `AfterAck` pool (see `bot.slack.pacing`), except `views.open`, which must use its trigger
+within 3 s.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from access.errors import AccessError, FieldErrors, RequestRefused
+from access import once_only
+from access.errors import AccessError, FieldErrors, Replayed, RequestRefused
 from access.policy import Requester
 from access.ports import StaleWrite
 from access.text import one_line
@@ -176,13 +179,17 @@ class RequestListeners:
         except p.InputErrors as errors:
             ack(response_action="errors", errors=errors.errors)
             return
+        except Replayed:
+            ack()  # stored and announced by the first delivery: the modal closes, nothing more
+            return
         ack()
         self._later(lambda: self._service.announce(request_id=request_id))
 
     def _submit(self, body: dict[str, Any], our_team: str | None) -> int:
         if p.is_foreign(body, our_team):
             raise p.InputErrors({v.RESOURCE: words.FOREIGN_TEAM})
-        form = p.request_submission(body.get("view") or {})
+        view = body.get("view") or {}
+        form = p.request_submission(view)
         requester = self._requester(p.user_of(body), our_team)
         if isinstance(requester, str):
             raise p.InputErrors({v.RESOURCE: requester})
@@ -190,7 +197,10 @@ class RequestListeners:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
                 duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
+                submission_key=once_only.submission_key(view.get("id")),
             )  # fmt: skip
+        except Replayed:
+            raise
         except FieldErrors as errors:
             raise p.InputErrors(p.field_errors_to_blocks(errors.errors, form)) from None
         except RequestRefused as refused:
@@ -226,7 +236,20 @@ class RequestListeners:
             text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
             self._later(lambda: self._tell_clicker(client, body, text))
             return
-        self._later.urgent(lambda: client.views_open(trigger_id=body["trigger_id"], view=v.deny_modal(request_id)))
+        self._later.urgent(lambda: self._open_deny(body, request_id, client))
+
+    def _open_deny(self, body: dict[str, Any], request_id: int, client: WebClient) -> None:
+        """The Deny modal, for someone who may decide the request now; anyone else hears why instead."""
+        try:
+            self._service.may_decide(request_id=request_id, user_id=p.user_of(body))
+        except AccessError as error:
+            self._tell_clicker(client, body, words.error_text(error))
+            return
+        except Exception:  # the database away, say: no modal whose submission could not be taken
+            log.exception("checking who may deny request %s failed", request_id)
+            self._tell_clicker(client, body, words.TRY_AGAIN)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=v.deny_modal(request_id))
 
     def submit_denial(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         try:

@@ -96,7 +96,8 @@ def decision_words(request: AccessRequest) -> str | None:
         if request.decided_by == "break_glass":
             return f":rotating_light: Granted at once through break-glass, without approval, at {at}."
         approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
-        return f":white_check_mark: Approved by {approvers} at {at}."
+        note = f" {request.outcome_note}" if request.outcome_note else ""  # an extension given less than asked
+        return f":white_check_mark: Approved by {approvers} at {at}.{note}"
     if request.status is RequestStatus.DENIED:
         reason = f" Reason: “{mrkdwn.line(request.deny_reason)}”" if request.deny_reason else ""
         return f":no_entry: Denied by {mention(request.decided_by or '?')} at {at}.{reason}"
@@ -179,6 +180,9 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
 
 def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     by = "automatically" if request.decided_by == "auto" else f"by {mention(request.decided_by or '?')}"
+    if request.extends_grant_id is not None and request.outcome_note:  # less than asked, or nothing: it says why
+        return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}. "
+                f"{request.outcome_note}")
     if request.extends_grant_id is not None:
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}: "
                 "your access lasts that much longer.")
