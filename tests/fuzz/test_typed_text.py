@@ -49,12 +49,14 @@ def posted_texts(world: Harness, since: int) -> list[tuple[str, str]]:
 
 def test_whatever_is_typed_reaches_slack_inert(world: Harness) -> None:
     view = world.pick(ANN, world.open_modal(ANN), "payments")
+    submissions = iter(range(1_000_000))
 
     @FUZZ
     @given(justification=typed, reason=typed)
     def run(justification: str, reason: str) -> None:
         since = len(world.sim.calls)
-        response = world.submit(ANN, view, roles=[READ], justification="INC-77 " + justification)
+        fresh = {**view, "id": f"V0FUZZ{next(submissions)}"}  # a new modal each time: the same one is a replay
+        response = world.submit(ANN, fresh, roles=[READ], justification="INC-77 " + justification)
         assert response.status_code == 200, response.text
         if response.content:  # a field error (too short once cleaned, say): nothing was stored
             assert response.json()["response_action"] == "errors"
