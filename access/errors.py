@@ -49,3 +49,35 @@ class Replayed(AccessError):
 
 class NotFound(AccessError):
     pass
+
+
+class GatewayError(Exception):
+    """A service behind a port failed. `operation` names the call (e.g. Atlas's operation id), `status` the HTTP
+    status if there was an answer, `code` the service's error code, `detail` its words (scrubbed of secrets)."""
+
+    def __init__(self, message: str, *, operation: str = "", status: int | None = None, code: str | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class GatewayUnauthorized(GatewayError):
+    pass
+
+
+class GatewayUnreachable(GatewayError):
+    pass
+
+
+class GatewayRateLimited(GatewayError):
+    def __init__(self, message: str, *, operation: str = "", status: int | None = 429, code: str | None = None,
+                 detail: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, operation=operation, status=status, code=code, detail=detail)
+        self.retry_after = retry_after
+
+
+class GatewayRefused(GatewayError):
+    pass
