@@ -120,6 +120,28 @@ class ConfigService:
         with self._store.unit_of_work() as uow:
             return ConfigDocument(integrations=uow.integrations.list(), access_flows=uow.flows.list())
 
+    def refused(self, *, user_id: str, action: str) -> None:
+        """Record that `user_id`, who is no admin, tried an admin `action`."""
+        with self._store.unit_of_work() as uow:
+            uow.audit.add(AuditEvent(at=self._clock.now(), actor=user_id, action="admin_refused",
+                                     detail={"action": action}))
+
+    # --- what the admin views read ---------------------------------------------------------------------------
+
+    def integration(self, name: str) -> IntegrationSpec | None:
+        with self._store.unit_of_work() as uow:
+            return uow.integrations.get(name)
+
+    def flow(self, name: str) -> AccessFlowSpec | None:
+        with self._store.unit_of_work() as uow:
+            return uow.flows.get(name)
+
+    def standing(self) -> tuple[list[tuple[IntegrationSpec, dict[str, object]]], list[AccessFlowSpec]]:
+        """Every integration with its status (last sync, rotation, counts), and every access flow, by name."""
+        with self._store.unit_of_work() as uow:
+            integrations = [(spec, uow.integrations.status(spec.name)) for spec in uow.integrations.list()]
+            return integrations, uow.flows.list()
+
 
 REDACTED = "<redacted>"  # what `config show` prints for a literal secret; applied back, it keeps the stored one
 SECRET_FIELDS = ("private_key", "client_secret")

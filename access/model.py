@@ -165,6 +165,14 @@ class UserAccess:
     roles: frozenset[str]
 
 
+class DatabaseHealth(StrEnum):
+    """What the store says of the database it keeps everything in (`/healthz` says it to the balancer)."""
+
+    OK = "ok"
+    UNREACHABLE = "database_unreachable"
+    READ_ONLY = "database_read_only"  # it answers, but refuses writes
+
+
 def utc_iso(moment: datetime) -> str:
     """A timestamp as people and CSV files read it: ISO 8601 in UTC, seconds precision."""
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")

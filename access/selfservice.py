@@ -1,4 +1,5 @@
-"""Self-service use cases on a person's own access: Extend, "I'm done" (end a grant early), and their App Home.
+"""Self-service use cases on a person's own access: Extend and "I'm done" (end a grant early); their App Home is
+access.homes.
 
 "I'm done" is one transaction (load, check it is the requester's, move the grant to REVOKING due now, save with
 a compare-and-set, audit), then the worker revokes at once, restoring the baseline as an expiry would.
@@ -15,8 +16,7 @@ nothing. So `expires_at - starts_at <= max_duration` holds for every grant an ex
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from access import lifecycle, once_only, policy
@@ -30,18 +30,6 @@ from access.worker import GrantWorker
 
 G = GrantStatus
 ENDABLE = (G.INVITED, G.ACTIVE)  # GRANTING is left to finish: ending it mid-call could race the roles being added
-
-
-@dataclass(frozen=True, kw_only=True)
-class HomeData:
-    """What one person's App Home shows, newest first in each list."""
-
-    user_id: str
-    now: datetime
-    grants: tuple[Grant, ...]  # my live grants
-    pending: tuple[AccessRequest, ...]  # my requests waiting for a decision
-    to_decide: tuple[AccessRequest, ...]  # others' requests waiting for my decision
-    health: tuple[tuple[str, dict[str, object]], ...] = ()  # (integration, status) for admins only
 
 
 class SelfService:
@@ -129,20 +117,6 @@ class SelfService:
                              f"{span_words(flow.max_duration)} in all from when it started.")
         return grant, original, flow
 
-    def home(self, *, user_id: str, admin: bool = False, limit: int = 50) -> HomeData:
-        """My live grants, my pending requests, the requests waiting for me, and (admins) integration health."""
-        with self._store.unit_of_work() as uow:
-            live = (G.GRANTING, G.INVITED, G.ACTIVE, G.REVOKING, G.FAILED)
-            grants = uow.grants.for_requester(user_id, statuses=live)
-            mine = [r for r in uow.requests.for_requester(user_id, limit=limit) if r.status is RequestStatus.PENDING]
-            waiting = [r for r in uow.requests.pending(limit=1000) if waits_for(r, user_id)]
-            health = tuple((spec.name, uow.integrations.status(spec.name)) for spec in uow.integrations.list()) \
-                if admin else ()
-        newest: Callable[[AccessRequest], datetime] = lambda r: r.created_at  # noqa: E731
-        return HomeData(
-            user_id=user_id, now=self._clock.now(), grants=tuple(grants[:limit]), pending=tuple(mine),
-            to_decide=tuple(sorted(waiting, key=newest, reverse=True)[:limit]), health=health,
-        )
 
 
 def end_now(grant: Grant, *, user_id: str, now: datetime) -> Grant:
@@ -152,16 +126,6 @@ def end_now(grant: Grant, *, user_id: str, now: datetime) -> Grant:
     if grant.status not in ENDABLE:
         raise NotAllowed("This access is being granted or is already ending: try again in a moment.")
     return lifecycle.end_early(grant, now=now, by=user_id)
-
-
-def waits_for(request: AccessRequest, user_id: str) -> bool:
-    """Whether `request` is pending and `user_id` may still decide it."""
-    return (
-        request.status is RequestStatus.PENDING
-        and user_id in request.approvers
-        and user_id != request.requester_id
-        and all(a.user_id != user_id for a in request.approvals)
-    )
 
 
 def extension_room(grant: Grant, flow: AccessFlowSpec | None) -> timedelta:

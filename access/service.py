@@ -280,20 +280,6 @@ class AccessService:
         self._refresh(saved, spec, event="denied")
         return saved
 
-    def to_decide(self, *, user_id: str, limit: int = 50) -> tuple[AccessRequest, ...]:
-        """Pending requests `user_id` may decide now (newest first): their approvers resolved again, as a click
-        would resolve them, so the Home offers no buttons to someone who left the owners and shows the request
-        to someone who joined them."""
-        with self._store.unit_of_work() as uow:
-            pending = [r for r in uow.requests.pending(limit=1000)
-                       if r.requester_id != user_id and all(a.user_id != user_id for a in r.approvals)]
-            specs = {spec.name: spec for spec in uow.integrations.list()}
-            resources = {(r.integration, r.resource_id): uow.inventory.resource(
-                integration=r.integration, atlas_id=r.resource_id) for r in pending}
-        waiting = [r for r in pending if r.integration in specs and user_id in self._approvers_of(
-            r, specs[r.integration], resources[(r.integration, r.resource_id)]).user_ids]
-        return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])
-
     def cancel(self, *, request_id: int, user_id: str) -> AccessRequest:
         now = self._clock.now()
         with self._store.unit_of_work() as uow:

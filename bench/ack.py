@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -45,16 +46,18 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 from access.model import GrantStatus  # noqa: E402
 from access.policy import Requester  # noqa: E402
 from atlas.sandbox import SandboxServer  # noqa: E402
-from bot.slack.bolt import build_bolt_app, drain  # noqa: E402
+from bot.app import Runtime, build_runtime  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from bot.slack.http import ServerThread, WsgiApp  # noqa: E402
 from bot.slack_sim import SlackDriver  # noqa: E402
+from bot.web import build_slack_app, wsgi_app  # noqa: E402
 from tests.e2e.harness import BOB, DAN, READ, SIGNING_SECRET, TOKEN, Harness  # noqa: E402
 
 TARGET_RATIO, TARGET_MAX_ACK, TARGET_GRANT_P50 = 1.5, 1.0, 0.5
 Signed = tuple[str, bytes, dict[str, str]]  # url, body, headers
 
 
-def bare_app(runtime: Any) -> App:
+def bare_app(runtime: Runtime) -> App:
     """A Bolt app configured like ours whose listeners do nothing but ack."""
     app = App(name="bare", signing_secret=SIGNING_SECRET, client=runtime.slack, token_verification_enabled=False,
               process_before_response=False,
@@ -139,22 +142,16 @@ def load_process() -> int:
 
 def server_process() -> int:
     """The child: build the runtime from the environment, serve both apps until stdin closes."""
-    import logging
-
-    from bot.app import build_runtime
-    from bot.settings import Settings
-
     runtime = build_runtime(Settings())
     os.environ.pop("SLACK_BOT_TOKEN", None)  # read; Bolt would only warn that the client's token wins
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a burst beyond the threads queues, by design
-    ours, bare = build_bolt_app(runtime), bare_app(runtime)
-    server = ServerThread(router(WsgiApp(runtime=runtime, bolt=ours), bare),
-                          threads=runtime.settings.server_threads).start()
+    ours, bare = build_slack_app(runtime), bare_app(runtime)
+    server = ServerThread(router(wsgi_app(runtime, ours), bare), threads=runtime.settings.server_threads).start()
     print(server.url, flush=True)
     sys.stdin.read()
     server.stop()
-    drain(ours)
-    drain(bare)
+    ours.drain()
+    bare.listener_runner.listener_executor.shutdown(wait=True)
     return 0
 
 

@@ -1,6 +1,9 @@
-"""The composition root: builds store, Atlas gateways, Slack clients, services and the Bolt app from Settings.
+"""The composition root: builds store, Atlas gateways, Slack clients and every use case from Settings, once.
 
-Nothing is built at import time; `build_runtime` is the only place that wires concrete classes together.
+Nothing is built at import time, and nothing is patched after it is built: `build_runtime` constructs each
+object with what it needs, in dependency order, and `Runtime` holds them, typed. The Slack face is wired from a
+Runtime by `bot.web`; the timers by `bot.scheduler`. Nothing under `bot.slack` imports this module: each
+listener module receives exactly the use cases it calls.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from slack_sdk import WebClient
@@ -23,28 +25,60 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from access.admin import ConfigService
-from access.config import ApiKeyCredentials, IntegrationSpec
-from access.ports import AtlasGateway, Clock, CredentialAuthority
+from access.homes import HomeQueries
+from access.ports import Clock
 from access.reconcile import ReconcileOptions, ReconcileService
 from access.rotation import RotationService
+from access.selfservice import SelfService
 from access.service import AccessService
 from access.sync import SyncService
 from access.worker import GrantWorker, WorkerOptions
-from atlas.client import AtlasClient
-from atlas.credentials import ApiKey, ServiceAccount
-from atlas.gateway import AtlasGateway as HttpAtlasGateway
 from bot.clock import SystemClock
-from bot.observability import Metrics
+from bot.errors import ConfigurationError
+from bot.gateways import GatewayFactory, atlas_credentials
+from bot.observability import Metrics, ObservedWebClient
+from bot.rotation import AtlasCredentialAuthority
 from bot.settings import Settings
+from bot.slack.admin.auth import is_admin
+from bot.slack.directory import SlackDirectory
+from bot.slack.home import HomePublisher
+from bot.slack.home_refresh import HomeRefresher
+from bot.slack.notifier import SlackNotifier
+from bot.slack.pacing import AckGate
 from storage.crypto import SecretBox
 from storage.engine import make_engine
+from storage.grant_ledger import SqlGrantLedger
+from storage.outbox import SqlOutbox
 from storage.store import SqlStore
 
+__all__ = ["ConfigurationError", "GatewayFactory", "Runtime", "atlas_credentials", "build_runtime", "build_store"]
 log = logging.getLogger(__name__)
 
 
-class ConfigurationError(Exception):
-    """The process cannot start or act as configured (a message for the operator, no secrets in it)."""
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """Everything the process runs on, built once by `build_runtime`."""
+
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    outbox: SqlOutbox
+    metrics: Metrics  # this runtime's own registry (see bot.observability)
+    slack: WebClient
+    directory: SlackDirectory
+    gateways: GatewayFactory
+    homes: HomeQueries
+    home_refresher: HomeRefresher  # marks a person's App Home stale; one thread republishes it
+    home_publisher: HomePublisher
+    notifier: SlackNotifier
+    worker: GrantWorker
+    service: AccessService
+    selfservice: SelfService
+    sync: SyncService
+    config: ConfigService
+    rotation: RotationService
+    reconcile: ReconcileService
+    gate: AckGate  # Slack's acks first: work after an ack and Home refreshes wait their turn
 
 
 def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None = None) -> WebClient:
@@ -52,14 +86,8 @@ def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None
 
     `on_error(method, error)` hears of every call that failed in the end (the metrics count them).
     """
-    from bot.observability import ObservedWebClient
-
-    client = ObservedWebClient(
-        token=settings.slack_bot_token.get_secret_value() or None,
-        base_url=settings.slack_api_url,
-        timeout=15,
-    )
-    client.on_error = on_error
+    client = ObservedWebClient(token=settings.slack_bot_token.get_secret_value() or None,
+                               base_url=settings.slack_api_url, timeout=15, on_error=on_error)
     client.retry_handlers.extend([
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2),
@@ -67,71 +95,6 @@ def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None
     if not any(isinstance(h, ConnectionErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(ConnectionErrorRetryHandler())
     return client
-
-
-def atlas_credentials(spec: IntegrationSpec, env: dict[str, str] | None = None) -> ApiKey | ServiceAccount:
-    """Resolve an integration's credentials: literal (decrypted) values or environment variables."""
-    env = dict(os.environ) if env is None else env
-    creds = spec.credentials
-
-    def pick(value: Any, env_name: str | None, what: str) -> str:
-        if value is not None:
-            return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-        if env_name and env.get(env_name):
-            return env[env_name]
-        raise ConfigurationError(f"integration {spec.name}: {what} is not set (environment variable {env_name})")
-
-    if isinstance(creds, ApiKeyCredentials):
-        return ApiKey(public_key=pick(creds.public_key, creds.public_key_env, "the API public key"),
-                      private_key=pick(creds.private_key, creds.private_key_env, "the API private key"))
-    return ServiceAccount(client_id=pick(creds.client_id, creds.client_id_env, "the service account client id"),
-                          client_secret=pick(creds.client_secret, creds.client_secret_env,
-                                             "the service account secret"))
-
-
-@dataclass
-class GatewayFactory:
-    """One Atlas client and gateway per integration, built on first use and rebuilt when credentials change."""
-
-    store: SqlStore
-    settings: Settings
-    clock: Clock
-    transport: httpx.BaseTransport | None = None
-    on_call: Callable[[str, float, int], None] | None = None
-    client_options: dict[str, Any] = field(default_factory=dict)  # more AtlasClient options (tests: `sleep`)
-    _cache: dict[str, tuple[object, HttpAtlasGateway]] = field(default_factory=dict)
-
-    def __call__(self, integration: str) -> AtlasGateway:
-        spec = self.store.integration(integration)
-        if spec is None:
-            raise ConfigurationError(f"no integration named {integration}")
-        credentials = atlas_credentials(spec)
-        cached = self._cache.get(integration)
-        if cached and cached[0] == credentials:
-            return cached[1]
-        client = AtlasClient(base_url=self.settings.atlas_base_url, credentials=credentials,
-                             transport=self.transport, max_concurrency=self.settings.atlas_max_concurrency,
-                             clock=self.clock, on_call=self.on_call, **self.client_options)
-        gateway = HttpAtlasGateway(client)
-        self._cache[integration] = (credentials, gateway)
-        return gateway
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    clock: Clock
-    store: SqlStore
-    slack: WebClient
-    gateways: GatewayFactory
-    service: AccessService
-    worker: GrantWorker
-    sync: SyncService
-    config: ConfigService
-    rotation: RotationService
-    extras: dict[str, Any] = field(default_factory=dict)
-    metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry (see bot.observability)
-    reconcile: ReconcileService | None = None
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
@@ -144,43 +107,62 @@ def build_runtime(
     *,
     clock: Clock | None = None,
     atlas_transport: httpx.BaseTransport | None = None,
+    atlas_sleep: Callable[[float], None] | None = None,
     owner: str | None = None,
+    worker_concurrency: int | None = None,
 ) -> Runtime:
-    """Everything but the HTTP server and the timers."""
-    from bot.slack.directory import SlackDirectory
-    from bot.slack.notifier import SlackNotifier
-    from storage.outbox import SqlOutbox
-
+    """Everything but the HTTP server and the timers. `atlas_transport` and `atlas_sleep` reach every Atlas
+    client (tests and the demo put the sandbox there, and record retry waits instead of sleeping them);
+    `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY)."""
     clock = clock or SystemClock()
     store = build_store(settings, clock)
-    metrics = Metrics()
-    metrics.bind_store(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds))
+    outbox = SqlOutbox(store.engine, clock)
+    metrics = Metrics(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds),
+                      outbox=outbox)
     slack = slack_client(settings, on_error=metrics.slack_error)
     directory = SlackDirectory(slack, clock=clock)  # its answers age with the clock the app runs on
-    outbox = SqlOutbox(store.engine, clock)
-    metrics.bind_outbox(outbox)
-    notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock)
     gateways = GatewayFactory(store=store, settings=settings, clock=clock, transport=atlas_transport,
-                              on_call=metrics.atlas_call)
-    worker = GrantWorker(store=store, gateways=gateways, notifier=notifier, clock=clock, options=WorkerOptions(
-        owner=owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
-        lease_seconds=settings.lease_seconds, invitation_poll_seconds=settings.invitation_poll_seconds,
-    ), observer=metrics.grant_event)
+                              on_call=metrics.atlas_call, sleep=atlas_sleep)
+    gate = AckGate()
+    homes = HomeQueries(store=store, clock=clock, directory=directory)
+    publisher = HomePublisher(client=slack, queries=homes,
+                              is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
+    refresher = HomeRefresher(publisher, spacing=settings.home_refresh_seconds, gate=gate,
+                              per_minute=settings.home_publish_per_minute)
+    notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock, homes=refresher)
+    worker = _worker(settings, store, gateways, notifier, clock, metrics, owner, worker_concurrency)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker, max_pending=settings.max_pending_per_person)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
-    rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: _authority(gateways),
+    authority = AtlasCredentialAuthority(base_url=settings.atlas_base_url, client_options=gateways.client_options)
+    rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
-    return Runtime(settings=settings, clock=clock, store=store, slack=slack, gateways=gateways,
-                   service=service, worker=worker, sync=sync, config=ConfigService(store=store, clock=clock),
-                   rotation=rotation, extras={"directory": directory, "notifier": notifier}, metrics=metrics,
-                   reconcile=_reconcile(settings, store, gateways, notifier, clock))
+    return Runtime(
+        settings=settings, clock=clock, store=store, outbox=outbox, metrics=metrics, slack=slack,
+        directory=directory, gateways=gateways, homes=homes, home_refresher=refresher, home_publisher=publisher,
+        notifier=notifier, worker=worker, service=service,
+        selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
+        sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,
+        reconcile=_reconcile(settings, store, gateways, notifier, clock), gate=gate,
+    )  # fmt: skip
 
 
-def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: Any,
+def _worker(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: SlackNotifier, clock: Clock,
+            metrics: Metrics, owner: str | None, concurrency: int | None) -> GrantWorker:
+    # A revocation mostly waits on Atlas, and a grant waiting out a 429's Retry-After or a 5xx's backoff holds
+    # no Atlas call slot (the client's ATLAS_MAX_CONCURRENCY bounds the calls in flight): so twice as many
+    # grants are worked at once as calls may be in flight, and the slots stay busy while some grants wait.
+    options = WorkerOptions(
+        owner=owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        lease_seconds=settings.lease_seconds, invitation_poll_seconds=settings.invitation_poll_seconds,
+        concurrency=concurrency or 2 * settings.atlas_max_concurrency,
+    )
+    return GrantWorker(store=store, gateways=gateways, notifier=notifier, clock=clock, options=options,
+                       observer=metrics.grant_event)
+
+
+def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: SlackNotifier,
                clock: Clock) -> ReconcileService:
-    from storage.grant_ledger import SqlGrantLedger
-
     removing = frozenset(n.strip() for n in settings.reconcile_remove_unmanaged.split(",") if n.strip())
     if removing:  # honoured so deployments that rely on it keep removing; the integration's setting replaces it
         log.warning("RECONCILE_REMOVE_UNMANAGED is deprecated: set remove_unmanaged_roles on the integration "
@@ -188,10 +170,3 @@ def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, no
                     ", ".join(sorted(removing)))
     return ReconcileService(store=store, ledger=SqlGrantLedger(store.engine), gateways=gateways, notifier=notifier,
                             clock=clock, options=ReconcileOptions(remove_unmanaged=removing))
-
-
-def _authority(gateways: GatewayFactory) -> CredentialAuthority:
-    from bot.rotation import AtlasCredentialAuthority
-
-    return AtlasCredentialAuthority(settings=gateways.settings, clock=gateways.clock, transport=gateways.transport,
-                                    client_options=gateways.client_options)

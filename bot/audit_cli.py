@@ -7,15 +7,14 @@ import sys
 
 from access.audit_export import AuditQuery, describe, export_audit, parse_format, parse_since
 from access.errors import FieldErrors
+from bot.app import build_store
+from bot.clock import SystemClock
 from bot.settings import Settings
+from storage.migrations import upgrade
 
 
 def export_audit_trail(args: argparse.Namespace, settings: Settings) -> int:
     """Write the export where asked; one line about it on stderr, so stdout stays the file alone."""
-    from bot.app import build_store
-    from bot.clock import SystemClock
-    from storage.migrations import upgrade
-
     clock = SystemClock()
     query = AuditQuery(since=parse_since(args.since, now=clock.now()), integration=args.integration,
                        format=parse_format(args.format))

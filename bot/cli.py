@@ -12,12 +12,26 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from access.admin import ConfigService, parse_document, redacted
 from access.errors import AccessError, FieldErrors
+from bot.app import build_runtime, build_store
+from bot.audit_cli import export_audit_trail
+from bot.clock import SystemClock
+from bot.config_file import dump_config, read_config
+from bot.demo import run_demo
+from bot.errors import ConfigurationError
+from bot.observability import configure_logging
+from bot.sandbox_cli import run_sandbox
+from bot.serve import run_server
 from bot.settings import Settings, settings_errors
+from bot.sync_report import describe_changes
+from storage.crypto import SecretKeyError
 from storage.engine import database_problem
+from storage.migrations import upgrade
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -74,13 +88,8 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = args.log_level or ("INFO" if args.command == "serve" else "WARNING")
-    from bot.observability import configure_logging
-
     configure_logging(level=level, json_format=_log_json())
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    from bot.app import ConfigurationError
-    from storage.crypto import SecretKeyError
-
     try:
         return int(_dispatch(args) or 0)
     except FieldErrors as errors:
@@ -119,21 +128,17 @@ def _log_json() -> bool:
 
 def _dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "keygen":
-        from cryptography.fernet import Fernet
 
         print(Fernet.generate_key().decode())
         return 0
     if args.command == "demo":
-        from bot.demo import run_demo
 
         return run_demo(duration_minutes=args.duration_minutes)
     if args.command == "sandbox":
-        from bot.sandbox_cli import run_sandbox
 
         return run_sandbox(host=args.host, port=args.port)
     settings = Settings()
     if args.command == "db":
-        from storage.migrations import upgrade
 
         upgrade(settings.database_url)
         print("database is at the latest schema")
@@ -143,44 +148,35 @@ def _dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "sync":
         return _sync(args, settings)
     if args.command == "audit":
-        from bot.audit_cli import export_audit_trail
 
         return export_audit_trail(args, settings)
     if args.command == "serve":
-        from bot.serve import run_server
 
         return run_server(settings, host=args.host, port=args.port, socket_mode=args.socket_mode)
     return EXIT_USAGE
 
 
-def _config(args: argparse.Namespace, settings: object) -> int:
-    from access.admin import ConfigService, parse_document, redacted
-    from bot.app import build_store
-    from bot.clock import SystemClock
-    from bot.config_file import dump_config, read_config
-    from storage.migrations import upgrade
+def _config(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.config_command == "apply":
         document = parse_document(read_config(args.file))  # before the database is touched
-        upgrade(settings.database_url)  # type: ignore[attr-defined]
-        result = ConfigService(store=build_store(settings), clock=SystemClock()).apply(document)  # type: ignore[arg-type]
+        upgrade(settings.database_url)
+        result = ConfigService(store=build_store(settings), clock=SystemClock()).apply(document)
         for name in result.created:
             print(f"created {name}")
         for name in result.updated:
             print(f"updated {name}")
         return 0
-    upgrade(settings.database_url)  # type: ignore[attr-defined]
-    document = ConfigService(store=build_store(settings), clock=SystemClock()).current()  # type: ignore[arg-type]
+    upgrade(settings.database_url)
+    document = ConfigService(store=build_store(settings), clock=SystemClock()).current()
     print(dump_config(redacted(document)), end="")
     return 0
 
 
-def _sync(args: argparse.Namespace, settings: object) -> int:
-    from bot.app import build_runtime
-    from storage.migrations import upgrade
+def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
-    upgrade(settings.database_url)  # type: ignore[attr-defined]
-    runtime = build_runtime(settings)  # type: ignore[arg-type]
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
     names = [args.integration] if args.integration else runtime.sync.integrations()
     if not names:
         print("no integrations configured: run `atlas-access config apply FILE` first", file=sys.stderr)
@@ -195,7 +191,6 @@ def _sync(args: argparse.Namespace, settings: object) -> int:
             print(f"{name}: sync failed: {error}", file=sys.stderr)
             failed += 1
             continue
-        from bot.sync_report import describe_changes
 
         print(describe_changes(name, report.changes))
     return EXIT_FAILED if failed else 0

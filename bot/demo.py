@@ -19,11 +19,15 @@ from pydantic import SecretStr
 
 from access.admin import parse_document
 from access.model import GrantStatus
+from atlas.sandbox import Sandbox, SandboxTransport
 from bot.app import Runtime, build_runtime
 from bot.clock import ManualClock
 from bot.sandbox_cli import seed_demo
 from bot.settings import Settings
+from bot.slack_sim import FakeSlackWebAPI, SlackDriver
 from bot.sync_report import describe_changes
+from bot.web import server_thread
+from storage.migrations import upgrade
 
 T = TypeVar("T")
 CHANNEL = "C0APPROVALS"
@@ -80,10 +84,6 @@ def texts(message: dict[str, Any]) -> list[str]:
 
 class Demo:
     def __init__(self, folder: Path, minutes: int) -> None:
-        from atlas.sandbox import Sandbox, SandboxTransport
-        from bot.slack.http import ServerThread
-        from bot.slack_sim import FakeSlackWebAPI, SlackDriver
-        from storage.migrations import upgrade
 
         self.minutes = minutes
         self.clock = ManualClock()
@@ -104,7 +104,7 @@ class Demo:
         upgrade(settings.database_url)
         self.runtime: Runtime = build_runtime(settings, clock=self.clock,
                                               atlas_transport=SandboxTransport(self.sandbox))
-        self.server = ServerThread.for_runtime(self.runtime).start()
+        self.server = server_thread(self.runtime).start()
         self.slack = SlackDriver(self.server.url, secret[:32], self.sim)
 
     def close(self) -> None:
@@ -163,6 +163,7 @@ class Demo:
         say(f"\n5. Before: Atlas shows ann@example.com on project payments with {self.roles()}.")
         request, _ = self.runtime.service.get(request_id)
         say("   Bob (@payments-oncall) clicks Approve.")
+        assert request.channel and request.message_ts  # announced
         self.slack.block_action(BOB, "approve", str(request_id), message=(request.channel, request.message_ts))
         grant = wait(lambda: (lambda g: g if g and g.status is GrantStatus.ACTIVE else None)(
             self.runtime.service.get(request_id)[1]))

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, func, select
 
 from access.entities import Grant
-from access.model import GrantStatus
+from access.model import DatabaseHealth, GrantStatus
 from storage.grants import GRANT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,7 +38,7 @@ class ContextThreadPool(ThreadPoolExecutor):
     Slack request reaches the log lines of the work it hands over (Bolt's listeners, the work after an ack)."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)  # type: ignore[arg-type]
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 G = GrantStatus
 # The states in which a grant's revocation is owed once its expiry has passed.
@@ -115,9 +115,11 @@ class GrantFigures:
 
 
 class Metrics:
-    """The runtime's metrics. `bind_store` adds the grant gauges read from the database at scrape time."""
+    """The runtime's metrics; with a store, the grant gauges read from the database at scrape time, and with an
+    outbox, the Slack messages waiting to be sent again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, store: Any = None, clock: Any = None, grace: timedelta = timedelta(seconds=120),
+                 outbox: Any = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("atlas_access_http_requests_total", "HTTP requests served, by path and outcome",
                                 ["path", "outcome"], registry=self.registry)
@@ -131,13 +133,10 @@ class Metrics:
         self.lateness = Histogram("atlas_access_revocation_lateness_seconds",
                                   "How long after its expiry a grant was revoked in Atlas",
                                   buckets=LATENESS_BUCKETS, registry=self.registry)
-
-    def bind_store(self, *, store: Any, clock: Any, grace: timedelta) -> None:
-        self.registry.register(GrantCollector(store=store, clock=clock, grace=grace))
-
-    def bind_outbox(self, outbox: Any) -> None:
-        """Report the Slack messages waiting to be sent again (`storage.outbox.SqlOutbox.waiting`)."""
-        self.registry.register(OutboxCollector(outbox))
+        if store is not None:
+            self.registry.register(GrantCollector(store=store, clock=clock, grace=grace))
+        if outbox is not None:  # `waiting()`: the Slack messages refused through every retry, kept for later
+            self.registry.register(OutboxCollector(outbox))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -161,6 +160,20 @@ class Metrics:
         if grant.revoked_at is None or grant.expires_at is None:
             return
         self.lateness.observe(max(0.0, (grant.revoked_at - grant.expires_at).total_seconds()))
+
+
+class StoreHealth:
+    """What `/healthz` reports (bot.slack.http.Health): the store's write probe, and the revocations owed
+    past their grace."""
+
+    def __init__(self, *, store: Any, clock: Any, grace: timedelta) -> None:
+        self._store, self._clock, self._grace = store, clock, grace
+
+    def database(self) -> DatabaseHealth:
+        return DatabaseHealth(self._store.health())
+
+    def overdue(self) -> GrantFigures:
+        return grant_figures(self._store, now=self._clock.now(), grace=self._grace)
 
 
 def outcome_of(status: int) -> str:
@@ -220,7 +233,9 @@ class GrantCollector(Collector):
 class ObservedWebClient(WebClient):
     """A WebClient that reports every failed call (method and Slack's error code, never the payload)."""
 
-    on_error: Callable[[str, str], None] | None = None
+    def __init__(self, *, on_error: Callable[[str, str], None] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.on_error = on_error
 
     def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -6,16 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
 from access.config import ApiKeyCredentials, IntegrationSpec, IssuedCredential, ServiceAccountCredentials
-from access.ports import Clock
 from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, Credentials
 from atlas.rotation import CredentialRotator, Issued
-from bot.app import atlas_credentials
-from bot.settings import Settings
+from bot.gateways import atlas_credentials
 
 
 def as_spec(credentials: Credentials) -> ApiKeyCredentials | ServiceAccountCredentials:
@@ -27,20 +24,17 @@ def as_spec(credentials: Credentials) -> ApiKeyCredentials | ServiceAccountCrede
 
 
 class AtlasCredentialAuthority:
-    def __init__(self, *, settings: Settings, clock: Clock, transport: httpx.BaseTransport | None = None,
-                 client_options: dict[str, Any] | None = None) -> None:
-        self._settings = settings
-        self._clock = clock
-        self._transport = transport
-        self._options = client_options or {}
+    def __init__(self, *, base_url: str, client_options: dict[str, Any]) -> None:
+        """`client_options`: what every AtlasClient is built with beyond its credentials (bot.gateways)."""
+        self._base_url = base_url
+        self._options = client_options
 
     @contextmanager
     def _rotator(self) -> Iterator[CredentialRotator]:
         clients: list[AtlasClient] = []
 
         def client_for(credentials: Credentials) -> AtlasClient:
-            client = AtlasClient(base_url=self._settings.atlas_base_url, credentials=credentials,
-                                 transport=self._transport, clock=self._clock, **self._options)
+            client = AtlasClient(base_url=self._base_url, credentials=credentials, **self._options)
             clients.append(client)
             return client
 

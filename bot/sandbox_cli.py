@@ -8,27 +8,26 @@ import tempfile
 import threading
 from pathlib import Path
 
+from atlas.sandbox import Sandbox, SandboxServer
 
-def seed_demo(sandbox: object) -> dict[str, str]:
+
+def seed_demo(sb: Sandbox) -> dict[str, str]:
     """An organization with a few projects (one owned by @payments-oncall), clusters, users and an API key."""
-    sb = sandbox
-    org = sb.add_org(name="Acme Corp")  # type: ignore[attr-defined]
-    payments = sb.add_project(org_id=org, name="payments", tags={"owner": "payments-oncall", "env": "prod"})  # type: ignore[attr-defined]
-    search = sb.add_project(org_id=org, name="search", tags={"env": "prod"})  # type: ignore[attr-defined]
-    sb.add_project(org_id=org, name="sandbox-playground", tags={"env": "dev"})  # type: ignore[attr-defined]
+    org = sb.add_org(name="Acme Corp")
+    payments = sb.add_project(org_id=org, name="payments", tags={"owner": "payments-oncall", "env": "prod"})
+    search = sb.add_project(org_id=org, name="search", tags={"env": "prod"})
+    sb.add_project(org_id=org, name="sandbox-playground", tags={"env": "dev"})
     for project, name in ((payments, "payments-main"), (payments, "payments-analytics"), (search, "search-main")):
-        sb.add_cluster(group_id=project, name=name, state="IDLE")  # type: ignore[attr-defined]
-    sb.add_user(org_id=org, username="ann@example.com", org_roles=["ORG_MEMBER"],  # type: ignore[attr-defined]
+        sb.add_cluster(group_id=project, name=name, state="IDLE")
+    sb.add_user(org_id=org, username="ann@example.com", org_roles=["ORG_MEMBER"],
                 project_roles={payments: ["GROUP_READ_ONLY"], search: ["GROUP_READ_ONLY"]})
-    sb.add_user(org_id=org, username="bob@example.com", org_roles=["ORG_OWNER"])  # type: ignore[attr-defined]
-    public, private = sb.add_api_key(org_id=org, roles=["ORG_OWNER"], desc="atlas-access")  # type: ignore[attr-defined]
+    sb.add_user(org_id=org, username="bob@example.com", org_roles=["ORG_OWNER"])
+    public, private = sb.add_api_key(org_id=org, roles=["ORG_OWNER"], desc="atlas-access")
     return {"organization_id": org, "payments": payments, "search": search, "public_key": public,
             "private_key": private}
 
 
 def run_sandbox(*, host: str, port: int) -> int:
-    from atlas.sandbox import Sandbox, SandboxServer
-
     sandbox = Sandbox()
     seeded = seed_demo(sandbox)
     server = SandboxServer(sandbox, host=host, port=port)

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 class Timers:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        notifier = runtime.extras["notifier"]
+        notifier = runtime.notifier
         self._isolation = FaultIsolation(store=runtime.store, notifier=notifier)
         self._expiry = ExpiryReminders(store=runtime.store, notifier=notifier, clock=runtime.clock,
                                        lead=timedelta(minutes=runtime.settings.expiry_reminder_minutes),
@@ -108,9 +108,7 @@ class Timers:
         except Exception as error:
             _failed("announcing stranded requests failed; the next round will try again", error)
         try:
-            redeliver = getattr(self._runtime.extras.get("notifier"), "redeliver", None)
-            if redeliver is not None:  # messages and DMs Slack refused through every retry, sent again
-                redeliver()
+            self._runtime.notifier.redeliver()  # messages and DMs Slack refused through every retry, sent again
         except Exception as error:
             _failed("sending again what Slack refused failed; the next round will try again", error)
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import ConfigurationError, Runtime, build_runtime
+from bot.scheduler import Timers
 from bot.settings import Settings
+from bot.slack.http import front_of, serve
+from bot.web import SlackApp, build_slack_app, wsgi_app
+from storage.crypto import SecretKeyError
 from storage.engine import READ_ONLY, database_problem, is_read_only_error
+from storage.migrations import upgrade
 from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
@@ -27,8 +32,6 @@ def check_startup(runtime: Runtime) -> None:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: Slack requests cannot be verified")
     if not settings.slack_bot_token.get_secret_value():
         raise ConfigurationError("SLACK_BOT_TOKEN is not set")
-    from storage.crypto import SecretKeyError
-
     try:
         runtime.store.check_secret_key()
     except SecretKeyError as error:
@@ -48,8 +51,6 @@ def _database_failed(error: SQLAlchemyError) -> str:
 
 def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 2.0) -> None:
     """Apply migrations, retrying while the database is not reachable yet (a container starting, a failover)."""
-    from storage.migrations import upgrade
-
     for attempt in range(1, attempts + 1):
         try:
             upgrade(settings.database_url)
@@ -66,15 +67,8 @@ def wait_for_database(settings: Settings, *, attempts: int = 30, pause: float = 
 
 
 def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> int:
-    from bot.scheduler import Timers
-    from bot.slack.bolt import build_bolt_app
-
     wait_for_database(settings)
     runtime = build_runtime(settings)
-    # A revocation mostly waits on Atlas, and a grant waiting out a 429's Retry-After or a 5xx's backoff holds
-    # no Atlas call slot (the client's ATLAS_MAX_CONCURRENCY bounds the calls in flight): so twice as many
-    # grants are worked at once as calls may be in flight, and the slots stay busy while some grants wait.
-    runtime.worker.options = replace(runtime.worker.options, concurrency=2 * settings.atlas_max_concurrency)
     try:
         check_startup(runtime)
         check_database(runtime)
@@ -84,24 +78,26 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     log.info("start-up sweep worked %d grants", caught_up)
     timers = Timers(runtime)
     timers.start()
-    bolt = build_bolt_app(runtime)
+    slack = build_slack_app(runtime)
     try:
-        from bot.slack.http import serve
-
         if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            if settings.slack_app_token is None:
-                raise ConfigurationError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
-            # Slack's requests come over the socket; the HTTP server still answers /healthz and /metrics.
-            handler = SocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
-            handler.connect()
-            try:
-                serve(runtime, bolt, host=host, port=port)
-            finally:
-                handler.close()
+            _serve_socket_mode(runtime, slack, host=host, port=port)
         else:
-            serve(runtime, bolt, host=host, port=port)
+            serve(wsgi_app(runtime, slack), host=host, port=port, front=front_of(settings))
     finally:
         timers.stop()
+        slack.drain()
     return 0
+
+
+def _serve_socket_mode(runtime: Runtime, slack: SlackApp, *, host: str, port: int) -> None:
+    """Slack's requests come over the socket; the HTTP server still answers /healthz and /metrics."""
+    token = runtime.settings.slack_app_token
+    if token is None:
+        raise ConfigurationError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
+    handler = SocketModeHandler(slack.bolt, token.get_secret_value())
+    handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves this one unannotated
+    try:
+        serve(wsgi_app(runtime, slack), host=host, port=port, front=front_of(runtime.settings))
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]

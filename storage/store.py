@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from sqlalchemy import Engine, false, select, text, update
 from sqlalchemy.orm import Session
 
 from access.config import IntegrationSpec
+from access.model import DatabaseHealth
 from access.ports import (
     AuditLog,
     Clock,
@@ -42,12 +42,6 @@ from storage.requests import SqlRequestRepository
 # A write that changes nothing: refused all the same by a read-only database (PostgreSQL checks before it looks
 # for rows; SQLite when it takes the write lock). No row is locked, so it never waits on other writers' rows.
 _WRITE_PROBE = update(GRANT).where(false()).values(version=GRANT.c.version)
-
-
-class DatabaseHealth(StrEnum):
-    OK = "ok"
-    UNREACHABLE = "database_unreachable"
-    READ_ONLY = "database_read_only"  # it answers, but refuses writes
 
 
 class NestedUnitOfWork(RuntimeError):

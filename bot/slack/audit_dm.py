@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from access.audit_export import DEFAULT_SINCE, AuditQuery, describe, export_audit, parse_format, parse_since
 from access.errors import FieldErrors
+from access.ports import Clock, Store
 from bot.slack import mrkdwn
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,14 @@ def parse_audit_text(text: str, *, now: Any) -> AuditQuery:
                       integration=given.get("integration"), format=parse_format(given.get("format", "csv")))
 
 
-def send_audit_export(runtime: Any, *, user_id: str, text: str, client: WebClient | None = None) -> str:
+def send_audit_export(*, store: Store, clock: Clock, client: WebClient, user_id: str, text: str) -> str:
     """Export the audit trail for `user_id` (an admin: the caller checked) into their DM; the words to answer with."""
     try:
-        query = parse_audit_text(text, now=runtime.clock.now())
+        query = parse_audit_text(text, now=clock.now())
     except FieldErrors as errors:
         return mrkdwn.text(" ".join(errors.errors.values()))
-    export = export_audit(store=runtime.store, clock=runtime.clock, query=query, actor=user_id)
-    slack = client or runtime.slack
+    export = export_audit(store=store, clock=clock, query=query, actor=user_id)
+    slack = client
     try:
         channel = str(slack.conversations_open(users=user_id)["channel"]["id"])
         slack.files_upload_v2(channel=channel, filename=export.filename, content=export.content,

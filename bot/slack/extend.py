@@ -33,15 +33,17 @@ from access.entities import Grant
 from access.errors import AccessError, FieldErrors, Replayed
 from access.policy import Requester
 from access.selfservice import SelfService
+from access.service import AccessService
 from access.text import MAX_JUSTIFICATION
 from bot.slack import messages as words
 from bot.slack import payloads as p
 from bot.slack import views as v
-from bot.slack.listeners import _ephemeral
+from bot.slack.directory import SlackDirectory
+from bot.slack.ids import DONE, EXTEND, EXTEND_CALLBACK
 from bot.slack.pacing import AfterAck
+from bot.slack.replies import ephemeral
 
 log = logging.getLogger(__name__)
-EXTEND, EXTEND_CALLBACK = "home_extend", "extend_grant"
 MORE = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8))
 
 
@@ -60,8 +62,6 @@ def extend_modal(grant_id: int) -> dict[str, Any]:
 
 def expiring_blocks(text: str, grant: Grant) -> dict[str, Any]:
     """The expiry reminder's blocks: its words, then Extend and "I'm done" (the Home's action ids)."""
-    from bot.slack.home_view import DONE  # the Home builds on this module
-
     return {"blocks": [
         SectionBlock(text=MarkdownTextObject(text=v.clip(text, 3000))).to_dict(),
         ActionsBlock(block_id=f"expiring-{grant.id}", elements=[
@@ -71,17 +71,20 @@ def expiring_blocks(text: str, grant: Grant) -> dict[str, Any]:
     ]}  # fmt: skip
 
 
-def register_extend(app: App, *, runtime: Any, later: AfterAck, selfservice: SelfService) -> None:
-    listeners = ExtendListeners(runtime, later, selfservice)
+def register_extend(app: App, *, selfservice: SelfService, service: AccessService, directory: SlackDirectory,
+                    after_ack: AfterAck) -> None:
+    listeners = ExtendListeners(selfservice=selfservice, service=service, directory=directory, after_ack=after_ack)
     app.action(EXTEND)(listeners.clicked)
     app.view(EXTEND_CALLBACK)(listeners.submitted)
 
 
 class ExtendListeners:
-    def __init__(self, runtime: Any, later: AfterAck, selfservice: SelfService) -> None:
-        self._runtime = runtime
-        self._later = later
+    def __init__(self, *, selfservice: SelfService, service: AccessService, directory: SlackDirectory,
+                 after_ack: AfterAck) -> None:
         self._selfservice = selfservice
+        self._service = service
+        self._directory = directory
+        self._later = after_ack
 
     def clicked(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -95,11 +98,11 @@ class ExtendListeners:
         try:
             self._selfservice.check_extendable(grant_id=grant_id, user_id=user_id)
         except AccessError as error:
-            _ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.error_text(error))
+            ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.error_text(error))
             return
         except Exception:  # the database away, say: no modal whose submission could not be taken
             log.exception("checking whether grant %s can be extended failed", grant_id)
-            _ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.TRY_AGAIN)
+            ephemeral(client, channel=p.clicked_in(body), user_id=user_id, text=words.TRY_AGAIN)
             return
         client.views_open(trigger_id=body["trigger_id"], view=extend_modal(grant_id))
 
@@ -113,7 +116,7 @@ class ExtendListeners:
             ack()  # stored and announced by the first delivery: the modal closes, nothing more
             return
         ack()
-        self._later(lambda: self._runtime.service.announce(request_id=request_id))
+        self._later(lambda: self._service.announce(request_id=request_id))
 
     def _extend(self, body: dict[str, Any]) -> int:
         view = body.get("view") or {}
@@ -122,7 +125,7 @@ class ExtendListeners:
         grant_id = p.parse_id(view.get("private_metadata"))
         if grant_id is None:
             raise p.InputErrors({v.DURATION: "This form has lost track of its access; please click Extend again."})
-        user = self._runtime.extras["directory"].user(p.user_of(body))
+        user = self._directory.user(p.user_of(body))
         if user is None or not user.email:
             raise p.InputErrors({v.DURATION: words.NO_EMAIL})
         try:
@@ -139,4 +142,5 @@ class ExtendListeners:
                                  for k, m in errors.errors.items()}) from None
         except (AccessError, ValueError) as error:
             raise p.InputErrors({v.DURATION: words.error_text(error)}) from None
-        return int(request.id)
+        assert request.id is not None  # stored
+        return request.id

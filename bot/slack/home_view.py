@@ -22,14 +22,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from access.entities import AccessRequest, Grant
+from access.homes import HomeData
 from access.model import GrantStatus
-from access.selfservice import HomeData
 from bot.slack import messages as words
 from bot.slack import mrkdwn
-from bot.slack.extend import EXTEND
+from bot.slack.ids import CANCEL, DONE, EXTEND
 from bot.slack.views import APPROVE, DENY, clip
 
-DONE, CANCEL = "home_done", "home_cancel"
 PER_SECTION = 8  # 4 sections x (8 items x 2 blocks + header + overflow note) + a few: under 100 blocks
 MAX_BLOCKS = 100
 

@@ -12,22 +12,20 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
+from access.model import DatabaseHealth
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from bot.observability import REQUEST_ID, Metrics, grant_figures, new_request_id
+from bot.observability import REQUEST_ID, GrantFigures, Metrics, new_request_id
 from bot.settings import Settings
 from bot.slack import shape
-from bot.slack.bolt import build_bolt_app, drain
 from bot.slack.front import HttpFront, create_front_server
 from bot.slack.pacing import AckGate
-from storage.store import DatabaseHealth
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
@@ -35,16 +33,24 @@ METRICS_PATH = "/metrics"
 StartResponse = Callable[..., Any]
 
 
+class Health(Protocol):
+    """What `/healthz` reports: whether the database answers and takes writes, and the revocations owed."""
+
+    def database(self) -> DatabaseHealth: ...
+
+    def overdue(self) -> GrantFigures: ...
+
+
 class WsgiApp:
     """Routes Slack's requests to Bolt and answers health checks; everything else is 404."""
 
-    def __init__(self, *, runtime: Any, bolt: App) -> None:
+    def __init__(self, *, bolt: App, signing_secret: str, health: Health, metrics: Metrics | None,
+                 gate: AckGate) -> None:
         self._slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
-        self._store = runtime.store
-        self._clock, self._settings = runtime.clock, runtime.settings
-        self._verifier = SignatureVerifier(runtime.settings.slack_signing_secret.get_secret_value())
-        self._metrics: Metrics | None = getattr(runtime, "metrics", None)
-        self._gate: AckGate = runtime.extras.setdefault("ack_gate", AckGate())
+        self._verifier = SignatureVerifier(signing_secret)
+        self._health_of = health
+        self._metrics = metrics
+        self._gate = gate
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request under its own request id (logged with every line, echoed as X-Request-Id)."""
@@ -118,9 +124,8 @@ class WsgiApp:
         """Revocations owed past their grace, when there are any (a 200 still: restarting would not help)."""
         if not healthy:
             return {}
-        grace = timedelta(seconds=getattr(self._settings, "overdue_grace_seconds", 120.0))
         try:
-            figures = grant_figures(self._store, now=self._clock.now(), grace=grace)
+            figures = self._health_of.overdue()
         except Exception as error:
             log.warning("overdue check failed: %s", type(error).__name__)
             return {}
@@ -132,7 +137,7 @@ class WsgiApp:
     def _health(self) -> DatabaseHealth:
         """The database answers and takes writes (a no-op write, rolled back: see `SqlStore.health`)."""
         try:
-            health = DatabaseHealth(self._store.health())
+            health = self._health_of.database()
         except Exception as error:  # the type says enough; a driver message may carry the database URL
             log.warning("health check failed: %s", type(error).__name__)
             return DatabaseHealth.UNREACHABLE
@@ -151,48 +156,34 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
     return [payload]
 
 
-def _bolt(runtime: Any, bolt: App | None) -> App:
-    return bolt if bolt is not None else build_bolt_app(runtime)
-
-
 def front_of(settings: Settings) -> HttpFront:
     """The server's sizes from HTTP_CONNECTION_LIMIT, HTTP_IDLE_TIMEOUT_SECONDS and SERVER_THREADS."""
     return HttpFront(threads=settings.server_threads, connection_limit=settings.http_connection_limit,
                      idle_timeout_seconds=settings.http_idle_timeout_seconds)
 
 
-def serve(runtime: Any, bolt: App | None = None, *, host: str, port: int) -> None:
-    """Serve until interrupted, on `settings.server_threads` threads; then let listeners finish."""
-    bolt = _bolt(runtime, bolt)
-    front = front_of(runtime.settings).fitted_to_open_files()
-    server = create_front_server(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, front=front)
+def serve(app: WsgiApp, *, host: str, port: int, front: HttpFront) -> None:
+    """Serve until interrupted (the caller then lets the listeners finish)."""
+    front = front.fitted_to_open_files()
+    server = create_front_server(app, host=host, port=port, front=front)
     log.info("serving Slack requests on http://%s:%d%s (at most %d connections, idle ones closed after %d s)",
              host, port, EVENTS_PATH, front.connection_limit, front.idle_timeout_seconds)
-    try:
-        server.run()
-    finally:
-        drain(bolt)
+    server.run()
 
 
 class ServerThread:
     """The same server on a background thread; `start()` on port 0 picks a free port (see `.url`)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 32, bolt: App | None = None, front: HttpFront | None = None) -> None:
+                 threads: int = 32, front: HttpFront | None = None,
+                 on_stop: Callable[[], None] | None = None) -> None:
         self._app, self._host, self._port = app, host, port
         self._front = front if front is not None else HttpFront(threads=threads)
-        self.bolt = bolt  # drained at stop() when given
+        self._on_stop = on_stop  # after the server stopped: let the listeners finish (see bot.app)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.url = ""
-
-    @classmethod
-    def for_runtime(cls, runtime: Any, bolt: App | None = None, *, host: str = "127.0.0.1",
-                    port: int = 0) -> ServerThread:
-        bolt = _bolt(runtime, bolt)
-        return cls(WsgiApp(runtime=runtime, bolt=bolt), host=host, port=port, bolt=bolt,
-                   front=front_of(runtime.settings))
 
     def start(self) -> ServerThread:
         # A socket map of its own: waitress's default map is process-wide, so stopping one server would
@@ -234,8 +225,8 @@ class ServerThread:
         if self._thread is not None:
             self._thread.join(timeout=5)
         server.task_dispatcher.shutdown(timeout=5)  # let worker threads finish what they hold
-        if self.bolt is not None:
-            drain(self.bolt)
+        if self._on_stop is not None:
+            self._on_stop()
 
     def __enter__(self) -> ServerThread:
         return self.start()

@@ -12,8 +12,7 @@ within 3 s.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -22,26 +21,23 @@ from slack_sdk.errors import SlackApiError
 from access import once_only
 from access.errors import AccessError, FieldErrors, Replayed, RequestRefused
 from access.policy import Requester
-from access.ports import StaleWrite
+from access.service import AccessService
 from access.text import one_line
 from bot.slack import messages as words
 from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack import views as v
-from bot.slack.pacing import AckGate, AfterAck
+from bot.slack.directory import SlackDirectory
+from bot.slack.pacing import AfterAck
+from bot.slack.replies import ephemeral, retrying, team_of
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 COMMAND = "/atlas-access"
-STALE_RETRIES = 3
 
 
-def register(app: App, *, runtime: Any, after_ack: AfterAck | None = None) -> None:
-    """Wire the request flow's listeners into `app` (`build_bolt_app` passes the pool it drains at shutdown)."""
-    if after_ack is None:
-        gate = runtime.extras.setdefault("ack_gate", AckGate())
-        after_ack = AfterAck(threads=runtime.settings.listener_threads, gate=gate)
-    listeners = RequestListeners(runtime, after_ack)
+def register(app: App, *, service: AccessService, directory: SlackDirectory, after_ack: AfterAck) -> None:
+    """Wire the request flow's listeners into `app`; their work after each ack goes to `after_ack`."""
+    listeners = RequestListeners(service=service, directory=directory, after_ack=after_ack)
     app.command(COMMAND)(listeners.command)
     app.options(v.RESOURCE)(listeners.load_resources)
     app.action(v.RESOURCE)(listeners.resource_picked)
@@ -49,15 +45,12 @@ def register(app: App, *, runtime: Any, after_ack: AfterAck | None = None) -> No
     app.action(v.APPROVE)(listeners.approve)
     app.action(v.DENY)(listeners.deny)
     app.view(v.DENY_CALLBACK)(listeners.submit_denial)
-    from bot.slack import break_glass  # it builds on this module's helpers
-
-    break_glass.register(app, runtime=runtime, after_ack=after_ack)
 
 
 class RequestListeners:
-    def __init__(self, runtime: Any, after_ack: AfterAck) -> None:
-        self._service = runtime.service
-        self._directory = runtime.extras["directory"]
+    def __init__(self, *, service: AccessService, directory: SlackDirectory, after_ack: AfterAck) -> None:
+        self._service = service
+        self._directory = directory
         self._later = after_ack
 
     # --- the slash command ------------------------------------------------------------------------------
@@ -66,7 +59,7 @@ class RequestListeners:
                 context: BoltContext) -> None:
         ack()
         word, _, rest = str(body.get("text") or "").strip().partition(" ")
-        word, user_id, our_team = word.lower(), p.user_of(body), _our_team(context)
+        word, user_id, our_team = word.lower(), p.user_of(body), team_of(context)
         if p.is_foreign(body, our_team):
             self._later(lambda: respond(text=words.FOREIGN_TEAM, response_type="ephemeral"))
         elif word in ("", "request", "emergency"):
@@ -106,7 +99,7 @@ class RequestListeners:
         if request_id is None:
             return "Which request? Use `/atlas-access cancel <id>` (see `/atlas-access list`)."
         try:
-            request = _retrying(lambda: self._service.cancel(request_id=request_id, user_id=user_id))
+            request = retrying(lambda: self._service.cancel(request_id=request_id, user_id=user_id))
         except AccessError as error:
             return words.error_text(error)
         except Exception:
@@ -117,8 +110,8 @@ class RequestListeners:
     # --- the request modal ------------------------------------------------------------------------------
 
     def load_resources(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        requester = self._requester(p.user_of(body), _our_team(context))
-        if isinstance(requester, str) or p.is_foreign(body, _our_team(context)):
+        requester = self._requester(p.user_of(body), team_of(context))
+        if isinstance(requester, str) or p.is_foreign(body, team_of(context)):
             ack(options=[])
             return
         try:
@@ -133,7 +126,7 @@ class RequestListeners:
 
     def resource_picked(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        self._later(lambda: self._show_form(body, client, _our_team(context)))
+        self._later(lambda: self._show_form(body, client, team_of(context)))
 
     def _show_form(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         view = body.get("view") or {}
@@ -175,7 +168,7 @@ class RequestListeners:
         # Validation and the commit happen before the ack so errors can still go back in it; the approval
         # message, the DM and any Atlas work come after it.
         try:
-            request_id = self._submit(body, _our_team(context))
+            request_id = self._submit(body, team_of(context))
         except p.InputErrors as errors:
             ack(response_action="errors", errors=errors.errors)
             return
@@ -208,13 +201,14 @@ class RequestListeners:
         except Exception:
             log.exception("submitting a request failed")
             raise p.InputErrors({v.RESOURCE: words.TRY_AGAIN}) from None
-        return int(request.id)
+        assert request.id is not None  # stored
+        return request.id
 
     # --- approve and deny -------------------------------------------------------------------------------
 
     def approve(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        self._later(lambda: self._approve(body, client, _our_team(context)))
+        self._later(lambda: self._approve(body, client, team_of(context)))
 
     def _approve(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         user_id, request_id = p.user_of(body), p.request_id_of(body)
@@ -222,7 +216,7 @@ class RequestListeners:
             self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
             return
         try:
-            _retrying(lambda: self._service.approve(request_id=request_id, user_id=user_id))
+            retrying(lambda: self._service.approve(request_id=request_id, user_id=user_id))
         except AccessError as error:
             self._tell_clicker(client, body, words.error_text(error))
         except Exception:  # the database away, say: nothing was decided, and the clicker hears so
@@ -232,7 +226,7 @@ class RequestListeners:
     def deny(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
         request_id = p.request_id_of(body)
-        if p.is_foreign(body, _our_team(context)) or request_id is None:
+        if p.is_foreign(body, team_of(context)) or request_id is None:
             text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
             self._later(lambda: self._tell_clicker(client, body, text))
             return
@@ -253,7 +247,7 @@ class RequestListeners:
 
     def submit_denial(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         try:
-            if p.is_foreign(body, _our_team(context)):
+            if p.is_foreign(body, team_of(context)):
                 raise p.InputErrors({v.REASON: words.FOREIGN_TEAM})
             request_id, reason = p.deny_reason(body.get("view") or {})
         except p.InputErrors as errors:
@@ -264,12 +258,12 @@ class RequestListeners:
 
     def _deny(self, request_id: int, user_id: str, reason: str, client: WebClient) -> None:
         try:
-            _retrying(lambda: self._service.deny(request_id=request_id, user_id=user_id, reason=reason))
+            retrying(lambda: self._service.deny(request_id=request_id, user_id=user_id, reason=reason))
         except AccessError as error:
             self._tell_about_request(client, request_id, user_id, words.error_text(error))
         except Exception:
             log.exception("denying request %s failed", request_id)
-            _ephemeral(client, channel=None, user_id=user_id, text=words.TRY_AGAIN)
+            ephemeral(client, channel=None, user_id=user_id, text=words.TRY_AGAIN)
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -286,37 +280,12 @@ class RequestListeners:
         return Requester(user_id=user_id, email=user.email)
 
     def _tell_clicker(self, client: WebClient, body: dict[str, Any], text: str) -> None:
-        _ephemeral(client, channel=p.clicked_in(body), user_id=p.user_of(body), text=text)
+        ephemeral(client, channel=p.clicked_in(body), user_id=p.user_of(body), text=text)
 
     def _tell_about_request(self, client: WebClient, request_id: int, user_id: str, text: str) -> None:
         try:
             channel = self._service.get(request_id)[0].channel
         except AccessError:
             channel = None
-        _ephemeral(client, channel=channel, user_id=user_id, text=text)
+        ephemeral(client, channel=channel, user_id=user_id, text=text)
 
-
-def _ephemeral(client: WebClient, *, channel: str | None, user_id: str, text: str) -> None:
-    """An ephemeral note where the person acted, else a DM (a modal has no channel of its own)."""
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user_id, text=text)
-        else:
-            client.chat_postMessage(channel=user_id, text=text)
-    except SlackApiError as error:
-        log.warning("telling %s failed: %s", user_id, error.response.get("error"))
-
-
-def _our_team(context: BoltContext | None) -> str | None:
-    result = context.authorize_result if context is not None else None
-    return result.team_id if result is not None else None
-
-
-def _retrying(action: Callable[[], T]) -> T:
-    """Run a use case again when its compare-and-set lost a race: the next run sees the state moved on."""
-    for _ in range(STALE_RETRIES - 1):
-        try:
-            return action()
-        except StaleWrite:
-            log.info("a concurrent change won; retrying from the stored state")
-    return action()

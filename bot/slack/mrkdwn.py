@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from access.text import clean
 
+SECTION_TEXT = 3000  # Slack's limit on a section's text (and a message's `text`)
 _ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 _ENTITY_LONGEST = len("&amp;")
 

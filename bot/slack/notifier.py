@@ -84,7 +84,8 @@ class SlackNotifier:
     """`Notifier` over the Web API (chat.postMessage, chat.update, conversations.open)."""
 
     def __init__(self, client: WebClient, directory: SlackDirectory, *, store: Store, outbox: SqlOutbox,
-                 clock: Clock) -> None:
+                 clock: Clock, homes: Callable[[str], None] | None = None) -> None:
+        """`homes` marks one person's App Home stale (a HomeRefresher): told after each change concerning them."""
         self._client = client
         self._directory = directory
         self._store = store
@@ -93,7 +94,7 @@ class SlackNotifier:
         self._versions = _Versions()
         self._dm_channels: dict[str, str] = {}
         self._credentials = CredentialsCourier(client)
-        self.home: Callable[[str], None] | None = None  # publishes one person's App Home (set by bot.slack.home)
+        self._homes = homes
 
     def __repr__(self) -> str:
         return "SlackNotifier()"
@@ -176,11 +177,11 @@ class SlackNotifier:
 
     def publish_homes(self, request: AccessRequest) -> None:
         """Refresh the App Home of everyone `request` concerns: its requester and its approvers."""
-        if self.home is None:
+        if self._homes is None:
             return
         for user_id in dict.fromkeys((request.requester_id, *request.approvers)):
             try:
-                self.home(user_id)
+                self._homes(user_id)
             except Exception:  # a Home that cannot be published must not stop the message or the DM
                 log.exception("publishing the App Home of %s failed", user_id)
 

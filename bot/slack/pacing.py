@@ -70,11 +70,6 @@ class AfterAck:
         self._work = ContextThreadPool(max_workers=threads, thread_name_prefix="after-ack")
         self._urgent = ContextThreadPool(max_workers=threads, thread_name_prefix="after-ack-urgent")
         self._gate = gate
-        self._then: list[Callable[[], object]] = []
-
-    def on_drain(self, finish: Callable[[], object]) -> None:
-        """Run `finish` at `drain`, after the pools (their work may hand more to it: Homes to refresh)."""
-        self._then.append(finish)
 
     def __call__(self, work: Callable[[], object]) -> None:
         self._work.submit(self._run, work)
@@ -93,5 +88,3 @@ class AfterAck:
         """Finish what was handed over (at shutdown)."""
         self._urgent.shutdown(wait=True)
         self._work.shutdown(wait=True)
-        for finish in self._then:
-            finish()

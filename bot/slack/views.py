@@ -34,6 +34,7 @@ from access.service import MyAccess, RequestForm
 from access.text import MAX_DURATION_TEXT, MAX_JUSTIFICATION, MAX_REASON
 from bot.slack import messages as words
 from bot.slack import mrkdwn
+from bot.slack.break_glass_view import break_glass_message
 
 REQUEST_CALLBACK = "access_request"
 DENY_CALLBACK = "deny_reason"
@@ -45,7 +46,7 @@ APPROVE, DENY = "approve", "deny"
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
 OPTION_TEXT = 75
-SECTION_TEXT = 3000
+SECTION_TEXT = mrkdwn.SECTION_TEXT
 
 
 def clip(text: str, limit: int) -> str:
@@ -224,8 +225,6 @@ def approval_message(
 ) -> dict[str, Any]:
     """`text` and `blocks` of the approval message, from the stored request (and grant)."""
     if request.break_glass:
-        from bot.slack.break_glass import break_glass_message  # it builds on this module
-
         return break_glass_message(request, grant, group_mention=group_mention)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(

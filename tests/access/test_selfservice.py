@@ -11,7 +11,7 @@ from access.config import AccessFlowSpec
 from access.entities import AccessRequest, Approval, Grant
 from access.errors import FieldErrors, NotAllowed
 from access.model import GrantStatus, RequestStatus, ResourceKind
-from access.selfservice import check_extension_bound, end_now, extension_request, waits_for
+from access.selfservice import check_extension_bound, end_now, extension_request
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 GRANT = Grant(id=7, request_id=3, integration="prod", resource_kind=ResourceKind.PROJECT, organization_id="o",
@@ -70,15 +70,3 @@ def test_an_extension_request_keeps_the_flow_and_approvers_and_starts_pending() 
         None, RequestStatus.PENDING, 0, ())
     assert extension.approvers == ("U2", "U3") and extension.flow == "prod-projects"
     assert extension.extends_grant_id == 7 and extension.duration_seconds == 7200 and extension.message_ts is None
-
-
-@pytest.mark.parametrize(("request_", "user", "waits"), [
-    (REQUEST, "U2", True),
-    (REQUEST, "U5", False),  # not an approver
-    (replace(REQUEST, approvers=("U1", "U2")), "U1", False),  # never one's own
-    (replace(REQUEST, approvals=(Approval(user_id="U2", at=T0),), approvals_required=2), "U2", False),
-    (replace(REQUEST, approvals=(Approval(user_id="U2", at=T0),), approvals_required=2), "U3", True),
-    (replace(REQUEST, status=RequestStatus.DENIED), "U2", False),
-])  # fmt: skip
-def test_who_a_request_waits_for(request_: AccessRequest, user: str, waits: bool) -> None:
-    assert waits_for(request_, user) is waits

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from access.config import IntegrationSpec
 from access.entities import AccessRequest, Approval, Grant
+from access.homes import HomeData
 from access.model import GrantStatus, RequestStatus, ResourceKind
-from access.selfservice import HomeData
 from access.service import MyAccess
 from access.text import clean
 from bot.slack import messages, mrkdwn
-from bot.slack.break_glass import break_glass_message
+from bot.slack.break_glass_view import break_glass_message
 from bot.slack.home_view import home_view
 from bot.slack.views import approval_message, list_message
 

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from access.model import GrantStatus
 from bot.app import build_runtime
 from bot.observability import REQUEST_ID, JsonFormatter, RequestIdFilter, configure_logging
-from bot.slack.http import ServerThread
+from bot.web import server_thread
 from tests.e2e.harness import ANN, BOB, READ, Harness, wait
 
 
@@ -149,7 +149,7 @@ def test_every_response_carries_a_request_id_that_the_log_lines_share(world: Har
         # when health is asked of both, with and without an id of the caller's
         echoed = httpx.get(world.server.url + "/healthz", headers={"X-Request-Id": "req-from-proxy.1"})
         made_up = httpx.get(world.server.url + "/nope", headers={"X-Request-Id": "no spaces <please>"})
-        with ServerThread.for_runtime(build_runtime(broken)) as server:
+        with server_thread(build_runtime(broken)) as server:
             failing = httpx.get(server.url + "/healthz", headers={"X-Request-Id": "req-2"})
 
     # then an incoming id is echoed, an odd one replaced, and the failed check's warning carries its id
@@ -167,7 +167,7 @@ def test_work_done_after_the_ack_logs_with_the_request_id_of_the_click(world: Ha
     world.sim.fail_next("chat.postEphemeral", error="channel_not_found")
     world.slack.extra_headers = {"X-Request-Id": "click-77"}
     try:
-        with recorded("bot.slack.listeners") as records:
+        with recorded("bot.slack.replies") as records:
             # when ann clicks Approve on her own request, through a proxy that names the request
             assert world.click(ANN, "approve", request).status_code == 200
             # then the refusal is told after the ack, on another thread; telling her fails and is logged

@@ -107,9 +107,9 @@ def make_world(tmp_path: Path, credentials: dict[str, Any], sb: Sandbox, clock: 
     settings = Settings(slack_bot_token=SecretStr(TOKEN), slack_signing_secret=SecretStr("s"),
                         slack_api_url=sim.url + "/api/", database_url=database_url,
                         atlas_access_secret_key=SecretStr(Fernet.generate_key().decode()))
-    runtime = build_runtime(settings, clock=clock, atlas_transport=SandboxTransport(sb))
-    world = World(clock=clock, sb=sb, sim=sim, runtime=runtime, org_id=org_id, project_id=project_id)
-    runtime.gateways.client_options = {"sleep": world.sleeps.append}
+    sleeps: list[float] = []
+    runtime = build_runtime(settings, clock=clock, atlas_transport=SandboxTransport(sb), atlas_sleep=sleeps.append)
+    world = World(clock=clock, sb=sb, sim=sim, runtime=runtime, org_id=org_id, project_id=project_id, sleeps=sleeps)
     spec = IntegrationSpec.model_validate({
         "name": "prod", "organization_id": org_id, "credentials": credentials, "approval_channel": CHANNEL,
         "credential_rotation_days": 30, "integration_owners": ["@atlas-admins"],

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from atlas.sandbox import SandboxTransport
 from bot.app import Runtime, build_runtime
 from tests.e2e.harness import DAN, Harness, blocks_text, wait
 
@@ -39,9 +38,8 @@ class AdminHarness(Harness):
         self.other_key = self.sb.add_api_key(org_id=self.other_org, roles=["ORG_OWNER"])
 
     def build_runtime(self) -> Runtime:
-        runtime = build_runtime(self.settings, clock=self.clock, atlas_transport=SandboxTransport(self.sb))
-        runtime.gateways.client_options = {"sleep": self._wait}
-        return runtime
+        return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
+                             atlas_sleep=self._wait)
 
     def _wait(self, seconds: float) -> None:
         self.atlas_sleeps.append(seconds)

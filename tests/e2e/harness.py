@@ -38,6 +38,7 @@ from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.slack.http import ServerThread
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
+from bot.web import server_thread
 from storage.engine import make_engine
 from storage.migrations import create_all
 
@@ -143,20 +144,23 @@ class Harness:
             for flow in flow_specs():
                 uow.flows.upsert(flow)
         self.runtime.sync.run("prod")
-        self.server = ServerThread.for_runtime(self.runtime).start()
+        self.server: ServerThread = server_thread(self.runtime).start()
         self.slack = SlackDriver(self.server.url, SIGNING_SECRET, self.sim)
 
     def build_runtime(self) -> Runtime:
-        runtime = build_runtime(self.settings, clock=self.clock, atlas_transport=SandboxTransport(self.sb))
         # The Atlas client's retry waits are recorded instead of slept, so retry stories stay fast.
-        runtime.gateways.client_options = {"sleep": self.atlas_sleeps.append}
-        return runtime
+        return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
+                             atlas_sleep=self.atlas_sleeps.append)
+
+    def atlas_transport(self) -> httpx.BaseTransport:
+        """The wire between the app's Atlas clients and the sandbox."""
+        return SandboxTransport(self.sb)
 
     def restart(self) -> None:
         """Stop the server and build a new runtime on the same database, as a new process would."""
         self.server.stop()
         self.runtime = self.build_runtime()
-        self.server = ServerThread.for_runtime(self.runtime).start()
+        self.server = server_thread(self.runtime).start()
         self.slack.close()
         self.slack = SlackDriver(self.server.url, SIGNING_SECRET, self.sim)
 

@@ -66,4 +66,4 @@ def test_no_secret_reaches_the_logs(world: Harness, caplog: pytest.LogCaptureFix
     logged = "\n".join(record.getMessage() + str(record.exc_info or "") for record in caplog.records)
     for secret in (TOKEN, SIGNING_SECRET, world.atlas.private_key):
         assert secret not in logged
-        assert secret not in repr(world.runtime.extras) and secret not in repr(world.runtime.gateways("prod"))
+        assert secret not in repr(world.runtime) and secret not in repr(world.runtime.gateways("prod"))

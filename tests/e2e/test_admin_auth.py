@@ -66,7 +66,7 @@ def test_a_non_admin_is_refused_by_atlas_sync(world: AdminHarness) -> None:
 ])
 def test_a_non_admin_clicking_an_admin_button_is_refused(world: AdminHarness, action: str) -> None:
     # given eve somehow clicks a button of the admin home (a forged request: she was never shown one)
-    home = as_view(home_modal(load_overview(world.runtime.store)))
+    home = as_view(home_modal(load_overview(world.runtime.config)))
     calls, pushes = len(world.sb.calls), world.push_count()
     value = "playground" if "flow" in action else "prod"
 
@@ -118,7 +118,7 @@ def test_a_non_admin_submitting_the_flow_modal_is_refused_in_the_modal(world: Ad
 
 
 def test_a_slack_connect_guest_is_refused(world: AdminHarness) -> None:
-    home = as_view(home_modal(load_overview(world.runtime.store)))
+    home = as_view(home_modal(load_overview(world.runtime.config)))
     world.slack.block_action(MALLORY, "admin_rotate_integration", "prod", view=home)
     wait(lambda: any("only members of this workspace" in m["text"] for m in world.sim.dms(MALLORY)))
     world.slack.command(MALLORY, command="/atlas-sync")

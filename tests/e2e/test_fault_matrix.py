@@ -37,7 +37,7 @@ from atlas.credentials import ApiKey
 from atlas.errors import AtlasAuthError
 from atlas.sandbox import SandboxTransport
 from atlas.sandbox.routing import resolve
-from bot.app import Runtime, atlas_credentials
+from bot.app import atlas_credentials
 from bot.scheduler import Timers
 from storage.outbox import SqlOutbox
 from tests.e2e.admin_harness import AdminHarness, view_text
@@ -96,23 +96,14 @@ class Network(httpx.BaseTransport):
         return False
 
 
-def wired(runtime: Runtime) -> Network:
-    """Put a `Network` between the runtime's Atlas clients and the sandbox (before any client is built)."""
-    assert runtime.gateways.transport is not None
-    network = Network(runtime.gateways.transport)
-    runtime.gateways.transport = network
-    return network
-
-
 class FaultWorld(Harness):
     """The request-flow world (see `harness`) with the wire to Atlas in between."""
 
     network: Network
 
-    def build_runtime(self) -> Runtime:
-        runtime = super().build_runtime()
-        self.network = wired(runtime)
-        return runtime
+    def atlas_transport(self) -> httpx.BaseTransport:
+        self.network = Network(super().atlas_transport())
+        return self.network
 
 
 class AdminFaultWorld(AdminHarness):
@@ -120,10 +111,9 @@ class AdminFaultWorld(AdminHarness):
 
     network: Network
 
-    def build_runtime(self) -> Runtime:
-        runtime = super().build_runtime()
-        self.network = wired(runtime)
-        return runtime
+    def atlas_transport(self) -> httpx.BaseTransport:
+        self.network = Network(super().atlas_transport())
+        return self.network
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from typing import Any
 from access.model import GrantStatus
 from access.policy import Requester
 from bot.scheduler import Timers
-from bot.slack.home import selfservice_of
 from tests.e2e.harness import ANN, BOB, DATA_READ, Harness, wait
 from tests.e2e.test_extend import active_grant
 
@@ -61,7 +60,7 @@ def test_an_extension_earns_a_new_reminder(world: Harness) -> None:
     timers = Timers(world.runtime)
     world.clock.advance(timedelta(minutes=50))
     timers.remind_expiring()
-    extension = selfservice_of(world.runtime).extend(
+    extension = world.runtime.selfservice.extend(
         grant_id=grant.id or 0, requester=Requester(user_id=ANN, email="ann@example.com"),
         duration=timedelta(hours=1), justification="still on INC-4242")
     world.runtime.service.announce(request_id=extension.id or 0)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.app import build_runtime
-from bot.slack.http import ServerThread
+from bot.web import server_thread
 from tests.e2e.harness import ANN, Harness
 
 
@@ -56,6 +56,6 @@ def test_health_is_503_when_the_database_cannot_be_reached(world: Harness, tmp_p
     # given a runtime whose database lives in a directory that does not exist
     broken = world.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/missing/dir/db.sqlite"})
     runtime = build_runtime(broken)
-    with ServerThread.for_runtime(runtime) as server:
+    with server_thread(runtime) as server:
         response = httpx.get(server.url + "/healthz")
     assert response.status_code == 503 and response.json() == {"ok": False, "error": "database_unreachable"}

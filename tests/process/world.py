@@ -156,7 +156,8 @@ class ProcessWorld:
             atlas_access_secret_key=SecretStr(self.key))
         upgrade(database_url)
         # The test's own runtime: seeding, sync, reading the database. Its worker never runs here.
-        self.runtime: Runtime = build_runtime(self.settings)
+        # One grant at a time, as the stories here reason about which run holds which grant.
+        self.runtime: Runtime = build_runtime(self.settings, worker_concurrency=1)
         atlas_world = AtlasWorld(sandbox=self.sb, org_id=self.org_id, projects=self.projects, public_key=keys[0],
                                  private_key=keys[1])
         with self.runtime.store.unit_of_work() as uow:

@@ -10,11 +10,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from access.entities import AuditEvent
-from access.ports import Clock, GroupDirectory, Store
+from access.admin import ConfigService
+from access.ports import GroupDirectory
 from bot.slack import messages
 from bot.slack import payloads as p
 from bot.slack.admin import words
+from bot.slack.directory import SlackDirectory
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -38,11 +39,10 @@ def is_admin(user_id: str, admins: Sequence[str], directory: GroupDirectory) -> 
 class AdminGuard:
     """`refusal(...)`: None for an admin of this workspace; otherwise the words to say, with the refusal audited."""
 
-    def __init__(self, *, admins: Sequence[str], directory: GroupDirectory, store: Store, clock: Clock) -> None:
+    def __init__(self, *, admins: Sequence[str], directory: SlackDirectory, config: ConfigService) -> None:
         self._admins = tuple(admins)
         self._directory = directory
-        self._store = store
-        self._clock = clock
+        self._config = config
 
     def refusal(self, *, body: dict[str, Any], our_team: str | None, action: str) -> str | None:
         user_id = p.user_of(body)
@@ -56,14 +56,11 @@ class AdminGuard:
             reason = messages.FOREIGN_TEAM
         else:
             return None
-        with self._store.unit_of_work() as uow:
-            uow.audit.add(AuditEvent(at=self._clock.now(), actor=user_id, action="admin_refused",
-                                     detail={"action": action}))
+        self._config.refused(user_id=user_id, action=action)
         return reason
 
     def _guest(self, user_id: str, our_team: str | None) -> bool:
         """A Slack Connect guest: slash commands do not carry the person's home workspace, their profile does."""
-        profile = getattr(self._directory, "user", None)  # SlackDirectory.user; the GroupDirectory port lacks it
-        user = profile(user_id) if callable(profile) else None
-        team = getattr(user, "team_id", None)
+        user = self._directory.user(user_id)
+        team = user.team_id if user is not None else None
         return bool(team and our_team and team != our_team)

@@ -1,7 +1,7 @@
 """The slash commands: `/atlas-admin` opens the admin home modal, `/atlas-sync [integration]` syncs with progress.
 
 Both ack at once. `/atlas-admin` opens a modal straight away with its trigger (good for 3 s) and fills it
-after; `/atlas-sync` and `/atlas-admin <word>` (help, and the subcommands in `Admin.subcommands`, e.g. audit)
+after; `/atlas-sync` and `/atlas-admin <word>` (help, audit)
 do everything after their ack.
 """
 
@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack.admin import ids
-from bot.slack.admin.context import Admin, our_team
+from bot.slack.admin.context import Admin
 from bot.slack.admin.home_view import loading_modal
+from bot.slack.replies import team_of
 from bot.slack.views import notice_modal
 
 HELP = (
@@ -36,7 +37,7 @@ class AdminCommands:
     def admin(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
               context: BoltContext) -> None:
         ack()
-        team = our_team(context)
+        team = team_of(context)
         word, _, rest = str(body.get("text") or "").strip().partition(" ")
         if word.lower() in ("", "home"):
             self._admin.later.urgent(lambda: self._open(body, client, respond, team))
@@ -47,12 +48,11 @@ class AdminCommands:
         if (refusal := self._admin.refusal(body, team, f"{ids.ADMIN_COMMAND} {word[:30]}")) is not None:
             respond(text=refusal, response_type="ephemeral")
             return
-        run = self._admin.subcommands.get(word)
-        if run is None:
-            prefix = "" if word == "help" else f"I don't know {mrkdwn.code(word[:30])}.\n"
-            respond(text=prefix + HELP, response_type="ephemeral")
+        if word == "audit":  # the audit trail as a file in a DM (bot.slack.audit_dm)
+            respond(text=self._admin.audit(p.user_of(body), rest), response_type="ephemeral")
             return
-        run(body=body, text=rest, respond=respond)
+        prefix = "" if word == "help" else f"I don't know {mrkdwn.code(word[:30])}.\n"
+        respond(text=prefix + HELP, response_type="ephemeral")
 
     def _open(self, body: dict[str, Any], client: WebClient, respond: Respond, team: str | None) -> None:
         opened = client.views_open(trigger_id=body["trigger_id"], view=loading_modal())
@@ -66,7 +66,7 @@ class AdminCommands:
 
     def sync(self, ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         ack()
-        team = our_team(context)
+        team = team_of(context)
         self._admin.later(lambda: self._sync(body, respond, team))
 
     def _sync(self, body: dict[str, Any], respond: Respond, team: str | None) -> None:

@@ -7,13 +7,11 @@ timeout: someone is looking at the modal while this runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from access.ports import Clock
 from atlas.client import AtlasClient
 from atlas.credentials import ApiKey, Credentials
 from atlas.errors import AtlasError
@@ -30,17 +28,14 @@ class ConnectionResult:
 
 
 class ConnectionTester:
-    def __init__(self, *, base_url: str, clock: Clock, transport: Callable[[], httpx.BaseTransport | None],
-                 client_options: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, *, base_url: str, client_options: dict[str, Any]) -> None:
+        """`client_options`: what every AtlasClient is built with beyond its credentials (bot.gateways)."""
         self._base_url = base_url
-        self._clock = clock
-        self._transport = transport  # read at each test: tests and the demo swap the Atlas transport in
         self._options = client_options
 
     def check(self, *, name: str, organization_id: str, credentials: Credentials) -> ConnectionResult:
-        options = {**self._options(), "max_retries": 1, "timeout": TIMEOUT}
-        client = AtlasClient(base_url=self._base_url, credentials=credentials, transport=self._transport(),
-                             clock=self._clock, **options)
+        options = {**self._options, "max_retries": 1, "timeout": TIMEOUT}
+        client = AtlasClient(base_url=self._base_url, credentials=credentials, **options)
         try:
             orgs = list(client.paginate("listOrgs"))
         except AtlasError as error:

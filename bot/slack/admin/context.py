@@ -16,22 +16,22 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from access.admin import ConfigService
 from access.config import AccessFlowSpec, IntegrationSpec
-from bot.app import ConfigurationError, atlas_credentials
+from access.rotation import RotationService
+from atlas.credentials import Credentials
+from bot.errors import ConfigurationError
 from bot.slack.admin.auth import AdminGuard
 from bot.slack.admin.connection import ConnectionResult, ConnectionTester
 from bot.slack.admin.home_view import home_modal
 from bot.slack.admin.overview import Overview, load_overview
 from bot.slack.admin.sync_runner import SyncRunner
+from bot.slack.directory import SlackDirectory
 from bot.slack.pacing import AfterAck
+from bot.slack.replies import team_of
 
 log = logging.getLogger(__name__)
 CHECK_THREADS = 8
-
-
-def our_team(context: BoltContext | None) -> str | None:
-    result = context.authorize_result if context is not None else None
-    return result.team_id if result is not None else None
 
 
 def clicked_value(body: dict[str, Any]) -> str:
@@ -41,20 +41,22 @@ def clicked_value(body: dict[str, Any]) -> str:
 
 @dataclass
 class Admin:
-    runtime: Any
+    config: ConfigService
+    rotation: RotationService
+    directory: SlackDirectory
     guard: AdminGuard
     tester: ConnectionTester
     runner: SyncRunner
     later: AfterAck
+    credentials_of: Callable[[IntegrationSpec], Credentials]  # a stored integration's credentials, resolved
+    audit: Callable[[str, str], str]  # `/atlas-admin audit …`: (user id, the words after it) -> the answer
     checks: dict[str, ConnectionResult] = field(default_factory=dict)  # the last credential check of each
-    # `/atlas-admin <word> [text]`: run(body=..., text=..., respond=...) after the admin check (e.g. "audit")
-    subcommands: dict[str, Callable[..., None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- who is asking --------------------------------------------------------------------------------------
 
     def refusal(self, body: dict[str, Any], context: BoltContext | str | None, action: str) -> str | None:
-        team = context if isinstance(context, str) or context is None else our_team(context)
+        team = context if isinstance(context, str) or context is None else team_of(context)
         return self.guard.refusal(body=body, our_team=team, action=action)
 
     def tell(self, client: WebClient, user_id: str, text: str) -> None:
@@ -67,23 +69,19 @@ class Admin:
     # --- stored state ---------------------------------------------------------------------------------------
 
     def integration(self, name: str) -> IntegrationSpec | None:
-        with self.runtime.store.unit_of_work() as uow:
-            spec: IntegrationSpec | None = uow.integrations.get(name)
-        return spec
+        return self.config.integration(name)
 
     def flow(self, name: str) -> AccessFlowSpec | None:
-        with self.runtime.store.unit_of_work() as uow:
-            spec: AccessFlowSpec | None = uow.flows.get(name)
-        return spec
+        return self.config.flow(name)
 
     def overview(self) -> Overview:
-        return load_overview(self.runtime.store)
+        return load_overview(self.config)
 
     # --- Atlas checks ---------------------------------------------------------------------------------------
 
     def check_stored(self, spec: IntegrationSpec) -> ConnectionResult:
         try:
-            credentials = atlas_credentials(spec)
+            credentials = self.credentials_of(spec)
         except ConfigurationError as error:
             result = ConnectionResult(ok=False, text=f":x: {error}")
         else:
@@ -93,8 +91,7 @@ class Admin:
         return result
 
     def check_all(self) -> None:
-        with self.runtime.store.unit_of_work() as uow:
-            specs = [spec for spec in uow.integrations.list() if spec.enabled]
+        specs = [spec for spec, _ in self.config.standing()[0] if spec.enabled]
         if specs:
             with ThreadPoolExecutor(max_workers=min(CHECK_THREADS, len(specs))) as pool:
                 list(pool.map(self.check_stored, specs))

@@ -16,10 +16,10 @@ from slack_sdk import WebClient
 
 from access.errors import FieldErrors
 from atlas.credentials import ApiKey, Credentials, ServiceAccount
-from bot.app import ConfigurationError, atlas_credentials
+from bot.errors import ConfigurationError
 from bot.slack import payloads as p
 from bot.slack.admin import ids
-from bot.slack.admin.context import Admin, our_team
+from bot.slack.admin.context import Admin
 from bot.slack.admin.drafts import (
     IntegrationDraft,
     flow_from_state,
@@ -32,6 +32,7 @@ from bot.slack.admin.form_views import integration_modal
 from bot.slack.admin.forms import flow_spec, integration_spec, place_flow_problems
 from bot.slack.admin.home_view import CHECKING
 from bot.slack.admin.words import SAVE_FAILED
+from bot.slack.replies import team_of
 from storage.config_repos import MissingSecret
 from storage.crypto import SecretKeyError
 
@@ -49,7 +50,7 @@ class FormListeners:
 
     def test_connection(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        team = our_team(context)
+        team = team_of(context)
         self._admin.later(lambda: self._test(body, client, team))
 
     def _test(self, body: dict[str, Any], client: WebClient, team: str | None) -> None:
@@ -79,7 +80,7 @@ class FormListeners:
         base: Credentials | None = None
         if stored is not None and stored.credentials.type == draft.credential_type:
             try:
-                base = atlas_credentials(stored)
+                base = self._admin.credentials_of(stored)
             except ConfigurationError as error:
                 return None, str(error)
         identity = draft.credential_id or (base.identity if base else "")
@@ -114,7 +115,7 @@ class FormListeners:
         spec, keep = integration_spec(draft, secret=typed_secret(view), stored=stored, taken=taken)
         self._check_principals(spec.integration_owners, ids.I_OWNER_GROUPS)
         try:
-            self._admin.runtime.config.save_integration(spec, actor=p.user_of(body), keep_secrets=keep)
+            self._admin.config.save_integration(spec, actor=p.user_of(body), keep_secrets=keep)
         except MissingSecret:
             raise p.InputErrors({ids.I_CRED_SECRET: "Enter the secret: nothing is stored to keep."}) from None
         except SecretKeyError:
@@ -160,7 +161,7 @@ class FormListeners:
         spec = flow_spec(draft, taken={f.name for f in self._admin.overview().flows}, stored=stored)
         self._check_principals(words_of(draft.requester_others), ids.F_GROUPS)
         try:
-            self._admin.runtime.config.save_flow(spec, actor=p.user_of(body))
+            self._admin.config.save_flow(spec, actor=p.user_of(body))
         except FieldErrors as errors:
             typed = set(typed_roles(view))
             raise p.InputErrors(place_flow_problems(errors.errors, roles=spec.roles, typed=typed)) from None
@@ -171,7 +172,7 @@ class FormListeners:
 
     def _check_principals(self, principals: list[str], block: str) -> None:
         """User groups and emails must be known to Slack (user ids come from Slack's own picker)."""
-        directory = self._admin.runtime.extras["directory"]
+        directory = self._admin.directory
         unknown = []
         for principal in principals:
             if principal.startswith("@") or re.match(r"^S[A-Z0-9]{2,}$", principal):

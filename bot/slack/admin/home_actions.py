@@ -16,10 +16,11 @@ from slack_sdk import WebClient
 from access.errors import AccessError, FieldErrors, RequestRefused
 from bot.slack import payloads as p
 from bot.slack.admin import ids
-from bot.slack.admin.context import Admin, clicked_value, our_team
+from bot.slack.admin.context import Admin, clicked_value
 from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, flow_draft, integration_draft
 from bot.slack.admin.form_views import flow_modal, integration_modal
 from bot.slack.admin.words import atlas_problem, rotation_words
+from bot.slack.replies import team_of
 from bot.slack.views import notice_modal
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class HomeActions:
     def _pushing(self, build: Callable[[str], dict[str, object]]) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
             ack()
-            team = our_team(context)
+            team = team_of(context)
             self._admin.later.urgent(lambda: self._push(body, client, team, build))
 
         return listener
@@ -63,7 +64,7 @@ class HomeActions:
     def _acting(self, work: Work, *, recheck: bool = False) -> Callable[..., None]:
         def listener(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
             ack()
-            team = our_team(context)
+            team = team_of(context)
             self._admin.later(lambda: self._act(body, client, team, work, recheck))
 
         return listener
@@ -111,8 +112,8 @@ class HomeActions:
         return flow_modal(flow_draft(spec), integrations=integrations, extra_roles=extra)
 
     def _extra_roles(self) -> tuple[str, ...]:
-        with self._admin.runtime.store.unit_of_work() as uow:
-            return tuple(sorted({r for spec in uow.integrations.list() for r in spec.extra_project_roles}))
+        integrations = self._admin.config.standing()[0]
+        return tuple(sorted({r for spec, _ in integrations for r in spec.extra_project_roles}))
 
     # --- the actions -----------------------------------------------------------------------------------------
 
@@ -135,7 +136,7 @@ class HomeActions:
             # the old one at that moment would fail half-way.
             return f"A sync of *{name}* is running: rotate its credential once it has finished."
         try:
-            outcome = self._admin.runtime.rotation.rotate(name, actor=user_id)
+            outcome = self._admin.rotation.rotate(name, actor=user_id)
         except RequestRefused as refused:
             return refused.reason
         self._admin.checks.pop(name, None)  # checked with the old credential
@@ -145,7 +146,7 @@ class HomeActions:
         spec = self._admin.integration(name)
         if spec is None:
             return f"There is no integration named {name} any more."
-        self._admin.runtime.config.save_integration(spec.model_copy(update={"enabled": not spec.enabled}),
+        self._admin.config.save_integration(spec.model_copy(update={"enabled": not spec.enabled}),
                                                     actor=user_id, keep_secrets=False)
         return f"*{name}* is {'disabled' if spec.enabled else 'enabled again'}."
 
@@ -154,7 +155,7 @@ class HomeActions:
         if spec is None:
             return f"There is no access flow named {name} any more."
         try:
-            self._admin.runtime.config.save_flow(spec.model_copy(update={"enabled": not spec.enabled}), actor=user_id)
+            self._admin.config.save_flow(spec.model_copy(update={"enabled": not spec.enabled}), actor=user_id)
         except FieldErrors as errors:
             return f":x: {name} cannot be saved as it is: " + " ".join(errors.errors.values())
         return f"Access flow *{name}* is {'disabled' if spec.enabled else 'enabled again'}."

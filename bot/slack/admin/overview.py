@@ -1,6 +1,6 @@
 """What the admin home shows: each integration's public settings and health, and the access flows.
 
-Read through the Store port in one unit of work. `IntegrationHealth` copies only public fields out of the spec
+Read through the ConfigService in one unit of work. `IntegrationHealth` copies only public fields out of the spec
 (the spec holds decrypted secrets in memory), so a view built from it cannot show a secret by mistake.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from access.admin import ConfigService
 from access.config import AccessFlowSpec, ApiKeyCredentials, IntegrationSpec
-from access.ports import Store
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,11 +39,9 @@ class Overview:
         return next((i for i in self.integrations if i.name == name), None)
 
 
-def load_overview(store: Store) -> Overview:
-    with store.unit_of_work() as uow:
-        integrations = tuple(health_of(spec, uow.integrations.status(spec.name)) for spec in uow.integrations.list())
-        flows = tuple(uow.flows.list())
-    return Overview(integrations=integrations, flows=flows)
+def load_overview(config: ConfigService) -> Overview:
+    integrations, flows = config.standing()
+    return Overview(integrations=tuple(health_of(spec, status) for spec, status in integrations), flows=tuple(flows))
 
 
 def credential_words(spec: IntegrationSpec) -> str:

@@ -19,7 +19,7 @@ from atlas.errors import (
     AtlasServerError,
     AtlasTransportError,
 )
-from bot.app import ConfigurationError
+from bot.errors import ConfigurationError
 from bot.slack import messages, mrkdwn
 from storage.crypto import SecretKeyError
 

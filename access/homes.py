@@ -1,0 +1,63 @@
+"""What one person's App Home shows, read from stored state: their live grants, their pending requests, the
+requests they may decide now (owners resolved again, as a click would), and for admins the integrations' health.
+
+A query only: it changes nothing and needs neither Atlas nor a notifier, so the Home's publisher (which the
+notifier wakes after every change) can be built before the use cases that change things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from access import policy
+from access.entities import AccessRequest, Grant
+from access.model import GrantStatus, RequestStatus
+from access.ports import Clock, GroupDirectory, Store
+
+LIVE = (GrantStatus.GRANTING, GrantStatus.INVITED, GrantStatus.ACTIVE, GrantStatus.REVOKING, GrantStatus.FAILED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeData:
+    """What one person's App Home shows, newest first in each list."""
+
+    user_id: str
+    now: datetime
+    grants: tuple[Grant, ...]  # my live grants
+    pending: tuple[AccessRequest, ...]  # my requests waiting for a decision
+    to_decide: tuple[AccessRequest, ...]  # others' requests waiting for my decision
+    health: tuple[tuple[str, dict[str, object]], ...] = ()  # (integration, status) for admins only
+
+
+class HomeQueries:
+    def __init__(self, *, store: Store, clock: Clock, directory: GroupDirectory) -> None:
+        self._store = store
+        self._clock = clock
+        self._directory = directory
+
+    def home(self, *, user_id: str, admin: bool = False, limit: int = 50) -> HomeData:
+        """My live grants, my pending requests, the requests waiting for me, and (admins) integration health."""
+        with self._store.unit_of_work() as uow:
+            grants = uow.grants.for_requester(user_id, statuses=LIVE)
+            mine = [r for r in uow.requests.for_requester(user_id, limit=limit) if r.status is RequestStatus.PENDING]
+            health = tuple((spec.name, uow.integrations.status(spec.name)) for spec in uow.integrations.list()) \
+                if admin else ()
+        return HomeData(user_id=user_id, now=self._clock.now(), grants=tuple(grants[:limit]), pending=tuple(mine),
+                        to_decide=self.to_decide(user_id=user_id, limit=limit), health=health)
+
+    def to_decide(self, *, user_id: str, limit: int = 50) -> tuple[AccessRequest, ...]:
+        """Pending requests `user_id` may decide now (newest first): their approvers resolved again, as a click
+        would resolve them, so the Home offers no buttons to someone who left the owners and shows the request
+        to someone who joined them."""
+        with self._store.unit_of_work() as uow:
+            pending = [r for r in uow.requests.pending(limit=1000)
+                       if r.requester_id != user_id and all(a.user_id != user_id for a in r.approvals)]
+            specs = {spec.name: spec for spec in uow.integrations.list()}
+            resources = {(r.integration, r.resource_id): uow.inventory.resource(
+                integration=r.integration, atlas_id=r.resource_id) for r in pending}
+        # The directory may ask Slack: outside the transaction.
+        waiting = [r for r in pending if r.integration in specs and user_id in policy.approvers_now(
+            integration=specs[r.integration], kind=r.resource_kind, resource=resources[(r.integration, r.resource_id)],
+            requester_id=r.requester_id, directory=self._directory).user_ids]
+        return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])
