@@ -61,6 +61,9 @@ class FakeGateway:
         self.atlas = atlas
         self.faults = Faults()
         self.calls: list[Call] = []
+        # Called with the method's name after a call took effect in Atlas, before its answer is back: someone
+        # changing things meanwhile (an admin in Atlas, another replica), for race tests.
+        self.meanwhile: Callable[[str], None] | None = None
         self._own = own_identity.casefold() if own_identity else None
 
     def __repr__(self) -> str:
@@ -111,6 +114,8 @@ class FakeGateway:
         if fault is not None and not fault.landed:
             raise fault.make(method)
         result = action()
+        if self.meanwhile is not None:
+            self.meanwhile(method)
         if fault is not None:
             raise fault.make(method)  # it happened in Atlas; the answer was lost on the way back
         return result

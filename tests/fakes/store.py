@@ -67,6 +67,7 @@ class MemoryStore:
         self._writer = threading.Lock()  # one unit of work at a time, as BEGIN IMMEDIATE on SQLite
         self._open = threading.local()
         self.commits = 0  # how many transactions were committed (for tests that count them)
+        self._failing_commits: list[Exception] = []
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -85,7 +86,13 @@ class MemoryStore:
         finally:
             self._open.depth = 0
 
+    def fail_commits(self, error: Exception, *, count: int = 1) -> None:
+        """The next `count` commits raise `error` and store nothing (the database went away mid-transaction)."""
+        self._failing_commits.extend([error] * count)
+
     def publish(self, tables: Tables) -> None:
+        if self._failing_commits:
+            raise self._failing_commits.pop(0)
         self._committed = tables
         self.commits += 1
 
