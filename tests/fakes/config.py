@@ -47,7 +47,7 @@ class MemoryIntegrations:
         return [spec_of(self._rows[name]) for name in sorted(self._rows)]
 
     def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
-        rows = self._rows
+        rows = self._tx.writing().integrations
         stored = rows.get(spec.name)
         dumped = spec.model_dump()
         dumped["credentials"] = self._credentials(spec, dumped["credentials"], stored if keep_secrets else None)
@@ -69,7 +69,7 @@ class MemoryIntegrations:
         unknown = set(fields) - set(STATUS_FIELDS)
         if unknown:
             raise ValueError(f"not status fields: {', '.join(sorted(unknown))}")
-        rows = self._rows
+        rows = self._tx.writing().integrations
         if fields and name in rows:
             values = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in fields.items()}
             rows[name] = dataclasses.replace(rows[name], **values)  # type: ignore[arg-type]
@@ -108,7 +108,7 @@ class MemoryFlows:
         return [f for f in flows if f.enabled or not enabled_only]
 
     def upsert(self, spec: AccessFlowSpec) -> bool:
-        rows = self._rows
+        rows = self._tx.writing().flows
         data = spec.model_dump(mode="json", exclude={"max_duration"})
         data["max_duration_seconds"] = int(spec.max_duration.total_seconds())  # whole seconds, as the column
         now = as_utc(self._now())

@@ -32,8 +32,7 @@ class MemoryInventory:
         self._tx = tx
 
     def apply(self, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:
-        self._tx.check()
-        t, org = self._tx.tables, inventory.organization_id
+        t, org = self._tx.writing(), inventory.organization_id
         orgs = {(integration, org): {"atlas_id": org, "name": inventory.organization_name}}
         projects = {(integration, p.id): {"atlas_id": p.id, "organization_id": p.organization_id, "name": p.name,
                                           "tags": tuple((tag.key, tag.value) for tag in p.tags)}

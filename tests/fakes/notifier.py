@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
@@ -81,6 +82,7 @@ class CredentialsSent:
 
 
 Event = Posted | Updated | Told | Alerted | Reminded | CredentialsSent
+E = TypeVar("E", Posted, Updated, Told, Alerted, Reminded, CredentialsSent)
 METHODS = ("post_request", "update_request", "tell_requester", "alert_owners", "remind_approvers",
            "deliver_database_credentials")
 
@@ -155,7 +157,7 @@ class RecordingNotifier:
 
     # --- reading what happened ---------------------------------------------------------------------------
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
     def told(self, request_id: int | None = None) -> list[str]:

@@ -30,6 +30,12 @@ class Transaction:
         self.tables = tables
         self.sequences = sequences
         self.spoilt = False
+        self.dirty = False  # something was written (a read-only transaction's commit cannot fail for lack of room)
+
+    def writing(self) -> Tables:
+        self.check()
+        self.dirty = True
+        return self.tables
 
     def check(self) -> None:
         if self.spoilt:  # PostgreSQL: "current transaction is aborted, commands ignored until end of block"
@@ -62,7 +68,7 @@ class MemoryRequests:
         return self._tx.tables.requests
 
     def add(self, request: AccessRequest) -> AccessRequest:
-        rows = self._rows
+        rows = self._tx.writing().requests
         for key in ("submission_key", "pending_key"):
             value = getattr(request, key)
             if value is not None and any(getattr(row, key) == value for row in rows.values()):
@@ -75,7 +81,7 @@ class MemoryRequests:
         return self._rows.get(request_id)
 
     def save(self, request: AccessRequest) -> AccessRequest:
-        rows = self._rows
+        rows = self._tx.writing().requests
         for key in ("submission_key", "pending_key"):
             value = getattr(request, key)
             if value is not None and any(getattr(row, key) == value and row.id != request.id for row in rows.values()):
@@ -119,7 +125,7 @@ class MemoryGrants:
         return self._tx.tables.grants
 
     def add(self, grant: Grant) -> Grant:
-        rows = self._rows
+        rows = self._tx.writing().grants
         if grant.request_id not in self._tx.tables.requests:
             raise self._tx.refuse(IntegrityError(f"no request {grant.request_id} (foreign key)"))
         if any(row.request_id == grant.request_id for row in rows.values()):
@@ -135,7 +141,7 @@ class MemoryGrants:
         return next((g for g in self._rows.values() if g.request_id == request_id), None)
 
     def save(self, grant: Grant) -> Grant:
-        return save_versioned(self._rows, grant, "grant")
+        return save_versioned(self._tx.writing().grants, grant, "grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         found = [g for g in self._rows.values()
@@ -147,7 +153,7 @@ class MemoryGrants:
         return sorted(found, key=lambda g: (g.created_at, g.id or 0), reverse=True)
 
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
-        rows = self._rows
+        rows = self._tx.writing().grants
         now = as_utc(now)
         due = sorted((g for g in rows.values() if _due(g, now)), key=lambda g: (due_at(g), g.id or 0))[:limit]
         until = now + timedelta(seconds=lease_seconds)
@@ -184,8 +190,7 @@ class MemoryAudit:
         self._tx = tx
 
     def add(self, event: AuditEvent) -> None:
-        self._tx.check()
-        self._tx.tables.audit.append(stored_event(event, event_id=self._tx.sequences.next("audit")))
+        self._tx.writing().audit.append(stored_event(event, event_id=self._tx.sequences.next("audit")))
 
     def query(self, *, since: datetime | None = None, integration: str | None = None,
               limit: int | None = None) -> Iterator[AuditEvent]:

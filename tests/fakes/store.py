@@ -55,8 +55,9 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         """Publish what was done so far; later work in the block runs in a new transaction."""
         self._tx.check()
-        self._store.publish(self._tx.tables)
-        self._tx.tables = self._tx.tables.copy()
+        if self._tx.dirty:
+            self._store.publish(self._tx.tables)
+            self._tx.tables, self._tx.dirty = self._tx.tables.copy(), False
 
 
 class MemoryStore:
@@ -87,7 +88,7 @@ class MemoryStore:
             self._open.depth = 0
 
     def fail_commits(self, error: Exception, *, count: int = 1) -> None:
-        """The next `count` commits raise `error` and store nothing (the database went away mid-transaction)."""
+        """The next `count` commits that write raise `error` and store nothing (the database went away)."""
         self._failing_commits.extend([error] * count)
 
     def publish(self, tables: Tables) -> None:

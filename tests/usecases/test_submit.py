@@ -247,7 +247,7 @@ def test_the_approval_message_goes_where_the_integration_says(world: World) -> N
     world.set_integration(approval_channel="C0OTHER")
     request = world.submit()
     [post] = world.notifier.of(Posted)
-    assert post.channel == "C0OTHER" and world.request(request.id or 0).channel == "C0OTHER"  # type: ignore[union-attr]
+    assert post.channel == "C0OTHER" and world.request(request.id or 0).channel == "C0OTHER"
 
 
 def test_unknown_request_to_announce(world: World) -> None:
