@@ -171,6 +171,18 @@ def test_flows_upsert_by_name_and_list_by_name(store_world: StoreWorld) -> None:
         assert (uow.flows.get("zeta") or b.flow()).max_duration == timedelta(hours=2)
 
 
+def test_a_flow_row_that_no_longer_reads_is_left_out_of_lists_and_refused_when_read(store_world: StoreWorld) -> None:
+    with store_world.store.unit_of_work() as uow:
+        uow.flows.upsert(b.flow("a-flow"))
+        uow.flows.upsert(b.flow("b-flow"))
+    store_world.damage_flow("a-flow", approval="sometimes")
+    with store_world.store.unit_of_work() as uow:
+        assert [f.name for f in uow.flows.list()] == ["b-flow"]
+        assert [f.name for f in uow.flows.list(enabled_only=True)] == ["b-flow"]
+        with pytest.raises(ValueError, match="approval"):
+            uow.flows.get("a-flow")
+
+
 # --- inventory -------------------------------------------------------------------------------------------------
 
 P1 = b.project(1, clusters=2, name="payments", owner="payments-oncall", env="prod")
