@@ -3,6 +3,7 @@ recorded, granted and told. Given ann's request on payments (owned by @payments-
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -229,3 +230,24 @@ def test_a_decision_refused_after_the_owners_changed_is_still_recorded(world: Wo
         world.service.deny(request_id=request.id or 0, user_id=BOB, reason="no thanks")
     [refused] = world.audit("refused")
     assert refused.actor == BOB and refused.request_id == request.id
+
+
+def test_two_owners_clicking_at_once_make_one_approval_and_one_grant(world: World) -> None:
+    request = world.submit()
+    outcomes: list[str] = []
+
+    def click(user: str) -> None:
+        try:
+            world.service.approve(request_id=request.id or 0, user_id=user)
+            outcomes.append("approved")
+        except AlreadyDecided:
+            outcomes.append("already decided")
+
+    threads = [threading.Thread(target=click, args=(user,)) for user in (BOB, CYD, BOB)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already decided", "already decided", "approved"]
+    assert len(world.request(request.id or 0).approvals) == 1 and len(world.grants()) == 1
+    assert world.roles() == {READ} and len(world.audit("granted")) == 1

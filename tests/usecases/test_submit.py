@@ -8,6 +8,7 @@ say what happened.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -323,3 +324,22 @@ def test_a_replay_of_an_auto_approved_request_is_a_replay() -> None:
     with pytest.raises(Replayed):
         world.submit(submission_key="V0AUTO")
     assert len(world.grants()) == 1
+
+
+def test_a_submission_replayed_at_the_same_moment_makes_one_request(world: World) -> None:
+    outcomes: list[str] = []
+
+    def send() -> None:
+        try:
+            world.submit(submission_key="V0SAME")
+            outcomes.append("stored")
+        except Replayed:
+            outcomes.append("replay")
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["replay", "replay", "stored"] and len(world.requests()) == 1
+    assert len(world.notifier.posts()) == 1

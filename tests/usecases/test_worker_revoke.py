@@ -171,3 +171,10 @@ def test_an_organization_grant_leaves_org_member() -> None:
     grant = world.approved(resource=ORG_ID, roles=("ORG_READ_ONLY", "ORG_BILLING_READ_ONLY"), by="U0DAN")
     world.expire(H)
     assert world.grant(grant.id or 0).status is G.REVOKED and world.roles(resource=ORG_ID) == {"ORG_MEMBER"}
+
+
+def test_access_that_fell_due_while_no_worker_ran_is_revoked_by_the_first_sweep(world: World) -> None:
+    grants = [world.approved(roles=(role,), duration=hours * H) for role, hours in ((READ, 1), (DATA_READ, 2))]
+    world.clock.advance(days=3)  # the bot was down
+    assert world.worker.run_due() == 2
+    assert {world.grant(g.id or 0).status for g in grants} == {G.REVOKED} and world.roles() == set()
