@@ -1,18 +1,16 @@
-"""A directory of Slack users and groups for the pure domain tests (a fake of the GroupDirectory port)."""
+"""The directory of Slack users and groups for the pure domain tests: the shared FakeDirectory (tests/fakes), built
+from a map of groups (by handle or id) and a map of user ids to emails."""
 
 from __future__ import annotations
 
+from tests.fakes import FakeDirectory
 
-class Directory:
-    def __init__(self, groups: dict[str, set[str]] | None = None, emails: dict[str, str] | None = None) -> None:
-        self.groups = {k: frozenset(v) for k, v in (groups or {}).items()}
-        self.emails = emails or {}
 
-    def group_members(self, handle_or_id: str) -> frozenset[str] | None:
-        return self.groups.get(handle_or_id)
-
-    def user_id_for_email(self, email: str) -> str | None:
-        return next((uid for uid, mail in self.emails.items() if mail == email), None)
-
-    def email_for_user(self, user_id: str) -> str | None:
-        return self.emails.get(user_id)
+def Directory(groups: dict[str, set[str]] | None = None, emails: dict[str, str] | None = None  # noqa: N802
+              ) -> FakeDirectory:
+    directory = FakeDirectory()
+    for key, members in (groups or {}).items():
+        directory.add_group(key, key, members)
+    for user_id, email in (emails or {}).items():
+        directory.add_user(user_id, email)
+    return directory

@@ -1,0 +1,13 @@
+"""In-memory fakes of the domain's ports, with the semantics of the real adapters (see tests/contracts)."""
+
+from tests.fakes.atlas_state import FakeAtlas
+from tests.fakes.authority import FakeAuthority
+from tests.fakes.clock import ManualClock
+from tests.fakes.directory import FakeDirectory
+from tests.fakes.faults import Faults
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.store import MemoryStore, NestedUnitOfWork
+
+__all__ = ["FakeAtlas", "FakeAuthority", "FakeDirectory", "FakeGateway", "Faults", "ManualClock", "MemoryStore",
+           "NestedUnitOfWork", "RecordingNotifier"]

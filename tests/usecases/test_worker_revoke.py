@@ -1,0 +1,180 @@
+"""The grant worker, revoking: at expiry the roles the grant added go, the baseline and roles other live grants
+need stay, a user the grant added leaves; failures of every GatewayError kind are retried with a growing back-off
+for ever, the owners are alerted once after a few; a lost answer is never a second removal; leases hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from access.model import GrantStatus
+from tests.fakes.faults import KINDS
+from tests.usecases.world import ANN, DATA_READ, DATA_WRITE, OPTIONS, ORG_ID, PAYMENTS, READ, World, flow
+
+G = GrantStatus
+H = timedelta(hours=1)
+
+
+def nothing(world: World) -> None:
+    return None
+
+
+def reads_already(world: World) -> None:
+    world.atlas.set_project_roles(PAYMENTS, ANN.email, [READ])
+
+
+def another_grant_of_read(world: World) -> None:
+    world.approved(roles=(READ,), duration=5 * H)
+
+
+def left_the_org(world: World) -> None:
+    world.atlas.remove_user(ORG_ID, ANN.email)
+
+
+def role_taken_by_hand(world: World) -> None:
+    world.atlas.set_project_roles(PAYMENTS, ANN.email, [])
+
+
+def own_role_taken_by_hand(world: World) -> None:
+    world.atlas.set_project_roles(PAYMENTS, ANN.email, [DATA_READ])
+
+
+@dataclass(frozen=True)
+class RevokeCase:
+    name: str
+    before: Callable[[World], None]  # before the grant
+    meanwhile: Callable[[World], None]  # while it is live
+    roles: tuple[str, ...]
+    after: set[str]  # her roles on payments once it expired
+    removed: list[str]
+    removed_user: bool
+    kept_by_others: tuple[str, ...] = ()
+    in_org: bool = True
+
+
+REVOKE_CASES = [
+    RevokeCase("a user the grant added leaves the project", nothing, nothing, (READ, DATA_READ), set(),
+               [DATA_READ, READ], True),
+    RevokeCase("what she read before stays", reads_already, nothing, (READ, DATA_READ), {READ}, [DATA_READ], False),
+    RevokeCase("a role another live grant needs stays", nothing, another_grant_of_read, (READ, DATA_READ), {READ},
+               [DATA_READ], False, kept_by_others=(READ,)),
+    RevokeCase("she left the organization meanwhile: done", nothing, left_the_org, (READ,), set(), [], False,
+               in_org=False),
+    RevokeCase("an admin took the role meanwhile: done", reads_already, role_taken_by_hand, (DATA_READ,), set(), [],
+               False),
+    RevokeCase("her own role was taken by hand: she leaves the project", reads_already, own_role_taken_by_hand,
+               (DATA_READ,), set(), [DATA_READ], True),
+]
+
+
+@pytest.mark.parametrize("case", REVOKE_CASES, ids=lambda c: c.name)
+def test_at_expiry_the_grant_is_revoked_and_the_rest_kept(world: World, case: RevokeCase) -> None:
+    # given ann's grant, what she held before it, and what changed while it was live
+    case.before(world)
+    grant = world.approved(roles=case.roles, duration=2 * H)
+    case.meanwhile(world)
+    # when its time is up
+    world.expire(2 * H)
+    # then it is revoked, Atlas keeps what it should, and the audit trail and ann say so
+    revoked = world.grant(grant.id or 0)
+    assert (revoked.status, revoked.revoked_at, revoked.lease_owner) == (G.REVOKED, world.clock.now(), None)
+    assert world.roles() == case.after and world.has_user() is case.in_org
+    row = [e for e in world.audit("revoked") if e.grant_id == grant.id][0]
+    assert (row.detail["reason"], row.detail["removed"], row.detail["removed_user"]) == (
+        "expired", case.removed, case.removed_user)
+    [told] = [e for e in world.notifier.dms(ANN.user_id) if e.event == "revoked" and e.grant and e.grant.id == grant.id]
+    assert told.kept_by_other_grants == case.kept_by_others
+
+
+def test_nothing_is_revoked_before_its_time(world: World) -> None:
+    grant = world.approved(duration=2 * H)
+    assert world.expire(2 * H - timedelta(seconds=1)) == 0
+    assert world.grant(grant.id or 0).status is G.ACTIVE and world.roles() == {READ}
+    assert world.expire(timedelta(seconds=1)) == 1 and world.roles() == set()
+
+
+def test_the_later_of_two_grants_keeps_the_role_until_it_ends(world: World) -> None:
+    short = world.approved(roles=(READ,), duration=H)
+    long = world.approved(roles=(READ, DATA_READ), duration=3 * H)
+    world.expire(H)
+    assert world.grant(short.id or 0).status is G.REVOKED and world.roles() == {READ, DATA_READ}
+    world.expire(2 * H)
+    assert world.grant(long.id or 0).status is G.REVOKED and world.roles() == set()
+
+
+# --- failures ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_failed_revocation_is_retried_until_it_goes_through(world: World, kind: str) -> None:
+    grant = world.approved()
+    world.gateway.faults.fail_next(kind, method="revoke")
+    world.expire(H)
+    failed = world.grant(grant.id or 0)
+    now = world.clock.now()
+    assert (failed.status, failed.attempts) == (G.FAILED, 1) and failed.last_error and world.roles() == {READ}
+    assert failed.next_attempt_at is not None
+    assert now + timedelta(seconds=1) <= failed.next_attempt_at <= now + timedelta(seconds=2)
+    assert world.notifier.told(grant.request_id)[-1] == "granted"  # no DM about the failure
+    world.expire(timedelta(seconds=2))
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles() == set()
+    assert world.actions(grant.request_id)[-2:] == ["revoke_failed", "revoked"]
+
+
+def test_retries_back_off_more_each_time_up_to_the_cap_and_the_owners_hear_once(world: World) -> None:
+    grant = world.approved()
+    world.gateway.faults.fail_always("rate_limited", method="revoke")
+    world.expire(H)
+    for attempt in range(1, 12):
+        current = world.grant(grant.id or 0)
+        ceiling = min(OPTIONS.backoff_cap_seconds, OPTIONS.backoff_base_seconds * 2 ** (attempt - 1))
+        wait = ((current.next_attempt_at or world.clock.now()) - world.clock.now()).total_seconds()
+        assert current.attempts == attempt and ceiling / 2 <= wait <= ceiling
+        assert current.alerted is (attempt >= OPTIONS.alert_after_attempts)
+        world.expire(timedelta(seconds=wait))
+    assert len(world.notifier.alerts()) == 1 and "has failed 3 times" in world.notifier.alerts()[0].text
+    world.gateway.faults.clear()
+    world.expire(timedelta(seconds=OPTIONS.backoff_cap_seconds))
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles() == set()
+
+
+def test_a_removal_whose_answer_was_lost_is_not_sent_twice(world: World) -> None:
+    world.atlas.set_project_roles(PAYMENTS, ANN.email, [READ])
+    grant = world.approved(roles=(READ, DATA_READ))
+    world.gateway.faults.fail_next("unreachable", method="revoke", landed=True)
+    world.expire(H)
+    assert world.grant(grant.id or 0).status is G.FAILED and world.roles() == {READ}  # it landed
+    world.atlas.set_project_roles(PAYMENTS, ANN.email, [READ, DATA_WRITE])  # an admin adds a role meanwhile
+    world.expire(timedelta(seconds=2))
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles() == {READ, DATA_WRITE}
+    assert world.audit("revoked")[0].detail["removed"] == []
+
+
+def test_a_grant_leased_by_a_worker_that_died_is_revoked_once_the_lease_runs_out(world: World) -> None:
+    grant = world.approved()
+    world.clock.advance(H)
+    world.save_grant(world.grant(grant.id or 0), status=G.REVOKING, next_attempt_at=world.clock.now(),
+                     lease_owner="dead:1", lease_until=world.clock.now() + timedelta(seconds=60))
+    assert world.worker.run_due() == 0 and world.roles() == {READ}
+    with world.store.unit_of_work() as uow:
+        assert uow.grants.next_due_at() == world.clock.now() + timedelta(seconds=60)
+    world.expire(timedelta(seconds=60))
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles() == set()
+
+
+def test_an_organization_grant_leaves_org_member() -> None:
+    world = World(flows=[flow(name="prod-org", resources={"types": ["organization"]},
+                              roles=["ORG_READ_ONLY", "ORG_BILLING_READ_ONLY"])])
+    grant = world.approved(resource=ORG_ID, roles=("ORG_READ_ONLY", "ORG_BILLING_READ_ONLY"), by="U0DAN")
+    world.expire(H)
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles(resource=ORG_ID) == {"ORG_MEMBER"}
+
+
+def test_access_that_fell_due_while_no_worker_ran_is_revoked_by_the_first_sweep(world: World) -> None:
+    grants = [world.approved(roles=(role,), duration=hours * H) for role, hours in ((READ, 1), (DATA_READ, 2))]
+    world.clock.advance(days=3)  # the bot was down
+    assert world.worker.run_due() == 2
+    assert {world.grant(g.id or 0).status for g in grants} == {G.REVOKED} and world.roles() == set()
