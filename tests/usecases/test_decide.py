@@ -214,13 +214,13 @@ def test_what_waits_for_a_decision_is_what_a_click_would_allow(world: World) -> 
     world.set_flow("prod-org", **{k: v for k, v in ORG_FLOW.items() if k != "name"})
     mine = world.submit()
     org = world.submit(resource=ORG_ID, roles=("ORG_READ_ONLY",))
-    assert [r.id for r in world.service.to_decide(user_id=BOB)] == [mine.id]
-    assert [r.id for r in world.service.to_decide(user_id=DAN)] == [org.id]
-    assert world.service.to_decide(user_id=EVE) == () and world.service.to_decide(user_id=ANN.user_id) == ()
+    assert [r.id for r in world.homes.to_decide(user_id=BOB)] == [mine.id]
+    assert [r.id for r in world.homes.to_decide(user_id=DAN)] == [org.id]
+    assert world.homes.to_decide(user_id=EVE) == () and world.homes.to_decide(user_id=ANN.user_id) == ()
     world.directory.join("payments-oncall", EVE)
     world.directory.leave("payments-oncall", BOB)
-    assert [r.id for r in world.service.to_decide(user_id=EVE)] == [mine.id]
-    assert world.service.to_decide(user_id=BOB) == ()
+    assert [r.id for r in world.homes.to_decide(user_id=EVE)] == [mine.id]
+    assert world.homes.to_decide(user_id=BOB) == ()
 
 
 def test_a_decision_refused_after_the_owners_changed_is_still_recorded(world: World) -> None:

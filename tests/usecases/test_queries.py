@@ -88,10 +88,10 @@ def test_mine_and_the_home_show_a_persons_live_access_and_what_waits(world: Worl
     world.selfservice.done(grant_id=ended.id or 0, user_id=ANN.user_id)
     mine = world.service.mine(user_id=ANN.user_id)
     assert [g.id for g in mine.grants] == [live.id] and {r.id for r in mine.requests} >= {waiting.id}
-    home = world.selfservice.home(user_id=ANN.user_id)
+    home = world.homes.home(user_id=ANN.user_id)
     assert [g.id for g in home.grants] == [live.id] and [r.id for r in home.pending] == [waiting.id]
     assert home.to_decide == () and home.health == ()
-    bob = world.selfservice.home(user_id=BOB, admin=True)
+    bob = world.homes.home(user_id=BOB, admin=True)
     assert [r.id for r in bob.to_decide] == [waiting.id]
     assert [name for name, _ in bob.health] == ["prod"]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant
+from access.homes import HomeQueries
 from access.model import RequestStatus
 from access.policy import Requester
 from access.ports import AtlasGateway
@@ -108,6 +109,7 @@ class World:
                                      notifier=self.notifier, clock=self.clock, worker=self.worker,
                                      max_pending=max_pending)
         self.selfservice = SelfService(store=self.store, clock=self.clock, worker=self.worker, max_pending=max_pending)
+        self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory)
         self.sync = SyncService(store=self.store, gateways=self.gateways, clock=self.clock)
         self.reconciler = ReconcileService(store=self.store, ledger=self.store.ledger(), gateways=self.gateways,
                                            notifier=self.notifier, clock=self.clock, options=reconcile)
