@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from access.errors import OWN_IDENTITY, GatewayRefused, GatewayUnauthorized
 from access.model import (
     DiscoveryType,
     GrantResult,
@@ -15,7 +16,6 @@ from access.model import (
     RevokeResult,
     UserAccess,
 )
-from access.errors import OWN_IDENTITY, GatewayRefused, GatewayUnauthorized
 from atlas.gateway import AtlasGateway
 from tests.atlas.helpers import World
 
