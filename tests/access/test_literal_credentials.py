@@ -15,10 +15,10 @@ ENV = {"PUB": "pub-from-env", "PRIV": "priv-from-env-secret", "CID": "cid-from-e
 
 
 @pytest.mark.parametrize(("given", "identity", "secret"), [
-    ({"type": "api_key", "public_key": "pub", "private_key": "priv"}, "pub", "priv"),
+    ({"type": "api_key", "public_key": "pub", "private_key": "s3cret-literal"}, "pub", "s3cret-literal"),
     ({"type": "api_key", "public_key_env": "PUB", "private_key_env": "PRIV"}, "pub-from-env", "priv-from-env-secret"),
     ({"type": "api_key", "public_key": "pub", "private_key_env": "PRIV"}, "pub", "priv-from-env-secret"),
-    ({"type": "service_account", "client_id": "cid", "client_secret": "csec"}, "cid", "csec"),
+    ({"type": "service_account", "client_id": "cid", "client_secret": "s3cret-sa"}, "cid", "s3cret-sa"),
     ({"type": "service_account", "client_id_env": "CID", "client_secret_env": "CSEC"}, "cid-from-env",
      "csec-from-env-secret"),
 ])  # fmt: skip
