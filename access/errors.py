@@ -20,6 +20,8 @@ nor the bot ever sees an httpx, Atlas-client or SQLAlchemy exception):
                              refused it (changing the bot's own identity: `code` OWN_IDENTITY)
     StoreUnavailable       the database did not answer or could not serve (connection refused or lost, a lock
                            held too long); the unit of work was rolled back, or its commit's outcome is unknown
+    SecretKeyError         the store cannot read or write the integrations' literal secrets: its key (the
+                           operator's ATLAS_ACCESS_SECRET_KEY) is missing, malformed or not the one they had
     (access.ports.StaleWrite and Duplicate are outcomes of a unit of work, not failures: see there)
 """
 
@@ -114,3 +116,8 @@ class StoreUnavailable(Exception):
     def __init__(self, message: str, *, cause: str = "") -> None:
         super().__init__(message)
         self.cause = cause
+
+
+class SecretKeyError(Exception):
+    """The store's secret key is missing, malformed, or cannot decrypt what is stored (the text says which, for the
+    operator; never the key)."""

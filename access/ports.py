@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from access.config import AccessFlowSpec, CredentialSpec, IntegrationSpec, IssuedCredential
@@ -134,6 +135,11 @@ class Duplicate(Exception):  # noqa: N818 - a domain outcome, not a bug
     """An add found a row already holding one of its unique keys (see access.once_only); nothing was added."""
 
 
+class MissingSecret(ValueError):  # noqa: N818 - a refusal of the input, named as before
+    """IntegrationRepository.upsert(keep_secrets=True) was asked to keep a stored secret that does not exist (or
+    belongs to another credential type): the secret has to be given."""
+
+
 class RequestRepository(Protocol):
     def add(self, request: AccessRequest) -> AccessRequest:
         """Store a new request; it comes back with its id and version 1.
@@ -223,7 +229,8 @@ class IntegrationRepository(Protocol):
     def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
         """Insert or update by name (True if created). Literal secrets are stored encrypted.
 
-        With keep_secrets, a spec whose literal secret fields are None keeps the stored ones.
+        With keep_secrets, a spec whose literal secret fields are None keeps the stored ones (MissingSecret when
+        there are none to keep). SecretKeyError when the store's key cannot encrypt.
         """
         ...
 
@@ -267,6 +274,18 @@ class UnitOfWork(Protocol):
     inventory: InventoryRepository
 
     def commit(self) -> None: ...
+
+
+class DatabaseHealth(StrEnum):
+    OK = "ok"
+    UNREACHABLE = "database_unreachable"
+    READ_ONLY = "database_read_only"  # it answers, but refuses writes
+
+
+class StoreHealth(Protocol):
+    """Whether the database answers and takes writes (for /healthz and start-up), without raising."""
+
+    def health(self) -> DatabaseHealth: ...
 
 
 class Store(Protocol):

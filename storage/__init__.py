@@ -13,7 +13,8 @@ Errors raised on purpose (others are SQLAlchemy's):
                                       SQLAlchemy OperationalError, for callers that still catch those)
     access.ports.StaleWrite           a compare-and-set save found the row changed since it was read
     access.ports.Duplicate            an add found a row holding one of its unique keys
-    storage.crypto.SecretKeyError     ATLAS_ACCESS_SECRET_KEY missing, malformed, or not the key the data has
-    storage.config_repos.MissingSecret  upsert(keep_secrets=True) had no stored secret to keep (a ValueError)
+    access.ports.MissingSecret        upsert(keep_secrets=True) had no stored secret to keep (a ValueError)
+    access.errors.SecretKeyError      ATLAS_ACCESS_SECRET_KEY missing, malformed, or not the key the data has
+    (the last two importable from storage.config_repos and storage.crypto as before)
     storage.store.NestedUnitOfWork    a unit of work opened inside another on one thread, on SQLite
 """

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +23,14 @@ from access.config import IntegrationSpec
 from access.ports import (
     AuditLog,
     Clock,
+    DatabaseHealth,
     FlowRepository,
     GrantRepository,
     IntegrationRepository,
     InventoryRepository,
     RequestRepository,
     Store,
+    StoreHealth,
     UnitOfWork,
 )
 from storage.audit import SqlAuditLog
@@ -44,12 +45,6 @@ from storage.requests import SqlRequestRepository
 # A write that changes nothing: refused all the same by a read-only database (PostgreSQL checks before it looks
 # for rows; SQLite when it takes the write lock). No row is locked, so it never waits on other writers' rows.
 _WRITE_PROBE = update(GRANT).where(false()).values(version=GRANT.c.version)
-
-
-class DatabaseHealth(StrEnum):
-    OK = "ok"
-    UNREACHABLE = "database_unreachable"
-    READ_ONLY = "database_read_only"  # it answers, but refuses writes
 
 
 class NestedUnitOfWork(RuntimeError):
@@ -203,8 +198,8 @@ class SqlStore:
 
 if TYPE_CHECKING:
 
-    def _implements_the_ports(store: SqlStore, uow: SqlUnitOfWork) -> tuple[Store, UnitOfWork]:
-        return store, uow  # mypy proves SqlStore and SqlUnitOfWork satisfy access.ports
+    def _implements_the_ports(store: SqlStore, uow: SqlUnitOfWork) -> tuple[Store, StoreHealth, UnitOfWork]:
+        return store, store, uow  # mypy proves SqlStore and SqlUnitOfWork satisfy access.ports
 
 
 __all__ = ["DatabaseHealth", "NestedUnitOfWork", "SecretKeyError", "SqlStore", "SqlUnitOfWork"]
