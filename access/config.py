@@ -9,6 +9,7 @@ limit added after it was stored).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -39,6 +40,7 @@ from access.bounds import (
 from access.bounds import format_duration as format_duration
 from access.bounds import parse_duration as parse_duration
 from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
+from access.errors import CredentialsMissing
 from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -94,6 +96,34 @@ class ServiceAccountCredentials(_Strict):
 
 
 Credentials = Annotated[ApiKeyCredentials | ServiceAccountCredentials, Field(discriminator="type")]
+CredentialSpec = ApiKeyCredentials | ServiceAccountCredentials
+
+
+def literal_credentials(credentials: CredentialSpec, *, env: Mapping[str, str], integration: str = ""
+                        ) -> CredentialSpec:
+    """The credentials with each environment variable name replaced by the variable's value (literal values kept):
+    what an adapter calls with. A variable that is not set is CredentialsMissing, naming it (never a value).
+
+    The values are not validated again: they are the operator's, and a refusal must not quote a secret.
+    """
+
+    def pick(value: str | SecretStr | None, name: str | None, what: str) -> str:
+        if value is not None:
+            return value.get_secret_value() if isinstance(value, SecretStr) else value
+        if name and env.get(name):
+            return env[name]
+        where = f"integration {integration}: " if integration else ""
+        raise CredentialsMissing(f"{where}{what} is not set (environment variable {name})")
+
+    if isinstance(credentials, ApiKeyCredentials):
+        return ApiKeyCredentials.model_construct(
+            type="api_key", public_key=pick(credentials.public_key, credentials.public_key_env, "the API public key"),
+            private_key=SecretStr(pick(credentials.private_key, credentials.private_key_env, "the API private key")))
+    return ServiceAccountCredentials.model_construct(
+        type="service_account",
+        client_id=pick(credentials.client_id, credentials.client_id_env, "the service account client id"),
+        client_secret=SecretStr(pick(credentials.client_secret, credentials.client_secret_env,
+                                     "the service account secret")))
 
 
 def _exactly_one(value: object, env: str | None, name: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NewType
+from typing import Any, Literal, NewType
 
 SlackUserId = NewType("SlackUserId", str)
 AtlasUserId = NewType("AtlasUserId", str)
@@ -50,6 +50,10 @@ class GrantStatus(StrEnum):
     REVOKING = "revoking"
     REVOKED = "revoked"
     FAILED = "failed"
+
+
+# The states in which a grant's revocation is owed once its expiry has passed (an overdue revocation).
+REVOCATION_OWED = (GrantStatus.ACTIVE, GrantStatus.REVOKING, GrantStatus.FAILED)
 
 
 ORG_ROLES: tuple[str, ...] = (
@@ -165,12 +169,61 @@ class UserAccess:
     roles: frozenset[str]
 
 
-class DatabaseHealth(StrEnum):
-    """What the store says of the database it keeps everything in (`/healthz` says it to the balancer)."""
+@dataclass(frozen=True, kw_only=True)
+class GrantFigures:
+    """What the grants say right now, for the metrics: counts by status (every status, zero included), and the
+    revocations still owed a grace period after their expiry, with the oldest one's age."""
 
-    OK = "ok"
-    UNREACHABLE = "database_unreachable"
-    READ_ONLY = "database_read_only"  # it answers, but refuses writes
+    by_status: dict[GrantStatus, int]
+    overdue: int
+    oldest_overdue_seconds: float
+
+    @property
+    def active(self) -> int:
+        return self.by_status.get(GrantStatus.ACTIVE, 0)
+
+
+CredentialType = Literal["api_key", "service_account"]
+SHOWN_ORGANIZATIONS = 3  # how many of the organizations a credential sees a check names
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganizationSeen:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CredentialCheckResult:
+    """A credential that works, and whether it belongs to the organization it was checked against.
+
+    `identity` is the API key's public key or the service account's client id (safe to show); `organization`
+    is the one asked about as the credential sees it, None when the credential does not belong to it;
+    `visible` the first organizations it does belong to (at most SHOWN_ORGANIZATIONS), to say which instead.
+    """
+
+    organization_id: str
+    credential_type: CredentialType
+    identity: str
+    organization: OrganizationSeen | None
+    visible: tuple[OrganizationSeen, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.organization is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parcel:
+    """One outbox message taken for sending (see access.ports.Outbox); `attempts` counts this one, `rev` the
+    puts on its key (a newer put makes the parcel's `sent` and `again` leave the row due)."""
+
+    id: int
+    key: str
+    payload: dict[str, Any]  # the Slack call's JSON arguments
+    attempts: int
+    rev: int
+    created_at: datetime
 
 
 def utc_iso(moment: datetime) -> str:

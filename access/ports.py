@@ -1,20 +1,28 @@
-"""The Protocols the domain needs from the outside: Atlas, a clock, Slack directory and notifications."""
+"""The Protocols the domain needs from the outside: Atlas, a clock, Slack directory and notifications, storage.
+
+Adapters raise the domain's words at these ports, never their own exceptions (see access.errors): Atlas's
+failures as GatewayError, a database that is away as StoreUnavailable.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
 
-from access.config import AccessFlowSpec, IntegrationSpec, IssuedCredential
+from access.config import AccessFlowSpec, CredentialSpec, IntegrationSpec, IssuedCredential
 from access.database_roles import DatabaseRole
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
+    CredentialCheckResult,
     DiscoveryType,
+    GrantFigures,
     GrantResult,
     GrantStatus,
     Inventory,
+    Parcel,
     ResourceKind,
     ResourceRef,
     RevokeResult,
@@ -34,7 +42,11 @@ Progress = Callable[[str, dict[str, int]], None]
 
 
 class AtlasGateway(Protocol):
-    """Atlas as the domain sees it: one organization's resources and who may use them."""
+    """Atlas as the domain sees it: one organization's resources and who may use them.
+
+    Every method raises GatewayError when Atlas fails (GatewayUnauthorized, GatewayUnreachable,
+    GatewayRateLimited, GatewayRefused), with a text that is safe to show, log and store.
+    """
 
     def discover(
         self, *, organization_id: str, types: Sequence[DiscoveryType], progress: Progress | None = None
@@ -84,6 +96,20 @@ class AtlasGateway(Protocol):
         ...
 
 
+class CredentialCheck(Protocol):
+    """Atlas asked whether a credential works and which organizations it belongs to ("Test connection"), for
+    stored credentials (environment variable names are read here) and for ones typed but not saved yet."""
+
+    def check_credentials(self, *, organization_id: str, credentials: CredentialSpec) -> CredentialCheckResult:
+        """A credential that works, whether it belongs to `organization_id` or not (see CredentialCheckResult).
+
+        Quick, since someone is looking at the answer: few retries, short timeouts. Raises GatewayError when
+        Atlas refuses the credential or does not answer, CredentialsMissing when it names an environment
+        variable that is not set.
+        """
+        ...
+
+
 class GroupDirectory(Protocol):
     """Slack's users and user groups, as far as approver resolution needs them."""
 
@@ -107,6 +133,11 @@ class StaleWrite(Exception):  # noqa: N818 - a domain outcome, not a bug
 
 class Duplicate(Exception):  # noqa: N818 - a domain outcome, not a bug
     """An add found a row already holding one of its unique keys (see access.once_only); nothing was added."""
+
+
+class MissingSecret(ValueError):  # noqa: N818 - a refusal of the input, named as before
+    """IntegrationRepository.upsert(keep_secrets=True) was asked to keep a stored secret that does not exist (or
+    belongs to another credential type): the secret has to be given."""
 
 
 class RequestRepository(Protocol):
@@ -170,6 +201,11 @@ class GrantRepository(Protocol):
 
     def count_by_status(self) -> dict[GrantStatus, int]: ...
 
+    def figures(self, *, now: datetime, grace: timedelta) -> GrantFigures:
+        """Counts by status, and the grants whose revocation is owed (REVOCATION_OWED) with an expiry at or
+        before `now - grace`: how many, and how long ago the oldest of them expired (0 when none)."""
+        ...
+
 
 class AuditLog(Protocol):
     def add(self, event: AuditEvent) -> None: ...
@@ -193,7 +229,8 @@ class IntegrationRepository(Protocol):
     def upsert(self, spec: IntegrationSpec, *, keep_secrets: bool = False) -> bool:
         """Insert or update by name (True if created). Literal secrets are stored encrypted.
 
-        With keep_secrets, a spec whose literal secret fields are None keeps the stored ones.
+        With keep_secrets, a spec whose literal secret fields are None keeps the stored ones (MissingSecret when
+        there are none to keep). SecretKeyError when the store's key cannot encrypt.
         """
         ...
 
@@ -239,6 +276,18 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
 
+class DatabaseHealth(StrEnum):
+    OK = "ok"
+    UNREACHABLE = "database_unreachable"
+    READ_ONLY = "database_read_only"  # it answers, but refuses writes
+
+
+class StoreHealth(Protocol):
+    """Whether the database answers and takes writes (for /healthz and start-up), without raising."""
+
+    def health(self) -> DatabaseHealth: ...
+
+
 class Store(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: commits when the block ends without an exception, rolls back otherwise.
@@ -253,6 +302,35 @@ class Store(Protocol):
         ...
 
     def ping(self) -> bool: ...
+
+
+class Outbox(Protocol):
+    """Messages Slack refused through every retry, kept (in the database) until they go through.
+
+    A parcel is taken by one replica at a time, for a lease; one whose sender died is taken again after it.
+    A put on a key already waiting replaces its payload; `sent` and `again` then leave the row due, so the
+    newer payload goes by the next round.
+    """
+
+    def put(self, key: str, payload: dict[str, Any]) -> None:
+        """Send `payload` under `key` at the next round."""
+        ...
+
+    def take(self, *, lease: timedelta, limit: int = 200) -> list[Parcel]:
+        """The parcels due now, oldest first, each claimed for `lease` with its attempt counted."""
+        ...
+
+    def sent(self, parcel: Parcel) -> None:
+        """Done with `parcel` (delivered, or given up): it goes, unless it was put again meanwhile."""
+        ...
+
+    def again(self, parcel: Parcel, *, after: timedelta) -> None:
+        """Refused again: due `after` from now (a parcel put again meanwhile is due already)."""
+        ...
+
+    def waiting(self) -> int:
+        """How many parcels wait."""
+        ...
 
 
 class Notifier(Protocol):
@@ -294,7 +372,8 @@ class Notifier(Protocol):
 
 
 class CredentialAuthority(Protocol):
-    """Atlas, as far as rotating the bot's own credential goes."""
+    """Atlas, as far as rotating the bot's own credential goes; every method raises GatewayError when Atlas
+    fails or refuses (a key that is not the organization's, a new credential that does not work yet)."""
 
     def issue(self, *, integration: IntegrationSpec) -> IssuedCredential:
         """Create a credential like the current one and prove it works (nothing stored yet)."""

@@ -17,44 +17,45 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from access import lifecycle
 from access.database_access import DatabaseUserSteps
-from access.entities import AuditEvent, Grant
+from access.entities import Grant
+from access.grant_records import GrantRecords, GrantSteps, Observer, WorkerOptions
 from access.model import GrantStatus, MembershipStatus, ResourceKind
 from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 G = GrantStatus
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkerOptions:
-    owner: str  # this process's lease owner id
-    lease_seconds: float = 60.0
-    concurrency: int = 1  # grants worked at once, each on its own thread with its own claim
-    invitation_poll_seconds: float = 60.0
-    invitation_timeout: timedelta = timedelta(days=7)
-    max_grant_attempts: int = 5
-    alert_after_attempts: int = 3
-    backoff_base_seconds: float = 2.0
-    backoff_cap_seconds: float = 300.0
+__all__ = ["GrantWorker", "WorkerOptions"]  # WorkerOptions lives in access.grant_records; importable here as before
 
 
 class GrantWorker:
     def __init__(
         self, *, store: Store, gateways: Callable[[str], AtlasGateway], notifier: Notifier, clock: Clock,
-        options: WorkerOptions, observer: Callable[[str, Grant, dict[str, object]], None] | None = None,
+        options: WorkerOptions, observer: Observer | None = None, clusters: GrantSteps | None = None,
     ) -> None:
         self._store = store
-        self._observer = observer  # hears each recorded step (the metrics: revocation lateness)
         self._gateways = gateways
-        self._notifier = notifier
         self._clock = clock
-        self.options = options
-        self._database_users = DatabaseUserSteps(self)  # grants on clusters: temporary database users
+        # Saving, finishing a step with its audit row and telling people (the observer hears each step: the
+        # metrics take revocation lateness), shared with the cluster branch.
+        self._records = GrantRecords(store=store, notifier=notifier, clock=clock, options=options, observer=observer)
+        self._options = options
+        # Grants on clusters: temporary database users.
+        self._clusters = clusters or DatabaseUserSteps(store=store, gateways=gateways, notifier=notifier,
+                                                       clock=clock, records=self._records)
+
+    @property
+    def options(self) -> WorkerOptions:
+        return self._options
+
+    @options.setter
+    def options(self, options: WorkerOptions) -> None:
+        # Kept while bot/serve.py sizes `concurrency` after construction; the bookkeeping follows the change.
+        self._options = self._records.options = options
 
     def run_due(self) -> int:
         """Claim and work every due grant, on up to `concurrency` threads; returns how many were worked."""
@@ -94,7 +95,7 @@ class GrantWorker:
 
     def _work(self, grant: Grant) -> None:
         if grant.resource_kind is ResourceKind.CLUSTER:
-            self._database_users.work(grant)
+            self._clusters.work(grant)
         elif grant.status is G.GRANTING:
             self._grant(grant)
         elif grant.status is G.INVITED:
@@ -115,11 +116,11 @@ class GrantWorker:
                 self._baseline_failed(grant, error)
                 return
         else:
-            grant = self._save(replace(grant, attempts=grant.attempts + 1))
+            grant = self._records.save(replace(grant, attempts=grant.attempts + 1))
         try:
             result = gateway.grant(resource=grant.resource, username=grant.username, roles=grant.roles)
         except Exception as error:
-            self._grant_failed(grant, error)
+            self._records.grant_failed(grant, error)
             return
         now = self._clock.now()
         added_roles, added_user = tuple(sorted(result.added_roles)), result.added_user
@@ -132,13 +133,13 @@ class GrantWorker:
                    "added_user": added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
         if result.status is MembershipStatus.ACTIVE:
             grant = lifecycle.activate(replace(grant, **changes), now=now)  # type: ignore[arg-type]
-            self._finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))
+            self._records.finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))
         else:
             grant = lifecycle.move_grant(
                 grant, G.INVITED, now, expires_at=now + self.options.invitation_timeout,
                 next_attempt_at=now + timedelta(seconds=self.options.invitation_poll_seconds), **changes,
             )
-            self._finish(grant, "invited", added=list(grant.added_roles))
+            self._records.finish(grant, "invited", added=list(grant.added_roles))
 
     def _record_baseline(self, grant: Grant, gateway: AtlasGateway) -> Grant:
         """Before the first change in Atlas: what the person holds that no bot grant gave them."""
@@ -156,24 +157,9 @@ class GrantWorker:
         first attempt and retried after the first backoff; an Atlas that keeps failing is seen in the message.
         """
         now = self._clock.now()
-        wait = lifecycle.backoff(1, base=self.options.backoff_base_seconds, cap=self.options.backoff_cap_seconds)
-        failed = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + wait, last_error=str(error),
-                                      lease_owner=None, lease_until=None)
-        self._finish(failed, "grant_retry", error=str(error), attempt=1, notify=False)
-
-    def _grant_failed(self, grant: Grant, error: Exception) -> None:
-        now = self._clock.now()
-        if grant.attempts >= self.options.max_grant_attempts:
-            # Give up granting; revoke whatever part of it may have reached Atlas, and say so.
-            grant = lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now, last_error=str(error),
-                                         lease_owner=None, lease_until=None, attempts=0, expires_at=now)
-            self._finish(grant, "grant_failed", error=str(error))
-            return
-        wait = lifecycle.backoff(grant.attempts, base=self.options.backoff_base_seconds,
-                                 cap=self.options.backoff_cap_seconds)
-        grant = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + wait, last_error=str(error),
-                                     lease_owner=None, lease_until=None)
-        self._finish(grant, "grant_retry", error=str(error), attempt=grant.attempts, notify=False)
+        failed = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + self._records.wait_after(1, error),
+                                      last_error=str(error), lease_owner=None, lease_until=None)
+        self._records.finish(failed, "grant_retry", error=str(error), attempt=1, notify=False)
 
     def _poll_invitation(self, grant: Grant) -> None:
         now = self._clock.now()
@@ -184,13 +170,13 @@ class GrantWorker:
         if access.status is MembershipStatus.ACTIVE:
             grant = lifecycle.activate(replace(grant, lease_owner=None, lease_until=None, atlas_user_id=access.user_id),
                                        now=now)
-            self._finish(grant, "activated")
+            self._records.finish(grant, "activated")
         elif access.status is None or access.status in (MembershipStatus.INVITATION_EXPIRED,
                                                          MembershipStatus.INVITATION_REJECTED):
             self._revoke(grant, reason="invitation_" + (access.status.value.lower() if access.status else "gone"))
         else:
             nxt = now + timedelta(seconds=self.options.invitation_poll_seconds)
-            self._save(replace(grant, next_attempt_at=nxt, lease_owner=None, lease_until=None, updated_at=now))
+            self._records.save(replace(grant, next_attempt_at=nxt, lease_owner=None, lease_until=None, updated_at=now))
 
     # --- revoking -------------------------------------------------------------------------------------
 
@@ -211,69 +197,16 @@ class GrantWorker:
                 resource=grant.resource, username=grant.username, roles=roles, remove_user=remove_user,
                 user_id=grant.atlas_user_id if first_try else None)
         except Exception as error:
-            self._revoke_failed(grant, error)
+            self._records.revoke_failed(grant, error)
             return
         grant = lifecycle.move_grant(grant, G.REVOKED, self._clock.now(), revoked_at=self._clock.now(),
                                      lease_owner=None, lease_until=None, next_attempt_at=None, last_error=None)
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
         kept = [r for r in grant.roles if r not in roles]
         why = lifecycle.revocation_reason(grant, reason)  # "I'm done" is no expiry, whatever woke the revocation
-        self._finish(grant, "revoked", notify=grant.granted_at is not None, **why,
+        self._records.finish(grant, "revoked", notify=grant.granted_at is not None, **why,
                      removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
                      kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
-
-    def _revoke_failed(self, grant: Grant, error: Exception) -> None:
-        now = self._clock.now()
-        attempts = grant.attempts + 1
-        wait = lifecycle.backoff(attempts, base=self.options.backoff_base_seconds,
-                                 cap=self.options.backoff_cap_seconds)
-        alert = attempts >= self.options.alert_after_attempts and not grant.alerted
-        grant = lifecycle.move_grant(grant, G.FAILED, now, attempts=attempts, next_attempt_at=now + wait,
-                                     last_error=str(error), lease_owner=None, lease_until=None,
-                                     alerted=grant.alerted or alert)
-        self._finish(grant, "revoke_failed", error=str(error), attempt=attempts, notify=False)
-        if alert:
-            self._alert(grant, f"Revoking {grant.username}'s {', '.join(grant.roles)} on {grant.resource_name} "
-                               f"has failed {attempts} times (last error: {error}). atlas-access keeps retrying.")
-
-    # --- bookkeeping ----------------------------------------------------------------------------------
-
-    def _save(self, grant: Grant) -> Grant:
-        with self._store.unit_of_work() as uow:
-            return uow.grants.save(grant)
-
-    def _finish(self, grant: Grant, action: str, *, notify: bool = True, kept_by_others: tuple[str, ...] = (),
-                **detail: object) -> None:
-        """Save the grant with its audit row in one transaction, then tell people."""
-        with self._store.unit_of_work() as uow:
-            saved = uow.grants.save(grant)
-            uow.audit.add(AuditEvent(at=self._clock.now(), actor="system", action=action,
-                                     integration=grant.integration, request_id=grant.request_id,
-                                     grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
-            request = uow.requests.get(grant.request_id)
-        spec = self._store.integration(grant.integration)
-        if self._observer is not None:
-            observer = self._observer
-            self._quietly(lambda: observer(action, saved, dict(detail)))
-        if request is not None and spec is not None:
-            # The approval message always shows the grant as it is (a failure too); the DM only with `notify`.
-            self._quietly(lambda: self._notifier.update_request(request=request, grant=saved, integration=spec))
-            if notify:
-                self._quietly(lambda: self._notifier.tell_requester(
-                    request=request, grant=saved, event=action, integration=spec,
-                    kept_by_other_grants=kept_by_others))
-
-    def _alert(self, grant: Grant, text: str) -> None:
-        spec = self._store.integration(grant.integration)
-        if spec is not None:
-            self._quietly(lambda: self._notifier.alert_owners(integration=spec, text=text))
-
-    @staticmethod
-    def _quietly(action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception:
-            log.exception("notification failed")
 
 
 def _settled_others(uow: UnitOfWork, grant: Grant) -> list[Grant]:

@@ -1,4 +1,5 @@
-"""The MongoDB Atlas Admin API v2: the typed client, the gateway that implements the domain's port, the sandbox.
+"""The MongoDB Atlas Admin API v2: the typed client, the adapters that implement the domain's ports (the gateway,
+the credential check, the credential authority), the sandbox.
 
 The public names are importable from here (`from atlas import AtlasClient, ApiKey`) and are loaded lazily, so
 importing one submodule (say `atlas.operations` from the sandbox) builds nothing else.
@@ -15,6 +16,9 @@ _EXPORTS = {
     "ApiKey": "atlas.credentials",
     "ServiceAccount": "atlas.credentials",
     "AtlasGateway": "atlas.gateway",
+    "AtlasClients": "atlas.clients",
+    "AtlasCredentialCheck": "atlas.connection",
+    "AtlasCredentialAuthority": "atlas.rotation",
     "AtlasError": "atlas.errors",
     "AtlasHTTPError": "atlas.errors",
     "AtlasTransportError": "atlas.errors",

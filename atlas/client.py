@@ -29,7 +29,7 @@ from atlas.errors import AtlasError, AtlasRateLimited, AtlasServerError, AtlasTr
 from atlas.limits import Cooldown, Priority, Slots
 from atlas.operations import Operation, op
 from atlas.paging import ITEMS_PER_PAGE, has_more
-from atlas.retry import RetryPolicy, is_idempotent
+from atlas.retry import RetryPolicy, is_idempotent, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +214,12 @@ class AtlasClient:
 
     def _http_error(self, operation: Operation, response: httpx.Response) -> AtlasError:
         code, detail = _error_body(response)
+        retry_after = None
+        if response.status_code == 429:  # how long Atlas asked us to wait, for the caller's own backoff
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock.now())
         return error_for(status=response.status_code, error_code=code,
                          detail=scrub(detail, self._secrets) if detail else None,
-                         operation_id=operation.operation_id)
+                         operation_id=operation.operation_id, retry_after=retry_after)
 
     def _no_answer(self, operation: Operation, error: Exception) -> AtlasError:
         if isinstance(error, AtlasError):

@@ -1,10 +1,17 @@
-"""The bot's own Atlas credentials as values whose secret half never shows in a repr, str or log line."""
+"""The bot's own Atlas credentials as values whose secret half never shows in a repr, str or log line.
+
+The domain describes credentials as config specs (`access.config.ApiKeyCredentials`, `ServiceAccountCredentials`,
+literal or naming environment variables); `from_spec` and `as_spec` convert between the two.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
+
+from access.config import ApiKeyCredentials, CredentialSpec, ServiceAccountCredentials, literal_credentials
 
 
 @dataclass(frozen=True, kw_only=True, init=False)
@@ -62,3 +69,21 @@ def secrets_of(credentials: Credentials) -> tuple[str, ...]:
     if isinstance(credentials, ApiKey):
         return (credentials.private_key.get_secret_value(),)
     return (credentials.client_secret.get_secret_value(),)
+
+
+def from_spec(spec: CredentialSpec, *, env: Mapping[str, str], integration: str = "") -> Credentials:
+    """The credentials a spec describes, environment variable names read from `env` (CredentialsMissing when
+    one is not set)."""
+    literal = literal_credentials(spec, env=env, integration=integration)
+    if isinstance(literal, ApiKeyCredentials):
+        return ApiKey(public_key=str(literal.public_key), private_key=_secret(literal.private_key or ""))
+    return ServiceAccount(client_id=str(literal.client_id), client_secret=_secret(literal.client_secret or ""))
+
+
+def as_spec(credentials: Credentials) -> CredentialSpec:
+    """The literal spec of `credentials` (stored encrypted by the caller)."""
+    if isinstance(credentials, ApiKey):
+        return ApiKeyCredentials(type="api_key", public_key=credentials.public_key,
+                                 private_key=credentials.private_key)
+    return ServiceAccountCredentials(type="service_account", client_id=credentials.client_id,
+                                     client_secret=credentials.client_secret)

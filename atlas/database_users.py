@@ -82,4 +82,4 @@ def _without(error: AtlasHTTPError, password: str) -> AtlasHTTPError:
     """The same error, its detail with the password blanked out (should Atlas ever echo the body)."""
     detail = scrub(error.detail, [password]) if error.detail else None
     return type(error)(status=error.status, error_code=error.error_code, detail=detail,
-                       operation_id=error.operation_id)
+                       operation_id=error.operation_id, retry_after=error.retry_after)

@@ -8,6 +8,9 @@ the missing roles; revocations remove only the roles named, and remove the user 
 (Atlas keeps at least one) or when asked to. A 404 while revoking means it is already done, so revoking
 twice is harmless.
 The bot never changes the access of the identity it calls Atlas as.
+
+Every method of the port raises the domain's GatewayError family, never an AtlasError (`at_the_port`): the
+races and 404s above are settled inside, where the Atlas errors still say exactly what happened.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from access.database_roles import DatabaseRole
 from access.model import (
@@ -29,11 +32,12 @@ from access.model import (
     RevokeResult,
     UserAccess,
 )
+from access.ports import AtlasGateway as AtlasGatewayPort
 from access.ports import Progress
 from atlas.client import AtlasClient
 from atlas.database_users import DatabaseUsers
 from atlas.discovery import discover
-from atlas.errors import AtlasBadRequest, AtlasConflict, AtlasNotFound, OwnIdentityRefused
+from atlas.errors import AtlasBadRequest, AtlasConflict, AtlasNotFound, OwnIdentityRefused, at_the_port
 from atlas.wire import OrgUser, membership_status, same_username
 
 log = logging.getLogger(__name__)
@@ -57,11 +61,13 @@ class AtlasGateway:
 
     # --- the port ------------------------------------------------------------------------------------------
 
+    @at_the_port
     def discover(self, *, organization_id: str, types: Sequence[DiscoveryType],
                  progress: Progress | None = None) -> Inventory:
         return discover(self.client, organization_id=organization_id, types=types,
                         concurrency=self._discovery_concurrency, progress=progress)
 
+    @at_the_port
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess:
         user = self.find_user(organization_id=resource.organization_id, username=username)
         if user is None:
@@ -73,6 +79,7 @@ class AtlasGateway:
             return UserAccess(user_id=None, status=None, roles=frozenset())
         return UserAccess(user_id=user.id, status=user.status, roles=_held(user, roles))
 
+    @at_the_port
     def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
         self._refuse_own(username)
         wanted = frozenset(roles)
@@ -80,6 +87,7 @@ class AtlasGateway:
             return _with_retried_races(lambda: self._grant_org(resource, username, wanted))
         return _with_retried_races(lambda: self._grant_project(resource, username, wanted))
 
+    @at_the_port
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
                remove_user: bool, user_id: str | None = None) -> RevokeResult:
         self._refuse_own(username)
@@ -96,16 +104,19 @@ class AtlasGateway:
         return replace(rest, removed_roles=rest.removed_roles | removed,
                        already_gone=rest.already_gone and not removed)
 
+    @at_the_port
     def create_database_user(self, *, cluster: ResourceRef, username: str, password: str,
                              roles: Sequence[DatabaseRole], delete_after: datetime, description: str) -> None:
         DatabaseUsers(self.client).create(cluster_id=cluster.atlas_id, username=username, password=password,
                                           roles=roles, delete_after=delete_after, description=description)
 
+    @at_the_port
     def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
                              delete_after: datetime) -> None:
         DatabaseUsers(self.client).extend(cluster_id=cluster.atlas_id, username=username, roles=roles,
                                           delete_after=delete_after)
 
+    @at_the_port
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
 
@@ -257,3 +268,9 @@ def _with_retried_races(attempt: Callable[[], T]) -> T:
                 raise
             log.info("grant raced another change (%s); looking the user up again", race.error_code)
     raise AssertionError("unreachable")
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(gateway: AtlasGateway) -> AtlasGatewayPort:
+        return gateway  # mypy proves the gateway satisfies access.ports.AtlasGateway

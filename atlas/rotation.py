@@ -5,19 +5,27 @@ moment a working credential is stored. API keys are recreated with the same role
 list (organization roles at creation, project roles by `addGroupApiKey`); service accounts get a new secret
 on the same account. A step that fails after the new credential exists deletes it again, so a failed issue
 leaves Atlas as it was.
+
+`AtlasCredentialAuthority` is the domain's CredentialAuthority port over `CredentialRotator`: it reads the
+integration's credentials, converts what it issues to the domain's spec, and what fails leaves it as GatewayError.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from access.config import IntegrationSpec, IssuedCredential
+from access.ports import CredentialAuthority
 from atlas.client import AtlasClient
-from atlas.credentials import ApiKey, Credentials, ServiceAccount
-from atlas.errors import AtlasError, AtlasNotFound, AtlasServerError, AtlasTransportError
+from atlas.clients import AtlasClients
+from atlas.credentials import ApiKey, Credentials, ServiceAccount, as_spec
+from atlas.errors import AtlasError, AtlasNotFound, AtlasServerError, AtlasTransportError, at_the_port
 
 log = logging.getLogger(__name__)
 ClientFactory = Callable[[Credentials], AtlasClient]
@@ -144,6 +152,54 @@ class CredentialRotator:
             raise RotationError(f"the new credential does not work yet: {error}") from None
 
 
+class AtlasCredentialAuthority:
+    """access.ports.CredentialAuthority over Atlas (see the module's doc); one set of clients a call, closed after."""
+
+    def __init__(self, *, clients: AtlasClients, secret_hours: int = 24 * 90) -> None:
+        self._clients = clients
+        self._secret_hours = secret_hours
+
+    def __repr__(self) -> str:
+        return f"AtlasCredentialAuthority({self._clients!r})"
+
+    @at_the_port
+    def issue(self, *, integration: IntegrationSpec) -> IssuedCredential:
+        current = self._current(integration)
+        with self._rotator() as rotator:
+            issued = rotator.issue(organization_id=integration.organization_id, current=current)
+        return IssuedCredential(credentials=as_spec(issued.credentials), new_id=issued.new_id, old_id=issued.old_id)
+
+    @at_the_port
+    def retire(self, *, integration: IntegrationSpec, old_id: str) -> None:
+        using = self._current(integration)
+        with self._rotator() as rotator:
+            rotator.retire(organization_id=integration.organization_id, using=using, old_id=old_id)
+
+    @at_the_port
+    def discard(self, *, integration: IntegrationSpec, issued: IssuedCredential) -> None:
+        current = self._current(integration)
+        with self._rotator() as rotator:
+            rotator.discard(organization_id=integration.organization_id, current=current,
+                            issued=Issued(credentials=current, new_id=issued.new_id, old_id=issued.old_id))
+
+    def _current(self, integration: IntegrationSpec) -> Credentials:
+        return self._clients.credentials(integration.credentials, integration=integration.name)
+
+    @contextmanager
+    def _rotator(self) -> Iterator[CredentialRotator]:
+        made: list[AtlasClient] = []
+
+        def client_for(credentials: Credentials) -> AtlasClient:
+            made.append(self._clients.client(credentials))
+            return made[-1]
+
+        try:
+            yield CredentialRotator(client_for=client_for, secret_hours=self._secret_hours)
+        finally:
+            for client in made:
+                client.close()
+
+
 def _key_roles(roles: list[dict[str, str]], organization_id: str) -> tuple[list[str], dict[str, list[str]]]:
     """An API key's roles split into this organization's roles and project roles by project id."""
     org_roles = [r["roleName"] for r in roles if r.get("orgId", organization_id) == organization_id
@@ -171,3 +227,9 @@ def _which_secret(secrets: list[dict[str, object]], current: ServiceAccount) -> 
         if len(tail) >= 4 and value.endswith(tail):
             return str(secret["id"])
     return None
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(authority: AtlasCredentialAuthority) -> CredentialAuthority:
+        return authority  # mypy proves it satisfies access.ports.CredentialAuthority

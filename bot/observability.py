@@ -25,7 +25,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, func, select
 
 from access.entities import Grant
-from access.model import DatabaseHealth, GrantStatus
+from access.model import GrantStatus
+from access.ports import DatabaseHealth
 from storage.grants import GRANT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from access.bounds import STORED
 from access.config import AccessFlowSpec, IntegrationSpec, ResourceOwner
+from access.ports import MissingSecret as MissingSecret  # the port's word; importable here as before
 from storage.crypto import SecretBox
 from storage.inventory import inventory_counts
 from storage.rows import table_of
@@ -31,10 +32,6 @@ SECRET_FIELD = {"api_key": "private_key", "service_account": "client_secret"}
 STATUS_FIELDS = ("last_sync_at", "last_sync_error", "last_rotation_at", "last_rotation_error", "pending_retire_id")
 
 log = logging.getLogger(__name__)
-
-
-class MissingSecret(ValueError):
-    """keep_secrets asked to keep a stored secret that does not exist (or belongs to another credential type)."""
 
 
 class SpecCache:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from access.errors import SecretKeyError
+
 KEY_VARIABLE = "ATLAS_ACCESS_SECRET_KEY"
-
-
-class SecretKeyError(Exception):
-    """The secret key is missing, malformed, or cannot decrypt what is stored."""
+__all__ = ["KEY_VARIABLE", "SecretBox", "SecretKeyError"]  # SecretKeyError is the domain's; importable here as before
 
 
 class SecretBox:

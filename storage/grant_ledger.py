@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from access.entities import Grant
 from access.model import GrantStatus
+from storage.errors import translated
 from storage.grants import GRANT
 from storage.rows import entity
 
@@ -24,5 +25,5 @@ class SqlGrantLedger:
         statement = select(GRANT).where(GRANT.c.integration == integration, GRANT.c.status.in_(statuses))
         if updated_since is not None:
             statement = statement.where(GRANT.c.updated_at >= updated_since)
-        with self._engine.connect() as connection:
+        with translated(), self._engine.connect() as connection:
             return [entity(Grant, row) for row in connection.execute(statement.order_by(GRANT.c.id))]

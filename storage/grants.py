@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, or_,
 from sqlalchemy.orm import Session
 
 from access.entities import Grant
-from access.model import GrantStatus
+from access.model import REVOCATION_OWED, GrantFigures, GrantStatus
 from storage.rows import entity, insert_row, save_versioned, table_of, values
 from storage.tables import GrantRow
 
@@ -140,6 +140,14 @@ class SqlGrantRepository:
             counts[status] = count
         return counts
 
+    def figures(self, *, now: datetime, grace: timedelta) -> GrantFigures:
+        """Counts by status, and the revocations still owed `grace` after their expiry (with the oldest's age)."""
+        owed = and_(GRANT.c.status.in_(REVOCATION_OWED), GRANT.c.expires_at.is_not(None),
+                    GRANT.c.expires_at <= now - grace)
+        count, oldest = self._session.execute(select(func.count(), func.min(GRANT.c.expires_at)).where(owed)).one()
+        age = (now - _aware(oldest, now)).total_seconds() if oldest is not None else 0.0
+        return GrantFigures(by_status=self.count_by_status(), overdue=int(count), oldest_overdue_seconds=max(0.0, age))
+
     def _one(self, condition: ColumnElement[bool]) -> Grant | None:
         row = self._session.execute(select(GRANT).where(condition)).first()
         return None if row is None else entity(Grant, row)
@@ -147,3 +155,8 @@ class SqlGrantRepository:
     def _many(self, *conditions: ColumnElement[bool], order: tuple[Any, ...]) -> list[Grant]:
         statement = select(GRANT).where(*conditions).order_by(*order)
         return [entity(Grant, row) for row in self._session.execute(statement)]
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    """An aggregate's datetime may come back naive from SQLite (stored in UTC): compare like with like."""
+    return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment

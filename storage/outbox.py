@@ -3,39 +3,30 @@
 A parcel is taken with a compare-and-set on its `due_at` (pushed a lease ahead), so of several replicas one
 sends it; a replica that dies while sending leaves it to be taken again after the lease. `sent` and `again`
 match the parcel's `rev` too: when the same approval message was put again meanwhile (a newer state to show),
-the row stays due and the newer state is sent by the next round.
+the row stays due and the newer state is sent by the next round. It implements `access.ports.Outbox`; a database
+that is away raises StoreUnavailable (see `storage.errors`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from access.ports import Clock
+from access.model import Parcel
+from access.ports import Clock, Outbox
+from storage.errors import translated
 from storage.rows import table_of
 from storage.tables import SlackOutboxRow
 
 log = logging.getLogger(__name__)
 
 OUTBOX = table_of(SlackOutboxRow)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Parcel:
-    """One outbox row taken for sending; `attempts` counts this one."""
-
-    id: int
-    key: str
-    payload: dict[str, Any]
-    attempts: int
-    rev: int
-    created_at: datetime
+__all__ = ["OUTBOX", "Parcel", "SqlOutbox"]  # Parcel lives in access.model now; importable from here as before
 
 
 class SqlOutbox:
@@ -53,7 +44,7 @@ class SqlOutbox:
                    .values(payload=payload, rev=OUTBOX.c.rev + 1, due_at=now))  # fmt: skip
         for _ in range(2):  # a replica inserting the same key at the same moment: update its row instead
             try:
-                with self._engine.begin() as connection:
+                with translated(), self._engine.begin() as connection:
                     if connection.execute(refresh).rowcount == 0:
                         connection.execute(insert(OUTBOX).values(key=key, payload=payload, attempts=0, rev=1,
                                                                  due_at=now, created_at=now))
@@ -68,7 +59,7 @@ class SqlOutbox:
         due = (select(OUTBOX).where(OUTBOX.c.due_at <= now)
                .order_by(OUTBOX.c.id).limit(limit))  # fmt: skip
         taken = []
-        with self._engine.begin() as connection:
+        with translated(), self._engine.begin() as connection:
             rows = list(connection.execute(due))
             for row in rows:
                 claim = (update(OUTBOX)
@@ -81,17 +72,23 @@ class SqlOutbox:
 
     def sent(self, parcel: Parcel) -> None:
         """Done with `parcel` (delivered, or given up): its row goes, unless it was put again meanwhile."""
-        with self._engine.begin() as connection:
+        with translated(), self._engine.begin() as connection:
             connection.execute(delete(OUTBOX).where(OUTBOX.c.id == parcel.id, OUTBOX.c.rev == parcel.rev))
 
     def again(self, parcel: Parcel, *, after: timedelta) -> None:
         """Slack refused `parcel` again: due `after` from now (a row put again meanwhile is due already)."""
-        with self._engine.begin() as connection:
+        with translated(), self._engine.begin() as connection:
             connection.execute(update(OUTBOX).where(OUTBOX.c.id == parcel.id, OUTBOX.c.rev == parcel.rev)
                                .values(due_at=self._clock.now() + after))
 
     def waiting(self) -> int:
         """How many parcels wait (for /metrics)."""
-        with self._engine.connect() as connection:
+        with translated(), self._engine.connect() as connection:
             return int(connection.execution_options(sqlite_begin="DEFERRED")
                        .execute(select(func.count()).select_from(OUTBOX)).scalar_one())
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(outbox: SqlOutbox) -> Outbox:
+        return outbox  # mypy proves SqlOutbox satisfies access.ports.Outbox

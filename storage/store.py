@@ -3,6 +3,7 @@
 A unit of work is one Session and one transaction: repositories share it and never commit; the unit
 commits when its block ends and rolls back if the block raises. On SQLite the transaction opens with
 BEGIN IMMEDIATE (see `storage.engine`), so a unit of work is the only writer from its first statement.
+A database that is away leaves a unit of work as `access.errors.StoreUnavailable` (see `storage.errors`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,24 @@ from sqlalchemy import Engine, false, select, text, update
 from sqlalchemy.orm import Session
 
 from access.config import IntegrationSpec
-from access.model import DatabaseHealth
 from access.ports import (
     AuditLog,
     Clock,
+    DatabaseHealth,
     FlowRepository,
     GrantRepository,
     IntegrationRepository,
     InventoryRepository,
     RequestRepository,
     Store,
+    StoreHealth,
     UnitOfWork,
 )
 from storage.audit import SqlAuditLog
 from storage.config_repos import INTEGRATION, SpecCache, SqlFlowRepository, SqlIntegrationRepository
 from storage.crypto import SecretBox, SecretKeyError
 from storage.engine import is_read_only_error, is_sqlite
+from storage.errors import translated
 from storage.grants import GRANT, SqlGrantRepository
 from storage.inventory import SqlInventoryRepository
 from storage.requests import SqlRequestRepository
@@ -87,8 +90,11 @@ class SqlStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
-        """A transaction: commits when the block ends without an exception, rolls back otherwise."""
-        with self._guard(), Session(self.engine, expire_on_commit=False) as session:
+        """A transaction: commits when the block ends without an exception, rolls back otherwise.
+
+        The database away (at any statement, or at the commit) raises StoreUnavailable.
+        """
+        with self._guard(), translated(), Session(self.engine, expire_on_commit=False) as session:
             try:
                 uow = SqlUnitOfWork(session, self._secrets, self._now, self.specs)
                 yield uow
@@ -166,7 +172,7 @@ class SqlStore:
 
     def _first_ciphertext(self) -> str | None:
         statement = select(INTEGRATION.c.credential_secret).where(INTEGRATION.c.credential_secret.is_not(None))
-        with self.engine.connect() as connection:
+        with translated(), self.engine.connect() as connection:
             value = connection.execution_options(sqlite_begin="DEFERRED").execute(statement.limit(1)).scalar()
         return None if value is None else str(value)
 
@@ -192,8 +198,8 @@ class SqlStore:
 
 if TYPE_CHECKING:
 
-    def _implements_the_ports(store: SqlStore, uow: SqlUnitOfWork) -> tuple[Store, UnitOfWork]:
-        return store, uow  # mypy proves SqlStore and SqlUnitOfWork satisfy access.ports
+    def _implements_the_ports(store: SqlStore, uow: SqlUnitOfWork) -> tuple[Store, StoreHealth, UnitOfWork]:
+        return store, store, uow  # mypy proves SqlStore and SqlUnitOfWork satisfy access.ports
 
 
 __all__ = ["DatabaseHealth", "NestedUnitOfWork", "SecretKeyError", "SqlStore", "SqlUnitOfWork"]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest  # a module for tests only: nothing of the product imports it (an import-linter contract)
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -86,11 +87,6 @@ def _admin_engine(timeout_seconds: int = 10) -> Engine:
 
 def require_postgres(purpose: str) -> None:
     """Skip the calling test when PostgreSQL is unreachable; fail it instead under CI=true (`purpose` says why)."""
-    import os
-
-    import pytest
-    from sqlalchemy.engine import make_url
-
     if postgres_available():
         return
     message = f"PostgreSQL at {make_url(postgres_server_url())!r} is not reachable"

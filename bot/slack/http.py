@@ -19,7 +19,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
-from access.model import DatabaseHealth
+from access.ports import DatabaseHealth
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability import REQUEST_ID, GrantFigures, Metrics, new_request_id
 from bot.settings import Settings

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from access.database_roles import DatabaseRole, parse_database_role
+from access.errors import GatewayRefused
 from access.model import ResourceKind, ResourceRef
 from atlas.client import AtlasClient
 from atlas.credentials import ApiKey
-from atlas.errors import AtlasBadRequest
 from atlas.gateway import AtlasGateway
 from tests.atlas.helpers import World
 
@@ -79,9 +79,11 @@ def test_deleting_removes_the_user_once(world: World, group: str) -> None:
 
 @pytest.mark.parametrize(("hours", "name"), [(7 * 24 + 1, "orders-db"), (1, "no-such-cluster")])
 def test_atlas_refusals_come_back_without_the_password(world: World, group: str, hours: float, name: str) -> None:
-    with pytest.raises(AtlasBadRequest) as raised:
+    with pytest.raises(GatewayRefused) as raised:
         create(world.gateway(), cluster(world, group, name), world, hours=hours)
+    assert raised.value.status == 400 and raised.value.operation == "createGroupDatabaseUser"
     assert PASSWORD not in str(raised.value) and PASSWORD not in repr(raised.value)
+    assert PASSWORD not in str(raised.value.detail) and PASSWORD not in str(raised.value.__cause__)
     assert world.sandbox.database_users(group) == []
 
 
@@ -95,11 +97,12 @@ def test_an_error_that_echoes_the_password_is_blanked(world: World, group: str) 
     client = AtlasClient(credentials=ApiKey(public_key="pub", private_key="priv"),
                          transport=httpx.MockTransport(echoing), clock=world.clock, sleep=world.sleeps)
     try:
-        with pytest.raises(AtlasBadRequest) as raised:
+        with pytest.raises(GatewayRefused) as raised:
             create(AtlasGateway(client), cluster(world, group), world)
     finally:
         client.close()
     assert PASSWORD not in str(raised.value) and "ann-g1-abcdef" in str(raised.value)
+    assert PASSWORD not in str(raised.value.detail)
 
 
 def test_an_extended_grant_moves_the_date_atlas_deletes_the_user(world: World, group: str) -> None:

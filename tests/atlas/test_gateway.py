@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from access.errors import OWN_IDENTITY, GatewayRefused, GatewayUnauthorized
 from access.model import (
     DiscoveryType,
     GrantResult,
@@ -15,7 +16,6 @@ from access.model import (
     RevokeResult,
     UserAccess,
 )
-from atlas.errors import AtlasNotFound, OwnIdentityRefused
 from atlas.gateway import AtlasGateway
 from tests.atlas.helpers import World
 
@@ -106,8 +106,9 @@ def test_discover_without_projects_reads_only_the_org_and_its_users(org: Org) ->
 
 def test_discover_fails_whole_when_a_call_fails(org: Org) -> None:
     org.sandbox.faults.fail_next(status=403, count=1, operation_id="listGroupClusters")
-    with pytest.raises(Exception, match="403"):
+    with pytest.raises(GatewayUnauthorized, match="403") as refused:
         org.gateway.discover(organization_id=org.world.org_id, types=[DiscoveryType.PROJECTS])
+    assert refused.value.status == 403 and refused.value.operation == "listGroupClusters"
 
 
 # --- user_access ---------------------------------------------------------------------------------------------
@@ -316,9 +317,10 @@ def test_revoking_someone_who_was_never_there_is_done(org: Org) -> None:
 @pytest.mark.parametrize("username", ["atlas-bot@example.com", "ATLAS-BOT@example.com"])
 def test_the_bots_own_identity_is_never_touched(org: Org, username: str) -> None:
     org.add_user("atlas-bot@example.com", org_roles=["ORG_OWNER"])
-    with pytest.raises(OwnIdentityRefused):
+    with pytest.raises(GatewayRefused) as refused:
         org.gateway.grant(resource=org.org_ref, username=username, roles=["ORG_MEMBER"])
-    with pytest.raises(OwnIdentityRefused):
+    assert refused.value.code == OWN_IDENTITY and "identity atlas-access calls Atlas as" in str(refused.value)
+    with pytest.raises(GatewayRefused):
         org.gateway.revoke(resource=org.org_ref, username=username, roles=["ORG_OWNER"], remove_user=True)
     assert org.writes() == []
     assert org.sandbox.org_roles(org.world.org_id, "atlas-bot@example.com") == {"ORG_OWNER"}
@@ -326,14 +328,15 @@ def test_the_bots_own_identity_is_never_touched(org: Org, username: str) -> None
 
 def test_the_credentials_own_name_is_refused_too(org: Org) -> None:
     public_key = org.world.api_key.public_key
-    with pytest.raises(OwnIdentityRefused):
+    with pytest.raises(GatewayRefused, match="identity atlas-access calls Atlas as"):
         org.gateway.revoke(resource=org.org_ref, username=public_key, roles=["ORG_OWNER"], remove_user=True)
 
 
 def test_a_missing_project_is_an_error_not_a_success(org: Org) -> None:
     org.add_user(ANN)
-    with pytest.raises(AtlasNotFound):
+    with pytest.raises(GatewayRefused) as refused:
         org.gateway.grant(resource=org.project("f" * 24), username=ANN, roles=["GROUP_READ_ONLY"])
+    assert refused.value.status == 404
 
 
 def test_a_pending_invitee_already_in_the_project_gets_the_missing_role_added(org: Org) -> None:

@@ -1,25 +1,42 @@
-"""The Slack outbox: what is due is taken once, by one replica; a newer put on the same key is never lost."""
+"""The Slack outbox: what is due is taken once, by one replica; a newer put on the same key is never lost.
+
+The tests above the line are the contract of the domain's `access.ports.Outbox`: they take an `outbox_for`
+(a clock in, an Outbox out), so an in-memory outbox can be held to them too by adding itself to that fixture.
+Below it, what only the SQL outbox does: replicas with their own engines.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 
+from access.model import Parcel
+from access.ports import Outbox
+from storage import outbox as storage_outbox
 from storage.engine import make_engine
-from storage.outbox import Parcel, SqlOutbox
+from storage.outbox import SqlOutbox
 from tests.storage.builders import Clock
 
 LEASE = timedelta(seconds=60)
+OutboxFor = Callable[[Clock], Outbox]
+
+
+@pytest.fixture
+def outbox_for(engine: Engine) -> OutboxFor:
+    """The SQL outbox on each database (`engine` runs on SQLite and PostgreSQL)."""
+    return lambda clock: SqlOutbox(engine, clock)
 
 
 def keys(taken: list[Parcel]) -> list[str]:
     return [p.key for p in taken]
 
 
-def test_a_parcel_is_due_at_once_taken_for_a_lease_and_gone_once_sent(engine: Engine, clock: Clock) -> None:
-    outbox = SqlOutbox(engine, clock)
+def test_a_parcel_is_due_at_once_taken_for_a_lease_and_gone_once_sent(outbox_for: OutboxFor, clock: Clock) -> None:
+    outbox = outbox_for(clock)
     outbox.put("post:a", {"channel": "U1", "text": "hello"})
     outbox.put("post:b", {"channel": "U2", "text": "there"})
 
@@ -42,8 +59,8 @@ def test_a_parcel_is_due_at_once_taken_for_a_lease_and_gone_once_sent(engine: En
     assert outbox.waiting() == 1
 
 
-def test_a_parcel_whose_sender_died_is_taken_again_after_the_lease(engine: Engine, clock: Clock) -> None:
-    outbox = SqlOutbox(engine, clock)
+def test_a_parcel_whose_sender_died_is_taken_again_after_the_lease(outbox_for: OutboxFor, clock: Clock) -> None:
+    outbox = outbox_for(clock)
     outbox.put("post:a", {"text": "x"})
     assert len(outbox.take(lease=LEASE)) == 1  # and the replica that took it is gone
     clock.advance(59)
@@ -52,9 +69,9 @@ def test_a_parcel_whose_sender_died_is_taken_again_after_the_lease(engine: Engin
     assert keys(outbox.take(lease=LEASE)) == ["post:a"]
 
 
-def test_a_newer_put_on_a_key_being_sent_stays_due(engine: Engine, clock: Clock) -> None:
+def test_a_newer_put_on_a_key_being_sent_stays_due(outbox_for: OutboxFor, clock: Clock) -> None:
     # given an approval message's update taken for sending (rendering an older state)
-    outbox = SqlOutbox(engine, clock)
+    outbox = outbox_for(clock)
     outbox.put("update:C1:1.0", {"request_id": 7})
     sending = outbox.take(lease=LEASE)[0]
 
@@ -73,11 +90,22 @@ def test_a_newer_put_on_a_key_being_sent_stays_due(engine: Engine, clock: Clock)
     assert keys(outbox.take(lease=LEASE)) == ["update:C1:1.0"]
 
 
-def test_one_row_per_key(engine: Engine, clock: Clock) -> None:
-    outbox = SqlOutbox(engine, clock)
+def test_one_row_per_key(outbox_for: OutboxFor, clock: Clock) -> None:
+    outbox = outbox_for(clock)
     for _ in range(3):
         outbox.put("update:C1:1.0", {"request_id": 7})
     assert outbox.waiting() == 1
+
+
+def test_a_parcel_is_the_domains_value_and_the_old_import_still_works(outbox_for: OutboxFor, clock: Clock) -> None:
+    outbox = outbox_for(clock)
+    outbox.put("post:a", {"text": "x"})
+    [parcel] = outbox.take(lease=LEASE)
+    assert type(parcel) is Parcel and storage_outbox.Parcel is Parcel
+    assert parcel.created_at == clock.now() and parcel.rev == 1
+
+
+# --- the SQL outbox only -----------------------------------------------------------------------------------
 
 
 def test_two_replicas_taking_at_once_take_each_parcel_once(db_url: str, clock: Clock) -> None:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from access.errors import AccessError, NotFound, RequestRefused
-from access.rotation import RotationOutcome
-from atlas.errors import (
-    AtlasAuthError,
-    AtlasError,
-    AtlasHTTPError,
-    AtlasNotFound,
-    AtlasRateLimited,
-    AtlasServerError,
-    AtlasTransportError,
+from access.errors import (
+    AccessError,
+    GatewayError,
+    GatewayRateLimited,
+    GatewayUnauthorized,
+    GatewayUnreachable,
+    NotFound,
+    RequestRefused,
 )
+from access.rotation import RotationOutcome
+from atlas.errors import AtlasError, gateway_error
 from bot.errors import ConfigurationError
 from bot.slack import messages, mrkdwn
 from storage.crypto import SecretKeyError
@@ -39,13 +39,10 @@ def atlas_problem(error: BaseException, *, integration: str) -> str:
 
 
 def _problem(error: BaseException, *, integration: str) -> str:
-    if isinstance(error, AtlasHTTPError):
-        return _http_problem(error, integration)
-    if isinstance(error, AtlasTransportError):
-        return (f"Atlas did not answer for {integration} (no connection or a timeout); it may be down or "
-                "unreachable from here. Try again later.")
-    if isinstance(error, AtlasError):
-        return f"{integration}: {_clip(str(error))}"
+    if isinstance(error, AtlasError):  # the Test connection's own client still raises these: the port's words
+        error = gateway_error(error)
+    if isinstance(error, GatewayError):
+        return _gateway_problem(error, integration)
     if isinstance(error, RequestRefused):
         return error.reason
     if isinstance(error, NotFound):
@@ -56,22 +53,27 @@ def _problem(error: BaseException, *, integration: str) -> str:
             "details.")
 
 
-def _http_problem(error: AtlasHTTPError, integration: str) -> str:
-    code = f" {error.error_code}" if error.error_code else ""
+def _gateway_problem(error: GatewayError, integration: str) -> str:
+    code = f" {error.code}" if error.code else ""
     detail = f" ({_clip(error.detail)})" if error.detail else ""
-    if isinstance(error, AtlasAuthError):
+    if isinstance(error, GatewayUnauthorized):
         return (f"Atlas refused the credentials of {integration} (HTTP {error.status}{code}){detail}. Check the "
                 "API key or service account, its organization role, and its IP access list.")
-    if isinstance(error, AtlasRateLimited):
+    if isinstance(error, GatewayRateLimited):
         return (f"Atlas kept rate limiting {integration} (HTTP 429{code}) after several retries. Try again in a "
                 "few minutes.")
-    if isinstance(error, AtlasServerError):
+    if isinstance(error, GatewayUnreachable) and error.status is None:
+        return (f"Atlas did not answer for {integration} (no connection or a timeout); it may be down or "
+                "unreachable from here. Try again later.")
+    if isinstance(error, GatewayUnreachable):
         return (f"Atlas answered with an error for {integration} (HTTP {error.status}{code}); it may be down. Try "
                 "again later.")
-    if isinstance(error, AtlasNotFound):
+    if error.status == 404:
         return (f"Atlas does not know something {integration} points at (HTTP 404{code}){detail}: check the "
                 "organization ID.")
-    return f"Atlas answered {integration} with HTTP {error.status}{code}{detail}."
+    if error.status is not None:
+        return f"Atlas answered {integration} with HTTP {error.status}{code}{detail}."
+    return f"{integration}: {_clip(str(error))}"
 
 
 def _clip(text: str | None) -> str:
