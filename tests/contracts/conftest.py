@@ -78,11 +78,3 @@ def notifier_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[N
     yield world
     world.close()
 
-
-def real_case(request: pytest.FixtureRequest, world: object, reason: str) -> None:
-    """Mark the running case an expected failure when it runs on the real adapter (strict: it must fail)."""
-    if getattr(world, "real", False):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-GATEWAY_TRANSLATION = "gateway translation lands with the ports branch"

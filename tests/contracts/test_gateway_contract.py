@@ -21,7 +21,6 @@ from access.model import (
     RevokeResult,
     UserAccess,
 )
-from tests.contracts.conftest import GATEWAY_TRANSLATION, real_case
 from tests.contracts.world_atlas import BOT, AtlasWorld, ref
 
 ANN = "ann@example.com"
@@ -393,7 +392,6 @@ def test_atlas_deletes_a_database_user_at_its_date(atlas_world: AtlasWorld) -> N
 ])
 def test_what_atlas_refuses_is_a_gateway_refusal_and_changes_nothing(
         request: pytest.FixtureRequest, atlas_world: AtlasWorld, case: str) -> None:
-    real_case(request, atlas_world, GATEWAY_TRANSLATION)
     payments = project(atlas_world)
     gw, now = atlas_world.gateway, atlas_world.now()
     calls = {
@@ -421,7 +419,6 @@ def test_what_atlas_refuses_is_a_gateway_refusal_and_changes_nothing(
     ("unauthorized", GatewayUnauthorized), ("rate_limited", GatewayRateLimited), ("unreachable", GatewayUnreachable)])
 def test_atlas_trouble_is_the_gateway_error_of_its_kind_on_every_call(
         request: pytest.FixtureRequest, atlas_world: AtlasWorld, kind: str, error: type[GatewayError]) -> None:
-    real_case(request, atlas_world, GATEWAY_TRANSLATION)
     payments = project(atlas_world)
     atlas_world.add_user(ANN, project_roles={payments: [READ]})
     gw, resource = atlas_world.gateway, ref(atlas_world, PROJECT, payments)
