@@ -26,18 +26,20 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from access.admin import ConfigService
 from access.homes import HomeQueries
-from access.ports import Clock
+from access.ports import Clock, CredentialCheck
 from access.reconcile import ReconcileOptions, ReconcileService
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
 from access.sync import SyncService
 from access.worker import GrantWorker, WorkerOptions
+from atlas.clients import AtlasClients
+from atlas.connection import AtlasCredentialCheck
+from atlas.rotation import AtlasCredentialAuthority
 from bot.clock import SystemClock
 from bot.errors import ConfigurationError
-from bot.gateways import GatewayFactory, atlas_credentials
+from bot.gateways import GatewayFactory
 from bot.observability import Metrics, ObservedWebClient
-from bot.rotation import AtlasCredentialAuthority
 from bot.settings import Settings
 from bot.slack.admin.auth import is_admin
 from bot.slack.directory import SlackDirectory
@@ -51,7 +53,7 @@ from storage.grant_ledger import SqlGrantLedger
 from storage.outbox import SqlOutbox
 from storage.store import SqlStore
 
-__all__ = ["ConfigurationError", "GatewayFactory", "Runtime", "atlas_credentials", "build_runtime", "build_store"]
+__all__ = ["ConfigurationError", "GatewayFactory", "Runtime", "build_runtime", "build_store"]
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +69,7 @@ class Runtime:
     slack: WebClient
     directory: SlackDirectory
     gateways: GatewayFactory
+    credential_check: CredentialCheck  # "Test connection"
     homes: HomeQueries
     home_refresher: HomeRefresher  # marks a person's App Home stale; one thread republishes it
     home_publisher: HomePublisher
@@ -121,8 +124,10 @@ def build_runtime(
                       outbox=outbox)
     slack = slack_client(settings, on_error=metrics.slack_error)
     directory = SlackDirectory(slack, clock=clock)  # its answers age with the clock the app runs on
-    gateways = GatewayFactory(store=store, settings=settings, clock=clock, transport=atlas_transport,
-                              on_call=metrics.atlas_call, sleep=atlas_sleep)
+    clients = AtlasClients(base_url=settings.atlas_base_url, clock=clock, transport=lambda: atlas_transport,
+                           options=lambda: {"sleep": atlas_sleep} if atlas_sleep is not None else {})
+    gateways = GatewayFactory(store=store, clients=clients, max_concurrency=settings.atlas_max_concurrency,
+                              on_call=metrics.atlas_call)
     gate = AckGate()
     homes = HomeQueries(store=store, clock=clock, directory=directory)
     publisher = HomePublisher(client=slack, queries=homes,
@@ -134,13 +139,13 @@ def build_runtime(
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker, max_pending=settings.max_pending_per_person)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
-    authority = AtlasCredentialAuthority(base_url=settings.atlas_base_url, client_options=gateways.client_options)
+    authority = AtlasCredentialAuthority(clients=clients)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
     return Runtime(
         settings=settings, clock=clock, store=store, outbox=outbox, metrics=metrics, slack=slack,
-        directory=directory, gateways=gateways, homes=homes, home_refresher=refresher, home_publisher=publisher,
-        notifier=notifier, worker=worker, service=service,
+        directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), homes=homes,
+        home_refresher=refresher, home_publisher=publisher, notifier=notifier, worker=worker, service=service,
         selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
         sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,
         reconcile=_reconcile(settings, store, gateways, notifier, clock), gate=gate,

@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,12 +21,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, func, select
 
 from access.entities import Grant
-from access.model import GrantStatus
-from access.ports import DatabaseHealth
-from storage.grants import GRANT
+from access.model import GrantFigures
+from access.ports import Clock, DatabaseHealth, Outbox, Store, StoreHealth
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 T = TypeVar("T")
@@ -41,9 +38,7 @@ class ContextThreadPool(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
-G = GrantStatus
 # The states in which a grant's revocation is owed once its expiry has passed.
-REVOCATION_OWED = (G.ACTIVE, G.REVOKING, G.FAILED)
 
 
 # --- request ids and logs ---------------------------------------------------------------------------------
@@ -106,21 +101,12 @@ def configure_logging(*, level: str | int, json_format: bool) -> logging.Handler
 # --- metrics ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class GrantFigures:
-    """What the grant table says right now."""
-
-    by_status: dict[GrantStatus, int]
-    overdue: int
-    oldest_overdue_seconds: float
-
-
 class Metrics:
     """The runtime's metrics; with a store, the grant gauges read from the database at scrape time, and with an
     outbox, the Slack messages waiting to be sent again."""
 
-    def __init__(self, *, store: Any = None, clock: Any = None, grace: timedelta = timedelta(seconds=120),
-                 outbox: Any = None) -> None:
+    def __init__(self, *, store: Store | None = None, clock: Clock | None = None,
+                 grace: timedelta = timedelta(seconds=120), outbox: Outbox | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("atlas_access_http_requests_total", "HTTP requests served, by path and outcome",
                                 ["path", "outcome"], registry=self.registry)
@@ -134,7 +120,7 @@ class Metrics:
         self.lateness = Histogram("atlas_access_revocation_lateness_seconds",
                                   "How long after its expiry a grant was revoked in Atlas",
                                   buckets=LATENESS_BUCKETS, registry=self.registry)
-        if store is not None:
+        if store is not None and clock is not None:
             self.registry.register(GrantCollector(store=store, clock=clock, grace=grace))
         if outbox is not None:  # `waiting()`: the Slack messages refused through every retry, kept for later
             self.registry.register(OutboxCollector(outbox))
@@ -163,15 +149,15 @@ class Metrics:
         self.lateness.observe(max(0.0, (grant.revoked_at - grant.expires_at).total_seconds()))
 
 
-class StoreHealth:
-    """What `/healthz` reports (bot.slack.http.Health): the store's write probe, and the revocations owed
+class HealthReport:
+    """What `/healthz` reports (bot.slack.http.Health): the database's write probe, and the revocations owed
     past their grace."""
 
-    def __init__(self, *, store: Any, clock: Any, grace: timedelta) -> None:
-        self._store, self._clock, self._grace = store, clock, grace
+    def __init__(self, *, database: StoreHealth, store: Store, clock: Clock, grace: timedelta) -> None:
+        self._database, self._store, self._clock, self._grace = database, store, clock, grace
 
     def database(self) -> DatabaseHealth:
-        return DatabaseHealth(self._store.health())
+        return self._database.health()
 
     def overdue(self) -> GrantFigures:
         return grant_figures(self._store, now=self._clock.now(), grace=self._grace)
@@ -183,27 +169,16 @@ def outcome_of(status: int) -> str:
     return "rejected" if status < 500 else "error"
 
 
-def grant_figures(store: Any, *, now: datetime, grace: timedelta) -> GrantFigures:
+def grant_figures(store: Store, *, now: datetime, grace: timedelta) -> GrantFigures:
     """Counts by status, and the revocations still owed `grace` after their expiry (with the oldest's age)."""
-    cutoff = now - grace
-    owed = and_(GRANT.c.status.in_(REVOCATION_OWED), GRANT.c.expires_at.is_not(None), GRANT.c.expires_at <= cutoff)
     with store.unit_of_work() as uow:
-        by_status = uow.grants.count_by_status()
-    with store.engine.connect() as connection:
-        count, oldest = connection.execute(select(func.count(), func.min(GRANT.c.expires_at)).where(owed)).one()
-    age = (now - _aware(oldest, now)).total_seconds() if oldest is not None else 0.0
-    return GrantFigures(by_status=by_status, overdue=int(count), oldest_overdue_seconds=max(0.0, age))
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored in UTC); compare like with like."""
-    return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment
+        return uow.grants.figures(now=now, grace=grace)
 
 
 class GrantCollector(Collector):
     """Grants by status, and overdue revocations, from the database at scrape time."""
 
-    def __init__(self, *, store: Any, clock: Any, grace: timedelta) -> None:
+    def __init__(self, *, store: Store, clock: Clock, grace: timedelta) -> None:
         self._store, self._clock, self._grace = store, clock, grace
 
     def describe(self) -> list[Any]:
@@ -220,7 +195,7 @@ class GrantCollector(Collector):
             grants.add_metric([status.value], count)
         yield grants
         yield GaugeMetricFamily("atlas_access_grants_active", "Grants active in Atlas now",
-                                value=figures.by_status.get(G.ACTIVE, 0))
+                                value=figures.active)
         yield GaugeMetricFamily("atlas_access_overdue_revocations",
                                 "Grants past expiry (plus grace) whose revocation has not happened",
                                 value=figures.overdue)
@@ -256,7 +231,7 @@ class ObservedWebClient(WebClient):
 class OutboxCollector(Collector):
     """Slack messages Slack refused through every retry, waiting in the outbox, from the database at scrape time."""
 
-    def __init__(self, outbox: Any) -> None:
+    def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
 
     def describe(self) -> list[Any]:

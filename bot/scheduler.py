@@ -16,18 +16,15 @@ integration's owners once while it lasts, and the round goes on with the others 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from access.entities import AccessRequest
-from access.errors import RequestRefused
-from access.ports import StaleWrite
+from access.errors import RequestRefused, StoreUnavailable
 from access.reconcile import ReconcileService
+from access.recovery import StrandedRequests
 from access.rounds import FaultIsolation
 from access.timeouts import ExpiryReminders, PendingTimeouts
 from bot.app import Runtime
@@ -43,6 +40,9 @@ class Timers:
         self._expiry = ExpiryReminders(store=runtime.store, notifier=notifier, clock=runtime.clock,
                                        lead=timedelta(minutes=runtime.settings.expiry_reminder_minutes),
                                        isolation=self._isolation)
+        self._stranded = StrandedRequests(store=runtime.store, announcer=runtime.service, clock=runtime.clock,
+                                          quiet_for=timedelta(seconds=runtime.settings.lease_seconds),
+                                          isolation=self._isolation)
         self._pending = PendingTimeouts(store=runtime.store, notifier=notifier, clock=runtime.clock,
                                         isolation=self._isolation)
         self._scheduler = BackgroundScheduler(
@@ -96,37 +96,16 @@ class Timers:
                                 max_instances=2)
 
     def announce_stranded(self) -> None:
-        """Post the approval message of pending requests that have none and have not moved for a lease, and
-        send again the updates and DMs Slack refused (see SlackNotifier.redeliver)."""
+        """Post the approval message of pending requests that have none and have not moved for a lease
+        (access.recovery), and send again the updates and DMs Slack refused (see SlackNotifier.redeliver)."""
         try:
-            with self._isolation.round("announcement of stranded requests") as round_:
-                for request in self._claim_stranded():
-                    log.info("request %s has no approval message yet; announcing it", request.id)
-                    round_.attempt(request.integration, partial(self._runtime.service.announce,
-                                                                request_id=request.id or 0),
-                                   what=f"request #{request.id}")
+            self._stranded.run()
         except Exception as error:
             _failed("announcing stranded requests failed; the next round will try again", error)
         try:
             self._runtime.notifier.redeliver()  # messages and DMs Slack refused through every retry, sent again
         except Exception as error:
             _failed("sending again what Slack refused failed; the next round will try again", error)
-
-    def _claim_stranded(self) -> list[AccessRequest]:
-        """Stranded requests, each claimed by a compare-and-set on `updated_at` so one replica announces it."""
-        now = self._runtime.clock.now()
-        quiet_since = now - timedelta(seconds=self._runtime.settings.lease_seconds)
-        with self._runtime.store.unit_of_work() as uow:
-            stranded = [r for r in uow.requests.pending() if r.message_ts is None and r.updated_at <= quiet_since]
-        claimed = []
-        for request in stranded:
-            try:
-                with self._runtime.store.unit_of_work() as uow:
-                    uow.requests.save(replace(request, updated_at=now))
-            except StaleWrite:
-                continue  # another replica took it, or it moved on
-            claimed.append(request)
-        return claimed
 
     def remind_expiring(self) -> None:
         """DM requesters whose access ends within the reminder lead (each grant once; see access.timeouts)."""
@@ -209,7 +188,7 @@ class ReconcileIncomplete(Exception):
 def _failed(what: str, error: Exception) -> None:
     """A timer's failure: with its traceback, but one line a round while the database is away (a restart or
     failover: /healthz says so already, and a traceback every few seconds would bury the rest)."""
-    if isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated):
-        log.warning("%s (the database is unreachable: %s)", what, type(error.orig).__name__)
+    if isinstance(error, StoreUnavailable):
+        log.warning("%s (the database is unreachable: %s)", what, error.cause)
     else:
         log.exception(what)

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from slack_bolt import App
 
-from bot.app import Runtime, atlas_credentials
-from bot.observability import StoreHealth
+from bot.app import Runtime
+from bot.observability import HealthReport
 from bot.slack import break_glass, listeners
 from bot.slack.admin.auth import AdminGuard
 from bot.slack.admin.connection import ConnectionTester
@@ -69,10 +69,10 @@ def _admin(runtime: Runtime, after_ack: AfterAck) -> Admin:
     return Admin(
         config=runtime.config, rotation=runtime.rotation, directory=runtime.directory,
         guard=AdminGuard(admins=settings.admins, directory=runtime.directory, config=runtime.config),
-        tester=ConnectionTester(base_url=settings.atlas_base_url, client_options=runtime.gateways.client_options),
+        tester=ConnectionTester(runtime.credential_check),
         runner=SyncRunner(sync=runtime.sync, store=runtime.store, directory=runtime.directory, client=runtime.slack,
                           every=settings.sync_progress_seconds),
-        later=after_ack, credentials_of=atlas_credentials, audit=audit,
+        later=after_ack, audit=audit,
     )  # fmt: skip
 
 
@@ -80,7 +80,7 @@ def wsgi_app(runtime: Runtime, slack: SlackApp) -> WsgiApp:
     """POST /slack/events to Bolt, /healthz from the store, /metrics from the runtime's registry."""
     grace = timedelta(seconds=runtime.settings.overdue_grace_seconds)
     return WsgiApp(bolt=slack.bolt, signing_secret=runtime.settings.slack_signing_secret.get_secret_value(),
-                   health=StoreHealth(store=runtime.store, clock=runtime.clock, grace=grace),
+                   health=HealthReport(database=runtime.store, store=runtime.store, clock=runtime.clock, grace=grace),
                    metrics=runtime.metrics, gate=runtime.gate)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The packages kept free of import cycles (bot joins once its wiring is typed; see issue 11).
-ACYCLIC = ("access", "atlas", "storage")
+ACYCLIC = ("access", "atlas", "storage", "bot")
 
 
 def import_cycles(*packages: str) -> list[tuple[str, ...]]:
@@ -71,8 +71,17 @@ def test_the_domain_imports_only_the_standard_library_and_pydantic() -> None:
                 assert top in allowed or top in stdlib, f"{path.name}: {line}"
 
 
-def test_the_domain_type_checks_strictly() -> None:
+def test_the_domain_and_the_bot_type_check_strictly() -> None:
     mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or shutil.which("mypy")
     assert mypy, "mypy is part of the dev extra"
-    result = subprocess.run([mypy, "access"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([mypy, "-p", "access", "-p", "bot"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_passes_the_linter() -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is part of the dev extra"
+    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

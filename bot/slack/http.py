@@ -19,9 +19,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 
+from access.model import GrantFigures
 from access.ports import DatabaseHealth
 from bot.observability import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from bot.observability import REQUEST_ID, GrantFigures, Metrics, new_request_id
+from bot.observability import REQUEST_ID, Metrics, new_request_id
 from bot.settings import Settings
 from bot.slack import shape
 from bot.slack.front import HttpFront, create_front_server

@@ -3,7 +3,7 @@
 Every render comes from the stored request and grant it is handed. Renders race (a click and the grant
 worker may both update one message): a per-message guard sends a render only if it is newer than the last
 one sent, so the message never steps back to an older state. Slack failures are logged here and never
-raised into the domain; what Slack refused through every retry waits in the outbox table (`storage.outbox`)
+raised into the domain; what Slack refused through every retry waits in the outbox (`access.ports.Outbox`)
 for the timers' rounds to send again (`redeliver`).
 """
 
@@ -22,14 +22,13 @@ from slack_sdk.errors import SlackApiError
 
 from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
-from access.model import RequestStatus
-from access.ports import Clock, Store
+from access.model import Parcel, RequestStatus
+from access.ports import Clock, Outbox, Store
 from bot.slack import messages as words
 from bot.slack import mrkdwn, views
 from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
 from bot.slack.extend import expiring_blocks
-from storage.outbox import Parcel, SqlOutbox
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ def outbox_backoff(attempts: int) -> timedelta:
 class SlackNotifier:
     """`Notifier` over the Web API (chat.postMessage, chat.update, conversations.open)."""
 
-    def __init__(self, client: WebClient, directory: SlackDirectory, *, store: Store, outbox: SqlOutbox,
+    def __init__(self, client: WebClient, directory: SlackDirectory, *, store: Store, outbox: Outbox,
                  clock: Clock, homes: Callable[[str], None] | None = None) -> None:
         """`homes` marks one person's App Home stale (a HomeRefresher): told after each change concerning them."""
         self._client = client

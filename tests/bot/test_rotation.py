@@ -8,6 +8,7 @@ step must leave a working credential stored, tell the integration owners, be aud
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,16 +24,21 @@ from sqlalchemy import text
 from access.config import IntegrationSpec
 from access.errors import RequestRefused
 from atlas.client import AtlasClient
-from atlas.credentials import ApiKey, Credentials, ServiceAccount
+from atlas.credentials import ApiKey, Credentials, ServiceAccount, from_spec
 from atlas.errors import AtlasAuthError
 from atlas.sandbox import Sandbox, SandboxTransport
-from bot.app import Runtime, atlas_credentials, build_runtime
+from bot.app import Runtime, build_runtime
 from bot.clock import ManualClock
 from bot.scheduler import Timers
 from bot.settings import Settings
 from bot.slack_sim import FakeSlackWebAPI
 from storage.engine import make_engine
 from storage.migrations import create_all
+
+
+def atlas_credentials(spec: IntegrationSpec) -> Credentials:
+    """The Atlas credentials an integration's spec names, as the app resolves them."""
+    return from_spec(spec.credentials, env=os.environ, integration=spec.name)
 
 TOKEN = "xoxb-rotation"
 CHANNEL = "C0APPROVALS"

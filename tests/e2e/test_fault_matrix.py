@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,18 +31,23 @@ import httpx
 import pytest
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
+from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.model import GrantStatus, RequestStatus
 from atlas.client import AtlasClient
-from atlas.credentials import ApiKey
+from atlas.credentials import ApiKey, Credentials, from_spec
 from atlas.errors import AtlasAuthError
 from atlas.sandbox import SandboxTransport
 from atlas.sandbox.routing import resolve
-from bot.app import atlas_credentials
 from bot.scheduler import Timers
 from storage.outbox import SqlOutbox
 from tests.e2e.admin_harness import AdminHarness, view_text
 from tests.e2e.harness import ANN, BOB, CHANNEL, DAN, DATA_READ, EVE, READ, Harness, blocks_text, wait
+
+
+def atlas_credentials(spec: IntegrationSpec) -> Credentials:
+    """The Atlas credentials an integration's spec names, as the app resolves them."""
+    return from_spec(spec.credentials, env=os.environ, integration=spec.name)
 
 G = GrantStatus
 RETRY_AFTER = 7  # seconds; Atlas' Retry-After in these stories, distinct from any backoff the client draws

@@ -1,24 +1,16 @@
-"""'Test connection': do these credentials work against Atlas, and do they belong to the given organization?
-
-One `listOrgs` call with the credentials as typed (or as stored): Atlas answers with the organizations the
-credential belongs to, so a wrong key and a key of another organization tell apart. Few retries and a short
-timeout: someone is looking at the modal while this runs.
-"""
+"""'Test connection' in words: asks the domain's CredentialCheck port whether a credential works and belongs to
+the organization, and says so in one line for the integration modal and the admin home."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-
-from atlas.client import AtlasClient
-from atlas.credentials import ApiKey, Credentials
-from atlas.errors import AtlasError
+from access.config import CredentialSpec
+from access.errors import AccessError, GatewayError
+from access.model import CredentialCheckResult
+from access.ports import CredentialCheck
 from bot.slack import mrkdwn
 from bot.slack.admin import words
-
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,31 +20,26 @@ class ConnectionResult:
 
 
 class ConnectionTester:
-    def __init__(self, *, base_url: str, client_options: dict[str, Any]) -> None:
-        """`client_options`: what every AtlasClient is built with beyond its credentials (bot.gateways)."""
-        self._base_url = base_url
-        self._options = client_options
+    def __init__(self, check: CredentialCheck) -> None:
+        self._check = check
 
-    def check(self, *, name: str, organization_id: str, credentials: Credentials) -> ConnectionResult:
-        options = {**self._options, "max_retries": 1, "timeout": TIMEOUT}
-        client = AtlasClient(base_url=self._base_url, credentials=credentials, **options)
+    def check(self, *, name: str, organization_id: str, credentials: CredentialSpec) -> ConnectionResult:
+        """`credentials` as stored (literal or naming environment variables) or as typed in the modal."""
         try:
-            orgs = list(client.paginate("listOrgs"))
-        except AtlasError as error:
+            result = self._check.check_credentials(organization_id=organization_id, credentials=credentials)
+        except (GatewayError, AccessError) as error:
             problem = words.atlas_problem(error, integration=name or "these credentials")
             return ConnectionResult(ok=False, text=f":x: {problem}")
-        finally:
-            client.close()
-        return _verdict(orgs, organization_id, credentials)
+        return verdict(result)
 
 
-def _verdict(orgs: list[dict[str, Any]], organization_id: str, credentials: Credentials) -> ConnectionResult:
-    kind = "API key" if isinstance(credentials, ApiKey) else "service account"
-    mine = next((org for org in orgs if str(org.get("id", "")).lower() == organization_id.lower()), None)
-    if mine is None:
-        theirs = mrkdwn.line(", ".join(f"{org.get('name')} ({org.get('id')})" for org in orgs[:3])) or "no organization"
+def verdict(result: CredentialCheckResult) -> ConnectionResult:
+    kind = "API key" if result.credential_type == "api_key" else "service account"
+    organization_id = mrkdwn.line(result.organization_id)
+    if result.organization is None:
+        theirs = mrkdwn.line(", ".join(f"{org.name} ({org.id})" for org in result.visible)) or "no organization"
         return ConnectionResult(ok=False, text=(
-            f":x: The {kind} works, but it belongs to {theirs}, not to organization {mrkdwn.line(organization_id)}."))
+            f":x: The {kind} works, but it belongs to {theirs}, not to organization {organization_id}."))
     return ConnectionResult(ok=True, text=(
-        f":white_check_mark: Connected to organization *{mrkdwn.line(mine.get('name'))}* "
-        f"({mrkdwn.line(organization_id)}) with {kind} {mrkdwn.code(credentials.identity)}."))
+        f":white_check_mark: Connected to organization *{mrkdwn.line(result.organization.name)}* "
+        f"({organization_id}) with {kind} {mrkdwn.code(result.identity)}."))

@@ -19,8 +19,6 @@ from slack_sdk.errors import SlackApiError
 from access.admin import ConfigService
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.rotation import RotationService
-from atlas.credentials import Credentials
-from bot.errors import ConfigurationError
 from bot.slack.admin.auth import AdminGuard
 from bot.slack.admin.connection import ConnectionResult, ConnectionTester
 from bot.slack.admin.home_view import home_modal
@@ -48,7 +46,6 @@ class Admin:
     tester: ConnectionTester
     runner: SyncRunner
     later: AfterAck
-    credentials_of: Callable[[IntegrationSpec], Credentials]  # a stored integration's credentials, resolved
     audit: Callable[[str, str], str]  # `/atlas-admin audit …`: (user id, the words after it) -> the answer
     checks: dict[str, ConnectionResult] = field(default_factory=dict)  # the last credential check of each
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,12 +77,7 @@ class Admin:
     # --- Atlas checks ---------------------------------------------------------------------------------------
 
     def check_stored(self, spec: IntegrationSpec) -> ConnectionResult:
-        try:
-            credentials = self.credentials_of(spec)
-        except ConfigurationError as error:
-            result = ConnectionResult(ok=False, text=f":x: {error}")
-        else:
-            result = self.tester.check(name=spec.name, organization_id=spec.organization_id, credentials=credentials)
+        result = self.tester.check(name=spec.name, organization_id=spec.organization_id, credentials=spec.credentials)
         with self._lock:
             self.checks[spec.name] = result
         return result

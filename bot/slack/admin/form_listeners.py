@@ -8,15 +8,18 @@ integration gets its first sync (its progress and result come as a DM).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any
 
+from pydantic import SecretStr, ValidationError
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from access.errors import FieldErrors
-from atlas.credentials import ApiKey, Credentials, ServiceAccount
-from bot.errors import ConfigurationError
+from access.admin import validation_errors
+from access.config import ApiKeyCredentials, CredentialSpec, ServiceAccountCredentials, literal_credentials
+from access.errors import CredentialsMissing, FieldErrors, SecretKeyError
+from access.ports import MissingSecret
 from bot.slack import payloads as p
 from bot.slack.admin import ids
 from bot.slack.admin.context import Admin
@@ -33,8 +36,6 @@ from bot.slack.admin.forms import flow_spec, integration_spec, place_flow_proble
 from bot.slack.admin.home_view import CHECKING
 from bot.slack.admin.words import SAVE_FAILED
 from bot.slack.replies import team_of
-from storage.config_repos import MissingSecret
-from storage.crypto import SecretKeyError
 
 log = logging.getLogger(__name__)
 _ORG_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -72,25 +73,28 @@ class FormListeners:
         self._admin.update_view(client, str(view.get("id")), integration_modal(draft, result=result),
                                 hash_=str(shown.get("hash") or "") or None)
 
-    def _typed_credentials(self, draft: IntegrationDraft, secret: str) -> tuple[Credentials | None, str]:
+    def _typed_credentials(self, draft: IntegrationDraft, secret: str) -> tuple[CredentialSpec | None, str]:
         """The credentials as typed, completed from the stored ones when editing (blank fields keep them)."""
         if not _ORG_ID.match(draft.organization_id):
             return None, "Enter the organization ID first (24 hexadecimal characters)."
         stored = self._admin.integration(draft.name) if draft.editing else None
-        base: Credentials | None = None
+        base: CredentialSpec | None = None
         if stored is not None and stored.credentials.type == draft.credential_type:
             try:
-                base = self._admin.credentials_of(stored)
-            except ConfigurationError as error:
+                base = literal_credentials(stored.credentials, env=os.environ, integration=stored.name)
+            except CredentialsMissing as error:
                 return None, str(error)
-        identity = draft.credential_id or (base.identity if base else "")
-        kept = base.private_key if isinstance(base, ApiKey) else base.client_secret if base else None
-        value = secret or (kept.get_secret_value() if kept else "")
+        kept_id, kept_secret = _identity_and_secret(base)
+        identity, value = draft.credential_id or kept_id, secret or kept_secret
         if not identity or not value:
             return None, "Enter the public key and private key (or the client ID and secret) first."
-        if draft.credential_type == "service_account":
-            return ServiceAccount(client_id=identity, client_secret=value), ""
-        return ApiKey(public_key=identity, private_key=value), ""
+        try:
+            if draft.credential_type == "service_account":
+                return ServiceAccountCredentials(type="service_account", client_id=identity,
+                                                 client_secret=SecretStr(value)), ""
+            return ApiKeyCredentials(type="api_key", public_key=identity, private_key=SecretStr(value)), ""
+        except ValidationError as error:  # a length past the limits: named, never the value
+            return None, " ".join(validation_errors(error).values())
 
     # --- saving -----------------------------------------------------------------------------------------------
 
@@ -184,3 +188,14 @@ class FormListeners:
             raise p.InputErrors({block: f"Slack knows no user group or person {', '.join(unknown)}: check the "
                                         "spelling (user groups as @handle or S… id)."})
 
+
+
+def _identity_and_secret(credentials: CredentialSpec | None) -> tuple[str, str]:
+    """The public key or client id, and the private key or client secret, of literal credentials ("" if none)."""
+    if isinstance(credentials, ApiKeyCredentials):
+        secret = credentials.private_key
+        return credentials.public_key or "", secret.get_secret_value() if secret else ""
+    if isinstance(credentials, ServiceAccountCredentials):
+        secret = credentials.client_secret
+        return credentials.client_id or "", secret.get_secret_value() if secret else ""
+    return "", ""

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from access.errors import AccessError
+from access.errors import AccessError, GatewayError
 from access.ports import GroupDirectory, Store
 from access.sync import SyncService
-from atlas.errors import AtlasError
 from bot.slack import messages, mrkdwn
 from bot.slack.admin.lint import lint_integration, lint_words
 from bot.slack.admin.sync_message import ProgressMessage
@@ -97,7 +96,7 @@ class SyncRunner:
         try:
             report = self._sync.run(name, actor=user_id,
                                     progress=lambda kind, counts: message.progress(name, kind, counts))
-        except (AtlasError, AccessError) as error:
+        except (GatewayError, AccessError) as error:
             log.warning("sync of %s failed: %s", name, error)
             return f":x: *{name}*: {atlas_problem(error, integration=name)}"
         except Exception as error:  # the sentence names the type; the log has the traceback for the operator

@@ -16,12 +16,11 @@ from access.errors import (
     GatewayUnreachable,
     NotFound,
     RequestRefused,
+    SecretKeyError,
 )
 from access.rotation import RotationOutcome
-from atlas.errors import AtlasError, gateway_error
 from bot.errors import ConfigurationError
 from bot.slack import messages, mrkdwn
-from storage.crypto import SecretKeyError
 
 NOT_ADMIN = ("Sorry, only atlas-access admins can do that. The operator names them in ATLAS_ACCESS_ADMINS "
              "(Slack users or user groups).")
@@ -39,8 +38,6 @@ def atlas_problem(error: BaseException, *, integration: str) -> str:
 
 
 def _problem(error: BaseException, *, integration: str) -> str:
-    if isinstance(error, AtlasError):  # the Test connection's own client still raises these: the port's words
-        error = gateway_error(error)
     if isinstance(error, GatewayError):
         return _gateway_problem(error, integration)
     if isinstance(error, RequestRefused):
