@@ -44,6 +44,7 @@ class HomeRefresher:
         self._busy = 0  # Homes being published now
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._flushing = False  # closing: stale Homes go out now, their spacing no longer waited for
 
     def __call__(self, user_id: str) -> None:
         """Mark `user_id`'s Home stale; it is published as soon as its spacing allows."""
@@ -62,7 +63,11 @@ class HomeRefresher:
             return self._state.wait_for(lambda: not self._stale and not self._busy, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Publish what is stale (for up to `timeout` seconds), then stop."""
+        """Publish what is stale (for up to `timeout` seconds, without waiting out any Home's spacing: nothing will
+        come after it to coalesce), then stop."""
+        with self._state:
+            self._flushing = True
+            self._state.notify_all()
         self.idle(timeout)
         with self._state:
             self._closed = True
@@ -97,7 +102,7 @@ class HomeRefresher:
                     continue
                 wake: float | None = None
                 for user_id in self._stale:
-                    ready_at = self._ready_at.get(user_id, float("-inf"))
+                    ready_at = float("-inf") if self._flushing else self._ready_at.get(user_id, float("-inf"))
                     if ready_at <= now:
                         del self._stale[user_id]
                         self._busy += 1

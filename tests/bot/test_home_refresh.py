@@ -99,6 +99,19 @@ def test_close_publishes_what_is_stale_then_ignores_later_changes() -> None:
     assert recorder.who() == ["U1"]
 
 
+def test_close_publishes_a_home_still_within_its_spacing_at_once() -> None:
+    # given a Home published just now and changed again, its next publish 10 s away by the spacing
+    recorder = Recorder()
+    refresher = HomeRefresher(recorder, spacing=10.0)
+    refresher("U1")
+    assert refresher.idle(5)
+    refresher("U1")
+    # when the process shuts down, then the last change is published without waiting out the spacing
+    began = time.monotonic()
+    refresher.close(timeout=5)
+    assert recorder.who() == ["U1", "U1"] and time.monotonic() - began < 1.0
+
+
 def test_a_burst_for_many_people_is_paced_to_slacks_rate_after_the_first_few() -> None:
     # given a pace of 600 a minute (10 a second) after a burst of 3
     recorder = Recorder()
