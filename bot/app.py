@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +19,6 @@ from datetime import timedelta
 
 import httpx
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from access.admin import ConfigService
 from access.homes import HomeQueries
@@ -47,6 +43,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.home_refresh import HomeRefresher
 from bot.slack.notifier import SlackNotifier
 from bot.slack.pacing import AckGate
+from bot.slack_retries import retry_handlers
 from storage.crypto import SecretBox
 from storage.engine import make_engine
 from storage.grant_ledger import SqlGrantLedger
@@ -84,20 +81,16 @@ class Runtime:
     gate: AckGate  # Slack's acks first: work after an ack and Home refreshes wait their turn
 
 
-def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None = None) -> WebClient:
+def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> WebClient:
     """A Web API client pointed at SLACK_API_URL, retrying 429 (Retry-After), 5xx and connection errors.
 
-    `on_error(method, error)` hears of every call that failed in the end (the metrics count them).
+    `on_error(method, error)` hears of every call that failed in the end (the metrics count them); `sleep` waits
+    between tries (tests record the waits instead).
     """
-    client = ObservedWebClient(token=settings.slack_bot_token.get_secret_value() or None,
-                               base_url=settings.slack_api_url, timeout=15, on_error=on_error)
-    client.retry_handlers.extend([
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
-    ])
-    if not any(isinstance(h, ConnectionErrorRetryHandler) for h in client.retry_handlers):
-        client.retry_handlers.append(ConnectionErrorRetryHandler())
-    return client
+    return ObservedWebClient(token=settings.slack_bot_token.get_secret_value() or None,
+                             base_url=settings.slack_api_url, timeout=15, on_error=on_error,
+                             retry_handlers=retry_handlers(sleep))
 
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
@@ -111,18 +104,20 @@ def build_runtime(
     clock: Clock | None = None,
     atlas_transport: httpx.BaseTransport | None = None,
     atlas_sleep: Callable[[float], None] | None = None,
+    slack_sleep: Callable[[float], None] = time.sleep,
     owner: str | None = None,
     worker_concurrency: int | None = None,
 ) -> Runtime:
     """Everything but the HTTP server and the timers. `atlas_transport` and `atlas_sleep` reach every Atlas
-    client (tests and the demo put the sandbox there, and record retry waits instead of sleeping them);
+    client (tests and the demo put the sandbox there, and record retry waits instead of sleeping them), and
+    `slack_sleep` the waits between the Slack client's tries;
     `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY)."""
     clock = clock or SystemClock()
     store = build_store(settings, clock)
     outbox = SqlOutbox(store.engine, clock)
     metrics = Metrics(store=store, clock=clock, grace=timedelta(seconds=settings.overdue_grace_seconds),
                       outbox=outbox)
-    slack = slack_client(settings, on_error=metrics.slack_error)
+    slack = slack_client(settings, on_error=metrics.slack_error, sleep=slack_sleep)
     directory = SlackDirectory(slack, clock=clock)  # its answers age with the clock the app runs on
     clients = AtlasClients(base_url=settings.atlas_base_url, clock=clock, transport=lambda: atlas_transport,
                            options=lambda: {"sleep": atlas_sleep} if atlas_sleep is not None else {})

@@ -138,6 +138,7 @@ class Harness:
             **({"listener_threads": 16, "server_threads": 16} | settings),
         )  # fmt: skip
         self.atlas_sleeps: list[float] = []
+        self.slack_sleeps: list[float] = []  # slack_sdk's waits between tries, recorded instead of slept
         self.runtime = self.build_runtime()
         with self.runtime.store.unit_of_work() as uow:
             uow.integrations.upsert(integration_spec(self.atlas))
@@ -150,7 +151,7 @@ class Harness:
     def build_runtime(self) -> Runtime:
         # The Atlas client's retry waits are recorded instead of slept, so retry stories stay fast.
         return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
-                             atlas_sleep=self.atlas_sleeps.append)
+                             atlas_sleep=self.atlas_sleeps.append, slack_sleep=self.slack_sleeps.append)
 
     def atlas_transport(self) -> httpx.BaseTransport:
         """The wire between the app's Atlas clients and the sandbox."""
