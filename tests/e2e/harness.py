@@ -149,9 +149,11 @@ class Harness:
         self.slack = SlackDriver(self.server.url, SIGNING_SECRET, self.sim)
 
     def build_runtime(self) -> Runtime:
-        # The Atlas client's retry waits are recorded instead of slept, so retry stories stay fast.
+        # The Atlas client's retry waits are recorded instead of slept, so retry stories stay fast; one grant is
+        # worked at a time, so `expire` returns once what fell due is done (no crew left working after it).
         return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
-                             atlas_sleep=self.atlas_sleeps.append, slack_sleep=self.slack_sleeps.append)
+                             atlas_sleep=self.atlas_sleeps.append, slack_sleep=self.slack_sleeps.append,
+                             worker_concurrency=1)
 
     def atlas_transport(self) -> httpx.BaseTransport:
         """The wire between the app's Atlas clients and the sandbox."""
