@@ -103,8 +103,8 @@ class Demo:
         )
         upgrade(settings.database_url)
         # One grant at a time: the story's sweep returns once the grant that fell due is revoked.
-        self.runtime: Runtime = build_runtime(settings, clock=self.clock, atlas_transport=SandboxTransport(self.sandbox),
-                                              worker_concurrency=1)
+        self.runtime: Runtime = build_runtime(settings, clock=self.clock, worker_concurrency=1,
+                                              atlas_transport=SandboxTransport(self.sandbox))
         self.server = server_thread(self.runtime).start()
         self.slack = SlackDriver(self.server.url, secret[:32], self.sim)
 
