@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from access import lifecycle
 from access.config import AccessFlowSpec
 from access.model import GrantStatus, utc_iso
 from tests.e2e.harness import ANN, BOB, Harness, wait
@@ -96,49 +95,6 @@ def test_a_cluster_user_is_created_dmd_once_and_deleted_at_expiry(
     assert len(password_dms(world)) == 1
 
 
-def test_atlas_deletes_the_user_itself_while_the_bot_is_down(cluster_world: Harness) -> None:
-    world = cluster_world
-    # given ann's approved 1-hour user on the cluster
-    request = world.request(ANN, CLUSTER, ["readAnyDatabase"], duration="1h")
-    world.click(BOB, "approve", request)
-    world.wait_grant(request, GrantStatus.ACTIVE)
-    assert len(world.sb.database_users(group_id(world))) == 1
-    # when the hour passes with no sweep running, Atlas removes the user at its deleteAfterDate
-    world.clock.advance(timedelta(hours=1))
-    assert world.sb.expire_database_users() == 1
-    # and when the bot comes back and sweeps, it finds the user already gone and closes the grant
-    world.restart()
-    world.runtime.worker.run_due()
-    assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
-    [revoked] = [e for e in world.audit("revoked") if e.request_id == request.id]
-    assert revoked.detail["already_gone"] is True and revoked.detail["removed_user"] is False
-
-
-def test_ending_early_deletes_the_user_at_once(cluster_world: Harness) -> None:
-    world = cluster_world
-    request = world.request(ANN, CLUSTER, ["readWrite@orders"], duration="1d")
-    world.click(BOB, "approve", request)
-    grant = world.wait_grant(request, GrantStatus.ACTIVE)
-    # when the grant is ended early (what "I'm done" does) and the sweep runs
-    with world.runtime.store.unit_of_work() as uow:
-        uow.grants.save(lifecycle.end_early(grant, now=world.clock.now()))
-    world.runtime.worker.run_due()
-    # then the database user is gone long before its date
-    assert world.sb.database_users(group_id(world)) == []
-    assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
-
-
-@pytest.mark.parametrize("custom", ["8d", "7d1h"])
-def test_more_than_7_days_is_refused_in_the_form(cluster_world: Harness, custom: str) -> None:
-    world = cluster_world
-    view = world.pick(ANN, world.open_modal(ANN), CLUSTER)
-    response = world.submit(ANN, view, roles=["read@orders"], custom=custom)
-    assert response.status_code == 200
-    assert response.json() == {"response_action": "errors", "errors": {
-        "duration_custom": "Atlas deletes temporary database users within 7 days: ask for 7d or less."}}
-    assert world.row_count("access_request") == 0
-
-
 def test_a_password_that_cannot_be_delivered_leaves_no_user_behind(cluster_world: Harness) -> None:
     world = cluster_world
     # given Slack will not open a DM with ann for the next three tries (requested, approved, the password)
@@ -151,23 +107,3 @@ def test_a_password_that_cannot_be_delivered_leaves_no_user_behind(cluster_world
     actions = [e.action for e in world.audit() if e.request_id == request.id]
     assert actions == ["requested", "approved", "granted", "credentials_undelivered", "revoked"]
     assert password_dms(world) == []
-
-
-def test_a_failed_creation_is_retried_under_the_same_username(cluster_world: Harness) -> None:
-    world = cluster_world
-    # given Atlas fails the first creation with a 503 (not retried by the client: creating is not idempotent)
-    world.sb.faults.fail_next(status=503, operation_id="createGroupDatabaseUser")
-    request = world.request(ANN, CLUSTER, ["read@orders"], duration="1h")
-    world.click(BOB, "approve", request)
-    failed = wait(lambda: (lambda g: g if g and g.attempts == 1 and g.last_error else None)(
-        world.get(request.id or 0)[1]))
-    assert failed.status is GrantStatus.GRANTING and failed.database_user
-    # when the retry falls due
-    world.clock.advance(timedelta(minutes=10))
-    world.runtime.worker.run_due()
-    # then the user of the same name is created, and the password reaches ann once
-    grant = world.wait_grant(request, GrantStatus.ACTIVE)
-    assert grant.database_user == failed.database_user
-    assert [u["username"] for u in world.sb.database_users(group_id(world))] == [failed.database_user]
-    assert len(wait(lambda: password_dms(world))) == 1
-    assert grant.last_error is None

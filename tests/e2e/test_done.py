@@ -43,34 +43,3 @@ def test_im_done_revokes_at_once_and_keeps_the_baseline(world: Harness) -> None:
     wait(lambda: any("has ended" in text for text in world.dm_texts(ANN)))
     world.wait_message(request, "revoked")
     wait(lambda: "no Atlas access" in blocks_text(world.sim.home(ANN) or {}))
-
-
-def test_only_the_holder_can_end_a_grant(world: Harness) -> None:
-    # given ann's active grant
-    request = world.request(ANN, "payments", [READ])
-    world.click(BOB, "approve", request)
-    grant = world.wait_grant(request, GrantStatus.ACTIVE)
-
-    # when bob sends a forged "I'm done" for it
-    assert world.slack.block_action(BOB, "home_done", str(grant.id)).status_code == 200
-
-    # then he is told no and the grant stays
-    wait(lambda: any("Only the person who holds" in text for text in world.dm_texts(BOB)))
-    assert world.get(request.id or 0)[1].status is GrantStatus.ACTIVE  # type: ignore[union-attr]
-    assert world.project_roles("payments", ANN) == {READ, DATA_READ}
-
-
-def test_a_second_click_finds_it_ending(world: Harness) -> None:
-    # given ann ended her grant
-    request = world.request(ANN, "payments", [READ])
-    world.click(BOB, "approve", request)
-    grant = world.wait_grant(request, GrantStatus.ACTIVE)
-    world.slack.block_action(ANN, "home_done", str(grant.id))
-    world.wait_grant(request, GrantStatus.REVOKED)
-
-    # when a stale Home's button is clicked again
-    world.slack.block_action(ANN, "home_done", str(grant.id))
-
-    # then nothing more happens in Atlas and she hears it is already ending
-    wait(lambda: any("already ending" in text for text in world.dm_texts(ANN)))
-    assert len(world.audit("revoked")) == 1

@@ -7,8 +7,8 @@ from typing import Any
 
 from access.config import parse_duration
 from access.entities import AccessRequest, Grant
-from access.model import GrantStatus, RequestStatus
-from tests.e2e.harness import ANN, BOB, DATA_READ, READ, Harness, blocks_text, wait
+from access.model import GrantStatus
+from tests.e2e.harness import ANN, BOB, DATA_READ, READ, Harness, wait
 from tests.e2e.test_done import home_button
 
 
@@ -61,52 +61,6 @@ def test_an_approved_extension_moves_the_expiry_and_the_revocation(world: Harnes
     world.expire(timedelta(hours=2))
     assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
     assert world.project_roles("payments", ANN) == {DATA_READ}
-
-
-def test_a_denied_extension_changes_nothing(world: Harness) -> None:
-    # given ann's 1h grant and her request for 1h more
-    request, grant = active_grant(world)
-    ask_more(world, "1h")
-    extension = wait(lambda: world.posted(world.latest_request_id(ANN)))
-
-    # when bob denies it
-    assert world.deny(BOB, extension, "Hand it over to the on-call").status_code == 200
-
-    # then the request is denied and the grant keeps its expiry
-    wait(lambda: world.get(extension.id or 0)[0].status is RequestStatus.DENIED)
-    assert world.get(request.id or 0)[1].expires_at == grant.expires_at  # type: ignore[union-attr]
-    world.expire(timedelta(hours=1))
-    assert world.project_roles("payments", ANN) == {DATA_READ}
-
-
-def test_the_flows_maximum_counts_from_the_original_start(world: Harness) -> None:
-    # given ann's 4h grant in a flow allowing 8h
-    request, _ = active_grant(world, duration="4h")
-
-    # when she asks for 8h more
-    response = ask_more(world, "8h")
-
-    # then the modal says how much is left, and nothing is stored
-    errors = response.json()["errors"]
-    assert "8 hours in all" in errors["duration"] and "240 more minutes" in errors["duration"]
-    assert world.latest_request_id(ANN) == request.id
-    # and 4h more is fine
-    assert not ask_more(world, "4h").content
-
-
-def test_ended_access_cannot_be_extended(world: Harness) -> None:
-    # given ann opened the Extend modal, and then her grant expired
-    active_grant(world)
-    view = extend_modal(world)
-    world.expire(timedelta(hours=1))
-
-    # when she submits it
-    response = world.slack.submit(ANN, view, {"duration": "1h", "justification": "still needed, INC-4242"})
-
-    # then the modal says why, and her Home no longer offers Extend
-    assert "Only active access" in response.json()["errors"]["duration"]
-    wait(lambda: "home_extend" not in str(world.sim.home(ANN)) and "no Atlas access" in blocks_text(
-        world.sim.home(ANN) or {}))
 
 
 def pending_extensions(world: Harness, grant: Grant) -> list[AccessRequest]:
@@ -175,20 +129,3 @@ def test_an_extension_approved_after_the_flow_was_shortened_gets_what_is_left(wo
     # and the revocation comes at the shortened end
     world.expire(timedelta(hours=3))
     assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
-
-
-def test_an_extension_approved_when_no_time_is_left_adds_nothing_and_says_so(world: Harness) -> None:
-    # given ann's 1h grant and her pending request for 1h more
-    request, grant = active_grant(world)
-    ask_more(world, "1h")
-    extension = wait(lambda: world.posted(world.latest_request_id(ANN)))
-
-    # when the flow is shortened to 1h in all, and bob then approves
-    shorten_flow(world, "1h")
-    world.click(BOB, "approve", extension)
-
-    # then the expiry stays, ann is told no time could be added, and the audit trail says why
-    wait(lambda: any("No time was added because the flow prod-projects allows 1 hour in all" in t
-                     for t in world.dm_texts(ANN)))
-    assert world.get(request.id or 0)[1].expires_at == grant.expires_at  # type: ignore[union-attr]
-    assert world.audit("extension_void")[-1].detail["reason"] == "the flow's max_duration is reached"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-from access.config import AccessFlowSpec
 from access.model import RequestStatus
 from bot.scheduler import Timers
 from tests.e2e.harness import ANN, BOB, CHANNEL, READ, Harness, wait
@@ -55,41 +53,3 @@ def test_reminder_then_escalation_then_expiry_with_the_defaults(world: Harness) 
     wait(lambda: any("ALREADY EXPIRED" in t.upper() for t in world.ephemeral_texts(BOB)))
     assert [e.action for e in world.audit() if e.action.startswith("pending_")] == [
         "pending_reminded", "pending_escalated", "pending_expired"]
-
-
-def test_each_flow_sets_its_own_timeouts(tmp_path: Path) -> None:
-    # given the prod-projects flow reminds after 10 minutes and expires after 30
-    world = Harness(tmp_path)
-    try:
-        with world.runtime.store.unit_of_work() as uow:
-            flow = uow.flows.get("prod-projects")
-            assert flow is not None
-            uow.flows.upsert(AccessFlowSpec.model_validate({
-                **flow.model_dump(), "pending": {"remind_after": "10m", "escalate_after": "20m",
-                                                 "expire_after": "30m"}}))
-        request = world.request(ANN, "payments", [READ])
-        timers = Timers(world.runtime)
-        # when 30 minutes pass with a round every 10
-        for _ in range(3):
-            world.clock.advance(timedelta(minutes=10))
-            timers.pending_timeouts()
-        # then it was reminded, escalated and expired
-        assert world.get(request.id or 0)[0].status is RequestStatus.EXPIRED
-        assert len(thread_texts(world, request.message_ts or "")) == 2
-    finally:
-        world.close()
-
-
-def test_a_decided_request_is_left_alone(world: Harness) -> None:
-    # given bob approved ann's request at once
-    request = world.request(ANN, "payments", [READ])
-    world.click(BOB, "approve", request)
-    wait(lambda: world.get(request.id or 0)[0].status is RequestStatus.APPROVED)
-
-    # when a day passes
-    world.clock.advance(timedelta(days=1))
-    Timers(world.runtime).pending_timeouts()
-
-    # then nothing is sent about it
-    assert thread_texts(world, request.message_ts or "") == []
-    assert world.get(request.id or 0)[0].status is RequestStatus.APPROVED

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from access.model import GrantStatus
-from access.policy import Requester
 from bot.scheduler import Timers
-from tests.e2e.harness import ANN, BOB, DATA_READ, Harness, wait
+from tests.e2e.harness import ANN, DATA_READ, Harness, wait
 from tests.e2e.test_extend import active_grant
 
 
@@ -52,42 +50,3 @@ def test_a_reminder_with_extend_comes_before_expiry_and_only_once(world: Harness
     assert world.get(request.id or 0)[1].status is GrantStatus.REVOKED  # type: ignore[union-attr]
     assert world.project_roles("payments", ANN) == {DATA_READ}
     wait(lambda: any("has ended" in text for text in world.dm_texts(ANN)))
-
-
-def test_an_extension_earns_a_new_reminder(world: Harness) -> None:
-    # given ann was reminded, then got 1h more (bob approved)
-    request, grant = active_grant(world)
-    timers = Timers(world.runtime)
-    world.clock.advance(timedelta(minutes=50))
-    timers.remind_expiring()
-    extension = world.runtime.selfservice.extend(
-        grant_id=grant.id or 0, requester=Requester(user_id=ANN, email="ann@example.com"),
-        duration=timedelta(hours=1), justification="still on INC-4242")
-    world.runtime.service.announce(request_id=extension.id or 0)
-    world.click(BOB, "approve", extension)
-    wait(lambda: world.get(request.id or 0)[1].reminder_sent_at is None)  # type: ignore[union-attr]
-
-    # when the new expiry comes near
-    world.clock.advance(timedelta(minutes=60))
-    timers.remind_expiring()
-
-    # then a second reminder is sent
-    assert len(reminders(world)) == 2
-
-
-def test_the_lead_is_configurable(tmp_path: Path) -> None:
-    # given reminders 5 minutes ahead
-    world = Harness(tmp_path, expiry_reminder_minutes=5)
-    try:
-        active_grant(world)
-        timers = Timers(world.runtime)
-        # when 50 minutes pass: nothing; at 56 minutes: the reminder
-        world.clock.advance(timedelta(minutes=50))
-        timers.remind_expiring()
-        assert reminders(world) == []
-        world.clock.advance(timedelta(minutes=6))
-        timers.remind_expiring()
-        assert len(reminders(world)) == 1
-    finally:
-        world.close()
-

@@ -16,6 +16,14 @@ from storage.testing import require_postgres as shared_require_postgres
 from tests.process.world import ProcessWorld
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts real processes and takes seconds: `slow` (`-m "not slow"` leaves them out)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.slow)
 
 
 def require_postgres() -> None:
