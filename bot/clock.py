@@ -22,8 +22,9 @@ class ManualClock:
         with self._lock:
             return self._now
 
-    def advance(self, delta: timedelta | float) -> datetime:
-        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+    def advance(self, delta: timedelta | float = 0.0, **parts: float) -> datetime:
+        """Move on by `delta` (seconds or a timedelta) and/or `hours=`, `minutes=`, ...; the new time."""
+        step = (delta if isinstance(delta, timedelta) else timedelta(seconds=delta)) + timedelta(**parts)
         with self._lock:
             self._now += step
             return self._now
