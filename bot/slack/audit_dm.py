@@ -9,7 +9,7 @@ checking that the person is an admin, as it does for every use.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,7 +26,7 @@ USAGE = ("Usage: `/atlas-admin audit [--since 30d|12h|2026-11-01|all] [--integra
 _OPTIONS = {"since", "integration", "format"}
 
 
-def parse_audit_text(text: str, *, now: Any) -> AuditQuery:
+def parse_audit_text(text: str, *, now: datetime) -> AuditQuery:
     """The options after `audit` (`--since 7d`, `--since=7d` or `since=7d`); FieldErrors for anything else."""
     words = text.split()
     if words and words[0].lower() == WORD:
