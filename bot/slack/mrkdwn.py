@@ -26,6 +26,12 @@ def text(value: object) -> str:
     return escaped
 
 
+def plain(value: object) -> str:
+    """`value` for a plain_text object (an option's label, a title): Slack reads no markup there, but what is
+    invisible is still removed, so a label cannot read otherwise than it is."""
+    return " ".join(clean(str(value)).split())
+
+
 def line(value: object) -> str:
     """`text(value)` on one line (for a list item or a field that a line break would break)."""
     return " ".join(text(value).split())

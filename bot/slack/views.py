@@ -67,11 +67,11 @@ def parse_resource_value(value: str) -> tuple[str, str] | None:
 
 
 def resource_label(resource: InventoryResource) -> str:
-    org = resource.organization_name or resource.organization_id
-    text = f"{resource.kind.value} {resource.name}"
+    org = mrkdwn.plain(resource.organization_name or resource.organization_id)
+    text = f"{resource.kind.value} {mrkdwn.plain(resource.name)}"
     if resource.kind.value in ("project", "cluster"):
         text += f" · {org}"
-    return clip(f"{text} · {resource.integration}", OPTION_TEXT)
+    return clip(f"{text} · {mrkdwn.plain(resource.integration)}", OPTION_TEXT)
 
 
 def resource_option(resource: InventoryResource) -> Option:
@@ -129,7 +129,7 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
     return [
         InputBlock(block_id=ROLES, label="Roles", element=StaticMultiSelectElement(
             action_id=ROLES, placeholder="Pick one or more roles",
-            options=[Option(value=role, text=clip(role, OPTION_TEXT)) for role in form.roles[:100]],
+            options=[Option(value=role, text=clip(mrkdwn.plain(role), OPTION_TEXT)) for role in form.roles[:100]],
         )),
         InputBlock(block_id=DURATION, label="For how long", element=StaticSelectElement(
             action_id=DURATION, placeholder="Pick a duration", initial_option=_duration_option(initial),

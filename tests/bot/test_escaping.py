@@ -18,15 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from access.config import IntegrationSpec
-from access.entities import AccessRequest, Approval, Grant
+from access.entities import AccessRequest, Approval, Grant, InventoryResource
 from access.homes import HomeData
 from access.model import GrantStatus, RequestStatus, ResourceKind
-from access.service import MyAccess
+from access.policy import Approvers
+from access.service import MyAccess, RequestForm
 from access.text import clean
 from bot.slack import messages, mrkdwn
 from bot.slack.break_glass_view import break_glass_message
 from bot.slack.home_view import home_view
-from bot.slack.views import approval_message, list_message
+from bot.slack.views import approval_message, approvers_preview, list_message, request_modal
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 HOSTILE = ("Investigating <!channel> <@U0CAROL> <!subteam^S0123|@security> <#C0GENERAL> "
@@ -69,8 +70,9 @@ def grant(text: str, **changes: Any) -> Grant:
     return replace(base, **changes)
 
 
-def surfaces(text: str) -> list[str]:
-    """Every mrkdwn text the bot renders with `text` in each typed or Atlas-given field."""
+def surfaces(text: str, *, plain: bool = False) -> list[str]:
+    """Every text the bot renders with `text` in each typed or Atlas-given field: the mrkdwn ones, and with
+    `plain` the plain_text ones too."""
     asked, held = request(text), grant(text)
     denied = request(text, status=RequestStatus.DENIED, decided_by="U2", decided_at=NOW, deny_reason=text)
     approved = request(text, status=RequestStatus.APPROVED, decided_by="U2", decided_at=NOW,
@@ -87,6 +89,16 @@ def surfaces(text: str) -> list[str]:
                            health=(("prod", {"last_sync_error": text, "last_sync_at": NOW}),))),
         list_message(MyAccess(requests=[asked, denied], grants=[held])),
     ]
+    for group, glass in ((text or "payments-oncall", timedelta(days=1)), (None, None)):
+        form = RequestForm(resource=InventoryResource(
+            integration="prod", kind=ResourceKind.PROJECT, atlas_id="g1", organization_id="o1",
+            organization_name=text or "Acme", name=text or "payments"), roles=("GROUP_READ_ONLY",),
+            max_duration=timedelta(hours=8), justification_required=True, auto_approved=False,
+            approvers=Approvers(user_ids=("U2",), group=group,
+                                source="resource_owner" if group else "integration_owners"),
+            emergency_max_duration=glass, ordinary_max_duration=timedelta(hours=8))
+        rendered.append(request_modal(form=form, approvers=approvers_preview(form, group_mention=None),
+                                      emergency=glass is not None))
     for event in ("requested", "approved", "denied", "granted", "activated", "revoked", "grant_failed", "expiring",
                   "break_glass_reviewed", "invited", "cancelled", "expired", "pending_reminded"):
         subject = denied if event == "denied" else asked
@@ -96,17 +108,20 @@ def surfaces(text: str) -> list[str]:
                                             event="revoked", integration=integration()))
     rendered.append(messages.decision_words(denied))
     rendered.append(messages.grant_words(failing))
-    return [t for r in rendered for t in _texts(r)]
+    return [t for r in rendered for t in _texts(r, plain=plain)]
 
 
-def _texts(value: Any) -> list[str]:
-    """Every string in a rendered message, view or text."""
+def _texts(value: Any, *, plain: bool = True) -> list[str]:
+    """Every string in a rendered message, view or text; with `plain=False`, not those of plain_text objects
+    (Slack shows those as they are: no mention, ping or link is read in them)."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):
-        return [t for v in value.values() for t in _texts(v)]
+        if value.get("type") == "plain_text" and not plain:
+            return []
+        return [t for v in value.values() for t in _texts(v, plain=plain)]
     if isinstance(value, list | tuple):
-        return [t for v in value for t in _texts(v)]
+        return [t for v in value for t in _texts(v, plain=plain)]
     return []
 
 
@@ -120,7 +135,7 @@ BOT_OWN = tokens(surfaces("payments"))
 def assert_inert(text: str) -> None:
     rendered = surfaces(text)
     assert tokens(rendered) <= BOT_OWN, tokens(rendered) - BOT_OWN
-    for piece in rendered:
+    for piece in surfaces(text, plain=True):  # nothing hidden, in plain text either
         assert not INVISIBLE.search(piece), repr(piece)
 
 
