@@ -1,6 +1,7 @@
 """Benchmark: revocation lateness with two replicas on PostgreSQL and a slow, flaky Atlas; then with one killed.
 
     python bench/revocation.py [--grants 2000] [--over 20] [--lease 10] [--sweep 5] [--concurrency 16] [--quick]
+    python bench/revocation.py --curve 25,50,100,200 [--over 10]      # the capacity curve
 
 The Atlas sandbox (loopback HTTP; 50-150 ms a call; 5% of calls 429 with Retry-After 1 s, 2% 503) and the fake
 Slack live in this process; two `atlas-access serve` children share a fresh PostgreSQL database. `--grants`
@@ -15,11 +16,22 @@ p50/p99/max, missed (not revoked by the deadline), duplicate revocations (remova
 beyond one per person). Targets: missed 0 and duplicates 0 in both runs; p99 under 2 s in run 1; in run 2 the
 max lateness no more than the lease plus the sweep interval. Exit status 1 if a revocation was missed or made
 twice (a lateness target missed is reported, not fatal: the figures depend on the machine's load).
+
+CPU is measured beside the lateness, since it travels between machines where seconds of lateness do not: each
+replica's CPU seconds (user + system, from /proc) from the first expiry to the last revocation, less what it
+spends idle at the same rate as just before the first expiry (sweeps, timers), per revocation; and the
+simulators' (Atlas sandbox and fake Slack, this process) over the same span.
+
+`--curve` runs the perfect and the flaky Atlas at each expiry rate (grants = rate x `--over`) and prints, for each,
+p50/p99/max lateness, missed and duplicates and the CPU per revocation, then the capacity of two replicas on this
+machine: the highest rate at which p99 stays under 1 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -40,6 +52,7 @@ from tests.process.expiring import evenly, removals_by_user, seed_grants, seed_p
 from tests.process.world import ProcessWorld  # noqa: E402
 
 TARGET_P99 = 2.0
+CAPACITY_P99 = 1.0  # the curve's bar: the highest expiry rate at which p99 lateness stays under this
 FAR = timedelta(days=1)  # seeded this far ahead, then moved in one UPDATE so no grant is due while seeding
 
 
@@ -60,6 +73,17 @@ class Outcome:
     atlas_calls: Counter[int]
     tail: float  # the last revocation's distance from the last expiry, seconds
     held: int  # grants the killed replica held a lease on when it died
+    replica_cpu: tuple[float, ...] = ()  # CPU seconds each replica spent on the run beyond its idle ticking
+    simulators_cpu: float = 0.0  # CPU seconds of this process (the Atlas sandbox and the fake Slack) meanwhile
+
+    @property
+    def cpu_per_revocation_ms(self) -> float:
+        """Both replicas' CPU per revocation, in milliseconds."""
+        return 1000 * sum(self.replica_cpu) / self.revoked if self.revoked else float("nan")
+
+    @property
+    def simulators_per_revocation_ms(self) -> float:
+        return 1000 * self.simulators_cpu / self.revoked if self.revoked else float("nan")
 
     @property
     def missed(self) -> int:
@@ -70,6 +94,23 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
     return [Scenario(name="baseline: perfect Atlas", flaky=False, kill=False),
             Scenario(name="two replicas", flaky=True, kill=False),
             Scenario(name=f"one killed at {args.over / 2:g} s", flaky=True, kill=True)]
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc; 0 for one that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14 and 15 of stat
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -112,13 +153,31 @@ def measure(world: ProcessWorld, args: argparse.Namespace, scenario: Scenario) -
     began = time.monotonic()
     deadline = began + lead + args.over + args.lease + args.sweep + 60
     held = 0
+    # Until the first expiry the replicas only tick (sweeps, timers, pool pings): that rate is taken off.
+    idle_from = [process_cpu(r.pid) for r in replicas]
+    time.sleep(max(0.0, lead - 0.5 - (time.monotonic() - began)))
+    idle_seconds = time.monotonic() - began
+    cpu_before, own_before = [process_cpu(r.pid) for r in replicas], own_cpu()
+    idle_rate = [(now - then) / idle_seconds for then, now in zip(idle_from, cpu_before, strict=True)]
+    measured_from = time.monotonic()
+    cpu_at_kill: float | None = None
+    killed_at = None
     while time.monotonic() < deadline:
         if scenario.kill and replicas[1].alive and time.monotonic() - began >= lead + args.over / 2:
+            cpu_at_kill, killed_at = process_cpu(replicas[1].pid), time.monotonic()
             replicas[1].kill()
             held = leased_by(world, replicas[1].pid)
         if revoked_count(world) == args.grants:
             break
         time.sleep(0.25)
+    ended = time.monotonic()
+    cpu_after = [process_cpu(r.pid) for r in replicas]
+    spans = [ended - measured_from, ended - measured_from]
+    if cpu_at_kill is not None and killed_at is not None:
+        cpu_after[1], spans[1] = cpu_at_kill, killed_at - measured_from
+    replica_cpu = tuple(max(0.0, after - before - rate * span)
+                        for before, after, rate, span in zip(cpu_before, cpu_after, idle_rate, spans, strict=True))
+    simulators_cpu = own_cpu() - own_before
     grants = world.all_grants()
     revoked = [g for g in grants if g.status is GrantStatus.REVOKED and g.revoked_at and g.expires_at]
     lateness = [(g.revoked_at - g.expires_at).total_seconds() for g in revoked]  # type: ignore[operator]
@@ -126,7 +185,8 @@ def measure(world: ProcessWorld, args: argparse.Namespace, scenario: Scenario) -
     duplicates = sum(count - 1 for user, count in removals.items() if user in {s.atlas_user_id for s in seeded})
     statuses = Counter(c.status for c in world.sb.calls[calls_before:])
     return Outcome(scenario=scenario, grants=args.grants, revoked=len(revoked), duplicates=duplicates,
-                   lateness=lateness, atlas_calls=statuses, tail=tail_of(revoked), held=held)
+                   lateness=lateness, atlas_calls=statuses, tail=tail_of(revoked), held=held,
+                   replica_cpu=replica_cpu, simulators_cpu=simulators_cpu)
 
 
 def leased_by(world: ProcessWorld, pid: int) -> int:
@@ -173,6 +233,10 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> bool:
         print(f"{outcome.scenario.name:<25}{outcome.grants:>7}{outcome.missed:>7}{outcome.duplicates:>5}"
               f"{p50:>8.2f}{p99:>8.2f}{worst:>8.2f}   {judged}")
     for outcome in outcomes:
+        each = " + ".join(f"{cpu:.2f}" for cpu in outcome.replica_cpu)
+        print(f"{outcome.scenario.name}: CPU per revocation {outcome.cpu_per_revocation_ms:.1f} ms in the replicas "
+              f"({each} s), {outcome.simulators_per_revocation_ms:.1f} ms in the simulators")
+    for outcome in outcomes:
         calls = outcome.atlas_calls
         killed = f"; the killed replica held {outcome.held} leases" if outcome.scenario.kill else ""
         print(f"{outcome.scenario.name}: {sum(calls.values())} Atlas calls ({calls.get(429, 0)} x 429, "
@@ -190,6 +254,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sweep", type=float, default=5.0, help="SWEEP_INTERVAL_SECONDS of the replicas")
     parser.add_argument("--concurrency", type=int, default=16,
                         help="ATLAS_MAX_CONCURRENCY of the replicas (grants worked at once by each)")
+    parser.add_argument("--curve", help="expiry rates a second, comma-separated (e.g. 25,50,100,200): the capacity "
+                                        "curve, each rate with the perfect and the flaky Atlas, over --over seconds")
     parser.add_argument("--quick", action="store_true",
                         help="a small run for tests: 200 grants over 4 s, lease 5 s, sweep 2 s")
     args = parser.parse_args(argv)
@@ -204,9 +270,53 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the benchmark needs PostgreSQL (ATLAS_ACCESS_TEST_POSTGRES, default 127.0.0.1:5432)",
               file=sys.stderr)
         return 1
+    if args.curve:
+        return curve(args)
     with tempfile.TemporaryDirectory() as workdir:
         outcomes = [run(args, Path(workdir), scenario) for scenario in scenarios(args)]
     return 0 if report(outcomes, args) else 1
+
+
+def curve(args: argparse.Namespace) -> int:
+    """Each rate with the perfect and the flaky Atlas; the capacity is the highest rate meeting the bar."""
+    rates = [int(rate) for rate in args.curve.split(",")]
+    print(f"capacity curve: two replicas on PostgreSQL, grants expiring evenly over {args.over:g} s at each rate, "
+          f"lease {args.lease:g} s, sweep {args.sweep:g} s, ATLAS_MAX_CONCURRENCY {args.concurrency}; bar: p99 < "
+          f"{CAPACITY_P99:g} s, nothing missed or made twice")
+    print(f"{'atlas':<8}{'rate/s':>7}{'grants':>7}{'missed':>7}{'dup':>5}{'p50 s':>8}{'p99 s':>8}{'max s':>8}"
+          f"{'cpu ms/rev':>12}{'sim ms/rev':>12}  bar")
+    fine: dict[bool, list[int]] = {False: [], True: []}
+    sound = True
+    with tempfile.TemporaryDirectory() as workdir:
+        for rate in rates:
+            for flaky in (False, True):
+                grants = round(rate * args.over)
+                scenario = Scenario(name=f"{'flaky' if flaky else 'perfect'}-{rate}", flaky=flaky, kill=False)
+                outcome = run(argparse.Namespace(**{**vars(args), "grants": grants}), Path(workdir), scenario)
+                p99 = percentile(outcome.lateness, 0.99)
+                met = outcome.missed == 0 and outcome.duplicates == 0 and p99 < CAPACITY_P99
+                sound = sound and outcome.missed == 0 and outcome.duplicates == 0
+                if met:
+                    fine[flaky].append(rate)
+                print(f"{'flaky' if flaky else 'perfect':<8}{rate:>7}{grants:>7}{outcome.missed:>7}"
+                      f"{outcome.duplicates:>5}{percentile(outcome.lateness, 0.5):>8.2f}{p99:>8.2f}"
+                      f"{max(outcome.lateness, default=float('nan')):>8.2f}{outcome.cpu_per_revocation_ms:>12.1f}"
+                      f"{outcome.simulators_per_revocation_ms:>12.1f}  {'met' if met else 'missed'}", flush=True)
+    for flaky in (False, True):
+        capacity = _capacity(rates, fine[flaky])
+        print(f"capacity with the {'flaky' if flaky else 'perfect'} Atlas: "
+              + (f"{capacity} expiries a second" if capacity else f"below {rates[0]} a second"))
+    return 0 if sound else 1
+
+
+def _capacity(rates: list[int], met: list[int]) -> int | None:
+    """The highest rate such that it and every lower rate met the bar."""
+    best = None
+    for rate in sorted(rates):
+        if rate not in met:
+            break
+        best = rate
+    return best
 
 
 if __name__ == "__main__":
