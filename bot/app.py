@@ -45,7 +45,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.pacing import AckGate
 from bot.slack_retries import retry_handlers
 from storage.crypto import SecretBox
-from storage.engine import make_engine
+from storage.engine import POOL_SIZE, make_engine
 from storage.grant_ledger import SqlGrantLedger
 from storage.outbox import SqlOutbox
 from storage.store import SqlStore
@@ -95,7 +95,10 @@ def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None
 
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
     key = settings.atlas_access_secret_key.get_secret_value() if settings.atlas_access_secret_key else None
-    return SqlStore(make_engine(settings.database_url), SecretBox(key), clock=clock)
+    # Enough pooled connections for every grant the worker works at once (twice ATLAS_MAX_CONCURRENCY) besides
+    # the listeners and timers: a connection opened and closed per grant costs more than the grant's own SQL.
+    pool_size = max(POOL_SIZE, 2 * settings.atlas_max_concurrency + 4)
+    return SqlStore(make_engine(settings.database_url, pool_size=pool_size), SecretBox(key), clock=clock)
 
 
 def build_runtime(

@@ -95,6 +95,8 @@ def _sqlite_engine(url: str, **options: Any) -> Engine:
     if in_memory:
         # One connection shared by every thread, so each session sees the same in-memory database.
         options.setdefault("poolclass", StaticPool)
+        options.pop("pool_size", None)  # a size means nothing to that one connection
+        options.pop("max_overflow", None)
     elif "poolclass" not in options:
         options.setdefault("pool_size", POOL_SIZE)
         options.setdefault("max_overflow", MAX_OVERFLOW)

@@ -180,3 +180,16 @@ def test_keygen_prints_a_key_that_stores_and_reads_secrets(tmp_path: Path, capsy
         stored = uow.integrations.get("prod")
     assert stored is not None and stored.credentials.private_key.get_secret_value() == PRIVATE_KEY  # type: ignore[union-attr]
     runtime.store.dispose()
+
+
+@pytest.mark.parametrize(("concurrency", "pooled"), [(1, 10), (8, 20), (16, 36), (64, 132)])
+def test_the_pool_holds_a_connection_for_every_grant_worked_at_once(tmp_path: Path, key: str, concurrency: int,
+                                                                  pooled: int) -> None:
+    # given ATLAS_MAX_CONCURRENCY, the worker works twice as many grants at once, each with its own unit of work
+    store = build_store(settings_for(tmp_path, key, atlas_max_concurrency=concurrency))
+    try:
+        # then the pool keeps that many connections (and a few for the listeners and timers) instead of opening
+        # and closing one per grant
+        assert store.engine.pool.size() == pooled  # type: ignore[attr-defined]
+    finally:
+        store.dispose()
