@@ -44,6 +44,7 @@ from bot.slack.home_refresh import HomeRefresher
 from bot.slack.notifier import SlackNotifier
 from bot.slack.pacing import AckGate
 from bot.slack_retries import retry_handlers
+from pagerduty.on_call import PagerDutyOnCall
 from storage.crypto import SecretBox
 from storage.engine import make_engine
 from storage.grant_ledger import SqlGrantLedger
@@ -67,6 +68,7 @@ class Runtime:
     directory: SlackDirectory
     gateways: GatewayFactory
     credential_check: CredentialCheck  # "Test connection"
+    on_call: PagerDutyOnCall  # who is on call (access.on_call); also "Test connection" of PagerDuty
     homes: HomeQueries
     home_refresher: HomeRefresher  # marks a person's App Home stale; one thread republishes it
     home_publisher: HomePublisher
@@ -107,11 +109,13 @@ def build_runtime(
     slack_sleep: Callable[[float], None] = time.sleep,
     owner: str | None = None,
     worker_concurrency: int | None = None,
+    pagerduty_transport: httpx.BaseTransport | None = None,
 ) -> Runtime:
     """Everything but the HTTP server and the timers. `atlas_transport` and `atlas_sleep` reach every Atlas
     client (tests and the demo put the sandbox there, and record retry waits instead of sleeping them), and
     `slack_sleep` the waits between the Slack client's tries;
-    `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY)."""
+    `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY);
+    `pagerduty_transport` carries the PagerDuty calls (tests and the demo put its sandbox there)."""
     clock = clock or SystemClock()
     store = build_store(settings, clock)
     outbox = SqlOutbox(store.engine, clock)
@@ -131,15 +135,19 @@ def build_runtime(
                               per_minute=settings.home_publish_per_minute)
     notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock, homes=refresher)
     worker = _worker(settings, store, gateways, notifier, clock, metrics, owner, worker_concurrency)
+    on_call = PagerDutyOnCall(clock=clock, base_url=settings.pagerduty_api_url,
+                              transport=lambda: pagerduty_transport)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
-                            clock=clock, worker=worker, max_pending=settings.max_pending_per_person)
+                            clock=clock, worker=worker, max_pending=settings.max_pending_per_person,
+                            on_call_providers={"pagerduty": on_call})
     sync = SyncService(store=store, gateways=gateways, clock=clock)
     authority = AtlasCredentialAuthority(clients=clients)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
     return Runtime(
         settings=settings, clock=clock, store=store, outbox=outbox, metrics=metrics, slack=slack,
-        directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), homes=homes,
+        directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), on_call=on_call,
+        homes=homes,
         home_refresher=refresher, home_publisher=publisher, notifier=notifier, worker=worker, service=service,
         selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
         sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,

@@ -176,7 +176,8 @@ class SqlIntegrationRepository:
             credentials = spec.okta.credentials
             field = "token" if credentials.type == "api_token" else "private_key"
             okta = spec.okta.model_dump(mode="json", exclude={"credentials": {field}}, exclude_none=True)
-            same_kind = stored is not None and (stored.okta or {}).get("credentials", {}).get("type") == credentials.type
+            stored_kind = (stored.okta or {}).get("credentials", {}).get("type") if stored is not None else None
+            same_kind = stored_kind == credentials.type
             okta_secret = self._kept(getattr(credentials, field), f"{field}_env" in okta["credentials"], spec.name,
                                      f"okta.credentials.{field}", stored if same_kind else None, "okta")
         return {"pagerduty": pagerduty, "pagerduty_secret": pagerduty_secret, "okta": okta, "okta_secret": okta_secret}
