@@ -38,8 +38,8 @@ from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.slack.http import ServerThread
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
-from pagerduty.sandbox import PagerDutySandbox, PagerDutyTransport
 from bot.web import server_thread
+from pagerduty.sandbox import PagerDutySandbox, PagerDutyTransport
 from storage.engine import make_engine
 from storage.migrations import create_all
 

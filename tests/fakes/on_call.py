@@ -3,8 +3,8 @@
 
 Shifts are seeded per schedule; `shifts` answers those that cover the clock's now, for the schedules asked (each
 person with the provider's email, as written); a schedule it does not know has nobody on call, as PagerDuty's
-filter answers (Test connection names it: `check_on_call`). A key it does not know is a GatewayUnauthorized 401, and `trouble` makes every question a GatewayUnreachable, as the real adapter's
-failures are. Changes show at once, as the real one with a cache time of zero.
+filter answers (Test connection names it: `check_on_call`). A key it does not know is a GatewayUnauthorized 401,
+and `trouble` makes every question a GatewayUnreachable, as the real adapter's failures are. Changes show at once, as the real one with a cache time of zero.
 """
 
 from __future__ import annotations
@@ -51,9 +51,10 @@ class FakeOnCall:
         self.questions += 1
         self._authorize(integration.pagerduty)
         now = self.clock.now()
+        known = [sid for sid in dict.fromkeys(schedules) if sid in self._schedules]
         return tuple(OnCallShift(schedule_id=sid, schedule_name=self._schedules[sid].name, email=email,
                                  user_name=name, start=start, end=end)
-                     for sid in dict.fromkeys(schedules) if sid in self._schedules for email, name, start, end in self._schedules[sid].shifts
+                     for sid in known for email, name, start, end in self._schedules[sid].shifts
                      if (start is None or start <= now) and (end is None or now < end))
 
     def check_on_call(self, *, connection: PagerDutyConnection, schedules: Sequence[str]) -> OnCallCheckResult:
