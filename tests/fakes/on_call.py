@@ -4,7 +4,8 @@
 Shifts are seeded per schedule; `shifts` answers those that cover the clock's now, for the schedules asked (each
 person with the provider's email, as written); a schedule it does not know has nobody on call, as PagerDuty's
 filter answers (Test connection names it: `check_on_call`). A key it does not know is a GatewayUnauthorized 401,
-and `trouble` makes every question a GatewayUnreachable, as the real adapter's failures are. Changes show at once, as the real one with a cache time of zero.
+and `trouble` makes every question a GatewayUnreachable, as the real adapter's failures are. Changes show at
+once, as the real one with a cache time of zero.
 """
 
 from __future__ import annotations
