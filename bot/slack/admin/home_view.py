@@ -75,7 +75,8 @@ def _integration_blocks(health: IntegrationHealth, check: ConnectionResult | Non
     summary = (f"*{mrkdwn.line(health.name)}*{state}\norganization {mrkdwn.code(health.organization_id)} · "
                f"{mrkdwn.line(health.credential)} · owners: {owners}"
                + (f" · resource owner tag {mrkdwn.code(health.resource_owner_tag)}"
-                                      if health.resource_owner_tag else ""))
+                                      if health.resource_owner_tag else "")
+               + (f"\n{mrkdwn.line(health.connections)}" if health.connections else ""))
     return [
         SectionBlock(block_id=f"admin_i_{health.name}", text=MarkdownTextObject(text=clip(summary, SECTION_TEXT))),
         _note("\n".join(_health_lines(health, check))),
