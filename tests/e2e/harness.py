@@ -156,7 +156,11 @@ class Harness:
         # worked at a time, so `expire` returns once what fell due is done (no crew left working after it).
         return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
                              atlas_sleep=self.atlas_sleeps.append, slack_sleep=self.slack_sleeps.append,
-                             worker_concurrency=1, pagerduty_transport=PagerDutyTransport(self.pagerduty))
+                             worker_concurrency=1, **self.vendor_transports())
+
+    def vendor_transports(self) -> dict[str, Any]:
+        """The wires between the app's PagerDuty and Okta clients and their sandboxes."""
+        return {"pagerduty_transport": PagerDutyTransport(self.pagerduty)}
 
     def atlas_transport(self) -> httpx.BaseTransport:
         """The wire between the app's Atlas clients and the sandbox."""

@@ -149,6 +149,11 @@ class FormListeners:
         spec, keep = integration_spec(draft, secret=typed_secret(view), stored=stored, taken=taken,
                                       pagerduty_key=typed_pagerduty_key(view), okta_secret=typed_okta_secret(view))
         self._check_principals(spec.integration_owners, ids.I_OWNER_GROUPS)
+        needing = [f.name for f in self._admin.overview().flows if f.integration == spec.name and f.auto_approve]
+        if spec.pagerduty is None and needing:
+            raise p.InputErrors({ids.I_PD_REMOVE if draft.pagerduty_remove else ids.I_PD_KEY: (
+                f"The access flow {', '.join(needing)} approves whoever is on call in PagerDuty: remove its "
+                "auto_approve first (config apply), or keep a PagerDuty key here.")})
         try:
             self._admin.config.save_integration(spec, actor=p.user_of(body), keep_secrets=keep)
         except MissingSecret:
