@@ -91,6 +91,8 @@ def decision_words(request: AccessRequest) -> str | None:
     """Who decided, when and why, once the request is no longer pending."""
     at = when(request.decided_at)
     if request.status is RequestStatus.APPROVED:
+        if request.decided_by == "auto" and request.on_call is not None and request.on_call.approved:
+            return f":pager: Approved at once at {at}: the requester was on call."
         if request.decided_by == "auto":
             return f":white_check_mark: Approved automatically at {at}."
         if request.decided_by == "break_glass":
