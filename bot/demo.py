@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from access.admin import parse_document
+from access.entities import AccessRequest
 from access.model import GrantStatus
 from atlas.sandbox import Sandbox, SandboxTransport
 from bot.app import Runtime, build_runtime
@@ -174,8 +175,11 @@ class Demo:
                                                "duration_custom": f"{self.minutes}m", "justification": WHY})
         if answer.content:
             raise RuntimeError(f"the modal refused the request: {answer.text}")
-        mine = lambda: self.runtime.service.mine(user_id=ANN).requests  # noqa: E731
-        request = wait(lambda: mine()[0] if len(mine()) > before and mine()[0].message_ts else None)
+        def newest() -> AccessRequest | None:
+            requests = self.runtime.service.mine(user_id=ANN).requests
+            return requests[0] if len(requests) > before and requests[0].message_ts else None
+
+        request = wait(newest)
         message = self.sim.message(CHANNEL, str(request.message_ts))
         say(f"\n{step + 1}. The approval message in #atlas-approvals:")
         for line in texts(message):
@@ -217,8 +221,8 @@ class Demo:
             f"{grant.expires_at:%H:%M} UTC). The owners may end it like any grant.")
         self.clock.advance(timedelta(minutes=self.minutes))
         self.runtime.worker.run_due()
-        grant = self.runtime.service.get(request_id)[1]
-        say(f"   {self.minutes} minutes later the grant is {grant.status.value if grant else '?'}; Atlas shows "
+        ended = self.runtime.service.get(request_id)[1]
+        say(f"   {self.minutes} minutes later the grant is {ended.status.value if ended else '?'}; Atlas shows "
             f"{self.roles()}.")
 
     def audit(self) -> None:
