@@ -6,7 +6,7 @@ failures as GatewayError, a database that is away as StoreUnavailable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -123,6 +123,11 @@ class GroupDirectory(Protocol):
     def user_id_for_email(self, email: str) -> str | None: ...
 
     def email_for_user(self, user_id: str) -> str | None: ...
+
+    def user_ids_for_emails(self, emails: Collection[str]) -> dict[str, str]:
+        """The Slack user ids of those `emails` Slack knows (keys lower-case); the others are left out. Meant for
+        many at once (an identity provider group's members), matched without regard to case."""
+        ...
 
 
 class OnCall(Protocol):
