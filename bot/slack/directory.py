@@ -10,6 +10,7 @@ and are logged by method and Slack error code only, never with the token.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Collection
@@ -137,7 +138,8 @@ class SlackDirectory:
         index: dict[str, str] = {}
         cursor = ""
         while True:
-            answer = self._call("users.list", lambda: self._client.users_list(limit=PAGE, cursor=cursor or None))
+            answer = self._call("users.list", functools.partial(self._client.users_list, limit=PAGE,
+                                                                cursor=cursor or None))
             if not isinstance(answer, dict):
                 return {}  # not cached: the next question asks Slack again
             for user in answer.get("members") or []:
