@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from access import break_glass, lifecycle, on_call, once_only, policy, selfservice
+from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
@@ -70,6 +71,7 @@ class AccessService:
         worker: GrantWorker,
         max_pending: int = once_only.DEFAULT_MAX_PENDING,
         on_call_providers: Mapping[str, OnCall] | None = None,
+        groups: ApproverGroups | None = None,
     ) -> None:
         self._store = store
         self._gateways = gateways
@@ -79,6 +81,8 @@ class AccessService:
         self.worker = worker
         self._max_pending = max_pending  # requests one person may have waiting (see access.once_only)
         self._on_call = dict(on_call_providers or {})  # by provider name (`pagerduty`), see access.on_call
+        # The Directory of approver groups (Slack user groups, Okta groups); Slack's alone unless given.
+        self._groups = groups if groups is not None else ApproverGroups(people=directory)
 
     # --- queries --------------------------------------------------------------------------------------
 
@@ -118,7 +122,8 @@ class AccessService:
             emergency_max_duration=max((f.max_duration for f in glass), default=None),
             ordinary_max_duration=max((f.max_duration for f in ordinary), default=None),
             approvers=policy.resolve_approvers(
-                integration=spec, resource=resource, requester=requester, directory=self._directory
+                integration=spec, resource=resource, requester=requester, directory=self._directory,
+                groups=self._groups,
             ),
             on_call=note, on_call_limit=limit,
         )
@@ -251,7 +256,8 @@ class AccessService:
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
             text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
-                integration=spec, resource=resource, requester=requester, directory=self._directory
+                integration=spec, resource=resource, requester=requester, directory=self._directory,
+                groups=self._groups,
             )
             note = checked[1] if checked is not None and checked[0] == flow.name else None
             on_call_now = note is not None and note.approved
@@ -405,7 +411,8 @@ class AccessService:
     def _approvers_of(self, request: AccessRequest, spec: IntegrationSpec,
                       resource: InventoryResource | None) -> Approvers:
         return policy.approvers_now(integration=spec, kind=request.resource_kind, resource=resource,
-                                    requester_id=request.requester_id, directory=self._directory)
+                                    requester_id=request.requester_id, directory=self._directory,
+                                    groups=self._groups)
 
     def _new_request(
         self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
@@ -524,5 +531,6 @@ def _deciding(request: AccessRequest, current: Approvers, user_id: str) -> Acces
     """`request`, once `user_id` is found among the approvers resolved for this click (a request already
     decided, or one's own, is left for the lifecycle to refuse in its own words)."""
     if _open(request) and user_id != request.requester_id and user_id not in current.user_ids:
-        raise NotAllowed(NOT_AN_APPROVER_NOW)
+        why = f" Right now {current.problem}, so the integration owners decide." if current.problem else ""
+        raise NotAllowed(NOT_AN_APPROVER_NOW + why)
     return request

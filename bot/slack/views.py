@@ -199,6 +199,9 @@ def _approvers_preview(form: RequestForm, group_mention: str | None) -> str:
         usual = ":zap: Auto-approved: access is granted as soon as you submit."
     elif form.approvers.source == "resource_owner" and form.approvers.group:
         usual = f"Approvers: {_owners(form, group_mention)} (resource owner)"
+    elif form.approvers.source == "resource_owner" and form.approvers.okta_group:
+        usual = (f"Approvers: {_owners(form, group_mention)} (resource owner: Okta group "
+                 f"{mrkdwn.line(form.approvers.okta_group)})")
     else:
         usual = f"Approvers: integration owners ({_owners(form, group_mention)})"
     if (on_call := on_call_line(form.on_call, form.on_call_limit)) is not None:
