@@ -11,5 +11,5 @@ from tests.fakes.okta import FakeOkta
 from tests.fakes.on_call import FakeOnCall
 from tests.fakes.store import MemoryStore, NestedUnitOfWork
 
-__all__ = ["FakeAtlas", "FakeAuthority", "FakeDirectory", "FakeGateway", "FakeOkta", "FakeOnCall", "Faults", "ManualClock",
-           "MemoryStore", "NestedUnitOfWork", "RecordingNotifier"]
+__all__ = ["FakeAtlas", "FakeAuthority", "FakeDirectory", "FakeGateway", "FakeOkta", "FakeOnCall", "Faults",
+           "ManualClock", "MemoryStore", "NestedUnitOfWork", "RecordingNotifier"]
