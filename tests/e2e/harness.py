@@ -39,6 +39,7 @@ from bot.settings import Settings
 from bot.slack.http import ServerThread
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
 from bot.web import server_thread
+from okta.sandbox import OktaSandbox, OktaTransport
 from pagerduty.sandbox import PagerDutySandbox, PagerDutyTransport
 from storage.engine import make_engine
 from storage.migrations import create_all
@@ -127,6 +128,7 @@ class Harness:
         self.atlas = seed_atlas(self.clock)
         self.sb = self.atlas.sandbox
         self.pagerduty = PagerDutySandbox(clock=self.clock)  # idle unless a story connects an integration to it
+        self.okta = OktaSandbox(clock=self.clock)  # likewise
         self.vendor_secrets: list[str] = []  # PagerDuty and Okta secrets a story hands out (for the leak watch)
         self.sim = FakeSlackWebAPI(token=TOKEN).start()
         seed_slack(self.sim)
@@ -160,7 +162,7 @@ class Harness:
 
     def vendor_transports(self) -> dict[str, Any]:
         """The wires between the app's PagerDuty and Okta clients and their sandboxes."""
-        return {"pagerduty_transport": PagerDutyTransport(self.pagerduty)}
+        return {"pagerduty_transport": PagerDutyTransport(self.pagerduty), "okta_transport": OktaTransport(self.okta)}
 
     def atlas_transport(self) -> httpx.BaseTransport:
         """The wire between the app's Atlas clients and the sandbox."""
