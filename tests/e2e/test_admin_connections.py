@@ -76,3 +76,46 @@ def test_an_admin_connects_pagerduty_tests_it_and_it_stays_write_only(world: Adm
         uow.flows.upsert(AccessFlowSpec.model_validate({**base.model_dump(), "auto_approve": None}))
     assert submitted(world, modal, {"admin_pagerduty_remove": ["on"]}) == {}
     assert stored_pagerduty(world) is None and DAN
+
+
+def stored_okta(world: AdminHarness) -> Any:
+    with world.runtime.store.unit_of_work() as uow:
+        spec = uow.integrations.get("prod")
+    assert spec is not None
+    return spec.okta
+
+
+def test_an_admin_connects_okta_tests_its_groups_and_it_stays_write_only(world: AdminHarness) -> None:
+    token = world.okta.add_api_token()
+    world.vendor_secrets.append(token)
+    group = world.okta.add_group("DBA Team")
+    world.okta.add_member(group, world.okta.add_user("dan@example.com"))
+    _, modal = open_integration_modal(world, "prod")
+    okta = {"admin_okta_url": "https://acme.okta.com", "admin_okta_type": "api_token", "admin_okta_secret": token,
+            "admin_owner_groups": "@atlas-admins, okta:DBA Team, okta:Ghost Team"}
+    # when dan types the Okta org and token and tests the connection: each okta: owner group is looked up
+    result = connection_result(world, modal, okta)
+    assert "Okta: connected, but it knows no group Ghost Team; found DBA Team (1 members)" in result
+    assert token not in result
+    # a token without the org URL is refused in the modal, naming the field
+    modal = world.sim.views[modal["id"]]
+    refused = submitted(world, modal, {**okta, "admin_okta_url": None})
+    assert "Okta org URL" in refused["errors"]["admin_okta_url"]
+    # when he saves with the URL: stored encrypted, and the owners include the Okta group
+    modal = world.sim.views[modal["id"]]
+    assert submitted(world, modal, {**okta, "admin_owner_groups": "@atlas-admins, okta:DBA Team"}) == {}
+    connection = stored_okta(world)
+    assert connection.org_url == "https://acme.okta.com" and connection.credentials.token.get_secret_value() == token
+    with world.runtime.store.engine.connect() as db:
+        assert token not in str(db.execute(text("SELECT okta, okta_secret, integration_owners FROM integration")).all())
+    # the admin home says where the token is, never what it is
+    home = world.open_admin()
+    assert "Okta: https://acme.okta.com, API token stored (encrypted)" in view_text(home) and token not in repr(home)
+    assert "Okta: connected; groups DBA Team (1 members)." in view_text(home)
+    # editing shows the URL, not the token; a blank token keeps it
+    _, modal = open_integration_modal(world, "prod")
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["admin_okta_url"]["initial_value"] == "https://acme.okta.com"
+    assert "initial_value" not in inputs["admin_okta_secret"] and token not in repr(modal)
+    assert submitted(world, modal, {"admin_rotation_days": "7"}) == {}
+    assert stored_okta(world).credentials.token.get_secret_value() == token
