@@ -60,6 +60,7 @@ def test_an_admin_connects_pagerduty_tests_it_and_it_stays_write_only(world: Adm
     shown = view_text(home)
     assert "PagerDuty: API key stored (encrypted)" in shown and key not in repr(home)
     assert "finds no schedule PGONE" in shown and "Payments primary (PPRIMARY)" in shown
+    assert "or at once for whoever is on call in PagerDuty PPRIMARY, PGONE, up to 4h" in shown
     # when he edits the integration again: the key is not shown, a blank field keeps it
     _, modal = open_integration_modal(world, "prod")
     inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}

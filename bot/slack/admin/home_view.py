@@ -154,6 +154,10 @@ def flow_summary(flow: AccessFlowSpec) -> str:
     tags = mrkdwn.line(", ".join(f"{k}={v}" for k, v in flow.resources.tags.items()))
     approval = ("auto-approved" if flow.approval == "auto"
                 else f"{flow.approvals_required} owner approval{'s' if flow.approvals_required != 1 else ''}")
+    if flow.auto_approve is not None:
+        rule = flow.auto_approve.on_call
+        approval += (f" (or at once for whoever is on call in PagerDuty {mrkdwn.line(', '.join(rule.schedules))}, "
+                     f"up to {format_duration(rule.max_duration)})")
     who = mrkdwn.line(", ".join(flow.requesters))
     return (f"*{mrkdwn.line(flow.name)}*{state} → {mrkdwn.line(flow.integration)}\n{kinds} named {names}"
             + (f" tagged {tags}" if tags else "")
