@@ -78,6 +78,15 @@ class ConfigService:
                     problems[f"integrations[{index}].credentials.{field}"] = (
                         f"{REDACTED} keeps the stored secret, but {spec.name} has none stored to keep: write the "
                         f"secret here or name its environment variable ({field}_env)")
+            marked = {index: fields for index, spec in enumerate(document.integrations)
+                      if (fields := _redacted_connections(spec))}
+            for index, fields in marked.items():
+                spec = document.integrations[index]
+                for field in fields:
+                    if not _has_connection_secret(stored.get(spec.name), field):
+                        problems[f"integrations[{index}].{field}"] = (
+                            f"{REDACTED} keeps the stored secret, but {spec.name} has none stored to keep: write "
+                            f"the secret here or name its environment variable ({field.rsplit('.', 1)[-1]}_env)")
             for index, flow in enumerate(document.access_flows):
                 for line in check_flow_against(flow, known.get(flow.integration), f"access_flows[{index}]"):
                     field, message = line.split(": ", 1)
@@ -85,12 +94,11 @@ class ConfigService:
             if problems:
                 raise FieldErrors(problems)
             for index, integration in enumerate(document.integrations):
-                if index in keeping:  # the file came from `config show`: its marker means the secret as stored
+                integration = _without_markers(integration)  # `config show`'s markers mean the secrets as stored
+                if index in keeping:
                     blank = integration.credentials.model_copy(update={keeping[index]: None})
-                    new = uow.integrations.upsert(integration.model_copy(update={"credentials": blank}),
-                                                  keep_secrets=True)
-                else:
-                    new = uow.integrations.upsert(integration)
+                    integration = integration.model_copy(update={"credentials": blank})
+                new = uow.integrations.upsert(integration, keep_secrets=index in keeping or index in marked)
                 (created if new else updated).append(f"integration {integration.name}")
             for flow in document.access_flows:
                 (created if uow.flows.upsert(flow) else updated).append(f"access flow {flow.name}")
@@ -160,6 +168,48 @@ def _has_secret(spec: IntegrationSpec | None, kind: type, field: str) -> bool:
     return spec is not None and isinstance(spec.credentials, kind) and getattr(spec.credentials, field) is not None
 
 
+# The literal secrets of the PagerDuty and Okta connections, by where they sit in an integration.
+CONNECTION_SECRETS = ("pagerduty.api_key", "okta.credentials.token", "okta.credentials.private_key")
+
+
+def _connection_secret(spec: IntegrationSpec, field: str) -> Any:
+    node: Any = spec
+    for part in field.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+def _redacted_connections(spec: IntegrationSpec) -> list[str]:
+    return [field for field in CONNECTION_SECRETS
+            if (value := _connection_secret(spec, field)) is not None and value.get_secret_value() == REDACTED]
+
+
+def _has_connection_secret(spec: IntegrationSpec | None, field: str) -> bool:
+    return spec is not None and _connection_secret(spec, field) is not None
+
+
+def _without_markers(spec: IntegrationSpec) -> IntegrationSpec:
+    """The spec with each connection secret that holds the marker set to None (storage then keeps the stored one)."""
+    update: dict[str, Any] = {}
+    if spec.pagerduty is not None and "pagerduty.api_key" in _redacted_connections(spec):
+        update["pagerduty"] = spec.pagerduty.model_copy(update={"api_key": None})
+    if spec.okta is not None and any(f.startswith("okta.") for f in _redacted_connections(spec)):
+        field = "token" if spec.okta.credentials.type == "api_token" else "private_key"
+        update["okta"] = spec.okta.model_copy(update={
+            "credentials": spec.okta.credentials.model_copy(update={field: None})})
+    return spec.model_copy(update=update) if update else spec
+
+
+def _drop_none(node: dict[str, Any]) -> None:
+    for key in list(node):
+        if node[key] is None:
+            del node[key]
+        elif isinstance(node[key], dict):
+            _drop_none(node[key])
+
+
 def redacted(document: ConfigDocument) -> dict[str, Any]:
     """The document as plain data for `config show`: literal secrets replaced by a marker, durations as text."""
     data = document.model_dump(mode="json", exclude_defaults=False)
@@ -171,8 +221,29 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
         for key in list(creds):
             if creds[key] is None:
                 del creds[key]
+        for field in CONNECTION_SECRETS:
+            *path, last = field.split(".")
+            node = integration
+            for part in path:
+                node = node.get(part) or {}
+            if node.get(last) is not None:
+                node[last] = REDACTED
+        for connection in ("pagerduty", "okta"):
+            if integration.get(connection) is None:
+                integration.pop(connection, None)
+            else:
+                _drop_none(integration[connection])
     for flow, spec in zip(data["access_flows"], document.access_flows, strict=True):
         flow["max_duration"] = format_duration(spec.max_duration)
+        if spec.auto_approve is None:
+            flow.pop("auto_approve", None)
+        else:
+            rule = spec.auto_approve.on_call
+            flow["auto_approve"]["on_call"]["max_duration"] = format_duration(rule.max_duration)
+            if rule.past_shift_end is None:
+                flow["auto_approve"]["on_call"].pop("past_shift_end", None)
+            else:
+                flow["auto_approve"]["on_call"]["past_shift_end"] = format_duration(rule.past_shift_end)
         if spec.pending == PendingTimeouts():
             del flow["pending"]  # the documented defaults are not repeated
         else:

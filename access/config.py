@@ -39,6 +39,7 @@ from access.bounds import (
 )
 from access.bounds import format_duration as format_duration
 from access.bounds import parse_duration as parse_duration
+from access.connections import OKTA_PREFIX, AutoApprove, OktaConnection, PagerDutyConnection, parse_okta_principal
 from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
 from access.errors import CredentialsMissing
 from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
@@ -132,10 +133,11 @@ def _exactly_one(value: object, env: str | None, name: str) -> None:
 
 
 class ResourceOwner(_Strict):
-    """Which project tag names the owners, and how its value maps to people (a Slack user group handle)."""
+    """Which project tag names the owners, and how its value maps to people: a Slack user group handle, or the
+    name of an Okta group (its members matched to Slack users by email)."""
 
     tag_key: Annotated[str, Field(min_length=1, max_length=255)]
-    attribute: Literal["slack_usergroup"] = "slack_usergroup"
+    attribute: Literal["slack_usergroup", "okta_group"] = "slack_usergroup"
 
 
 class IntegrationSpec(_Strict):
@@ -157,6 +159,8 @@ class IntegrationSpec(_Strict):
     # integration's organization or projects with no live grant behind them (a grant's baseline is kept), e.g.
     # added by hand in Atlas. They are always reported to the integration owners; with this on, also removed.
     remove_unmanaged_roles: bool = False
+    pagerduty: PagerDutyConnection | None = None  # for flows that approve whoever is on call (auto_approve.on_call)
+    okta: OktaConnection | None = None  # for owners named by Okta groups (resource_owner okta_group, okta:<group>)
     enabled: bool = True
 
     _rotation_days = field_validator("credential_rotation_days", mode="before")(
@@ -172,12 +176,17 @@ class IntegrationSpec(_Strict):
     @field_validator("integration_owners")
     @classmethod
     def _owners_are_principals(cls, value: list[str]) -> list[str]:
-        return [parse_principal(item) for item in value]
+        return [parse_okta_principal(item) if item.strip().startswith(OKTA_PREFIX) else parse_principal(item)
+                for item in value]
 
     @model_validator(mode="after")
     def _resource_owner_needs_integration_owners(self) -> IntegrationSpec:
         if self.resource_owner is not None and not self.integration_owners:
             raise ValueError("resource_owner needs integration_owners (they approve when a project has no owner)")
+        okta_owners = any(owner.startswith(OKTA_PREFIX) for owner in self.integration_owners)
+        okta_tags = self.resource_owner is not None and self.resource_owner.attribute == "okta_group"
+        if (okta_owners or okta_tags) and self.okta is None:
+            raise ValueError("Okta groups as owners need an okta connection (okta: {org_url, credentials})")
         return self
 
     def roles_for(self, kind: ResourceKind) -> tuple[str, ...]:
@@ -238,6 +247,9 @@ class AccessFlowSpec(_Strict):
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
     break_glass: bool = False
     pending: PendingTimeouts = PendingTimeouts()  # reminders, escalation and expiry of undecided requests
+    # Approve at once whoever is on call now in the named schedules (see access.on_call); everyone else waits
+    # for the owners as usual.
+    auto_approve: AutoApprove | None = None
     enabled: bool = True
 
     @field_validator("requesters")
@@ -262,6 +274,19 @@ class AccessFlowSpec(_Strict):
         if value and info.data.get("justification") == "optional":
             raise ValueError("a break-glass flow needs justification: required")
         return value
+
+    @model_validator(mode="after")
+    def _on_call_rule(self) -> AccessFlowSpec:
+        rule = self.auto_approve.on_call if self.auto_approve is not None else None
+        if rule is None:
+            return self
+        if self.approval != "owners" or self.break_glass:
+            raise ValueError("auto_approve.on_call needs approval: owners and no break_glass (whoever is not on "
+                             "call waits for the owners)")
+        if rule.max_duration > self.max_duration:
+            raise ValueError(f"auto_approve.on_call.max_duration ({format_duration(rule.max_duration)}) is longer "
+                             f"than the flow's max_duration ({format_duration(self.max_duration)})")
+        return self
 
 
 class ConfigDocument(_Strict):
@@ -317,6 +342,9 @@ def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None
     if integration is None:
         return [f"{where}.integration: no integration named '{flow.integration}'"]
     problems = _role_problems(flow, integration, where)
+    if flow.auto_approve is not None and integration.pagerduty is None:
+        problems.append(f"{where}.auto_approve: integration '{integration.name}' has no PagerDuty connection "
+                        "(pagerduty: {api_key_env: ...})")
     discovered = {DiscoveryType.ORGANIZATIONS: {ResourceKind.ORGANIZATION},
                   DiscoveryType.PROJECTS: {ResourceKind.PROJECT, ResourceKind.CLUSTER}}  # clusters come with projects
     kinds_found: set[ResourceKind] = set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from access.model import GrantStatus, MembershipStatus, RequestStatus, ResourceKind, ResourceRef
+from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatus, ResourceKind, ResourceRef
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +71,7 @@ class AccessRequest(_OnResource):
     submission_key: str | None = None
     pending_key: str | None = None
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
+    on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
     created_at: datetime
     updated_at: datetime
     version: int = 0

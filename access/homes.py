@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from access import policy
+from access.approver_groups import ApproverGroups
 from access.entities import AccessRequest, Grant
 from access.model import GrantStatus, RequestStatus
 from access.ports import Clock, GroupDirectory, Store
@@ -31,10 +32,12 @@ class HomeData:
 
 
 class HomeQueries:
-    def __init__(self, *, store: Store, clock: Clock, directory: GroupDirectory) -> None:
+    def __init__(self, *, store: Store, clock: Clock, directory: GroupDirectory,
+                 groups: ApproverGroups | None = None) -> None:
         self._store = store
         self._clock = clock
         self._directory = directory
+        self._groups = groups  # the Directory of approver groups (Okta ones too), as a click resolves them
 
     def home(self, *, user_id: str, admin: bool = False, limit: int = 50) -> HomeData:
         """My live grants, my pending requests, the requests waiting for me, and (admins) integration health."""
@@ -59,5 +62,5 @@ class HomeQueries:
         # The directory may ask Slack: outside the transaction.
         waiting = [r for r in pending if r.integration in specs and user_id in policy.approvers_now(
             integration=specs[r.integration], kind=r.resource_kind, resource=resources[(r.integration, r.resource_id)],
-            requester_id=r.requester_id, directory=self._directory).user_ids]
+            requester_id=r.requester_id, directory=self._directory, groups=self._groups).user_ids]
         return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])

@@ -229,3 +229,60 @@ class Parcel:
 def utc_iso(moment: datetime) -> str:
     """A timestamp as people and CSV files read it: ISO 8601 in UTC, seconds precision."""
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- on call (see access.on_call) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnCallShift:
+    """One person on call in one schedule, as the provider reports it: `start`/`end` None for a permanent on-call."""
+
+    schedule_id: str
+    schedule_name: str
+    email: str  # the provider's address for the person, matched to the requester's Slack email
+    user_name: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class OnCallOutcome(StrEnum):
+    ON_CALL = "on_call"  # approved at once
+    NOT_ON_CALL = "not_on_call"  # waits for the owners
+    UNAVAILABLE = "unavailable"  # the provider could not say: waits for the owners, and says so
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnCallNote:
+    """What the on-call check found when a request was made, kept on the request so its message can say it."""
+
+    outcome: OnCallOutcome
+    provider: str
+    schedules: tuple[str, ...]  # the schedules the flow names
+    schedule_id: str | None = None  # where the requester is on call
+    schedule_name: str | None = None
+    shift_start: datetime | None = None
+    shift_end: datetime | None = None  # None while on call: a permanent on-call
+    problem: str | None = None  # UNAVAILABLE: why, safe to show
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome is OnCallOutcome.ON_CALL
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSeen:
+    id: str
+    name: str | None  # None: the provider knows no such schedule (or the key may not read it)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnCallCheckResult:
+    """"Test connection" of an on-call provider: the key works, and what became of each schedule named."""
+
+    provider: str
+    schedules: tuple[ScheduleSeen, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(schedule.name is not None for schedule in self.schedules)

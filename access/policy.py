@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from access.approver_groups import OKTA_GROUP, ApproverGroups
 from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, format_duration
+from access.connections import okta_group_of
 from access.database_roles import MAX_LIFETIME, is_database_role
 from access.entities import InventoryResource
 from access.errors import FieldErrors, RequestRefused
@@ -41,6 +43,8 @@ class Approvers:
     # How each approver qualifies, for the audit trail: "resource_owner:@payments-oncall", or
     # "integration_owners:<the principal as configured>" (the first one naming them).
     via: Mapping[str, str] = field(default_factory=dict)
+    okta_group: str | None = None  # the resource-owner Okta group, when it is the source
+    problem: str | None = None  # why the owner group was passed over although it is named (Okta unreachable…)
 
 
 def principal_matches(principal: str, requester: Requester, directory: GroupDirectory) -> bool:
@@ -189,12 +193,22 @@ def resolve_owner_principals(principals: Iterable[str], directory: GroupDirector
     return set(owners_via(principals, directory))
 
 
-def owners_via(principals: Iterable[str], directory: GroupDirectory) -> dict[str, str]:
-    """Slack user id -> the first principal (user, user group or email, as written) that names them."""
+def owners_via(principals: Iterable[str], directory: GroupDirectory, *, groups: ApproverGroups | None = None,
+               integration: IntegrationSpec | None = None) -> dict[str, str]:
+    """Slack user id -> the first principal (user, user group, email or `okta:<group>`, as written) naming them.
+
+    An Okta group counts only with `groups` and `integration` (its connection); one that cannot be read names
+    nobody."""
     found: dict[str, str] = {}
     for principal in principals:
-        if principal.startswith("@") or (principal.startswith("S") and "@" not in principal):
-            users: Iterable[str] = sorted(directory.group_members(principal.removeprefix("@")) or ())
+        okta = okta_group_of(principal)
+        users: Iterable[str]
+        if okta is not None:
+            answer = groups.members(kind=OKTA_GROUP, name=okta, integration=integration) \
+                if groups is not None and integration is not None else None
+            users = sorted(answer.members) if answer is not None else ()
+        elif principal.startswith("@") or (principal.startswith("S") and "@" not in principal):
+            users = sorted(directory.group_members(principal.removeprefix("@")) or ())
         elif "@" in principal:
             user = directory.user_id_for_email(principal)
             users = (user,) if user else ()
@@ -211,6 +225,7 @@ def resolve_approvers(
     resource: InventoryResource,
     requester: Requester,
     directory: GroupDirectory,
+    groups: ApproverGroups | None = None,
 ) -> Approvers:
     """The resource owner group named by the project's owner tag, else the integration owners.
 
@@ -218,7 +233,7 @@ def resolve_approvers(
     approve their own request). The requester is never among the approvers.
     """
     return approvers_now(integration=integration, kind=resource.kind, resource=resource,
-                         requester_id=requester.user_id, directory=directory)
+                         requester_id=requester.user_id, directory=directory, groups=groups)
 
 
 def approvers_now(
@@ -228,24 +243,34 @@ def approvers_now(
     resource: InventoryResource | None,
     requester_id: str,
     directory: GroupDirectory,
+    groups: ApproverGroups | None = None,
 ) -> Approvers:
     """Who may decide a request on a resource of `kind`, from the directory as it answers now.
 
     Run when the request is made and again at every click on it, so someone who left the owner group can no
     longer decide and someone who joined it can. `resource` is the inventory's row as it is now; without one
     (the resource has left the inventory) there is no owner tag to read, and the integration owners decide.
-    Each person counts once, through the first group or rule that names them (`via`).
+    Each person counts once, through the first group or rule that names them (`via`). The owner tag names a
+    Slack user group or an Okta group (`resource_owner.attribute`), read through `groups` (the Directory of
+    approver groups): one that is unknown, empty or cannot be read now falls back to the integration owners.
     """
+    groups = groups if groups is not None else ApproverGroups(people=directory)
     owner = integration.resource_owner
+    problem = None
     if owner is not None and resource is not None and kind in (ResourceKind.PROJECT, ResourceKind.CLUSTER):
-        handle = resource.tags.get(owner.tag_key, "").strip().removeprefix("@")
-        members = directory.group_members(handle) if handle else None
-        eligible = sorted((members or frozenset()) - {requester_id})
+        okta = owner.attribute == OKTA_GROUP
+        handle = resource.tags.get(owner.tag_key, "").strip()
+        handle = handle if okta else handle.removeprefix("@")
+        answer = groups.members(kind=owner.attribute, name=handle, integration=integration) if handle else None
+        eligible = sorted((answer.members if answer is not None else frozenset()) - {requester_id})
         if eligible:
-            via = f"resource_owner:@{handle}"
-            return Approvers(user_ids=tuple(eligible), group=handle, source="resource_owner",
-                             via=dict.fromkeys(eligible, via))
-    owners = owners_via(integration.integration_owners, directory)
+            via = f"resource_owner:okta:{handle}" if okta else f"resource_owner:@{handle}"
+            return Approvers(user_ids=tuple(eligible), group=None if okta else handle, source="resource_owner",
+                             via=dict.fromkeys(eligible, via), okta_group=handle if okta else None)
+        if answer is not None and answer.problem:
+            problem = f"the owner group {handle} could not be read ({answer.problem})"
+    owners = owners_via(integration.integration_owners, directory, groups=groups, integration=integration)
     owners.pop(requester_id, None)
     return Approvers(user_ids=tuple(sorted(owners)), group=None, source="integration_owners",
-                     via={user: f"integration_owners:{principal}" for user, principal in sorted(owners.items())})
+                     via={user: f"integration_owners:{principal}" for user, principal in sorted(owners.items())},
+                     problem=problem)

@@ -6,13 +6,14 @@ failures as GatewayError, a database that is away as StoreUnavailable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from access.config import AccessFlowSpec, CredentialSpec, IntegrationSpec, IssuedCredential
+from access.connections import OktaConnection, PagerDutyConnection
 from access.database_roles import DatabaseRole
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
@@ -22,6 +23,8 @@ from access.model import (
     GrantResult,
     GrantStatus,
     Inventory,
+    OnCallCheckResult,
+    OnCallShift,
     Parcel,
     ResourceKind,
     ResourceRef,
@@ -120,6 +123,47 @@ class GroupDirectory(Protocol):
     def user_id_for_email(self, email: str) -> str | None: ...
 
     def email_for_user(self, user_id: str) -> str | None: ...
+
+    def user_ids_for_emails(self, emails: Collection[str]) -> dict[str, str]:
+        """The Slack user ids of those `emails` Slack knows (keys lower-case); the others are left out. Meant for
+        many at once (an identity provider group's members), matched without regard to case."""
+        ...
+
+
+class OnCall(Protocol):
+    """An on-call provider (PagerDuty today; Opsgenie and others would be one adapter each): who is on call now.
+
+    Raises GatewayError when the provider cannot say (no answer, a refused key, a schedule it does not know, a
+    rate limit): the caller then treats nobody as on call. Answers may be up to a minute old (a cache).
+    """
+
+    def shifts(self, *, integration: IntegrationSpec, schedules: Sequence[str]) -> tuple[OnCallShift, ...]:
+        """Everyone on call now in `schedules`, with the provider's email address for each."""
+        ...
+
+
+class OnCallCheck(Protocol):
+    """"Test connection" of an on-call provider with a connection as stored or as typed: the key, each schedule."""
+
+    def check_on_call(self, *, connection: PagerDutyConnection, schedules: Sequence[str]) -> OnCallCheckResult:
+        """Raises GatewayError when the key is refused or the provider does not answer; CredentialsMissing when
+        the connection names an environment variable that is not set."""
+        ...
+
+
+class GroupSource(Protocol):
+    """An identity provider's groups (Okta today; Entra ID and others would be one adapter each), as the members'
+    email addresses, which the Directory matches to Slack users (see access.approver_groups)."""
+
+    def member_emails(self, *, connection: OktaConnection, group: str) -> frozenset[str] | None:
+        """The members' emails of the group named `group` (its exact name); None when there is no such group.
+        Raises GatewayError when the provider cannot say. Answers may be cached for a short while."""
+        ...
+
+    def check_groups(self, *, connection: OktaConnection, groups: Sequence[str]) -> dict[str, int | None]:
+        """"Test connection": each group's member count (None: no such group); raises GatewayError when the
+        credentials are refused or the provider does not answer."""
+        ...
 
 
 # --- persistence -------------------------------------------------------------------------------------------

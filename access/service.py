@@ -13,19 +13,20 @@ against that resolution, and its audit row says through which group or rule the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, once_only, policy, selfservice
+from access import break_glass, lifecycle, on_call, once_only, policy, selfservice
+from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
-from access.errors import AlreadyDecided, NotAllowed, NotFound, RequestRefused
-from access.model import GrantStatus, RequestStatus
+from access.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
+from access.model import GrantStatus, OnCallNote, RequestStatus
 from access.policy import Approvers, Requester
-from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, Store, UnitOfWork
+from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, OnCall, Store, UnitOfWork
 from access.worker import GrantWorker
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class RequestForm:
     # Set when some matching flow is break-glass: the modal then offers the "This is an emergency" box.
     emergency_max_duration: timedelta | None = None
     ordinary_max_duration: timedelta | None = None  # the longest without the box; None: only break-glass here
+    # A flow here approves whoever is on call: what the check found for the requester, and the longest such an
+    # approval gives them now (None unless they are on call).
+    on_call: OnCallNote | None = None
+    on_call_limit: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +70,8 @@ class AccessService:
         clock: Clock,
         worker: GrantWorker,
         max_pending: int = once_only.DEFAULT_MAX_PENDING,
+        on_call_providers: Mapping[str, OnCall] | None = None,
+        groups: ApproverGroups | None = None,
     ) -> None:
         self._store = store
         self._gateways = gateways
@@ -73,6 +80,9 @@ class AccessService:
         self._clock = clock
         self.worker = worker
         self._max_pending = max_pending  # requests one person may have waiting (see access.once_only)
+        self._on_call = dict(on_call_providers or {})  # by provider name (`pagerduty`), see access.on_call
+        # The Directory of approver groups (Slack user groups, Okta groups); Slack's alone unless given.
+        self._groups = groups if groups is not None else ApproverGroups(people=directory)
 
     # --- queries --------------------------------------------------------------------------------------
 
@@ -100,6 +110,7 @@ class AccessService:
         roles = policy.roles_offered(flows, resource.kind, spec)
         ordinary = [f for f in flows if not f.break_glass]
         glass = [f for f in flows if f.break_glass]
+        note, limit = self._on_call_outlook(spec, ordinary, requester)
         return RequestForm(
             resource=resource,
             roles=tuple(roles),
@@ -111,9 +122,23 @@ class AccessService:
             emergency_max_duration=max((f.max_duration for f in glass), default=None),
             ordinary_max_duration=max((f.max_duration for f in ordinary), default=None),
             approvers=policy.resolve_approvers(
-                integration=spec, resource=resource, requester=requester, directory=self._directory
+                integration=spec, resource=resource, requester=requester, directory=self._directory,
+                groups=self._groups,
             ),
+            on_call=note, on_call_limit=limit,
         )
+
+    def _on_call_outlook(self, spec: IntegrationSpec, flows: list[AccessFlowSpec], requester: Requester
+                         ) -> tuple[OnCallNote | None, timedelta | None]:
+        """For the modal: whether the requester is on call for the first flow here that approves on-call people."""
+        flow = next((f for f in flows if on_call.rule_of(f) is not None), None)
+        rule = on_call.rule_of(flow) if flow is not None else None
+        if rule is None:
+            return None, None
+        now = self._clock.now()
+        note = on_call.check(rule=rule, integration=spec, email=requester.email, providers=self._on_call, now=now)
+        limit = on_call.granted(rule=rule, note=note, asked=rule.max_duration, now=now) if note.approved else None
+        return note, limit
 
     def mine(self, *, user_id: str) -> MyAccess:
         with self._store.unit_of_work() as uow:
@@ -170,9 +195,11 @@ class AccessService:
         """
         now = self._clock.now()
         try:
+            checked = self._on_call_before(requester, integration, resource_id, roles, duration, now,
+                                           emergency=emergency)
             request, spec, grant = self._store_request(
                 requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
-                submission=submission_key)
+                submission=submission_key, checked=checked)
         except RequestRefused as refused:
             self._refused(requester, integration, resource_id, refused.reason)
             raise
@@ -182,13 +209,37 @@ class AccessService:
                 self.worker.run_due()
         return request
 
+    def _on_call_before(
+        self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...], duration: timedelta,
+        now: datetime, *, emergency: bool,
+    ) -> tuple[str, OnCallNote] | None:
+        """(flow name, what the on-call check found) when the flow the request lands in approves on-call people.
+
+        Asked before the transaction that stores the request, so no database lock waits on the provider; the
+        store then uses it only if the request still lands in that flow. Bad input is left to that store.
+        """
+        try:
+            with self._store.unit_of_work() as uow:
+                if not any(f.auto_approve is not None for f in uow.flows.list(enabled_only=True)):
+                    return None  # the common case costs one read, and no directory question
+                spec, resource, flows = self._matching(uow, requester, integration, resource_id)
+            flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
+        except (FieldErrors, RequestRefused):
+            return None
+        rule = on_call.rule_of(flow)
+        if rule is None:
+            return None
+        return flow.name, on_call.check(rule=rule, integration=spec, email=requester.email,
+                                        providers=self._on_call, now=now)
+
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
+        checked: tuple[str, OnCallNote] | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         try:
             return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
-                                         emergency=emergency, submission=submission)
+                                         emergency=emergency, submission=submission, checked=checked)
         except Duplicate:  # another replica stored the same submission, or the same pending request, just now
             key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
                                        resource_id=resource_id, roles=roles)
@@ -197,6 +248,7 @@ class AccessService:
     def _check_and_store(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
+        checked: tuple[str, OnCallNote] | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
@@ -206,13 +258,20 @@ class AccessService:
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
             text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
-                integration=spec, resource=resource, requester=requester, directory=self._directory
+                integration=spec, resource=resource, requester=requester, directory=self._directory,
+                groups=self._groups,
             )
-            # An emergency is not refused for want of reviewers: the loud message still goes to the channel.
-            if flow.approval == "owners" and not flow.break_glass and len(approvers.user_ids) < flow.approvals_required:
+            note = checked[1] if checked is not None and checked[0] == flow.name else None
+            on_call_now = note is not None and note.approved
+            # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
+            # is an on-call approval (the owners are told, and may revoke it).
+            if flow.approval == "owners" and not flow.break_glass and not on_call_now \
+                    and len(approvers.user_ids) < flow.approvals_required:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
-            asked = self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now)
-            waits = flow.approval == "owners" and not flow.break_glass  # granted at once, it waits for nobody
+            asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
+                            on_call=note)
+            # granted at once, it waits for nobody
+            waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
             if waits:
                 once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
                                         max_pending=self._max_pending, submission=submission)
@@ -223,6 +282,8 @@ class AccessService:
                 grant = break_glass.open_glass(uow, request, email=requester.email, now=now)
             elif flow.approval == "auto":
                 grant = self._auto_approve(uow, request, requester)
+            elif on_call_now and note is not None:
+                grant = self._approve_on_call(uow, request, flow, note, requester, now)
             request = uow.requests.get(request.id or 0) or request
         return request, spec, grant
 
@@ -352,7 +413,8 @@ class AccessService:
     def _approvers_of(self, request: AccessRequest, spec: IntegrationSpec,
                       resource: InventoryResource | None) -> Approvers:
         return policy.approvers_now(integration=spec, kind=request.resource_kind, resource=resource,
-                                    requester_id=request.requester_id, directory=self._directory)
+                                    requester_id=request.requester_id, directory=self._directory,
+                                    groups=self._groups)
 
     def _new_request(
         self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
@@ -372,6 +434,27 @@ class AccessService:
         now = self._clock.now()
         saved = uow.requests.save(lifecycle.auto_approve(request, now=now))
         self._audit(uow, saved, "auto", "approved", flow=saved.flow)
+        return uow.grants.add(lifecycle.new_grant_for(saved, username=requester.email, now=now))
+
+    def _approve_on_call(self, uow: UnitOfWork, request: AccessRequest, flow: AccessFlowSpec, note: OnCallNote,
+                         requester: Requester, now: datetime) -> Grant:
+        """Approved at once, as an ordinary grant (the owners may end it as any other), for what the rule allows."""
+        rule = on_call.rule_of(flow)
+        assert rule is not None
+        asked = timedelta(seconds=request.duration_seconds)
+        given = on_call.granted(rule=rule, note=note, asked=asked, now=now)
+        shortened = given < asked
+        approved = lifecycle.auto_approve(request, now=now)
+        if shortened:
+            why = "the shift ends sooner" if given < rule.max_duration else "the flow allows that much when on call"
+            approved = replace(approved, duration_seconds=int(given.total_seconds()), outcome_note=(
+                f"Approved for {selfservice.span_words(given)} instead of {selfservice.span_words(asked)}: {why}."))
+        saved = uow.requests.save(approved)
+        self._audit(uow, saved, "auto", "auto_approved_on_call", flow=flow.name, provider=note.provider,
+                    schedule=note.schedule_id, schedule_name=note.schedule_name,
+                    shift_start=note.shift_start.isoformat() if note.shift_start else None,
+                    shift_end=note.shift_end.isoformat() if note.shift_end else None,
+                    duration_seconds=saved.duration_seconds, asked_seconds=int(asked.total_seconds()))
         return uow.grants.add(lifecycle.new_grant_for(saved, username=requester.email, now=now))
 
     def _announce(self, request: AccessRequest, spec: IntegrationSpec) -> None:
@@ -450,5 +533,6 @@ def _deciding(request: AccessRequest, current: Approvers, user_id: str) -> Acces
     """`request`, once `user_id` is found among the approvers resolved for this click (a request already
     decided, or one's own, is left for the lifecycle to refuse in its own words)."""
     if _open(request) and user_id != request.requester_id and user_id not in current.user_ids:
-        raise NotAllowed(NOT_AN_APPROVER_NOW)
+        why = f" Right now {current.problem}, so the integration owners decide." if current.problem else ""
+        raise NotAllowed(NOT_AN_APPROVER_NOW + why)
     return request

@@ -21,6 +21,7 @@ import httpx
 from slack_sdk import WebClient
 
 from access.admin import ConfigService
+from access.approver_groups import ApproverGroups
 from access.homes import HomeQueries
 from access.ports import Clock, CredentialCheck
 from access.reconcile import ReconcileOptions, ReconcileService
@@ -44,6 +45,8 @@ from bot.slack.home_refresh import HomeRefresher
 from bot.slack.notifier import SlackNotifier
 from bot.slack.pacing import AckGate
 from bot.slack_retries import retry_handlers
+from okta.groups import OktaGroups
+from pagerduty.on_call import PagerDutyOnCall
 from storage.crypto import SecretBox
 from storage.engine import POOL_SIZE, make_engine
 from storage.grant_ledger import SqlGrantLedger
@@ -67,6 +70,9 @@ class Runtime:
     directory: SlackDirectory
     gateways: GatewayFactory
     credential_check: CredentialCheck  # "Test connection"
+    on_call: PagerDutyOnCall  # who is on call (access.on_call); also "Test connection" of PagerDuty
+    okta: OktaGroups  # Okta groups' members (access.ports.GroupSource); also "Test connection" of Okta
+    approver_groups: ApproverGroups  # the Directory of approver groups: Slack user groups and Okta groups
     homes: HomeQueries
     home_refresher: HomeRefresher  # marks a person's App Home stale; one thread republishes it
     home_publisher: HomePublisher
@@ -110,11 +116,15 @@ def build_runtime(
     slack_sleep: Callable[[float], None] = time.sleep,
     owner: str | None = None,
     worker_concurrency: int | None = None,
+    pagerduty_transport: httpx.BaseTransport | None = None,
+    okta_transport: httpx.BaseTransport | None = None,
 ) -> Runtime:
     """Everything but the HTTP server and the timers. `atlas_transport` and `atlas_sleep` reach every Atlas
     client (tests and the demo put the sandbox there, and record retry waits instead of sleeping them), and
     `slack_sleep` the waits between the Slack client's tries;
-    `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY)."""
+    `worker_concurrency` overrides the grants worked at once (twice ATLAS_MAX_CONCURRENCY);
+    `pagerduty_transport` and `okta_transport` carry the PagerDuty and Okta calls (tests and the demo put their
+    sandboxes there)."""
     clock = clock or SystemClock()
     store = build_store(settings, clock)
     outbox = SqlOutbox(store.engine, clock)
@@ -127,22 +137,28 @@ def build_runtime(
     gateways = GatewayFactory(store=store, clients=clients, max_concurrency=settings.atlas_max_concurrency,
                               on_call=metrics.atlas_call)
     gate = AckGate()
-    homes = HomeQueries(store=store, clock=clock, directory=directory)
+    okta = OktaGroups(clock=clock, transport=lambda: okta_transport)
+    approver_groups = ApproverGroups(people=directory, okta=okta)
+    homes = HomeQueries(store=store, clock=clock, directory=directory, groups=approver_groups)
     publisher = HomePublisher(client=slack, queries=homes,
                               is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
     refresher = HomeRefresher(publisher, spacing=settings.home_refresh_seconds, gate=gate,
                               per_minute=settings.home_publish_per_minute)
     notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock, homes=refresher)
     worker = _worker(settings, store, gateways, notifier, clock, metrics, owner, worker_concurrency)
+    on_call = PagerDutyOnCall(clock=clock, base_url=settings.pagerduty_api_url,
+                              transport=lambda: pagerduty_transport)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
-                            clock=clock, worker=worker, max_pending=settings.max_pending_per_person)
+                            clock=clock, worker=worker, max_pending=settings.max_pending_per_person,
+                            on_call_providers={"pagerduty": on_call}, groups=approver_groups)
     sync = SyncService(store=store, gateways=gateways, clock=clock)
     authority = AtlasCredentialAuthority(clients=clients)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
     return Runtime(
         settings=settings, clock=clock, store=store, outbox=outbox, metrics=metrics, slack=slack,
-        directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), homes=homes,
+        directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), on_call=on_call,
+        okta=okta, approver_groups=approver_groups, homes=homes,
         home_refresher=refresher, home_publisher=publisher, notifier=notifier, worker=worker, service=service,
         selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
         sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,

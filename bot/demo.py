@@ -1,8 +1,9 @@
 """`atlas-access demo`: the whole story in one process, for a newcomer with no Slack workspace or Atlas organization.
 
 The real app (Bolt behind the waitress server) on a loopback port, a local Slack Web API simulator, signed requests
-as Slack would send them, the Atlas sandbox, SQLite in a temporary folder. Ann asks for access, Bob (an owner)
-approves, Atlas shows the role, the clock runs out, the role is gone; a transcript says what happened.
+as Slack would send them, the Atlas sandbox, the PagerDuty sandbox, SQLite in a temporary folder. Ann asks for
+access, Bob (an owner) approves, Atlas shows the role, the clock runs out, the role is gone; then Ann takes the
+on-call shift in PagerDuty and her next request is approved at once; a transcript says what happened.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from access.admin import parse_document
+from access.entities import AccessRequest
 from access.model import GrantStatus
 from atlas.sandbox import Sandbox, SandboxTransport
 from bot.app import Runtime, build_runtime
@@ -27,6 +29,7 @@ from bot.settings import Settings
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
 from bot.sync_report import describe_changes
 from bot.web import server_thread
+from pagerduty.sandbox import PagerDutySandbox, PagerDutyTransport
 from storage.migrations import upgrade
 
 T = TypeVar("T")
@@ -50,7 +53,10 @@ def wait(predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
     return value
 
 
-def config(org_id: str, public_key: str, private_key: str, minutes: int) -> dict[str, Any]:
+SCHEDULE = "PDEMO01"
+
+
+def config(org_id: str, public_key: str, private_key: str, minutes: int, pagerduty_key: str) -> dict[str, Any]:
     return {
         "integrations": [{
             "name": "acme", "organization_id": org_id, "approval_channel": CHANNEL,
@@ -58,11 +64,14 @@ def config(org_id: str, public_key: str, private_key: str, minutes: int) -> dict
             "discovery": ["organizations", "projects"], "integration_owners": ["@atlas-admins"],
             "resource_owner": {"tag_key": "owner"},
             "custom_access_details": "Sign in at https://cloud.mongodb.com with your company SSO.",
+            "pagerduty": {"api_key": pagerduty_key},
         }],
         "access_flows": [{
             "name": "acme-projects", "integration": "acme", "requesters": ["everyone"],
             "resources": {"types": ["project"]}, "roles": ["GROUP_READ_ONLY", ROLE],
             "max_duration": f"{max(minutes, 60)}m", "approval": "owners", "justification": "required",
+            "auto_approve": {"on_call": {"provider": "pagerduty", "schedules": [SCHEDULE],
+                                         "max_duration": f"{max(minutes, 60)}m"}},
         }],
     }
 
@@ -95,6 +104,13 @@ class Demo:
         self.sim.add_usergroup("S0PAYMENTS", handle="payments-oncall", members=[BOB])
         self.sim.add_usergroup("S0ADMINS", handle="atlas-admins", members=[DAN])
         self.sim.add_channel(CHANNEL, name="atlas-approvals")
+        self.pagerduty = PagerDutySandbox(clock=self.clock)
+        self.pagerduty_key = self.pagerduty.add_api_key()
+        for user, name in (("PBOB", "bob"), ("PANN", "ann")):
+            self.pagerduty.add_user(user, name=name.capitalize(), email=f"{name}@example.com")
+        now = self.clock.now()
+        self.pagerduty.add_schedule(SCHEDULE, name="Payments primary",
+                                    shifts=[("PBOB", now - timedelta(hours=2), now + timedelta(hours=1))])
         secret = Fernet.generate_key().decode()
         settings = Settings(
             slack_bot_token=SecretStr("xoxb-demo"), slack_signing_secret=SecretStr(secret[:32]),
@@ -104,7 +120,8 @@ class Demo:
         upgrade(settings.database_url)
         # One grant at a time: the story's sweep returns once the grant that fell due is revoked.
         self.runtime: Runtime = build_runtime(settings, clock=self.clock, worker_concurrency=1,
-                                              atlas_transport=SandboxTransport(self.sandbox))
+                                              atlas_transport=SandboxTransport(self.sandbox),
+                                              pagerduty_transport=PagerDutyTransport(self.pagerduty))
         self.server = server_thread(self.runtime).start()
         self.slack = SlackDriver(self.server.url, secret[:32], self.sim)
 
@@ -122,23 +139,28 @@ class Demo:
         request_id = self.ask()
         self.approve(request_id)
         self.expire(request_id)
+        self.on_call()
         self.audit()
 
     def setup(self) -> None:
         say("atlas-access demo: the whole story on this machine (local Slack, Atlas sandbox, SQLite)")
         say(f"  the app serves {self.server.url}/slack/events; Slack requests below are signed as Slack signs them")
         document = parse_document(config(self.seeded["organization_id"], self.seeded["public_key"],
-                                         self.seeded["private_key"], self.minutes))
+                                         self.seeded["private_key"], self.minutes, self.pagerduty_key))
         self.runtime.config.apply(document, actor="demo")
-        say("\n1. An admin applies the configuration: integration `acme`, access flow `acme-projects`.")
+        say("\n1. An admin applies the configuration: integration `acme` (with a PagerDuty connection), access flow "
+            f"`acme-projects` (whoever is on call in PagerDuty schedule {SCHEDULE} is approved at once; Bob is now).")
         report = self.runtime.sync.run("acme", actor="demo")
         say("2. The inventory is synced from Atlas:")
         for line in describe_changes("acme", report.changes).splitlines():
             say(f"     {line.strip()}")
 
-    def ask(self) -> int:
-        say("\n3. Ann types `/atlas-access`; the request modal opens at once.")
+    def ask(self, *, step: int = 3) -> int:
+        say(f"\n{step}. Ann types `/atlas-access`; the request modal opens at once.")
+        before = len(self.runtime.service.mine(user_id=ANN).requests)
+        opened = len(self.sim.calls_to("views.open"))
         self.slack.command(ANN, text="")
+        wait(lambda: len(self.sim.calls_to("views.open")) > opened)
         view = wait(lambda: self.sim.last_view(user_id=ANN, callback_id="access_request"))
         options = self.slack.block_suggestion(ANN, "resource", "pay", view).json().get("options", [])
         say(f"   She types 'pay' and is offered: {', '.join(o['text']['text'] for o in options)}")
@@ -153,9 +175,13 @@ class Demo:
                                                "duration_custom": f"{self.minutes}m", "justification": WHY})
         if answer.content:
             raise RuntimeError(f"the modal refused the request: {answer.text}")
-        request = wait(lambda: next(iter(self.runtime.service.mine(user_id=ANN).requests), None))
-        message = wait(lambda: self.sim.messages(CHANNEL))[-1]
-        say("\n4. The approval message in #atlas-approvals:")
+        def newest() -> AccessRequest | None:
+            requests = self.runtime.service.mine(user_id=ANN).requests
+            return requests[0] if len(requests) > before and requests[0].message_ts else None
+
+        request = wait(newest)
+        message = self.sim.message(CHANNEL, str(request.message_ts))
+        say(f"\n{step + 1}. The approval message in #atlas-approvals:")
         for line in texts(message):
             say(f"     | {line}")
         return int(request.id or 0)
@@ -182,8 +208,25 @@ class Demo:
         dms = wait(lambda: [m for m in self.sim.dms(ANN) if "has ended" in m.get("text", "")])
         say(f"   Ann's DM: {dms[-1]['text'].splitlines()[0]}")
 
+    def on_call(self) -> None:
+        now = self.clock.now()
+        self.pagerduty.set_shifts(SCHEDULE, [("PANN", now - timedelta(minutes=5), now + timedelta(hours=8))])
+        say(f"\n7. Night falls: Ann takes the on-call shift in PagerDuty's \"Payments primary\" ({SCHEDULE}). An "
+            "incident; nobody is awake to approve.")
+        self.clock.advance(timedelta(minutes=2))  # past the minute an on-call answer may be kept
+        request_id = self.ask(step=8)
+        grant = wait(lambda: (lambda g: g if g and g.status is GrantStatus.ACTIVE else None)(
+            self.runtime.service.get(request_id)[1]))
+        say(f"   Approved at once, because she is on call: Atlas now shows {self.roles()} (until "
+            f"{grant.expires_at:%H:%M} UTC). The owners may end it like any grant.")
+        self.clock.advance(timedelta(minutes=self.minutes))
+        self.runtime.worker.run_due()
+        ended = self.runtime.service.get(request_id)[1]
+        say(f"   {self.minutes} minutes later the grant is {ended.status.value if ended else '?'}; Atlas shows "
+            f"{self.roles()}.")
+
     def audit(self) -> None:
-        say("\n7. The audit trail:")
+        say("\n10. The audit trail:")
         with self.runtime.store.unit_of_work() as uow:
             for event in uow.audit.query():
                 say(f"     {event.at:%H:%M:%S} {event.actor:>8} {event.action}")

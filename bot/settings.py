@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None  # Socket Mode
     slack_api_url: str = "https://slack.com/api/"
     atlas_base_url: str = "https://cloud.mongodb.com"
+    pagerduty_api_url: str = "https://api.pagerduty.com"  # EU service region: https://api.eu.pagerduty.com
     database_url: str = "sqlite:///./atlas-access.db"
     atlas_access_secret_key: SecretStr | None = None
     atlas_access_admins: str = ""  # comma separated: Slack user ids, user group ids or @handles

@@ -69,9 +69,9 @@ def _admin(runtime: Runtime, after_ack: AfterAck) -> Admin:
     return Admin(
         config=runtime.config, rotation=runtime.rotation, directory=runtime.directory,
         guard=AdminGuard(admins=settings.admins, directory=runtime.directory, config=runtime.config),
-        tester=ConnectionTester(runtime.credential_check),
+        tester=ConnectionTester(runtime.credential_check, on_call=runtime.on_call, groups=runtime.okta),
         runner=SyncRunner(sync=runtime.sync, store=runtime.store, directory=runtime.directory, client=runtime.slack,
-                          every=settings.sync_progress_seconds),
+                          every=settings.sync_progress_seconds, groups=runtime.approver_groups),
         later=after_ack, audit=audit,
     )  # fmt: skip
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from access.bounds import STORED
 from access.config import AccessFlowSpec, IntegrationSpec, ResourceOwner
+from access.connections import OktaConnection, PagerDutyConnection
 from access.ports import MissingSecret as MissingSecret  # the port's word; importable here as before
 from storage.crypto import SecretBox
 from storage.inventory import inventory_counts
@@ -105,7 +106,9 @@ class SqlIntegrationRepository:
         admin modal's blank secret field, built with `model_construct`) keeps the stored ciphertext.
         """
         stored = self._session.execute(
-            select(INTEGRATION.c.id, INTEGRATION.c.credential_type, INTEGRATION.c.credential_secret)
+            select(INTEGRATION.c.id, INTEGRATION.c.credential_type, INTEGRATION.c.credential_secret,
+                   INTEGRATION.c.pagerduty, INTEGRATION.c.pagerduty_secret, INTEGRATION.c.okta,
+                   INTEGRATION.c.okta_secret)
             .where(INTEGRATION.c.name == spec.name)
         ).first()
         data = self._columns(spec, stored if keep_secrets else None)
@@ -155,8 +158,40 @@ class SqlIntegrationRepository:
             "resource_owner_attribute": owner.attribute if owner else None,
             "extra_project_roles": tuple(spec.extra_project_roles),
             "remove_unmanaged_roles": spec.remove_unmanaged_roles,
+            **self._connections(spec, stored),
             "enabled": spec.enabled,
         }
+
+    def _connections(self, spec: IntegrationSpec, stored: Any) -> dict[str, Any]:
+        """The PagerDuty and Okta connections' columns: public part, and the literal secret encrypted (a connection
+        whose secret is None and names no variable keeps the stored ciphertext, as the Atlas secret does)."""
+        pagerduty, pagerduty_secret = None, None
+        if spec.pagerduty is not None:
+            public = spec.pagerduty.model_dump(mode="json", exclude={"api_key"}, exclude_none=True)
+            pagerduty_secret = self._kept(spec.pagerduty.api_key, "api_key_env" in public, spec.name,
+                                          "pagerduty.api_key", stored, "pagerduty")
+            pagerduty = public
+        okta, okta_secret = None, None
+        if spec.okta is not None:
+            credentials = spec.okta.credentials
+            field = "token" if credentials.type == "api_token" else "private_key"
+            okta = spec.okta.model_dump(mode="json", exclude={"credentials": {field}}, exclude_none=True)
+            stored_kind = (stored.okta or {}).get("credentials", {}).get("type") if stored is not None else None
+            same_kind = stored_kind == credentials.type
+            okta_secret = self._kept(getattr(credentials, field), f"{field}_env" in okta["credentials"], spec.name,
+                                     f"okta.credentials.{field}", stored if same_kind else None, "okta")
+        return {"pagerduty": pagerduty, "pagerduty_secret": pagerduty_secret, "okta": okta, "okta_secret": okta_secret}
+
+    def _kept(self, secret: SecretStr | None, from_env: bool, name: str, field: str, stored: Any, column: str
+              ) -> str | None:
+        if secret is not None:
+            return self._secrets.encrypt(secret.get_secret_value())
+        if from_env:
+            return None
+        kept = getattr(stored, f"{column}_secret", None) if stored is not None else None
+        if kept is not None:
+            return str(kept)
+        raise MissingSecret(f"integration {name}: {field} is required (nothing stored to keep)")
 
     def _secret(
         self, spec: IntegrationSpec, kind: str, secret: SecretStr | None, public: dict[str, Any], stored: Any
@@ -189,8 +224,28 @@ class SqlIntegrationRepository:
             "resource_owner": owner,
             "extra_project_roles": list(row["extra_project_roles"]),
             "remove_unmanaged_roles": row["remove_unmanaged_roles"],
+            "pagerduty": self._pagerduty(row),
+            "okta": self._okta(row),
             "enabled": row["enabled"],
         }, context=STORED)
+
+    def _pagerduty(self, row: Any) -> PagerDutyConnection | None:
+        if row["pagerduty"] is None:
+            return None
+        data = dict(row["pagerduty"])
+        if row["pagerduty_secret"] is not None:
+            data["api_key"] = SecretStr(self._secrets.decrypt(row["pagerduty_secret"]))
+        return PagerDutyConnection.model_validate(data, context=STORED)
+
+    def _okta(self, row: Any) -> OktaConnection | None:
+        if row["okta"] is None:
+            return None
+        data = dict(row["okta"])
+        credentials = dict(data.get("credentials") or {})
+        if row["okta_secret"] is not None:
+            field = "token" if credentials.get("type") == "api_token" else "private_key"
+            credentials[field] = SecretStr(self._secrets.decrypt(row["okta_secret"]))
+        return OktaConnection.model_validate({**data, "credentials": credentials}, context=STORED)
 
 
 class SqlFlowRepository:

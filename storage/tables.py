@@ -14,8 +14,8 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueCon
 from sqlmodel import Field, SQLModel
 
 from access.entities import Approval
-from access.model import GrantStatus, MembershipStatus, RequestStatus, ResourceKind
-from storage.types import Approvals, EnumText, RolesByProject, StrTuple, UtcDateTime
+from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatus, ResourceKind
+from storage.types import Approvals, EnumText, OnCallNotes, RolesByProject, StrTuple, UtcDateTime
 
 NAME = String(64)
 ATLAS_ID = String(64)
@@ -51,6 +51,12 @@ class IntegrationRow(SQLModel, table=True):
     resource_owner_attribute: str | None = Field(default=None, sa_type=String(32))
     extra_project_roles: tuple[str, ...] = Field(sa_type=StrTuple)
     remove_unmanaged_roles: bool = False  # reconciliation removes roles nobody granted, not only reports them
+    # The PagerDuty and Okta connections: their public part as JSON (NULL: none), their literal secret as Fernet
+    # ciphertext (NULL: from the environment), as for the Atlas credentials.
+    pagerduty: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    pagerduty_secret: str | None = Field(default=None, sa_type=Text)
+    okta: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    okta_secret: str | None = Field(default=None, sa_type=Text)
     enabled: bool = True
     last_sync_at: datetime | None = _when()
     last_sync_error: str | None = Field(default=None, sa_type=Text)
@@ -78,6 +84,7 @@ class AccessFlowRow(SQLModel, table=True):
     justification: str = Field(sa_type=String(16))
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
+    auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -184,6 +191,7 @@ class AccessRequestRow(SQLModel, table=True):
     submission_key: str | None = Field(default=None, sa_type=String(64))  # the Slack view it was submitted from
     pending_key: str | None = Field(default=None, sa_type=String(64))  # what it asks for, while it is pending
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
+    on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

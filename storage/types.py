@@ -16,6 +16,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from access.entities import Approval
+from access.model import OnCallNote, OnCallOutcome
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -103,3 +104,29 @@ class EnumText(TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
+
+
+class OnCallNotes(TypeDecorator[OnCallNote]):
+    """What a request's on-call check found (access.model.OnCallNote), as a JSON object with ISO 8601 UTC times."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        data = {"outcome": value.outcome.value, "provider": value.provider, "schedules": list(value.schedules),
+                "schedule_id": value.schedule_id, "schedule_name": value.schedule_name, "problem": value.problem}
+        for name in ("shift_start", "shift_end"):
+            moment = getattr(value, name)
+            data[name] = as_utc(moment).isoformat() if moment is not None else None
+        return data
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> OnCallNote | None:
+        if value is None:
+            return None
+        times = {name: as_utc(datetime.fromisoformat(value[name])) if value.get(name) else None
+                 for name in ("shift_start", "shift_end")}
+        return OnCallNote(outcome=OnCallOutcome(value["outcome"]), provider=str(value["provider"]),
+                          schedules=tuple(value.get("schedules") or ()), schedule_id=value.get("schedule_id"),
+                          schedule_name=value.get("schedule_name"), problem=value.get("problem"), **times)

@@ -4,7 +4,7 @@ instead of trailing after them."""
 
 import pytest
 
-pytest_plugins = ["tests.support.atlas_conformance", "pytester"]
+pytest_plugins = ["tests.support.atlas_conformance", "tests.support.vendor_conformance", "pytester"]
 
 
 @pytest.hookimpl(trylast=True)

@@ -10,9 +10,10 @@ and are logged by method and Slack error code only, never with the token.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 _DEFINITE_MISSES = frozenset({"users_not_found", "user_not_found", "account_inactive"})
 _MISS = object()
 MAX_TTL_SECONDS = 60.0  # a change to an owner group counts at decisions within this long
+BULK_AT = 20  # more emails than this at once are matched through one users.list walk, not a look-up each
+PAGE = 200  # users.list page size, as Slack advises
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +97,16 @@ class SlackDirectory:
         user = self.user(user_id)
         return user.email if user is not None else None
 
+    def user_ids_for_emails(self, emails: Collection[str]) -> dict[str, str]:
+        """Slack user ids by (lower-case) email, for the emails Slack knows. Many at once (an Okta group's members)
+        are matched through the workspace's users.list, one paged walk cached like every answer here; a few, by
+        users.lookupByEmail each."""
+        wanted = {email.strip().lower() for email in emails if email.strip()}
+        if len(wanted) <= BULK_AT:
+            return {email: user_id for email in sorted(wanted) if (user_id := self.user_id_for_email(email))}
+        index = self._email_index()
+        return {email: index[email] for email in wanted if email in index}
+
     # --- beyond the Protocol: what messages need --------------------------------------------------------
 
     def group(self, handle_or_id: str) -> UserGroup | None:
@@ -117,6 +130,27 @@ class SlackDirectory:
         return group.id if group is not None else None
 
     # --- Slack calls ------------------------------------------------------------------------------------
+
+    def _email_index(self) -> dict[str, str]:
+        cached = self._cache.get("email-index")
+        if cached is not _MISS:
+            return cached  # type: ignore[return-value]
+        index: dict[str, str] = {}
+        cursor = ""
+        while True:
+            answer = self._call("users.list", functools.partial(self._client.users_list, limit=PAGE,
+                                                                cursor=cursor or None))
+            if not isinstance(answer, dict):
+                return {}  # not cached: the next question asks Slack again
+            for user in answer.get("members") or []:
+                email = (user.get("profile") or {}).get("email")
+                if email and not user.get("deleted") and not user.get("is_bot"):
+                    index.setdefault(str(email).lower(), str(user["id"]))
+            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        self._cache.put("email-index", index)
+        return index
 
     def _groups(self) -> dict[str, UserGroup]:
         cached = self._cache.get("usergroups")

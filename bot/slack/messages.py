@@ -91,6 +91,8 @@ def decision_words(request: AccessRequest) -> str | None:
     """Who decided, when and why, once the request is no longer pending."""
     at = when(request.decided_at)
     if request.status is RequestStatus.APPROVED:
+        if request.decided_by == "auto" and request.on_call is not None and request.on_call.approved:
+            return f":pager: Approved at once at {at}: the requester was on call."
         if request.decided_by == "auto":
             return f":white_check_mark: Approved automatically at {at}."
         if request.decided_by == "break_glass":
@@ -166,6 +168,8 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
         return (f":rotating_light: Break-glass: your {ref} for {what} is granted at once, without approval. "
                 "It has been announced in the approvals channel, and its owners will review it afterwards. "
                 "Granting it in Atlas now…")
+    if request.on_call is not None and request.on_call.approved:
+        return _on_call_approved(request, what, ref)
     if request.status is RequestStatus.APPROVED:
         return f"Your {ref} for {what} was approved automatically. Granting it in Atlas now…"
     who = "its approvers"
@@ -176,6 +180,15 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
                 "Your access stays as it is until it is decided.")
     return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}) to {who} for approval. "
             "I'll tell you here when it is decided.")
+
+
+def _on_call_approved(request: AccessRequest, what: str, ref: str) -> str:
+    note = request.on_call
+    where = mrkdwn.line((note.schedule_name or note.schedule_id or "") if note else "")
+    extra = f" {mrkdwn.line(request.outcome_note)}" if request.outcome_note else ""
+    return (f":pager: You are on call in *{where}*: your {ref} for {what} is approved at once for "
+            f"{duration_words(request.duration_seconds)}.{extra} Its owners have been told. Granting it in Atlas "
+            "now…")
 
 
 def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from access.config import IntegrationSpec
+from access.connections import okta_group_of
 from access.entities import AccessRequest, Grant
 from access.model import Parcel, RequestStatus
 from access.ports import Clock, Outbox, Store
@@ -195,7 +196,9 @@ class SlackNotifier:
     def _owner_mentions(self, integration: IntegrationSpec) -> list[str]:
         found: list[str] = []
         for principal in integration.integration_owners:
-            if principal.startswith("@"):
+            if (okta := okta_group_of(principal)) is not None:
+                found.append(f"Okta group {mrkdwn.line(okta)}")
+            elif principal.startswith("@"):
                 group_id = self._directory.group_id(principal)
                 found.append(mrkdwn.user_group(group_id) if group_id else mrkdwn.line(principal))
             elif principal.startswith("S"):

@@ -35,6 +35,9 @@ from access.text import MAX_DURATION_TEXT, MAX_JUSTIFICATION, MAX_REASON
 from bot.slack import messages as words
 from bot.slack import mrkdwn
 from bot.slack.break_glass_view import break_glass_message
+from bot.slack.on_call_view import message_blocks as on_call_blocks
+from bot.slack.on_call_view import modal_line as on_call_line
+from bot.slack.on_call_view import summary as on_call_summary
 
 REQUEST_CALLBACK = "access_request"
 DENY_CALLBACK = "deny_reason"
@@ -196,8 +199,13 @@ def _approvers_preview(form: RequestForm, group_mention: str | None) -> str:
         usual = ":zap: Auto-approved: access is granted as soon as you submit."
     elif form.approvers.source == "resource_owner" and form.approvers.group:
         usual = f"Approvers: {_owners(form, group_mention)} (resource owner)"
+    elif form.approvers.source == "resource_owner" and form.approvers.okta_group:
+        usual = (f"Approvers: {_owners(form, group_mention)} (resource owner: Okta group "
+                 f"{mrkdwn.line(form.approvers.okta_group)})")
     else:
         usual = f"Approvers: integration owners ({_owners(form, group_mention)})"
+    if (on_call := on_call_line(form.on_call, form.on_call_limit)) is not None:
+        usual += "\n" + on_call
     if form.emergency_max_duration is None:
         return usual
     return (f"{usual}\n:rotating_light: Only if you tick “This is an emergency”: break-glass, granted as soon as "
@@ -227,6 +235,7 @@ def approval_message(
     if request.break_glass:
         return break_glass_message(request, grant, group_mention=group_mention)
     blocks: list[Block] = [
+        *on_call_blocks(request, _approvers(request, group_mention)),
         SectionBlock(text=MarkdownTextObject(text=clip(
             f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
             f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}.", SECTION_TEXT))),
@@ -251,7 +260,8 @@ def approval_message(
         text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"asked {words.when(request.created_at)}"
     )]))  # fmt: skip
-    return {"text": clip(_summary(request, grant), 3000), "blocks": [b.to_dict() for b in blocks]}
+    text = on_call_summary(request, _approvers(request, group_mention)) or _summary(request, grant)
+    return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks]}
 
 
 def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:

@@ -60,6 +60,22 @@ def users_lookup_by_email(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]
     raise SlackError("users_not_found")  # Slack's own (plural) error for this method
 
 
+def users_list(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """Every user, `limit` a page (Slack: at most 1000, 200 advised) with `response_metadata.next_cursor`."""
+    try:
+        limit = int(args.get("limit") or 0) or 1000
+        start = int(str(args.get("cursor") or "0").removeprefix("u:"))
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+    if not 1 <= limit <= 1000:
+        raise SlackError("invalid_limit")
+    users = list(ws.users.values())
+    page = [copy.deepcopy(user) for user in users[start:start + limit]]
+    following = f"u:{start + limit}" if start + limit < len(users) else ""
+    return {"ok": True, "members": page, "cache_ts": int(ws.now().timestamp()),
+            "response_metadata": {"next_cursor": following}}
+
+
 def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
@@ -86,6 +102,7 @@ METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
+    "users.list": users_list,
     "usergroups.list": usergroups_list,
     "usergroups.users.list": usergroups_users_list,
 }

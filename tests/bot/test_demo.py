@@ -22,5 +22,7 @@ def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
     assert "Atlas now shows: ['GROUP_DATA_ACCESS_READ_ONLY', 'GROUP_READ_ONLY']" in out
     assert "The grant is revoked; Atlas now shows: ['GROUP_READ_ONLY']" in out
     assert "system revoked" in out
+    assert "Approved at once, because she is on call" in out and "auto auto_approved_on_call" in out
+    assert "30 minutes later the grant is revoked" in out
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir()), "the demo leaves nothing behind in the working folder"

@@ -74,3 +74,18 @@ def test_slack_trouble_answers_unknown_and_then_passes(slack: DirectoryWorld) ->
     assert slack.directory.group_members("payments-oncall") == {"U2", "U3"}
     assert slack.directory.user_id_for_email("ann@example.com") == "U1"
     assert slack.directory.email_for_user("U1") == "ann@example.com"
+
+
+@pytest.mark.parametrize("extra", [0, 40], ids=["a few (one look-up each)", "many (one users.list walk)"])
+def test_many_emails_are_matched_to_slack_users_at_once(slack: DirectoryWorld, extra: int) -> None:
+    for index in range(extra):
+        slack.add_user(f"U{index:04d}X", f"person{index}@example.com")
+    emails = ["ANN@example.com", "bob@example.com", "nobody@example.com", "bot@example.com",
+              *(f"person{index}@example.com" for index in range(extra))]
+    found = slack.directory.user_ids_for_emails(emails)
+    assert found == {"ann@example.com": "U1", "bob@example.com": "U2",
+                     **{f"person{index}@example.com": f"U{index:04d}X" for index in range(extra)}}
+    slack.deactivate("U1")
+    assert "ann@example.com" not in slack.directory.user_ids_for_emails(emails)
+    slack.trouble(True)
+    assert slack.directory.user_ids_for_emails(emails) == {}

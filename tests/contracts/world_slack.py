@@ -101,7 +101,7 @@ class SlackDirectoryWorld:
         if not on:
             self.sim.clear_faults()
             return
-        for method in ("usergroups.list", "users.lookupByEmail", "users.info"):
+        for method in ("usergroups.list", "users.lookupByEmail", "users.info", "users.list"):
             self.sim.fail_next(method, status=500, count=1000)
 
     def close(self) -> None:

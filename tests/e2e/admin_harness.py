@@ -39,7 +39,8 @@ class AdminHarness(Harness):
 
     def build_runtime(self) -> Runtime:
         return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
-                             atlas_sleep=self._wait, slack_sleep=self.slack_sleeps.append, worker_concurrency=1)
+                             atlas_sleep=self._wait, slack_sleep=self.slack_sleeps.append, worker_concurrency=1,
+                             **self.vendor_transports())
 
     def _wait(self, seconds: float) -> None:
         self.atlas_sleeps.append(seconds)

@@ -39,6 +39,8 @@ from bot.settings import Settings
 from bot.slack.http import ServerThread
 from bot.slack_sim import FakeSlackWebAPI, SlackDriver
 from bot.web import server_thread
+from okta.sandbox import OktaSandbox, OktaTransport
+from pagerduty.sandbox import PagerDutySandbox, PagerDutyTransport
 from storage.engine import make_engine
 from storage.migrations import create_all
 
@@ -125,6 +127,9 @@ class Harness:
         self.clock = ManualClock()
         self.atlas = seed_atlas(self.clock)
         self.sb = self.atlas.sandbox
+        self.pagerduty = PagerDutySandbox(clock=self.clock)  # idle unless a story connects an integration to it
+        self.okta = OktaSandbox(clock=self.clock)  # likewise
+        self.vendor_secrets: list[str] = []  # PagerDuty and Okta secrets a story hands out (for the leak watch)
         self.sim = FakeSlackWebAPI(token=TOKEN).start()
         seed_slack(self.sim)
         self.database_url = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -153,7 +158,11 @@ class Harness:
         # worked at a time, so `expire` returns once what fell due is done (no crew left working after it).
         return build_runtime(self.settings, clock=self.clock, atlas_transport=self.atlas_transport(),
                              atlas_sleep=self.atlas_sleeps.append, slack_sleep=self.slack_sleeps.append,
-                             worker_concurrency=1)
+                             worker_concurrency=1, **self.vendor_transports())
+
+    def vendor_transports(self) -> dict[str, Any]:
+        """The wires between the app's PagerDuty and Okta clients and their sandboxes."""
+        return {"pagerduty_transport": PagerDutyTransport(self.pagerduty), "okta_transport": OktaTransport(self.okta)}
 
     def atlas_transport(self) -> httpx.BaseTransport:
         """The wire between the app's Atlas clients and the sandbox."""

@@ -84,6 +84,7 @@ def secrets_of(world: Any) -> set[str]:
     with world.sb._seeding() as state:  # the sandbox's own records: every key, rotations included
         values |= {key.private_key for key in state.api_keys.values()}
         values |= {s.value for account in state.service_accounts.values() for s in account.secrets.values()}
+    values |= set(getattr(world, "vendor_secrets", ()))  # PagerDuty API keys, Okta tokens and private keys
     return {v for v in values if v and len(v) >= 8}
 
 

@@ -7,7 +7,9 @@ from tests.fakes.directory import FakeDirectory
 from tests.fakes.faults import Faults
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.okta import FakeOkta
+from tests.fakes.on_call import FakeOnCall
 from tests.fakes.store import MemoryStore, NestedUnitOfWork
 
-__all__ = ["FakeAtlas", "FakeAuthority", "FakeDirectory", "FakeGateway", "Faults", "ManualClock", "MemoryStore",
-           "NestedUnitOfWork", "RecordingNotifier"]
+__all__ = ["FakeAtlas", "FakeAuthority", "FakeDirectory", "FakeGateway", "FakeOkta", "FakeOnCall", "Faults",
+           "ManualClock", "MemoryStore", "NestedUnitOfWork", "RecordingNotifier"]

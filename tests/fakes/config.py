@@ -51,6 +51,7 @@ class MemoryIntegrations:
         stored = rows.get(spec.name)
         dumped = spec.model_dump()
         dumped["credentials"] = self._credentials(spec, dumped["credentials"], stored if keep_secrets else None)
+        self._connections(spec, dumped, stored if keep_secrets else None)
         now = as_utc(self._now())
         if stored is None:
             rows[spec.name] = IntegrationRow(spec=dumped, created_at=now, updated_at=now)
@@ -87,6 +88,29 @@ class MemoryIntegrations:
             return {**{k: v for k, v in credentials.items() if v is not None},
                     secret: stored.spec["credentials"][secret]}
         raise MissingSecret(f"integration {spec.name}: {secret} is required (nothing stored to keep)")
+
+
+    @staticmethod
+    def _connections(spec: IntegrationSpec, dumped: dict[str, Any], stored: IntegrationRow | None) -> None:
+        """The PagerDuty and Okta secrets as `storage.config_repos` keeps them: given, from the environment, or
+        kept from the stored connection (Okta's only when its credential type is the same)."""
+        old = stored.spec if stored is not None else {}
+        pagerduty = dumped.get("pagerduty")
+        if pagerduty is not None and pagerduty.get("api_key") is None and pagerduty.get("api_key_env") is None:
+            kept = (old.get("pagerduty") or {}).get("api_key")
+            if kept is None:
+                raise MissingSecret(f"integration {spec.name}: pagerduty.api_key is required (nothing stored to keep)")
+            pagerduty["api_key"] = kept
+        okta = dumped.get("okta")
+        if okta is not None:
+            creds = okta["credentials"]
+            field = "token" if creds["type"] == "api_token" else "private_key"
+            if creds.get(field) is None and creds.get(f"{field}_env") is None:
+                before = (old.get("okta") or {}).get("credentials") or {}
+                if before.get("type") != creds["type"] or before.get(field) is None:
+                    raise MissingSecret(f"integration {spec.name}: okta.credentials.{field} is required (nothing "
+                                        "stored to keep)")
+                creds[field] = before[field]
 
 
 class MemoryFlows:

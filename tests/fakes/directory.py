@@ -8,6 +8,7 @@ errors do through the real directory. Changes show at once, as the real one with
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 
@@ -78,6 +79,14 @@ class FakeDirectory:
             return None
         return next((u.id for u in self._users.values()
                      if u.email is not None and u.email.lower() == wanted and not u.deleted and not u.is_bot), None)
+
+    def user_ids_for_emails(self, emails: Collection[str]) -> dict[str, str]:
+        self.questions += 1
+        if self.trouble:
+            return {}
+        wanted = {email.strip().lower() for email in emails if email.strip()}
+        return {u.email.lower(): u.id for u in self._users.values()
+                if u.email is not None and u.email.lower() in wanted and not u.deleted and not u.is_bot}
 
     def email_for_user(self, user_id: str) -> str | None:
         self.questions += 1

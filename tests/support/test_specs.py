@@ -115,3 +115,23 @@ def test_the_copies_are_what_the_script_makes_from_the_official_files() -> None:
     result = subprocess.run([sys.executable, "scripts/trim_specs.py", "--check"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("name", "repository", "vendor_operations"), [
+    ("pagerduty-openapi.trimmed.json", "PagerDuty/api-schema", "PAGERDUTY_OPERATIONS"),
+    ("okta-management.trimmed.json", "okta/okta-management-openapi-spec", "OKTA_OPERATIONS"),
+])
+def test_the_vendor_specs_keep_what_their_adapters_call_and_say_where_they_came_from(
+        name: str, repository: str, vendor_operations: str) -> None:
+    document = json.loads((SPECS / name).read_bytes())
+    header = document["x-trimmed"]
+    assert header["source"]["upstream"]["repository"] == repository
+    assert re.fullmatch(r"[0-9a-f]{64}", header["source"]["sha256"])
+    kept = sorted(op["operationId"] for item in document["paths"].values() for op in item.values()
+                  if isinstance(op, dict) and "operationId" in op)
+    assert header["operations"] == kept == sorted(getattr(_script(), vendor_operations))
+    components = document["components"]
+    dangling = [s for s in _strings({"paths": document["paths"], "components": components})
+                if (m := REF.match(s)) and m.group(2).split("/")[0].replace("~1", "/") not in components.get(
+                    m.group(1), {})]
+    assert dangling == []

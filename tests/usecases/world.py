@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant
 from access.homes import HomeQueries
@@ -32,6 +33,8 @@ from tests.fakes import (
     FakeAuthority,
     FakeDirectory,
     FakeGateway,
+    FakeOkta,
+    FakeOnCall,
     ManualClock,
     MemoryStore,
     RecordingNotifier,
@@ -48,6 +51,9 @@ EMAILS = {ANN.user_id: ANN.email, BOB: "bob@example.com", CYD: "cyd@example.com"
 READ, DATA_READ, DATA_WRITE = "GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY", "GROUP_DATA_ACCESS_READ_WRITE"
 WHY = "INC-4242: the payments queue is stuck"
 BOT = "atlas-bot@example.com"
+PAGERDUTY_KEY = "u+pagerduty-key-00001"
+OKTA_TOKEN = "00okta-token-00001"
+OKTA = {"org_url": "https://acme.okta.com", "credentials": {"type": "api_token", "token": OKTA_TOKEN}}
 OPTIONS = WorkerOptions(owner="test-worker", lease_seconds=60, invitation_poll_seconds=60, max_grant_attempts=5,
                         alert_after_attempts=3, backoff_base_seconds=2, backoff_cap_seconds=300)
 
@@ -101,15 +107,19 @@ class World:
             self.directory.add_user(user_id, email)
         self.directory.add_group("S0PAY", "payments-oncall", [BOB, CYD])
         self.directory.add_group("S0ADMINS", "atlas-admins", [DAN])
+        self.on_call = FakeOnCall(clock=self.clock, keys={PAGERDUTY_KEY})
+        self.okta = FakeOkta(tokens={OKTA_TOKEN})
+        self.groups = ApproverGroups(people=self.directory, okta=self.okta)
         self.authority = FakeAuthority()
         self.authority.add_key("pub00001", "priv-00001-secret")
         self.worker = GrantWorker(store=self.store, gateways=self.gateways, notifier=self.notifier, clock=self.clock,
                                   options=options)
         self.service = AccessService(store=self.store, gateways=self.gateways, directory=self.directory,
                                      notifier=self.notifier, clock=self.clock, worker=self.worker,
-                                     max_pending=max_pending)
+                                     max_pending=max_pending, on_call_providers={"pagerduty": self.on_call},
+                                     groups=self.groups)
         self.selfservice = SelfService(store=self.store, clock=self.clock, worker=self.worker, max_pending=max_pending)
-        self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory)
+        self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory, groups=self.groups)
         self.sync = SyncService(store=self.store, gateways=self.gateways, clock=self.clock)
         self.reconciler = ReconcileService(store=self.store, ledger=self.store.ledger(), gateways=self.gateways,
                                            notifier=self.notifier, clock=self.clock, options=reconcile)
@@ -193,6 +203,12 @@ class World:
             spec = flow(name, **changes) if current is None else AccessFlowSpec.model_validate(
                 {**current.model_dump(), **changes})
             uow.flows.upsert(spec)
+
+    def integration_spec(self, name: str = "prod") -> IntegrationSpec:
+        with self.store.unit_of_work() as uow:
+            found = uow.integrations.get(name)
+        assert found is not None
+        return found
 
     def set_integration(self, **changes: Any) -> None:
         with self.store.unit_of_work() as uow:

@@ -18,9 +18,10 @@ from slack_sdk.errors import SlackApiError
 
 from access.admin import ConfigService
 from access.config import AccessFlowSpec, IntegrationSpec
+from access.connections import okta_group_of
 from access.rotation import RotationService
 from bot.slack.admin.auth import AdminGuard
-from bot.slack.admin.connection import ConnectionResult, ConnectionTester
+from bot.slack.admin.connection import ConnectionResult, ConnectionTester, combined
 from bot.slack.admin.home_view import home_modal
 from bot.slack.admin.overview import Overview, load_overview
 from bot.slack.admin.sync_runner import SyncRunner
@@ -78,9 +79,22 @@ class Admin:
 
     def check_stored(self, spec: IntegrationSpec) -> ConnectionResult:
         result = self.tester.check(name=spec.name, organization_id=spec.organization_id, credentials=spec.credentials)
+        if spec.pagerduty is not None or spec.okta is not None:
+            result = combined([result, *self._vendor_checks(spec)])
         with self._lock:
             self.checks[spec.name] = result
         return result
+
+    def _vendor_checks(self, spec: IntegrationSpec) -> list[ConnectionResult]:
+        found = []
+        if spec.pagerduty is not None:
+            schedules = [s for f in self.config.standing()[1] if f.integration == spec.name and f.auto_approve
+                         for s in f.auto_approve.on_call.schedules]
+            found.append(self.tester.check_pagerduty(connection=spec.pagerduty, schedules=schedules))
+        if spec.okta is not None:
+            groups = [g for p in spec.integration_owners if (g := okta_group_of(p))]
+            found.append(self.tester.check_okta(connection=spec.okta, groups=groups))
+        return found
 
     def check_all(self) -> None:
         specs = [spec for spec, _ in self.config.standing()[0] if spec.enabled]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from access.config import EVERYONE, AccessFlowSpec, ApiKeyCredentials, IntegrationSpec, format_duration
+from access.connections import OktaApiToken, OktaServiceApp
 from access.model import DiscoveryType
 from bot.slack.admin import ids
 
@@ -38,6 +39,15 @@ class IntegrationDraft:
     tag_key: str = ""
     attribute: str = "slack_usergroup"
     remove_unmanaged: bool = False  # reconciliation removes roles added outside the bot, not only reports them
+    # The PagerDuty and Okta connections, public parts only (their secrets are read on their own, never shown).
+    pagerduty_stored: str = ""  # "" none; "literal" a key stored encrypted; else the environment variable's name
+    pagerduty_remove: bool = False
+    okta_url: str = ""
+    okta_type: str = "api_token"  # or "service_app"
+    okta_client_id: str = ""
+    okta_key_id: str = ""
+    okta_stored: str = ""  # "" none; "literal"; else the environment variable's name(s)
+    okta_remove: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,14 +82,28 @@ def integration_draft(spec: IntegrationSpec) -> IntegrationDraft:
     envs = " / ".join(name for name in (id_env, secret_env) if name)
     users, others = split_principals(spec.integration_owners)
     owner = spec.resource_owner
-    return IntegrationDraft(
+    return replace(IntegrationDraft(
         name=spec.name, editing=True, organization_id=spec.organization_id,
         discovery=tuple(d.value for d in spec.discovery), credential_type=creds.type, credential_id=shown or "",
         credential_env=envs, approval_channel=spec.approval_channel,
         rotation_days=str(spec.credential_rotation_days or ""), access_details=spec.custom_access_details or "",
         owner_users=users, owner_others=", ".join(others), tag_key=owner.tag_key if owner else "",
         attribute=owner.attribute if owner else "slack_usergroup", remove_unmanaged=spec.remove_unmanaged_roles,
-    )  # fmt: skip
+    ), **connection_fields(spec))  # fmt: skip
+
+
+def connection_fields(spec: IntegrationSpec) -> dict[str, Any]:
+    """The public parts of the PagerDuty and Okta connections, for the modal (never a secret)."""
+    fields: dict[str, Any] = {}
+    if spec.pagerduty is not None:
+        fields["pagerduty_stored"] = spec.pagerduty.api_key_env or "literal"
+    if spec.okta is not None:
+        creds = spec.okta.credentials
+        secret_env = creds.token_env if isinstance(creds, OktaApiToken) else creds.private_key_env
+        fields |= {"okta_url": spec.okta.org_url, "okta_type": creds.type, "okta_stored": secret_env or "literal"}
+        if isinstance(creds, OktaServiceApp):
+            fields |= {"okta_client_id": creds.client_id or "", "okta_key_id": creds.key_id or ""}
+    return fields
 
 
 def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
@@ -106,6 +130,16 @@ def words_of(text: str) -> list[str]:
     return [part for part in _SEPARATORS.split(text.strip()) if part]
 
 
+def owner_words(text: str) -> list[str]:
+    """Owners typed into a text field: as `words_of`, but an `okta:<group name>` runs to the next comma (Okta group
+    names may hold spaces)."""
+    found: list[str] = []
+    for part in text.split(","):
+        stripped = part.strip()
+        found += [stripped] if stripped.startswith("okta:") else words_of(stripped)
+    return found
+
+
 # --- from what the admin typed -----------------------------------------------------------------------------------
 
 
@@ -130,7 +164,20 @@ def integration_from_state(view: dict[str, Any]) -> IntegrationDraft:
         owner_users=state.users(ids.I_OWNER_USERS), owner_others=state.text(ids.I_OWNER_GROUPS),
         tag_key=state.text(ids.I_TAG_KEY), attribute=state.one(ids.I_ATTRIBUTE) or "slack_usergroup",
         remove_unmanaged=bool(state.picked(ids.I_REMOVE_UNMANAGED)),
+        pagerduty_remove=bool(state.picked(ids.I_PD_REMOVE)), okta_url=state.text(ids.I_OKTA_URL),
+        okta_type=state.one(ids.I_OKTA_TYPE) or "api_token", okta_client_id=state.text(ids.I_OKTA_CLIENT),
+        okta_key_id=state.text(ids.I_OKTA_KEY_ID), okta_remove=bool(state.picked(ids.I_OKTA_REMOVE)),
     )  # fmt: skip
+
+
+def typed_pagerduty_key(view: dict[str, Any]) -> str:
+    """The PagerDuty API key as typed (blank: keep the stored one). Used, never stored in a draft."""
+    return _State(view).text(ids.I_PD_KEY)
+
+
+def typed_okta_secret(view: dict[str, Any]) -> str:
+    """The Okta API token or private key as typed (blank: keep the stored one); a PEM keeps its line breaks."""
+    return _State(view).text(ids.I_OKTA_SECRET)
 
 
 def typed_secret(view: dict[str, Any]) -> str:

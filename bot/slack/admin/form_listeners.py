@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from access.admin import validation_errors
 from access.config import ApiKeyCredentials, CredentialSpec, ServiceAccountCredentials, literal_credentials
+from access.connections import OktaConnection, PagerDutyConnection, okta_group_of
 from access.errors import CredentialsMissing, FieldErrors, SecretKeyError
 from access.ports import MissingSecret
 from bot.slack import payloads as p
@@ -27,12 +28,15 @@ from bot.slack.admin.drafts import (
     IntegrationDraft,
     flow_from_state,
     integration_from_state,
+    owner_words,
+    typed_okta_secret,
+    typed_pagerduty_key,
     typed_roles,
     typed_secret,
     words_of,
 )
 from bot.slack.admin.form_views import integration_modal
-from bot.slack.admin.forms import flow_spec, integration_spec, place_flow_problems
+from bot.slack.admin.forms import connection_data, flow_spec, integration_spec, place_flow_problems
 from bot.slack.admin.home_view import CHECKING
 from bot.slack.admin.words import SAVE_FAILED
 from bot.slack.replies import team_of
@@ -70,8 +74,34 @@ class FormListeners:
                                               credentials=credentials).text
         else:
             result = f":x: {problem}"
+        result = "\n".join([result, *self._vendor_checks(draft, view)])
         self._admin.update_view(client, str(view.get("id")), integration_modal(draft, result=result),
                                 hash_=str(shown.get("hash") or "") or None)
+
+    def _vendor_checks(self, draft: IntegrationDraft, view: dict[str, Any]) -> list[str]:
+        """PagerDuty and Okta, as typed (blank secrets: as stored), each against what the integration names."""
+        stored = self._admin.integration(draft.name) if draft.editing else None
+        errors: dict[str, str] = {}
+        typed = connection_data(draft, stored=stored, pagerduty_key=typed_pagerduty_key(view),
+                                okta_secret=typed_okta_secret(view), errors=errors)
+        lines = [f":x: {message}" for block, message in errors.items() if block in (ids.I_OKTA_URL, ids.I_OKTA_CLIENT,
+                                                                                      ids.I_OKTA_SECRET)]
+        try:
+            pagerduty = (stored.pagerduty if "pagerduty" in typed.kept_fields and stored else
+                         PagerDutyConnection.model_validate(typed.data["pagerduty"]) if typed.data["pagerduty"]
+                         else None)
+            okta = (stored.okta if "okta" in typed.kept_fields and stored else
+                    OktaConnection.model_validate(typed.data["okta"]) if typed.data["okta"] and not lines else None)
+        except ValidationError as error:
+            return [*lines, ":x: " + " ".join(validation_errors(error).values())]
+        if pagerduty is not None:
+            schedules = [s for f in self._admin.overview().flows if f.integration == draft.name and f.auto_approve
+                         for s in f.auto_approve.on_call.schedules]
+            lines.append(self._admin.tester.check_pagerduty(connection=pagerduty, schedules=schedules).text)
+        if okta is not None:
+            groups = [g for p in words_of_owners(draft) if (g := okta_group_of(p))]
+            lines.append(self._admin.tester.check_okta(connection=okta, groups=groups).text)
+        return lines
 
     def _typed_credentials(self, draft: IntegrationDraft, secret: str) -> tuple[CredentialSpec | None, str]:
         """The credentials as typed, completed from the stored ones when editing (blank fields keep them)."""
@@ -116,8 +146,14 @@ class FormListeners:
         if draft.editing and stored is None:
             raise p.InputErrors({ids.I_ORG: f"The integration {draft.name} was deleted meanwhile."})
         taken = {i.name for i in self._admin.overview().integrations}
-        spec, keep = integration_spec(draft, secret=typed_secret(view), stored=stored, taken=taken)
+        spec, keep = integration_spec(draft, secret=typed_secret(view), stored=stored, taken=taken,
+                                      pagerduty_key=typed_pagerduty_key(view), okta_secret=typed_okta_secret(view))
         self._check_principals(spec.integration_owners, ids.I_OWNER_GROUPS)
+        needing = [f.name for f in self._admin.overview().flows if f.integration == spec.name and f.auto_approve]
+        if spec.pagerduty is None and needing:
+            raise p.InputErrors({ids.I_PD_REMOVE if draft.pagerduty_remove else ids.I_PD_KEY: (
+                f"The access flow {', '.join(needing)} approves whoever is on call in PagerDuty: remove its "
+                "auto_approve first (config apply), or keep a PagerDuty key here.")})
         try:
             self._admin.config.save_integration(spec, actor=p.user_of(body), keep_secrets=keep)
         except MissingSecret:
@@ -175,10 +211,13 @@ class FormListeners:
         return spec.name
 
     def _check_principals(self, principals: list[str], block: str) -> None:
-        """User groups and emails must be known to Slack (user ids come from Slack's own picker)."""
+        """User groups and emails must be known to Slack (user ids come from Slack's own picker); Okta groups are
+        Okta's to know (Test connection checks them)."""
         directory = self._admin.directory
         unknown = []
         for principal in principals:
+            if okta_group_of(principal) is not None:
+                continue
             if principal.startswith("@") or re.match(r"^S[A-Z0-9]{2,}$", principal):
                 if directory.group_members(principal.removeprefix("@")) is None:
                     unknown.append(principal)
@@ -188,6 +227,11 @@ class FormListeners:
             raise p.InputErrors({block: f"Slack knows no user group or person {', '.join(unknown)}: check the "
                                         "spelling (user groups as @handle or S… id)."})
 
+
+
+def words_of_owners(draft: IntegrationDraft) -> list[str]:
+    """The integration owners typed as text, an `okta:<group name>` kept whole (a group name may hold spaces)."""
+    return owner_words(draft.owner_others)
 
 
 def _identity_and_secret(credentials: CredentialSpec | None) -> tuple[str, str]:

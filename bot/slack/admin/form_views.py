@@ -31,11 +31,12 @@ from slack_sdk.models.views import View
 
 from access.model import ORG_ROLES, PROJECT_ROLES, ResourceKind
 from bot.slack.admin import ids
+from bot.slack.admin.connection_fields import connection_blocks
 from bot.slack.admin.drafts import DISCOVERY_TYPES, FlowDraft, IntegrationDraft
 from bot.slack.views import OPTION_TEXT, SECTION_TEXT, clip
 
 CREDENTIAL_TYPES = {"api_key": "API key", "service_account": "Service account"}
-ATTRIBUTES = {"slack_usergroup": "Slack user group handle"}
+ATTRIBUTES = {"slack_usergroup": "Slack user group handle", "okta_group": "Okta group name"}
 APPROVALS = {"owners": "The resource's owners approve", "auto": "Approved automatically"}
 JUSTIFICATIONS = {"required": "Required", "optional": "Optional"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
@@ -108,6 +109,7 @@ def _credential_blocks(draft: IntegrationDraft, result: str | None) -> list[Bloc
                     hint=id_hint, max_length=200),
         _text_input(ids.I_CRED_SECRET, "Private key or client secret", "", optional=draft.editing, max_length=500,
                     hint="Write-only: stored encrypted and never shown again." + keep),
+        *connection_blocks(draft),  # PagerDuty and Okta, tested by the same button
         ActionsBlock(block_id="admin_connection", elements=[
             ButtonElement(text="Test connection", action_id=ids.TEST_CONNECTION, value="test")]),
     ]  # fmt: skip
@@ -132,10 +134,11 @@ def _integration_settings(draft: IntegrationDraft) -> list[Block]:
                                                   initial_users=list(draft.owner_users) or None)),
         _text_input(ids.I_OWNER_GROUPS, "Integration owners: user groups", draft.owner_others, optional=True,
                     max_length=1000, placeholder="@atlas-admins",
-                    hint="Slack user groups (@handle or S… id) or emails, separated by commas."),
+                    hint="Slack user groups (@handle or S… id), emails, or okta:<Okta group name>, separated by "
+                         "commas."),
         _text_input(ids.I_TAG_KEY, "Resource owner: project tag key", draft.tag_key, optional=True, max_length=255,
-                    hint="Projects with this tag are approved by the user group its value names. Needs an "
-                         "integration owner, who decides for untagged projects."),
+                    hint="Projects with this tag are approved by the user group (or Okta group) its value names. "
+                         "Needs an integration owner, who decides for untagged projects."),
         InputBlock(block_id=ids.I_ATTRIBUTE, label="Resource owner: the tag value is a", optional=True,
                    element=StaticSelectElement(action_id=ids.I_ATTRIBUTE, options=attributes,
                                                initial_option=(_chosen(attributes, [draft.attribute])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -21,8 +22,9 @@ from access.config import (
     IntegrationSpec,
     ServiceAccountCredentials,
 )
+from access.connections import OktaServiceApp
 from bot.slack.admin import ids
-from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, words_of
+from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, owner_words, words_of
 from bot.slack.payloads import InputErrors
 
 _KEPT = "kept"  # stands in for a stored secret while the rest of the spec is validated
@@ -31,6 +33,7 @@ _ID_FIELD = {"api_key": "public_key", "service_account": "client_id"}
 _SECRET_FIELD = {"api_key": "private_key", "service_account": "client_secret"}
 
 INTEGRATION_BLOCKS = {
+    "pagerduty": ids.I_PD_KEY, "okta": ids.I_OKTA_URL,
     "name": ids.I_NAME, "organization_id": ids.I_ORG, "credentials": ids.I_CRED_ID, "discovery": ids.I_DISCOVERY,
     "approval_channel": ids.I_CHANNEL, "credential_rotation_days": ids.I_ROTATION,
     "custom_access_details": ids.I_DETAILS, "integration_owners": ids.I_OWNER_GROUPS, "resource_owner": ids.I_TAG_KEY,
@@ -61,25 +64,32 @@ RESOURCE_OWNER_RULE = ("A resource owner needs at least one integration owner: t
 
 
 def integration_spec(draft: IntegrationDraft, *, secret: str, stored: IntegrationSpec | None,
-                     taken: Collection[str]) -> tuple[IntegrationSpec, bool]:
-    """The spec to save and whether its blank secret keeps the stored one; InputErrors field by field."""
+                     taken: Collection[str], pagerduty_key: str = "", okta_secret: str = ""
+                     ) -> tuple[IntegrationSpec, bool]:
+    """The spec to save and whether a blank secret keeps a stored one; InputErrors field by field."""
     errors: dict[str, str] = {}
+    connections = connection_data(draft, stored=stored, pagerduty_key=pagerduty_key, okta_secret=okta_secret,
+                                  errors=errors)
     if not draft.editing and draft.name in taken:
         errors[ids.I_NAME] = f"An integration named {draft.name} already exists: edit it from the list instead."
     credentials, keep = _credentials(draft, secret=secret, stored=stored, errors=errors)
-    data = _integration_data(draft, stored, errors)
+    data = _integration_data(draft, stored, errors) | connections.data
     data["credentials"] = credentials or {"type": draft.credential_type, _ID_FIELD[_kind(draft)]: "x",
                                           _SECRET_FIELD[_kind(draft)]: _KEPT}
     try:
         spec = IntegrationSpec.model_validate(data)
     except ValidationError as error:
-        _merge(errors, _placed(error, INTEGRATION_BLOCKS, secret_block=ids.I_CRED_SECRET))
+        placed = _placed(error, INTEGRATION_BLOCKS, secret_block=ids.I_CRED_SECRET)
+        if ids.I_OKTA_URL in placed and any(e["loc"][:2] == ("okta", "credentials") for e in error.errors()):
+            placed[ids.I_OKTA_SECRET] = placed.pop(ids.I_OKTA_URL)
+        _merge(errors, placed)
         raise InputErrors(errors) from None
     if errors:
         raise InputErrors(errors)
     if keep is not None:  # validated with a stand-in secret; the stored one is kept by storage
         spec = spec.model_copy(update={"credentials": keep})
-    return spec, keep is not None
+    spec = connections.kept(spec)
+    return spec, keep is not None or connections.keeps
 
 
 def _kind(draft: IntegrationDraft) -> str:
@@ -122,7 +132,7 @@ def _credentials(draft: IntegrationDraft, *, secret: str, stored: IntegrationSpe
 
 def _integration_data(draft: IntegrationDraft, stored: IntegrationSpec | None, errors: dict[str, str]
                       ) -> dict[str, Any]:
-    owners = list(draft.owner_users) + words_of(draft.owner_others)
+    owners = list(draft.owner_users) + owner_words(draft.owner_others)
     data: dict[str, Any] = {
         "name": draft.name, "organization_id": draft.organization_id, "discovery": list(draft.discovery),
         "approval_channel": draft.approval_channel, "custom_access_details": draft.access_details or None,
@@ -146,6 +156,85 @@ def _whole_number(text: str, block: str, errors: dict[str, str]) -> int | None:
         errors[block] = f"A whole number of days from {low} to {high}, or leave it empty for no rotation."
         return None
     return int(text)
+
+
+# --- the PagerDuty and Okta connections -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Connections:
+    data: dict[str, Any]
+    kept_fields: tuple[str, ...]  # validated with a stand-in: "pagerduty", "okta"
+
+    @property
+    def keeps(self) -> bool:
+        return bool(self.kept_fields)
+
+    def kept(self, spec: IntegrationSpec) -> IntegrationSpec:
+        """The spec with each stand-in secret set to None: storage keeps the stored ciphertext."""
+        update: dict[str, Any] = {}
+        if "pagerduty" in self.kept_fields and spec.pagerduty is not None:
+            update["pagerduty"] = spec.pagerduty.model_copy(update={"api_key": None})
+        if "okta" in self.kept_fields and spec.okta is not None:
+            field = "token" if spec.okta.credentials.type == "api_token" else "private_key"
+            update["okta"] = spec.okta.model_copy(update={
+                "credentials": spec.okta.credentials.model_copy(update={field: None})})
+        return spec.model_copy(update=update) if update else spec
+
+
+def connection_data(draft: IntegrationDraft, *, stored: IntegrationSpec | None, pagerduty_key: str,
+                    okta_secret: str, errors: dict[str, str]) -> _Connections:
+    """The `pagerduty` and `okta` values to validate: as typed, else as stored (blank secrets keep the stored
+    ones, standing in as `_KEPT` while the spec is validated), else none; removed when the box is ticked."""
+    old = stored if stored is not None and draft.editing else None
+    data: dict[str, Any] = {"pagerduty": None, "okta": None}
+    kept: list[str] = []
+    if pagerduty_key and not draft.pagerduty_remove:
+        data["pagerduty"] = {"api_key": SecretStr(pagerduty_key)}
+    elif old is not None and old.pagerduty is not None and not draft.pagerduty_remove:
+        env = old.pagerduty.api_key_env
+        data["pagerduty"] = {"api_key_env": env} if env else {"api_key": SecretStr(_KEPT)}
+        kept += [] if env else ["pagerduty"]
+    okta = None if draft.okta_remove else _okta_data(draft, old, okta_secret, errors)
+    if okta is not None:
+        data["okta"], keeps = okta
+        kept += ["okta"] if keeps else []
+    return _Connections(data=data, kept_fields=tuple(kept))
+
+
+def _okta_data(draft: IntegrationDraft, old: IntegrationSpec | None, secret: str, errors: dict[str, str]
+               ) -> tuple[dict[str, Any], bool] | None:
+    if not draft.okta_url:
+        if secret or draft.okta_client_id:
+            errors[ids.I_OKTA_URL] = "Enter the Okta org URL (https://acme.okta.com) these credentials belong to."
+        return None
+    kind = draft.okta_type if draft.okta_type in ("api_token", "service_app") else "api_token"
+    before = old.okta.credentials if old is not None and old.okta is not None else None
+    same = before if before is not None and before.type == kind else None
+    field = "token" if kind == "api_token" else "private_key"
+    credentials: dict[str, Any] = {"type": kind}
+    if isinstance(same, OktaServiceApp) or kind == "service_app":
+        client = draft.okta_client_id or (same.client_id if isinstance(same, OktaServiceApp) else None)
+        client_env = same.client_id_env if isinstance(same, OktaServiceApp) and not draft.okta_client_id else None
+        if client_env:
+            credentials["client_id_env"] = client_env
+        elif client:
+            credentials["client_id"] = client
+        else:
+            errors[ids.I_OKTA_CLIENT] = "Enter the service app's client ID."
+        credentials["key_id"] = draft.okta_key_id or None
+    keeps = False
+    if secret:
+        credentials[field] = SecretStr(secret)
+    elif same is not None and getattr(same, f"{field}_env", None):
+        credentials[f"{field}_env"] = getattr(same, f"{field}_env")
+    elif same is not None and getattr(same, field, None) is not None:
+        credentials[field], keeps = SecretStr(_KEPT), True
+    else:
+        errors[ids.I_OKTA_SECRET] = ("Enter the Okta API token." if kind == "api_token"
+                                     else "Enter the service app's private key (PEM).")
+        credentials[field] = SecretStr(_KEPT)
+    return {"org_url": draft.okta_url, "credentials": credentials}, keeps
 
 
 # --- access flows ------------------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def _integration_blocks(health: IntegrationHealth, check: ConnectionResult | Non
     summary = (f"*{mrkdwn.line(health.name)}*{state}\norganization {mrkdwn.code(health.organization_id)} · "
                f"{mrkdwn.line(health.credential)} · owners: {owners}"
                + (f" · resource owner tag {mrkdwn.code(health.resource_owner_tag)}"
-                                      if health.resource_owner_tag else ""))
+                                      if health.resource_owner_tag else "")
+               + (f"\n{mrkdwn.line(health.connections)}" if health.connections else ""))
     return [
         SectionBlock(block_id=f"admin_i_{health.name}", text=MarkdownTextObject(text=clip(summary, SECTION_TEXT))),
         _note("\n".join(_health_lines(health, check))),
@@ -153,6 +154,10 @@ def flow_summary(flow: AccessFlowSpec) -> str:
     tags = mrkdwn.line(", ".join(f"{k}={v}" for k, v in flow.resources.tags.items()))
     approval = ("auto-approved" if flow.approval == "auto"
                 else f"{flow.approvals_required} owner approval{'s' if flow.approvals_required != 1 else ''}")
+    if flow.auto_approve is not None:
+        rule = flow.auto_approve.on_call
+        approval += (f" (or at once for whoever is on call in PagerDuty {mrkdwn.line(', '.join(rule.schedules))}, "
+                     f"up to {format_duration(rule.max_duration)})")
     who = mrkdwn.line(", ".join(flow.requesters))
     return (f"*{mrkdwn.line(flow.name)}*{state} → {mrkdwn.line(flow.integration)}\n{kinds} named {names}"
             + (f" tagged {tags}" if tags else "")

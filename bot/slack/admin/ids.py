@@ -43,6 +43,14 @@ I_OWNER_GROUPS = "admin_owner_groups"
 I_TAG_KEY = "admin_owner_tag_key"
 I_ATTRIBUTE = "admin_owner_attribute"
 I_REMOVE_UNMANAGED = "admin_remove_unmanaged"
+I_PD_KEY = "admin_pagerduty_key"  # write-only
+I_PD_REMOVE = "admin_pagerduty_remove"
+I_OKTA_URL = "admin_okta_url"
+I_OKTA_TYPE = "admin_okta_type"
+I_OKTA_CLIENT = "admin_okta_client_id"
+I_OKTA_KEY_ID = "admin_okta_key_id"
+I_OKTA_SECRET = "admin_okta_secret"  # write-only: the API token, or the service app's private key
+I_OKTA_REMOVE = "admin_okta_remove"
 
 # the access flow modal
 F_NAME = "admin_flow_name"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from access.approver_groups import ApproverGroups
 from access.errors import AccessError, GatewayError
 from access.ports import GroupDirectory, Store
 from access.sync import SyncService
@@ -38,10 +39,11 @@ class Claim:
 
 class SyncRunner:
     def __init__(self, *, sync: SyncService, store: Store, directory: GroupDirectory, client: WebClient,
-                 every: float) -> None:
+                 every: float, groups: ApproverGroups | None = None) -> None:
         self._sync = sync
         self._store = store
         self._directory = directory
+        self._groups = groups if groups is not None else ApproverGroups(people=directory)
         self._client = client
         self._every = every
         self._claimed: set[str] = set()
@@ -102,7 +104,7 @@ class SyncRunner:
         except Exception as error:  # the sentence names the type; the log has the traceback for the operator
             log.exception("sync of %s failed", name)
             return f":x: *{name}*: {atlas_problem(error, integration=name)}"
-        lint = lint_integration(store=self._store, integration=name, directory=self._directory)
+        lint = lint_integration(store=self._store, integration=name, groups=self._groups)
         # Project, cluster and user names come from Atlas: data, escaped for the message.
         summary = mrkdwn.text(describe_changes(name, report.changes).replace(f"{name}: ", "", 1))
         return f":white_check_mark: *{name}*: synced: {summary}\n{lint_words(lint)}"
