@@ -108,6 +108,8 @@ class Grant(_OnResource):
     alerted: bool = False
     reminder_sent_at: datetime | None = None  # the expiry reminder was sent (cleared when an extension moves expiry)
     ended_by: str | None = None  # who ended it early ("I'm done"), so its revocation is not recorded as an expiry
+    # When the baseline was taken, just before the grant's first change in Atlas; None: Atlas not changed yet.
+    baseline_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0

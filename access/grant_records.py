@@ -92,8 +92,16 @@ class GrantRecords:
             wait = max(wait, timedelta(seconds=min(error.retry_after, self.options.backoff_cap_seconds)))
         return wait
 
-    def grant_failed(self, grant: Grant, error: Exception) -> None:
+    def grant_failed(self, grant: Grant, error: Exception, *, atlas_untouched: bool = False) -> None:
+        """A grant attempt failed (`grant.attempts` counts it); `atlas_untouched`: it failed at its look-up, so no
+        attempt of this grant has changed anything in Atlas yet."""
         now = self._clock.now()
+        if grant.attempts >= self.options.max_grant_attempts and atlas_untouched:
+            # Give up granting: there is nothing in Atlas to take back, so it ends here, and says so.
+            grant = lifecycle.move_grant(grant, G.REVOKED, now, revoked_at=now, next_attempt_at=None,
+                                         last_error=str(error), lease_owner=None, lease_until=None)
+            self.finish(grant, "grant_failed", error=str(error))
+            return
         if grant.attempts >= self.options.max_grant_attempts:
             # Give up granting; revoke whatever part of it may have reached Atlas, and say so.
             grant = lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now, last_error=str(error),

@@ -26,7 +26,8 @@ REQUEST_MOVES: dict[RequestStatus, frozenset[RequestStatus]] = {
 }
 
 GRANT_MOVES: dict[GrantStatus, frozenset[GrantStatus]] = {
-    G.GRANTING: frozenset({G.ACTIVE, G.INVITED, G.REVOKING, G.GRANTING}),
+    # GRANTING -> REVOKED: given up before anything reached Atlas (no baseline taken): nothing to undo.
+    G.GRANTING: frozenset({G.ACTIVE, G.INVITED, G.REVOKING, G.GRANTING, G.REVOKED}),
     G.INVITED: frozenset({G.ACTIVE, G.REVOKING, G.INVITED}),
     G.ACTIVE: frozenset({G.REVOKING, G.ACTIVE}),
     G.REVOKING: frozenset({G.REVOKED, G.FAILED}),

@@ -42,6 +42,9 @@ class Clock(Protocol):
 # Discovery progress: (what was just counted, running totals of organizations, projects, clusters and users).
 # Called from discovery's worker threads; it must be quick and thread-safe.
 Progress = Callable[[str, dict[str, int]], None]
+# Hears what the person holds on the resource, from the look-up a grant makes anyway, before the grant changes
+# anything in Atlas (the worker records the baseline there: no look-up of its own). What it raises stops the grant.
+BeforeChange = Callable[[UserAccess], None]
 
 
 class AtlasGateway(Protocol):
@@ -57,10 +60,12 @@ class AtlasGateway(Protocol):
 
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess: ...
 
-    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
+    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
+              before_change: BeforeChange | None = None) -> GrantResult:
         """Give `username` the `roles` on `resource`, adding only the missing ones.
 
-        A user who is not an ACTIVE member of the organization is invited (status PENDING).
+        A user who is not an ACTIVE member of the organization is invited (status PENDING). `before_change`, if
+        given, is called once with what the person held (as `user_access` says it) before any change is asked.
         """
         ...
 

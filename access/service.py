@@ -313,9 +313,13 @@ class AccessService:
             elif saved.status is RequestStatus.APPROVED:
                 uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
             spec = self._integration(uow, saved.integration)
-        self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         if saved.status is RequestStatus.APPROVED and not extension:
+            # The grant first: the requester waits on Atlas, not on Slack. The grant's own messages say it was
+            # granted (and who approved it); "approved" is said only when the grant is still to come (a retry).
             self.worker.run_due()
+            self._refresh(saved, spec, event="approved", unless_granted=True)
+            return saved
+        self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         return saved
 
     def review(self, *, request_id: int, user_id: str) -> AccessRequest:
@@ -473,11 +477,16 @@ class AccessService:
         self._safely(lambda: self._notifier.tell_requester(
             request=current, grant=grant, event="requested", integration=spec))
 
-    def _refresh(self, request: AccessRequest, spec: IntegrationSpec, *, event: str | None) -> None:
+    def _refresh(self, request: AccessRequest, spec: IntegrationSpec, *, event: str | None,
+                 unless_granted: bool = False) -> None:
+        """Render the approval message as stored and tell the requester `event` (`unless_granted`: not when the
+        grant has already moved on, its own message having said so)."""
         with self._store.unit_of_work() as uow:
             current = uow.requests.get(request.id or 0) or request
             grant = uow.grants.for_request(current.id or 0)
         self._safely(lambda: self._notifier.update_request(request=current, grant=grant, integration=spec))
+        if unless_granted and grant is not None and grant.status is not GrantStatus.GRANTING:
+            return
         if event:
             self._safely(lambda: self._notifier.tell_requester(
                 request=current, grant=grant, event=event, integration=spec))

@@ -24,7 +24,7 @@ from access import lifecycle
 from access.database_access import DatabaseUserSteps
 from access.entities import Grant
 from access.grant_records import GrantRecords, GrantSteps, Observer, WorkerOptions
-from access.model import GrantStatus, MembershipStatus, ResourceKind
+from access.model import GrantStatus, MembershipStatus, ResourceKind, UserAccess
 from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -107,24 +107,35 @@ class GrantWorker:
 
     def _grant(self, grant: Grant) -> None:
         gateway = self._gateways(grant.integration)
-        if grant.attempts == 0:
-            try:
-                grant = self._record_baseline(grant, gateway)
-            except StaleWrite:
-                raise
-            except Exception as error:  # nothing was changed in Atlas yet: the next attempt looks again
-                self._baseline_failed(grant, error)
-                return
-        else:
-            grant = self._records.save(replace(grant, attempts=grant.attempts + 1))
+        # Until a look-up has gone through, nothing of this grant is in Atlas: the look-up the grant makes anyway
+        # hands over what the person holds, and the baseline is saved then, before the first change (two calls
+        # for a role: look up, add). Once taken it is kept: a later look-up could count roles this grant had
+        # partly added as the person's own.
+        baseline_taken = grant.baseline_at is not None
+        recorded: Grant | None = None
+        if baseline_taken:
+            recorded = grant = self._records.save(replace(grant, attempts=grant.attempts + 1))
+
+        def record_baseline(access: UserAccess) -> None:
+            nonlocal recorded
+            recorded = self._record_baseline(grant, access)
+
         try:
-            result = gateway.grant(resource=grant.resource, username=grant.username, roles=grant.roles)
+            result = gateway.grant(resource=grant.resource, username=grant.username, roles=grant.roles,
+                                   before_change=None if baseline_taken else record_baseline)
+        except StaleWrite:
+            raise
         except Exception as error:
-            self._records.grant_failed(grant, error)
+            if recorded is None:  # the look-up failed: Atlas was not changed, the next attempt looks again
+                self._records.grant_failed(replace(grant, attempts=grant.attempts + 1), error, atlas_untouched=True)
+            else:
+                self._records.grant_failed(recorded, error)
             return
-        now = self._clock.now()
+        if recorded is None:
+            raise RuntimeError("the gateway granted without handing on its look-up")  # a broken adapter
+        grant, now = recorded, self._clock.now()
         added_roles, added_user = tuple(sorted(result.added_roles)), result.added_user
-        if grant.attempts > 1:  # an earlier attempt may have landed without its answer: credit what it did
+        if baseline_taken:  # an earlier attempt got past its look-up and may have landed unanswered: credit it
             with self._store.unit_of_work() as uow:
                 others = _settled_others(uow, grant)
             added_roles, added_user = lifecycle.attributed(grant, added_roles=result.added_roles,
@@ -141,25 +152,13 @@ class GrantWorker:
             )
             self._records.finish(grant, "invited", added=list(grant.added_roles))
 
-    def _record_baseline(self, grant: Grant, gateway: AtlasGateway) -> Grant:
+    def _record_baseline(self, grant: Grant, access: UserAccess) -> Grant:
         """Before the first change in Atlas: what the person holds that no bot grant gave them."""
-        access = gateway.user_access(resource=grant.resource, username=grant.username)
+        now = self._clock.now()
         with self._store.unit_of_work() as uow:
             baseline = lifecycle.baseline_for(access.roles, _settled_others(uow, grant))
-            return uow.grants.save(replace(grant, baseline_roles=baseline, attempts=1,
-                                           atlas_user_id=access.user_id, updated_at=self._clock.now()))
-
-    def _baseline_failed(self, grant: Grant, error: Exception) -> None:
-        """The look-up of what the person holds failed before anything was asked of Atlas.
-
-        The grant stays at attempt 0, so the next try looks the baseline up again (only a first attempt may: a
-        later one could count roles this grant had partly added as the person's own). It is shown as a failed
-        first attempt and retried after the first backoff; an Atlas that keeps failing is seen in the message.
-        """
-        now = self._clock.now()
-        failed = lifecycle.move_grant(grant, G.GRANTING, now, next_attempt_at=now + self._records.wait_after(1, error),
-                                      last_error=str(error), lease_owner=None, lease_until=None)
-        self._records.finish(failed, "grant_retry", error=str(error), attempt=1, notify=False)
+            return uow.grants.save(replace(grant, baseline_roles=baseline, attempts=grant.attempts + 1,
+                                           atlas_user_id=access.user_id, baseline_at=now, updated_at=now))
 
     def _poll_invitation(self, grant: Grant) -> None:
         now = self._clock.now()

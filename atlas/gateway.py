@@ -33,7 +33,7 @@ from access.model import (
     UserAccess,
 )
 from access.ports import AtlasGateway as AtlasGatewayPort
-from access.ports import Progress
+from access.ports import BeforeChange, Progress
 from atlas.client import AtlasClient
 from atlas.database_users import DatabaseUsers
 from atlas.discovery import discover
@@ -69,23 +69,17 @@ class AtlasGateway:
 
     @at_the_port
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess:
-        user = self.find_user(organization_id=resource.organization_id, username=username)
-        if user is None:
-            return UserAccess(user_id=None, status=None, roles=frozenset())
-        if resource.kind is ResourceKind.ORGANIZATION:
-            return UserAccess(user_id=user.id, status=user.status, roles=_held(user, user.org_roles))
-        roles = user.project_roles.get(resource.atlas_id)
-        if not roles:
-            return UserAccess(user_id=None, status=None, roles=frozenset())
-        return UserAccess(user_id=user.id, status=user.status, roles=_held(user, roles))
+        return _access(resource, self.find_user(organization_id=resource.organization_id, username=username))
 
     @at_the_port
-    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
+    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
+              before_change: BeforeChange | None = None) -> GrantResult:
         self._refuse_own(username)
         wanted = frozenset(roles)
+        looked = _FirstLook(resource, before_change)
         if resource.kind is ResourceKind.ORGANIZATION:
-            return _with_retried_races(lambda: self._grant_org(resource, username, wanted))
-        return _with_retried_races(lambda: self._grant_project(resource, username, wanted))
+            return _with_retried_races(lambda: self._grant_org(resource, username, wanted, looked))
+        return _with_retried_races(lambda: self._grant_project(resource, username, wanted, looked))
 
     @at_the_port
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
@@ -136,9 +130,10 @@ class AtlasGateway:
 
     # --- grant ---------------------------------------------------------------------------------------------
 
-    def _grant_org(self, resource: ResourceRef, username: str, wanted: frozenset[str]) -> GrantResult:
+    def _grant_org(self, resource: ResourceRef, username: str, wanted: frozenset[str],
+                   looked: _FirstLook) -> GrantResult:
         org_id = resource.organization_id
-        user = self.find_user(organization_id=org_id, username=username)
+        user = looked(self.find_user(organization_id=org_id, username=username))
         if user is None or not user.is_member:
             # An EXPIRED or REJECTED invitation is replaced by a new one.
             body = self.client.call("createOrgUser", path_params={"orgId": org_id},
@@ -150,9 +145,10 @@ class AtlasGateway:
         return GrantResult(user_id=user.id, status=user.status, roles_before=user.org_roles,
                            added_roles=missing, added_user=False)
 
-    def _grant_project(self, resource: ResourceRef, username: str, wanted: frozenset[str]) -> GrantResult:
+    def _grant_project(self, resource: ResourceRef, username: str, wanted: frozenset[str],
+                       looked: _FirstLook) -> GrantResult:
         group_id = resource.atlas_id
-        user = self.find_user(organization_id=resource.organization_id, username=username)
+        user = looked(self.find_user(organization_id=resource.organization_id, username=username))
         if user is None or not user.in_project(group_id):
             # Atlas decides by the user's standing: ACTIVE org member -> in the project at once; pending or
             # unknown -> an invitation to the org and the project (the answer says which).
@@ -246,6 +242,34 @@ class AtlasGateway:
         except AtlasNotFound:
             return True
         return False
+
+
+def _access(resource: ResourceRef, user: OrgUser | None) -> UserAccess:
+    """What `user` (the org's entry, or None) holds on `resource`."""
+    if user is None:
+        return UserAccess(user_id=None, status=None, roles=frozenset())
+    if resource.kind is ResourceKind.ORGANIZATION:
+        return UserAccess(user_id=user.id, status=user.status, roles=_held(user, user.org_roles))
+    roles = user.project_roles.get(resource.atlas_id)
+    if not roles:
+        return UserAccess(user_id=None, status=None, roles=frozenset())
+    return UserAccess(user_id=user.id, status=user.status, roles=_held(user, roles))
+
+
+class _FirstLook:
+    """Hands the first look-up of a grant to `before_change`, before anything is asked of Atlas to change.
+
+    A look-up repeated after a race is not handed on: what it sees may already include this grant's work.
+    """
+
+    def __init__(self, resource: ResourceRef, before_change: BeforeChange | None) -> None:
+        self._resource, self._before_change = resource, before_change
+
+    def __call__(self, user: OrgUser | None) -> OrgUser | None:
+        if self._before_change is not None:
+            hook, self._before_change = self._before_change, None
+            hook(_access(self._resource, user))
+        return user
 
 
 def _held(user: OrgUser, roles: frozenset[str]) -> frozenset[str]:

@@ -235,6 +235,7 @@ class GrantRow(SQLModel, table=True):
     alerted: bool = False
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early
+    baseline_at: datetime | None = _when()  # when the baseline was taken (NULL: nothing changed in Atlas yet)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

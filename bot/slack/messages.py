@@ -235,11 +235,19 @@ def _denied(request: AccessRequest, grant: Grant | None, what: str, ref: str) ->
 
 def _granted(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     until = when(grant.expires_at) if grant else "the end of the period"
-    return f":white_check_mark: You now have {what} until {until}."
+    return f":white_check_mark: You now have {what} until {until}{_approved_by(request)}."
+
+
+def _approved_by(request: AccessRequest) -> str:
+    """Who approved it, for the message that follows an approval at once (no separate "approved" DM then)."""
+    if not request.decided_by or request.decided_by in ("auto", "break_glass", "system"):
+        return ""  # approved by no person (on call, break-glass): its own messages say how
+    return f" (approved by {mention(request.decided_by)})"
 
 
 def _invited(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
-    return (f":email: You're invited to the Atlas organization for {what}. Accept the invitation email from "
+    return (f":email: You're invited to the Atlas organization for {what}{_approved_by(request)}. "
+            "Accept the invitation email from "
             f"MongoDB Atlas; your time ({duration_words(request.duration_seconds)}) starts when you accept.")
 
 

@@ -74,6 +74,7 @@ def test_only_the_requester_cancels() -> None:
 @pytest.mark.parametrize(("start", "to", "ok"), [
     (GrantStatus.GRANTING, GrantStatus.ACTIVE, True),
     (GrantStatus.GRANTING, GrantStatus.INVITED, True),
+    (GrantStatus.GRANTING, GrantStatus.REVOKED, True),  # given up before anything reached Atlas
     (GrantStatus.INVITED, GrantStatus.ACTIVE, True),
     (GrantStatus.ACTIVE, GrantStatus.REVOKING, True),
     (GrantStatus.REVOKING, GrantStatus.REVOKED, True),

@@ -183,6 +183,47 @@ def test_a_grant_adds_only_what_is_missing_and_invites_non_members(atlas_world: 
     assert held == case.after and atlas_world.status(ANN) == case.after_status
 
 
+@pytest.mark.parametrize("case", GRANT_CASES, ids=lambda c: c.name)
+def test_a_grant_hands_on_its_look_up_before_it_changes_anything(atlas_world: AtlasWorld, case: GrantCase) -> None:
+    # given ann's standing in Atlas, and what a separate look-up says she holds
+    payments = project(atlas_world)
+    if case.standing is not None:
+        standing = dict(case.standing)
+        if "project_roles" in standing:
+            standing["project_roles"] = {payments: standing["project_roles"]["PAYMENTS"]}  # type: ignore[index]
+        atlas_world.add_user(ANN, **standing)
+    resource = ref(atlas_world, case.kind, payments if case.kind is PROJECT else None)
+    looked_up = atlas_world.gateway.user_access(resource=resource, username=ANN)
+    held_before = atlas_world.org_roles(ANN) if case.kind is ORG else atlas_world.project_roles(payments, ANN)
+    seen: list[tuple[UserAccess, object]] = []
+
+    def before_change(access: UserAccess) -> None:  # what the worker saves as the baseline
+        now = atlas_world.org_roles(ANN) if case.kind is ORG else atlas_world.project_roles(payments, ANN)
+        seen.append((access, now))
+
+    # when she is granted the roles
+    atlas_world.gateway.grant(resource=resource, username=ANN, roles=list(case.roles), before_change=before_change)
+    # then the grant's own look-up was handed on once, the same as the look-up, with Atlas still unchanged
+    assert seen == [(looked_up, held_before)]
+
+
+def test_a_grant_stopped_by_before_change_changes_nothing(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    atlas_world.add_user(ANN, org_roles=["ORG_MEMBER"], project_roles={payments: [READ]})
+    resource = ref(atlas_world, PROJECT, payments)
+
+    class Stop(Exception):
+        pass
+
+    def before_change(access: UserAccess) -> None:
+        raise Stop  # the worker's compare-and-set lost: another worker has the grant
+
+    with pytest.raises(Stop):
+        atlas_world.gateway.grant(resource=resource, username=ANN, roles=[READ, DATA_READ],
+                                  before_change=before_change)
+    assert atlas_world.project_roles(payments, ANN) == {READ}
+
+
 def test_a_pending_invitee_in_the_project_gets_the_missing_role_and_keeps_it_on_accepting(
         atlas_world: AtlasWorld) -> None:
     payments = project(atlas_world)

@@ -33,7 +33,9 @@ def test_project_access_is_requested_approved_granted_and_revoked(world: Harness
     assert not [b for b in world.message(request)["blocks"] if b["type"] == "actions"]  # no buttons any more
     wait(lambda: any("You now have" in t for t in world.dm_texts(ANN)))
     granted = next(t for t in world.dm_texts(ANN) if "You now have" in t)
-    assert "company SSO" in granted
+    assert "company SSO" in granted and "(approved by <@U2>)" in granted
+    # granted at the click, before any message went out: no separate "approved, granting now…" DM
+    assert not any("Granting it in Atlas now" in t for t in world.dm_texts(ANN))
 
     # when the two hours are up
     world.expire(timedelta(hours=2))

@@ -66,10 +66,11 @@ class Faults:
         with self._lock:
             self._queue.clear()
 
-    def take(self, method: str) -> _Fault | None:
+    def take(self, method: str, *, named_only: bool = False) -> _Fault | None:
+        """The fault for a call of `method`; with `named_only`, only one asked for by that name."""
         with self._lock:
             for fault in self._queue:
-                if fault.method in (None, method) and fault.remaining != 0:
+                if fault.method in ((method,) if named_only else (None, method)) and fault.remaining != 0:
                     if fault.remaining > 0:
                         fault.remaining -= 1
                     self._queue = [f for f in self._queue if f.remaining != 0]

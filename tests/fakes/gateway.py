@@ -5,7 +5,8 @@ Grants add only the missing roles and invite non-members; revocations take away 
 user when asked to or when that would leave no role, withdraw a pending project-only invitation from the whole
 organization, treat a user already gone as done, and try a plain role removal by the recorded user id first.
 Temporary database users are created (or, when the name is taken, updated), extended and deleted. `faults`
-makes any call raise one of the GatewayError family, before acting or after (`landed=True`: its answer lost).
+makes any call raise one of the GatewayError family, before acting or after (`landed=True`: its answer lost); a
+grant's fault happens at its look-up, before `before_change`, unless it is named "grant_change" (after it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from access.model import (
     Tag,
     UserAccess,
 )
-from access.ports import AtlasGateway, Progress
+from access.ports import AtlasGateway, BeforeChange, Progress
 from tests.fakes.atlas_state import (
     ACTIVE,
     DATABASE_USER_LIFETIME,
@@ -78,12 +79,23 @@ class FakeGateway:
     def user_access(self, *, resource: ResourceRef, username: str) -> UserAccess:
         return self._run("user_access", username, resource.atlas_id, lambda: self._user_access(resource, username))
 
-    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str]) -> GrantResult:
+    def grant(self, *, resource: ResourceRef, username: str, roles: Sequence[str],
+              before_change: BeforeChange | None = None) -> GrantResult:
         self._refuse_own(username, "grant")
         wanted = frozenset(roles)
-        if resource.kind is ResourceKind.ORGANIZATION:
-            return self._run("grant", username, resource.atlas_id, lambda: self._grant_org(resource, username, wanted))
-        return self._run("grant", username, resource.atlas_id, lambda: self._grant_project(resource, username, wanted))
+        grant = self._grant_org if resource.kind is ResourceKind.ORGANIZATION else self._grant_project
+
+        def look_then_grant() -> GrantResult:
+            if before_change is not None:  # the look-up a grant makes, handed on before anything changes
+                before_change(self._user_access(resource, username))
+            change_fault = self.faults.take("grant_change", named_only=True)
+            if change_fault is not None:  # the look-up went through, the change failed (`landed`: its answer lost)
+                if change_fault.landed:
+                    grant(resource, username, wanted)
+                raise change_fault.make("grant")
+            return grant(resource, username, wanted)
+
+        return self._run("grant", username, resource.atlas_id, look_then_grant)
 
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str], remove_user: bool,
                user_id: str | None = None) -> RevokeResult:

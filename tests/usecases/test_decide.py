@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -79,10 +80,20 @@ def test_an_approval_grants_and_tells_the_requester(world: World) -> None:
     world.service.approve(request_id=request.id or 0, user_id=BOB)
     grant = world.grant_of(request.id or 0)
     assert grant.status is GrantStatus.ACTIVE and world.roles() == {READ}
-    assert world.notifier.told(request.id) == ["requested", "approved", "granted"]
+    # granted at the click, before any message: one DM says it is granted (and who approved it)
+    assert world.notifier.told(request.id) == ["requested", "granted"]
     assert world.actions(request.id) == ["requested", "approved", "granted"]
     message = world.notifier.message(request.id or 0)
     assert message is not None and message.request.status is RequestStatus.APPROVED
+
+
+def test_an_approval_whose_grant_must_be_retried_says_approved_and_then_granted(world: World) -> None:
+    request = world.submit()
+    world.gateway.faults.fail_next("unreachable", method="grant")
+    world.service.approve(request_id=request.id or 0, user_id=BOB)
+    assert world.notifier.told(request.id) == ["requested", "approved"]  # "granting it in Atlas now…"
+    world.expire(timedelta(seconds=5))
+    assert world.notifier.told(request.id) == ["requested", "approved", "granted"]
 
 
 def test_a_denial_keeps_the_reason_tells_the_requester_and_grants_nothing(world: World) -> None:

@@ -176,16 +176,18 @@ def test_an_invitation_that_will_not_be_accepted_ends_the_grant(world: World, ch
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("method", ["user_access", "grant"])
+@pytest.mark.parametrize("method", ["grant", "grant_change"])
 def test_a_failed_grant_is_retried_after_a_back_off_without_a_dm(world: World, kind: str, method: str) -> None:
-    # given Atlas fails the next call of `method` with `kind`
+    # given Atlas fails the grant's look-up ("grant") or its change after the look-up ("grant_change") with `kind`
     world.gateway.faults.fail_next(kind, method=method)
     # when the request is approved
     grant = world.approved()
     # then the grant waits for its retry, says why, and the requester hears nothing yet
     now = world.clock.now()
     assert grant.status is G.GRANTING and grant.last_error and world.roles() == set()
-    assert grant.attempts == (0 if method == "user_access" else 1)  # a baseline look-up is tried again
+    assert grant.attempts == 1
+    # a failed look-up took no baseline (Atlas unchanged: the next attempt looks again); after it, it is kept
+    assert (grant.baseline_at is None) is (method == "grant")
     assert grant.next_attempt_at is not None
     assert now + timedelta(seconds=1) <= grant.next_attempt_at <= now + timedelta(seconds=2)
     assert world.notifier.told(grant.request_id) == ["requested", "approved"]
@@ -197,14 +199,20 @@ def test_a_failed_grant_is_retried_after_a_back_off_without_a_dm(world: World, k
     assert world.grant_of(grant.request_id).status is G.ACTIVE and world.roles() == {READ}
 
 
-def test_granting_gives_up_after_max_attempts_and_undoes_what_it_may_have_done(world: World) -> None:
-    world.gateway.faults.fail_always("unreachable", method="grant")
+@pytest.mark.parametrize(("failing", "ending"), [
+    ("grant_change", ["grant_failed", "revoked"]),  # past its look-up it may have landed: undone by a revocation
+    ("grant", ["grant_retry", "grant_failed"]),  # every look-up failed: nothing in Atlas, it ends there
+])
+def test_granting_gives_up_after_max_attempts_and_undoes_what_it_may_have_done(
+        world: World, failing: str, ending: list[str]) -> None:
+    world.gateway.faults.fail_always("unreachable", method=failing)
     grant = world.approved()
     for _ in range(OPTIONS.max_grant_attempts):
         world.expire(timedelta(seconds=OPTIONS.backoff_cap_seconds))
     ended = world.grant_of(grant.request_id)
     assert ended.status is G.REVOKED and ended.granted_at is None
-    assert world.actions(grant.request_id)[-2:] == ["grant_failed", "revoked"]
+    assert world.actions(grant.request_id)[-2:] == ending
+    assert not world.gateway.calls_to("revoke") if failing == "grant" else world.gateway.calls_to("revoke")
     assert len(world.audit("grant_retry")) == OPTIONS.max_grant_attempts - 1
     assert world.notifier.told(grant.request_id) == ["requested", "approved", "grant_failed"]  # no "revoked" DM
 
@@ -231,10 +239,10 @@ def test_the_bots_own_identity_is_never_granted_anything() -> None:
     grant = world.approved(who=Requester(user_id="U0SELF", email=BOT))
     for _ in range(OPTIONS.max_grant_attempts + OPTIONS.alert_after_attempts):
         world.expire(timedelta(seconds=OPTIONS.backoff_cap_seconds))
-    # then Atlas is never changed: granting gives up, and its clean-up is refused too, so the owners hear of it
+    # then Atlas is never changed: refused before any look-up, granting gives up and the requester hears why
     assert world.atlas.project_roles(PAYMENTS, BOT) == set() and "OWN_IDENTITY" in str(world.audit("grant_failed"))
-    assert world.grant_of(grant.request_id).status is G.FAILED
-    assert len(world.notifier.alerts()) == 1
+    assert world.grant_of(grant.request_id).status is G.REVOKED and not world.gateway.calls_to("revoke")
+    assert world.notifier.told(grant.request_id)[-1] == "grant_failed"
 
 
 # --- leases -----------------------------------------------------------------------------------------------------
@@ -242,7 +250,7 @@ def test_the_bots_own_identity_is_never_granted_anything() -> None:
 
 def test_a_grant_leased_by_another_worker_waits_for_its_lease(world: World) -> None:
     request = world.submit()
-    world.gateway.faults.fail_next("unreachable", method="user_access")  # keeps the approval from granting it
+    world.gateway.faults.fail_next("unreachable", method="grant")  # keeps the approval from granting it
     world.service.approve(request_id=request.id or 0, user_id=BOB)
     grant = world.grant_of(request.id or 0)
     world.save_grant(grant, next_attempt_at=world.clock.now(), lease_owner="other:1",
