@@ -135,21 +135,25 @@ class SqlStore:
         """
         if self._file_read_only():
             return DatabaseHealth.READ_ONLY
-        health = self._probe()
-        if health is DatabaseHealth.READ_ONLY:
-            # The connection may have been opened while the database refused writes, and kept since: its
-            # refusal dropped the pool's connections, so a second probe asks a new one how things are now.
-            health = self._probe()
+        health, lost = self._probe()
+        if health is DatabaseHealth.READ_ONLY or lost:
+            # The connection may have been opened while the database refused writes, and kept since, or been
+            # dropped by the server while it sat in the pool (a recently used one is not pinged: see
+            # storage.engine): either drops the pool's connections, so a second probe asks a new one.
+            health, _ = self._probe()
         return health
 
-    def _probe(self) -> DatabaseHealth:
+    def _probe(self) -> tuple[DatabaseHealth, bool]:
+        """(the health a write probe finds, whether it met a pooled connection the server had dropped)."""
         try:
             with self.engine.connect() as connection:
                 connection.execution_options(sqlite_begin="DEFERRED").execute(_WRITE_PROBE)
                 connection.rollback()
         except Exception as error:
-            return DatabaseHealth.READ_ONLY if is_read_only_error(error) else DatabaseHealth.UNREACHABLE
-        return DatabaseHealth.OK
+            if is_read_only_error(error):
+                return DatabaseHealth.READ_ONLY, False
+            return DatabaseHealth.UNREACHABLE, bool(getattr(error, "connection_invalidated", False))
+        return DatabaseHealth.OK, False
 
     def _file_read_only(self) -> bool:
         database = self.engine.url.database

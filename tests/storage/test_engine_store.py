@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.pool import NullPool
 
 from access.model import RequestStatus
 from storage import engine as engines
@@ -35,7 +36,45 @@ def test_postgres_urls_use_psycopg_3() -> None:
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     engine = make_engine("postgresql://u:pw@127.0.0.1:1/db")  # nothing connects until used
-    assert engine.dialect.driver == "psycopg" and engine.pool._pre_ping  # type: ignore[attr-defined]
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    killer = make_engine(url, poolclass=NullPool)
+    with killer.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+    killer.dispose()
+    time.sleep(0.2)  # the server closes the socket
+
+
+def test_a_pooled_connection_that_sat_idle_is_pinged_and_replaced_when_the_server_dropped_it(
+        postgres_url: str) -> None:
+    # given one pooled connection, idle long enough to be pinged, that the server has since dropped
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0, idle_ping_seconds=0.1)
+    first = _backend_pid(engine)
+    _terminate(postgres_url, first)
+    time.sleep(0.1)
+    # when it is next used, the ping finds it dead and the work runs on a fresh connection, unaware
+    assert _backend_pid(engine) != first
+    engine.dispose()
+
+
+def test_a_connection_used_a_moment_ago_whose_session_the_server_ended_is_replaced_without_a_ping(
+        postgres_url: str) -> None:
+    # given a pooled connection used a moment ago (not pinged: a round trip per unit of work saved), whose
+    # session the server has since ended (a failover, a restart, an admin)
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0, idle_ping_seconds=60)
+    first = _backend_pid(engine)
+    _terminate(postgres_url, first)
+    # then the checkout sees the closed socket and the work runs on a fresh connection, unaware
+    assert _backend_pid(engine) != first
     engine.dispose()
 
 
