@@ -1,13 +1,14 @@
 """Benchmark: discover a large organization through the real client over loopback HTTP, against the minimum.
 
     python bench/sync.py [--projects 5000 --users 20000 --latency 0.05 --rate 100 --concurrency 8]
-                         [--multi-cloud 0 --foreign 0] [--quick]
+                         [--multi-cloud 0 --foreign 0] [--store] [--quick]
 
 A child process seeds the sandbox (one organization: N projects with 2 clusters each, M users; optionally K
 projects with one more, multi-cloud, cluster, and F projects of another organization the credential can see)
 and serves it on a loopback port, answering every request after `--latency` seconds and through a token bucket
 of `--rate` requests a second. This process is the sync: the gateway's discover through AtlasClient, exactly
-as `atlas-access sync` reads Atlas. Printed:
+as `atlas-access sync` reads Atlas; with `--store` the whole sync runs (SyncService: discover, then store the
+inventory in one transaction in a fresh SQLite database) and its storing time is printed too. Printed:
 - calls made beside the minimum, 1 getOrg + ceil(N/500) getOrgGroups pages + ceil((N+F)/500) listClusterDetails
   pages + ceil(M/500) listOrgUsers pages + K listGroupClusters fallbacks (61 for 5,000 projects, 20,000 users);
 - wall time beside the bound the rate limit sets, max(minimum / rate, minimum x latency / concurrency), and
@@ -23,22 +24,34 @@ import math
 import multiprocessing
 import resource
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from access.config import IntegrationSpec  # noqa: E402
 from access.model import DiscoveryType, Inventory  # noqa: E402
+from access.ports import Progress  # noqa: E402
+from access.sync import SyncService  # noqa: E402
 from atlas.client import AtlasClient  # noqa: E402
 from atlas.credentials import ServiceAccount  # noqa: E402
 from atlas.gateway import AtlasGateway  # noqa: E402
 from atlas.sandbox import Sandbox, SandboxServer  # noqa: E402
+from bot.clock import SystemClock  # noqa: E402
+from storage.crypto import SecretBox  # noqa: E402
+from storage.engine import make_engine  # noqa: E402
+from storage.migrations import create_all  # noqa: E402
+from storage.store import SqlStore  # noqa: E402
+from storage.testing import sqlite_url  # noqa: E402
 
 PAGE = 500
+TYPES = [DiscoveryType.ORGANIZATIONS, DiscoveryType.PROJECTS]
 RSS_GOAL_MB = 300
 
 
@@ -66,6 +79,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="sandbox token bucket: requests per second")
     parser.add_argument("--burst", type=int, default=None, help="token bucket capacity (default: one second's worth)")
     parser.add_argument("--concurrency", type=int, default=8, help="the client's max_concurrency")
+    parser.add_argument("--store", action="store_true",
+                        help="run the whole sync (SyncService into a fresh SQLite database), not discovery alone")
     parser.add_argument("--quick", action="store_true",
                         help="a small run for tests (1,200 projects, 3 multi-cloud, 300 foreign, 1,000 users)")
     args = parser.parse_args(argv)
@@ -123,6 +138,34 @@ def serve(args: argparse.Namespace, pipe: Connection) -> None:
     server.stop()
 
 
+class Recorded:
+    """The gateway's discover, timed, its inventory kept for the report (the sync only hands on its changes)."""
+
+    def __init__(self, gateway: AtlasGateway) -> None:
+        self._gateway = gateway
+        self.inventory: Inventory | None = None
+        self.seconds = 0.0
+
+    def discover(self, *, organization_id: str, types: Sequence[DiscoveryType],
+                 progress: Progress | None = None) -> Inventory:
+        started = time.perf_counter()
+        self.inventory = self._gateway.discover(organization_id=organization_id, types=types, progress=progress)
+        self.seconds = time.perf_counter() - started
+        return self.inventory
+
+
+def sqlite_store(directory: Path, served: Served) -> SqlStore:
+    engine = make_engine(sqlite_url(directory))
+    create_all(engine)
+    store = SqlStore(engine, SecretBox(SecretBox.generate_key()))
+    with store.unit_of_work() as uow:
+        uow.integrations.upsert(IntegrationSpec.model_validate({
+            "name": "bench", "organization_id": served.org_id, "approval_channel": "C0BENCH",
+            "credentials": {"type": "service_account", "client_id": served.client_id,
+                            "client_secret": served.secret}}))
+    return store
+
+
 def minimum_calls(args: argparse.Namespace) -> dict[str, int]:
     return {"getOrg": 1, "getOrgGroups": max(1, math.ceil(args.projects / PAGE)),
             "listClusterDetails": max(1, math.ceil((args.projects + args.foreign) / PAGE)),
@@ -152,14 +195,22 @@ def run(args: argparse.Namespace) -> int:
         client = AtlasClient(base_url=served.url, credentials=ServiceAccount(
             client_id=served.client_id, client_secret=served.secret), max_concurrency=args.concurrency,
             on_call=calls)
+        gateway = Recorded(AtlasGateway(client))
         try:
             started, cpu = time.perf_counter(), cpu_seconds()
-            inventory = AtlasGateway(client).discover(
-                organization_id=served.org_id, types=[DiscoveryType.ORGANIZATIONS, DiscoveryType.PROJECTS])
+            if args.store:
+                with tempfile.TemporaryDirectory() as directory:
+                    store = sqlite_store(Path(directory), served)
+                    SyncService(store=store, gateways=lambda name: gateway, clock=SystemClock()).run("bench")
+            else:
+                gateway.discover(organization_id=served.org_id, types=TYPES)
             wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         finally:
             client.close()
-        return report(args, calls, inventory, wall, cpu, peak_rss_mb())
+        assert gateway.inventory is not None
+        if args.store:
+            print(f"stored: the inventory written to SQLite in {wall - gateway.seconds:.2f} s after discovery")
+        return report(args, calls, gateway.inventory, gateway.seconds, cpu, peak_rss_mb())
     finally:
         ours.send("stop")
         child.join(timeout=10)
