@@ -68,8 +68,7 @@ def listed_clusters(client: AtlasClient, *, organization_id: str, read_ahead: in
             continue  # another organization the credential can see
         clusters = tuple(cloud_cluster_of(c) for c in entry.get("clusters") or ())
         found[str(entry["groupId"])] = clusters
-        if clusters:
-            count(len(clusters))
+        count(len(clusters))  # also where a failed discovery stops this listing
     return found
 
 

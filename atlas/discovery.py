@@ -31,16 +31,30 @@ T = TypeVar("T")
 Progress = Callable[[str, dict[str, int]], None]
 
 
+class Stopped(Exception):
+    """Another part of the discovery failed: this one stops at its next item instead of reading on."""
+
+
 class Tally:
-    """Running counts shared by discovery's threads; each increase is reported with a snapshot of all counts."""
+    """Running counts shared by discovery's threads; each increase is reported with a snapshot of all counts.
+
+    Once `stop()` is called (one listing failed), every other listing stops at its next item (`Stopped`), so a
+    failed discovery does not read the rest of a 200-page user list before it says so.
+    """
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress
         self._counts = {"organizations": 0, "projects": 0, "clusters": 0, "users": 0}
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def add(self, kind: str, amount: int = 1) -> None:
-        if self._progress is None:
+        if self._stopped.is_set():
+            raise Stopped
+        if self._progress is None or amount == 0:
             return
         with self._lock:
             self._counts[kind] += amount
@@ -71,7 +85,8 @@ def discover(client: AtlasClient, *, organization_id: str, types: Sequence[Disco
         inventory = Inventory(organization_id=organization_id, organization_name=str(org.get("name", "")),
                               projects=projects, users=users.result())
     except BaseException:
-        # Do not sit out queued calls when one of them already failed the discovery.
+        # Do not sit out queued calls or the rest of a listing when one of them already failed the discovery.
+        tally.stop()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -10,7 +10,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from access.errors import GatewayUnreachable
+from access.errors import GatewayUnauthorized, GatewayUnreachable
 from access.model import DiscoveryType, Inventory, ResourceKind
 from access.sync import SyncService
 from atlas.gateway import AtlasGateway
@@ -117,6 +117,15 @@ def test_a_page_failing_for_good_fails_the_discovery(world: World) -> None:
     with pytest.raises(GatewayUnreachable, match="listClusterDetails"):
         discover(world)
     assert [p for p, _ in pages(world, "listClusterDetails")].count(1) == 1
+
+
+def test_a_listing_that_fails_stops_the_others(world: World) -> None:
+    seed(world, projects=2, users=10_001)  # 21 pages of users: at least four rounds of 50 ms, read 8 ahead
+    world.sandbox.faults.latency = 0.05
+    world.sandbox.faults.fail_next(status=403, operation_id="listClusterDetails")
+    with pytest.raises(GatewayUnauthorized, match="listClusterDetails"):
+        discover(world)
+    assert len(world.answered("listOrgUsers")) < 21
 
 
 class _DeletedAfterListing(SandboxTransport):
