@@ -138,11 +138,11 @@ def serve(args: argparse.Namespace, pipe: Connection) -> None:
     server.stop()
 
 
-class Recorded:
-    """The gateway's discover, timed, its inventory kept for the report (the sync only hands on its changes)."""
+class Recorded(AtlasGateway):
+    """The gateway, its discover timed and its inventory kept for the report (the sync hands on only its changes)."""
 
-    def __init__(self, gateway: AtlasGateway) -> None:
-        self._gateway = gateway
+    def __init__(self, client: AtlasClient) -> None:
+        super().__init__(client)
         self.inventory: Inventory | None = None
         self.seconds = 0.0
         self.cpu = 0.0
@@ -150,7 +150,7 @@ class Recorded:
     def discover(self, *, organization_id: str, types: Sequence[DiscoveryType],
                  progress: Progress | None = None) -> Inventory:
         started, cpu = time.perf_counter(), cpu_seconds()
-        self.inventory = self._gateway.discover(organization_id=organization_id, types=types, progress=progress)
+        self.inventory = super().discover(organization_id=organization_id, types=types, progress=progress)
         self.seconds, self.cpu = time.perf_counter() - started, cpu_seconds() - cpu
         return self.inventory
 
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         client = AtlasClient(base_url=served.url, credentials=ServiceAccount(
             client_id=served.client_id, client_secret=served.secret), max_concurrency=args.concurrency,
             on_call=calls)
-        gateway = Recorded(AtlasGateway(client))
+        gateway = Recorded(client)
         try:
             started = time.perf_counter()
             if args.store:
