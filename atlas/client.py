@@ -15,7 +15,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -115,13 +115,14 @@ class AtlasClient:
     def paginate(
         self, operation_id: str, *, path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None, priority: Priority = Priority.NORMAL, read_ahead: int = 0,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Every item of a list operation, 500 a page, fetched page by page as the caller iterates.
 
         With `read_ahead` > 0, once the first page's `totalCount` says how many pages there are, up to that many
         of the next pages are fetched on threads while the caller reads the current one (see `paging.ReadAhead`);
         items still come in page order. Each page is one call retried on its own (429, 5xx): a failing page never
-        makes the pages before it be read again.
+        makes the pages before it be read again. A caller that may stop early closes it (`contextlib.closing`), so
+        the pages read ahead are let go at once rather than whenever the generator is collected.
         """
         def fetch(page: int) -> dict[str, Any]:
             query = {**(params or {}), "itemsPerPage": ITEMS_PER_PAGE, "pageNum": page, "includeCount": "true"}

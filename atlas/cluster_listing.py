@@ -14,6 +14,7 @@ unavailable, dead) as its state; one read through listGroupClusters keeps its st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,13 +64,15 @@ def listed_clusters(client: AtlasClient, *, organization_id: str, read_ahead: in
                     count: Count) -> dict[str, tuple[DiscoveredCluster, ...]]:
     """Group id -> clusters, for the projects of `organization_id` only; `count` hears each project's count."""
     found: dict[str, tuple[DiscoveredCluster, ...]] = {}
-    for entry in client.paginate("listClusterDetails", priority=BULK, read_ahead=read_ahead):
-        if str(entry.get("orgId") or "") != organization_id:
-            continue  # another organization the credential can see
-        clusters = tuple(cloud_cluster_of(c) for c in entry.get("clusters") or ())
-        found[str(entry["groupId"])] = clusters
-        count(len(clusters))  # also where a failed discovery stops this listing
+    with closing(client.paginate("listClusterDetails", priority=BULK, read_ahead=read_ahead)) as entries:
+        for entry in entries:
+            if str(entry.get("orgId") or "") != organization_id:
+                continue  # another organization the credential can see
+            clusters = tuple(cloud_cluster_of(c) for c in entry.get("clusters") or ())
+            found[str(entry["groupId"])] = clusters
+            count(len(clusters))  # also where a failed discovery stops this listing
     return found
+
 
 
 def complete(client: AtlasClient, project: ListedProject, listed: tuple[DiscoveredCluster, ...] | None,

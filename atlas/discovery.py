@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from typing import TypeVar
 
 from access.model import DiscoveredCluster, DiscoveredProject, DiscoveredUser, DiscoveryType, Inventory
@@ -97,10 +98,10 @@ def _projects(client: AtlasClient, organization_id: str, pool: ThreadPoolExecuto
               tally: Tally) -> tuple[DiscoveredProject, ...]:
     listing = pool.submit(cluster_listing.listed_clusters, client, organization_id=organization_id,
                           read_ahead=workers, count=tally.clusters)
-    groups = client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK,
-                             read_ahead=workers)
-    listed_projects = list(tally.counting("projects", cluster_listing.projects_of(
-        groups, organization_id=organization_id)))
+    with closing(client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK,
+                                 read_ahead=workers)) as groups:
+        listed_projects = list(tally.counting("projects", cluster_listing.projects_of(
+            groups, organization_id=organization_id)))
     clusters = listing.result()
     slots: list[DiscoveredProject | Future[DiscoveredProject | None]] = []
     for project in listed_projects:
@@ -114,6 +115,6 @@ def _projects(client: AtlasClient, organization_id: str, pool: ThreadPoolExecuto
 
 
 def _users(client: AtlasClient, organization_id: str, read_ahead: int, tally: Tally) -> tuple[DiscoveredUser, ...]:
-    found = client.paginate("listOrgUsers", path_params={"orgId": organization_id}, priority=BULK,
-                            read_ahead=read_ahead)
-    return tuple(OrgUser.from_json(u).to_domain() for u in tally.counting("users", found))
+    with closing(client.paginate("listOrgUsers", path_params={"orgId": organization_id}, priority=BULK,
+                                 read_ahead=read_ahead)) as found:
+        return tuple(OrgUser.from_json(u).to_domain() for u in tally.counting("users", found))

@@ -9,8 +9,9 @@ in memory at any time.
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -36,7 +37,7 @@ def has_more(body: dict[str, Any], *, page_items: int, seen: int) -> bool:
     return not isinstance(links, list)
 
 
-def read_pages(fetch: Fetch, *, read_ahead: int = 0) -> Iterator[dict[str, Any]]:
+def read_pages(fetch: Fetch, *, read_ahead: int = 0) -> Generator[dict[str, Any], None, None]:
     """Every item of the list, page by page; `read_ahead` > 0 fetches up to that many next pages in advance.
 
     The pages to read ahead are those `totalCount` of the first page announces (it is an estimate: a list that
@@ -85,6 +86,11 @@ class _ReadAhead:
         self._pool = ThreadPoolExecutor(max_workers=min(width, last - first + 1),
                                         thread_name_prefix="atlas-pages")
         self._pending: deque[Future[dict[str, Any]]] = deque()
+        self._workers: set[int] = set()  # the pool's thread idents, as they run a fetch
+
+    def _run(self, page: int) -> dict[str, Any]:
+        self._workers.add(threading.get_ident())
+        return self._fetch(page)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self._fill()
@@ -95,9 +101,13 @@ class _ReadAhead:
 
     def _fill(self) -> None:
         while self._next <= self._last and len(self._pending) < self._width:
-            self._pending.append(self._pool.submit(self._fetch, self._next))
+            self._pending.append(self._pool.submit(self._run, self._next))
             self._next += 1
 
     def close(self) -> None:
-        """Drop the pages not yet started, and wait for those in flight (their threads hold client slots)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop the pages not yet started, and wait for those in flight (their threads hold client slots).
+
+        Not from one of the pool's own threads (a generator nobody closed is closed by whichever thread collects
+        it): that one cannot wait for itself, so the pool is let go and its threads end when their fetch does.
+        """
+        self._pool.shutdown(wait=threading.get_ident() not in self._workers, cancel_futures=True)

@@ -72,6 +72,32 @@ def test_a_page_that_fails_ends_the_read_without_asking_earlier_pages_again() ->
     assert max(pages.asked) <= 5 + 3  # at most `read_ahead` pages beyond the one that failed were started
 
 
+def test_a_read_ahead_closed_from_one_of_its_own_threads_lets_go_instead_of_waiting_for_itself() -> None:
+    # a generator nobody closed is closed by whichever thread collects it: here, one that is fetching a page for it
+    pages, suspended, closed, failures = Pages(4000), threading.Event(), threading.Event(), []
+    items: list = []
+
+    def fetch(page: int) -> dict:
+        if page == 3:
+            suspended.wait(5)
+            try:
+                reader.close()
+            except Exception as error:  # noqa: BLE001 - what the test looks for
+                failures.append(error)
+            closed.set()
+        return pages(page)
+
+    reader = read_pages(fetch, read_ahead=2)
+    items.append(next(reader))
+    while len(items) <= FULL:  # into page 2: pages 2 and 3 were asked for ahead
+        items.append(next(reader))
+    suspended.set()  # the reader is suspended at an item of page 2
+    assert closed.wait(5)
+    assert failures == []
+    with pytest.raises(StopIteration):
+        next(reader)
+
+
 @pytest.mark.parametrize(("operation_id", "idempotent"), [
     ("getOrg", True), ("removeOrgUser", True), ("addOrgUserRole", True), ("removeGroupUserRole", True),
     ("createOrgUser", False), ("addGroupUsers", False), ("updateOrgUser", False),
