@@ -15,7 +15,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +28,7 @@ from atlas.credentials import ApiKey, Credentials, secrets_of
 from atlas.errors import AtlasError, AtlasRateLimited, AtlasServerError, AtlasTransportError, error_for, scrub
 from atlas.limits import Cooldown, Priority, Slots
 from atlas.operations import Operation, op
-from atlas.paging import ITEMS_PER_PAGE, has_more
+from atlas.paging import ITEMS_PER_PAGE, read_pages
 from atlas.retry import RetryPolicy, is_idempotent, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -114,19 +114,21 @@ class AtlasClient:
 
     def paginate(
         self, operation_id: str, *, path_params: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None, priority: Priority = Priority.NORMAL,
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of a list operation, 500 a page, fetched page by page as the caller iterates."""
-        page, seen = 1, 0
-        while True:
+        params: Mapping[str, Any] | None = None, priority: Priority = Priority.NORMAL, read_ahead: int = 0,
+    ) -> Generator[dict[str, Any], None, None]:
+        """Every item of a list operation, 500 a page, fetched page by page as the caller iterates.
+
+        With `read_ahead` > 0, once the first page's `totalCount` says how many pages there are, up to that many
+        of the next pages are fetched on threads while the caller reads the current one (see `paging.ReadAhead`);
+        items still come in page order. Each page is one call retried on its own (429, 5xx): a failing page never
+        makes the pages before it be read again. A caller that may stop early closes it (`contextlib.closing`), so
+        the pages read ahead are let go at once rather than whenever the generator is collected.
+        """
+        def fetch(page: int) -> dict[str, Any]:
             query = {**(params or {}), "itemsPerPage": ITEMS_PER_PAGE, "pageNum": page, "includeCount": "true"}
-            body = self.call(operation_id, path_params=path_params, params=query, priority=priority) or {}
-            results = body.get("results") or []
-            yield from results
-            seen += len(results)
-            if not has_more(body, page_items=len(results), seen=seen):
-                return
-            page += 1
+            return self.call(operation_id, path_params=path_params, params=query, priority=priority) or {}
+
+        return read_pages(fetch, read_ahead=read_ahead)
 
     # --- one operation, retried ----------------------------------------------------------------------------
 

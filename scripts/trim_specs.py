@@ -106,7 +106,6 @@ OKTA_OPERATIONS = ("listGroups", "listGroupUsers")
 
 # Not called yet, but the coming work (cluster inventory, teams, custom database roles, IP access lists) will.
 UPCOMING = (
-    "listClusterDetails",
     "listOrgTeams",
     "listGroupTeams",
     "listOrgTeamUsers",

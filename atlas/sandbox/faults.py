@@ -3,6 +3,7 @@
     sb.faults.latency = 0.05                    # seconds slept on the serving thread, every request
     sb.faults.latency_range = (0.01, 0.2)       # or uniform in a range (seeded)
     sb.faults.fail_next(status=429, retry_after=1, count=1, operation_id=None)
+    sb.faults.fail_next(status=503, operation_id="listOrgUsers", page=3)   # only that page of a list
     sb.faults.error_rate = {429: 0.05, 503: 0.02}; sb.faults.seed(1)
     sb.faults.rate_limit(capacity=100, refill_per_second=100.0)
 
@@ -28,6 +29,7 @@ class _Scripted:
     retry_after: float | None
     remaining: int
     operation_id: str | None
+    page: int | None = None
 
 
 @dataclass(kw_only=True)
@@ -55,13 +57,16 @@ class Faults:
             self._rng = random.Random(value)
 
     def fail_next(self, *, status: int = 503, retry_after: float | None = None, count: int = 1,
-                  operation_id: str | None = None) -> None:
-        """The next `count` matching requests fail with `status` (429s carry Retry-After, 1 s unless given)."""
+                  operation_id: str | None = None, page: int | None = None) -> None:
+        """The next `count` matching requests fail with `status` (429s carry Retry-After, 1 s unless given).
+
+        With `page`, only requests for that `pageNum` match (a request without pageNum asks for page 1).
+        """
         if retry_after is None and status == 429:
             retry_after = 1
         with self._lock:
             self._scripted.append(_Scripted(status=status, retry_after=retry_after, remaining=count,
-                                            operation_id=operation_id))
+                                            operation_id=operation_id, page=page))
 
     def rate_limit(self, *, capacity: int, refill_per_second: float, operation_id: str | None = None) -> None:
         """A token bucket on the sandbox clock: past `capacity` requests, 429 until it refills."""
@@ -91,19 +96,21 @@ class Faults:
                 return self._rng.uniform(low, high)
         return max(0.0, float(self.latency))
 
-    def check(self, operation_id: str | None, *, admin_api: bool) -> None:
+    def check(self, operation_id: str | None, *, admin_api: bool, page: int = 1) -> None:
         """Raise the failure this request is due, if any (scripted first, then random, then the bucket)."""
         if operation_id is None:
             return
         with self._lock:
-            failure = self._scripted_failure(operation_id, admin_api) or (
+            failure = self._scripted_failure(operation_id, admin_api, page) or (
                 self._random_failure() if admin_api else None) or self._bucket_failure(operation_id, admin_api)
         if failure is not None:
             raise failure
 
-    def _scripted_failure(self, operation_id: str, admin_api: bool) -> ApiFailure | None:
+    def _scripted_failure(self, operation_id: str, admin_api: bool, page: int) -> ApiFailure | None:
         for scripted in self._scripted:
             scoped = scripted.operation_id == operation_id if scripted.operation_id else admin_api
+            if scripted.page is not None and scripted.page != page:
+                scoped = False
             if scoped and scripted.remaining > 0:
                 scripted.remaining -= 1
                 self._scripted = [s for s in self._scripted if s.remaining > 0]

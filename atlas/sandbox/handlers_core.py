@@ -56,6 +56,14 @@ def list_group_clusters(ctx: Ctx) -> Reply:
     return ctx.page(clusters, views.cluster)
 
 
+def list_cluster_details(ctx: Ctx) -> Reply:
+    """Every project the credential can see, any organization, with its clusters less the multi-cloud ones."""
+    state = ctx.state
+    projects = state.visible_projects(org_id=ctx.caller.org_id, identity=ctx.caller.identity)
+    return ctx.page(projects, lambda p: views.org_group(
+        p, org=state.orgs[p.org_id], clusters=[c for c in state.clusters[p.id].values() if not c.multi_cloud]))
+
+
 def list_rate_limits(ctx: Ctx) -> Reply:
     return ctx.page([], lambda item: item)
 
@@ -72,6 +80,7 @@ HANDLERS: dict[str, Handler] = {
     "listGroups": list_groups,
     "getGroup": get_group,
     "listGroupClusters": list_group_clusters,
+    "listClusterDetails": list_cluster_details,
     "listRateLimits": list_rate_limits,
     "getRateLimit": get_rate_limit,
 }

@@ -83,7 +83,7 @@ def _serve(state: State, faults: Faults, route: Route, request: Incoming, *, now
         raise ApiFailure(404, DEPRECATED_OPERATION, route.detail)
     if route.kind is RouteKind.WRONG_METHOD:
         raise ApiFailure(405, METHOD_NOT_ALLOWED, route.detail)
-    faults.check(route.operation_id, admin_api=route.kind is RouteKind.API)
+    faults.check(route.operation_id, admin_api=route.kind is RouteKind.API, page=_page(request.query))
     refresh(state, now=now)
     if route.kind is RouteKind.TOKEN:
         body = auth.issue_token(state, headers=request.headers, body=request.body, now=now)
@@ -114,6 +114,11 @@ def refresh(state: State, *, now: datetime) -> None:
     """What Atlas does on its own as time passes: invitations expire, temporary database users go."""
     members.expire_invitations(state, now=now)
     handlers_db.expire(state, now=now)
+
+
+def _page(query: Mapping[str, str]) -> int:
+    raw = query.get("pageNum", "1")
+    return int(raw) if raw.isdigit() else 1
 
 
 def _check_ids(params: Mapping[str, str]) -> None:

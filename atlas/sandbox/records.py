@@ -35,6 +35,7 @@ class Cluster:
     name: str
     state: str
     created: datetime
+    multi_cloud: bool = False  # left out of listClusterDetails, as Atlas documents
 
 
 @dataclass(eq=False)

@@ -64,9 +64,25 @@ class Sandbox:
         with self._seeding():
             return self._state.add_project(org_id=org_id, name=name, tags=dict(tags or {}), now=self._now()).id
 
-    def add_cluster(self, *, group_id: str, name: str, state: str = "IDLE") -> str:
+    def add_cluster(self, *, group_id: str, name: str, state: str = "IDLE", multi_cloud: bool = False) -> str:
+        """A cluster; a `multi_cloud` one is listed by listGroupClusters but left out of listClusterDetails."""
         with self._seeding():
-            return self._state.add_cluster(group_id=group_id, name=name, state=state, now=self._now()).id
+            return self._state.add_cluster(group_id=group_id, name=name, state=state, now=self._now(),
+                                           multi_cloud=multi_cloud).id
+
+    def remove_project(self, *, group_id: str) -> None:
+        """Delete a project, as someone in the Atlas UI might in the middle of a sync."""
+        with self._seeding():
+            self._state.remove_project(group_id)
+
+    def add_org_reader(self, *, org_id: str, identity: str) -> None:
+        """Let a credential (public key or client id) of another organization see `org_id`'s projects and clusters.
+
+        Only what spans organizations shows it (listClusterDetails); calls naming `org_id` stay refused.
+        """
+        with self._seeding():
+            self._state.org(org_id)
+            self._state.org_readers.setdefault(identity, set()).add(org_id)
 
     def add_user(self, *, org_id: str, username: str, org_roles: Iterable[str] = ("ORG_MEMBER",),
                  project_roles: Mapping[str, Iterable[str]] | None = None, status: str = "ACTIVE") -> str:

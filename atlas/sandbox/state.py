@@ -39,6 +39,7 @@ class State:
         self.orgs: dict[str, Org] = {}
         self.projects: dict[str, Project] = {}
         self.clusters: dict[str, dict[str, Cluster]] = {}  # group id -> name -> cluster
+        self.org_readers: dict[str, set[str]] = {}  # credential identity -> other orgs whose projects it can read
         self.people: dict[str, Person] = {}
         self.people_by_name: dict[str, Person] = {}
         self.members: dict[str, dict[str, Membership]] = {}  # org id -> user id -> membership
@@ -85,13 +86,34 @@ class State:
         self.db_users[project.id] = {}
         return project
 
-    def add_cluster(self, *, group_id: str, name: str, state: str, now: datetime) -> Cluster:
+    def add_cluster(self, *, group_id: str, name: str, state: str, now: datetime, multi_cloud: bool = False) -> Cluster:
         clusters = self.clusters[self.project(group_id).id]
         if name in clusters:
             raise bad_request(f"A cluster named {name} already exists in group {group_id}.", "DUPLICATE_CLUSTER_NAME")
-        cluster = Cluster(id=self.new_id(), group_id=group_id, name=name, state=state, created=now)
+        cluster = Cluster(id=self.new_id(), group_id=group_id, name=name, state=state, created=now,
+                          multi_cloud=multi_cloud)
         clusters[name] = cluster
         return cluster
+
+    def remove_project(self, group_id: str) -> None:
+        """The project and everything in it gone (its users keep their other roles)."""
+        project = self.project(group_id)
+        for membership in self.members[project.org_id].values():
+            self.set_group_roles(membership, group_id, set())
+        for team in self.teams.values():
+            team.group_roles.pop(group_id, None)
+        for index in (self.clusters, self.group_members, self.db_users):
+            index.pop(group_id, None)
+        del self.projects[group_id]
+
+    def visible_projects(self, *, org_id: str, identity: str) -> list[Project]:
+        """The projects a credential can see: its own organization's, then those of orgs it was made a reader of."""
+        orgs = [org_id, *sorted(self.org_readers.get(identity, set()) - {org_id})]
+        by_org: dict[str, list[Project]] = {o: [] for o in orgs}
+        for project in self.projects.values():
+            if project.org_id in by_org:
+                by_org[project.org_id].append(project)
+        return [p for o in orgs for p in by_org[o]]
 
     def org(self, org_id: str) -> Org:
         if org_id not in self.orgs:

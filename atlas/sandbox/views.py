@@ -42,6 +42,27 @@ def cluster(record: Cluster) -> dict[str, Any]:
     }
 
 
+# CloudCluster has no stateName; its `availability` is the nearest thing.
+_AVAILABILITY = {"IDLE": "available", "UPDATING": "available", "REPAIRING": "warning", "CREATING": "unavailable",
+                 "DELETING": "unavailable", "PAUSED": "dead", "DELETED": "dead"}
+
+
+def org_group(record: Project, *, org: Org, clusters: list[Cluster]) -> dict[str, Any]:
+    """OrgGroup of listClusterDetails (2023-01-01): a project, its org, its clusters as CloudCluster."""
+    return {
+        "groupId": record.id, "groupName": record.name, "orgId": org.id, "orgName": org.name,
+        "planType": "Atlas", "tags": [], "clusters": [cloud_cluster(c) for c in clusters],
+    }
+
+
+def cloud_cluster(record: Cluster) -> dict[str, Any]:
+    return {
+        "clusterId": record.id, "name": record.name, "type": "REPLICA_SET", "nodeCount": 3,
+        "availability": _AVAILABILITY.get(record.state, "available"), "alertCount": 0, "authEnabled": True,
+        "sslEnabled": True, "backupEnabled": False, "dataSizeBytes": 0, "versions": ["8.0.4"],
+    }
+
+
 def org_user(person: Person, membership: Membership) -> dict[str, Any]:
     """OrgUserResponse: OrgActiveUserResponse or OrgPendingUserResponse, by orgMembershipStatus."""
     body: dict[str, Any] = {

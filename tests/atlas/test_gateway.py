@@ -84,17 +84,18 @@ def test_discover_returns_the_org_projects_tags_clusters_and_users(org: Org) -> 
     payments = projects["payments"]
     assert payments.id == org.payments and payments.organization_id == org.world.org_id
     assert {(t.key, t.value) for t in payments.tags} == {("owner", "payments-oncall"), ("env", "prod")}
-    assert {(c.name, c.state) for c in payments.clusters} == {("payments-main", "IDLE"),
-                                                               ("payments-analytics", "UPDATING")}
+    # seen by listClusterDetails, whose CloudCluster says `availability` (it has no stateName)
+    assert {(c.name, c.state) for c in payments.clusters} == {("payments-main", "available"),
+                                                               ("payments-analytics", "available")}
     assert projects["search"].tags == () and projects["search"].clusters == ()
     users = {u.username: u for u in inventory.users}
     assert users[ANN].status is ACTIVE and users[ANN].org_roles == {"ORG_MEMBER"}
     assert users[ANN].project_roles == {org.search: frozenset({"GROUP_READ_ONLY"})}
     assert users["bob@example.com"].org_roles == {"ORG_OWNER"}
     assert users["cy@example.com"].status is PENDING
-    # In the fewest calls: no getGroup (the list has the tags), no per-project user listing
+    # In the fewest calls: no getGroup (the list has the tags), no per-project cluster or user listing
     assert sorted(c.operation_id for c in org.world.answered()) == sorted(
-        ["getOrg", "getOrgGroups", "listGroupClusters", "listGroupClusters", "listOrgUsers"])
+        ["getOrg", "getOrgGroups", "listClusterDetails", "listOrgUsers"])
 
 
 def test_discover_without_projects_reads_only_the_org_and_its_users(org: Org) -> None:
@@ -105,10 +106,10 @@ def test_discover_without_projects_reads_only_the_org_and_its_users(org: Org) ->
 
 
 def test_discover_fails_whole_when_a_call_fails(org: Org) -> None:
-    org.sandbox.faults.fail_next(status=403, count=1, operation_id="listGroupClusters")
+    org.sandbox.faults.fail_next(status=403, count=1, operation_id="listClusterDetails")
     with pytest.raises(GatewayUnauthorized, match="403") as refused:
         org.gateway.discover(organization_id=org.world.org_id, types=[DiscoveryType.PROJECTS])
-    assert refused.value.status == 403 and refused.value.operation == "listGroupClusters"
+    assert refused.value.status == 403 and refused.value.operation == "listClusterDetails"
 
 
 # --- user_access ---------------------------------------------------------------------------------------------

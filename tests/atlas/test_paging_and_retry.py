@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from atlas.operations import op
-from atlas.paging import ITEMS_PER_PAGE, has_more
+from atlas.paging import ITEMS_PER_PAGE, has_more, read_pages
 from atlas.retry import RetryPolicy, is_idempotent, parse_retry_after
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,6 +30,72 @@ FULL = ITEMS_PER_PAGE
 ])
 def test_has_more(body: dict, page_items: int, seen: int, more: bool) -> None:
     assert has_more(body, page_items=page_items, seen=seen) is more
+
+
+class Pages:
+    """A list of `actual` items served 500 a page, announcing `announced` as totalCount; records each fetch."""
+
+    def __init__(self, actual: int, announced: int | None = None, *, failing: int | None = None) -> None:
+        self.actual, self.announced, self.failing = actual, actual if announced is None else announced, failing
+        self.asked: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, page: int) -> dict:
+        with self._lock:
+            self.asked.append(page)
+        if page == self.failing:
+            raise RuntimeError(f"page {page} failed after its retries")
+        start = (page - 1) * FULL
+        links = [{"rel": "self"}] + ([{"rel": "next"}] if start + FULL < self.actual else [])
+        return {"results": list(range(start, min(start + FULL, self.actual))), "totalCount": self.announced,
+                "links": links}
+
+
+@pytest.mark.parametrize("read_ahead", [0, 1, 4])
+@pytest.mark.parametrize(("actual", "announced"), [(0, None), (500, None), (4321, None), (5000, None),
+                                                   (2600, 1200), (1100, 4000)])  # totalCount is an estimate
+def test_read_ahead_yields_every_item_once_in_order(read_ahead: int, actual: int, announced: int | None) -> None:
+    pages = Pages(actual, announced)
+    assert list(read_pages(pages, read_ahead=read_ahead)) == list(range(actual))
+    assert sorted(set(pages.asked)) == sorted(pages.asked)  # no page asked twice
+    if announced is None:
+        assert len(pages.asked) == max(1, -(-actual // FULL))
+
+
+def test_a_page_that_fails_ends_the_read_without_asking_earlier_pages_again() -> None:
+    pages = Pages(4000, failing=5)
+    items = read_pages(pages, read_ahead=3)
+    with pytest.raises(RuntimeError, match="page 5"):
+        for _ in items:
+            pass
+    assert sorted(pages.asked) == sorted(set(pages.asked)) and pages.asked.count(1) == 1
+    assert max(pages.asked) <= 5 + 3  # at most `read_ahead` pages beyond the one that failed were started
+
+
+def test_a_read_ahead_closed_from_one_of_its_own_threads_lets_go_instead_of_waiting_for_itself() -> None:
+    # a generator nobody closed is closed by whichever thread collects it: here, one that is fetching a page for it
+    pages, suspended, closed, failures = Pages(4000), threading.Event(), threading.Event(), []
+    items: list = []
+
+    def fetch(page: int) -> dict:
+        if page == 3:
+            suspended.wait(5)
+            try:
+                reader.close()
+            except Exception as error:  # noqa: BLE001 - what the test looks for
+                failures.append(error)
+            closed.set()
+        return pages(page)
+
+    reader = read_pages(fetch, read_ahead=2)
+    items.append(next(reader))
+    while len(items) <= FULL:  # into page 2: pages 2 and 3 were asked for ahead
+        items.append(next(reader))
+    suspended.set()  # the reader is suspended at an item of page 2
+    assert closed.wait(5)
+    assert failures == []
+    with pytest.raises(StopIteration):
+        next(reader)
 
 
 @pytest.mark.parametrize(("operation_id", "idempotent"), [

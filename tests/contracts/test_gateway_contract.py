@@ -52,7 +52,10 @@ def test_discover_finds_the_org_its_projects_tags_clusters_and_users(atlas_world
     projects = {p.id: p for p in inventory.projects}
     assert set(projects) == {payments, search}
     assert {(t.key, t.value) for t in projects[payments].tags} == {("owner", "payments-oncall"), ("env", "prod")}
-    assert [(c.name, c.state) for c in projects[payments].clusters] == [("payments-main", "IDLE")]
+    # The state is informational and its words depend on the listing that saw the cluster (see
+    # atlas.cluster_listing): the contract holds the names, and that a state is there.
+    assert [c.name for c in projects[payments].clusters] == ["payments-main"]
+    assert all(c.state for c in projects[payments].clusters)
     assert projects[search].tags == () and projects[search].clusters == ()
     users = {u.username: u for u in inventory.users}
     assert (users[ANN].status, users[ANN].org_roles, users[ANN].project_roles) == (

@@ -52,9 +52,9 @@ def progress_seen(world: AdminHarness) -> list[tuple[int, ...]]:
 
 
 def test_a_sync_shows_progress_then_what_changed_and_the_owner_tag_lint(world: AdminHarness) -> None:
-    # given Atlas is slow, and its rate limit lets 6 calls through and then 2 a second
+    # given Atlas is slow, and its rate limit lets 2 calls through and then 2 a second (a sync takes 4 calls)
     world.sb.faults.latency = 0.01
-    world.sb.faults.rate_limit(capacity=6, refill_per_second=2)
+    world.sb.faults.rate_limit(capacity=2, refill_per_second=2)
 
     # when dan types /atlas-sync prod in #general
     started = time.monotonic()

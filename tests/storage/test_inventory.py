@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from access.entities import InventoryResource, InventoryUser, SyncChanges
 from access.model import MembershipStatus, ResourceKind
 from storage.store import SqlStore
@@ -132,3 +134,28 @@ def test_a_large_organization_syncs_in_bulk_within_seconds(store: SqlStore) -> N
     assert changes.counts == {"organizations": 1, "projects": 4991, "clusters": 9981, "users": 19995}
     print(f"inventory apply seconds (first, unchanged, changed): {timings}")
     assert max(timings) < 10, timings
+
+
+def test_changes_in_any_batch_are_applied_and_a_failed_apply_leaves_the_last_inventory(store: SqlStore) -> None:
+    # given 12,001 users: three batches of 5,000 when applied
+    users = [b.user(n) for n in range(12_001)]
+    apply(store, b.inventory((P1,), tuple(users)))
+    # when one in the second batch gains a project role, one in the third is gone and one is new
+    changed = list(users)
+    changed[7000] = b.user(7000, projects=(P1.id,))
+    del changed[11_000]
+    changes = apply(store, b.inventory((P1,), (*changed, b.user(20_000))))
+    # then each is stored
+    assert changes.removed_users == ("user11000@example.com",) and changes.added_users == ("user20000@example.com",)
+    with store.unit_of_work() as uow:
+        stored = {u.username: u for u in uow.inventory.users(integration="prod")}
+    assert len(stored) == 12_001 and "user11000@example.com" not in stored
+    assert set(stored["user7000@example.com"].project_roles) == {P1.id}
+    # and an apply that fails after its first batches were written leaves none of them
+    broken = b.inventory((P1,), (b.user(30_000), *changed[:6000], b.user(11_000)))
+    object.__setattr__(broken.users[-1], "project_roles", None)  # breaks in the second batch, after the first
+    with pytest.raises(AttributeError):
+        apply(store, broken)
+    with store.unit_of_work() as uow:
+        after = {u.username for u in uow.inventory.users(integration="prod")}
+    assert after == set(stored)

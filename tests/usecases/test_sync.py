@@ -59,6 +59,17 @@ def test_a_failed_sync_is_recorded_and_keeps_the_inventory(world: World, kind: s
         assert uow.integrations.status("prod")["last_sync_error"] is None
 
 
+def test_an_organization_emptied_in_atlas_keeps_just_the_org_and_says_what_went(world: World) -> None:
+    world.atlas.projects.clear()
+    world.atlas.members[ORG_ID].clear()
+    changes = world.sync.run("prod").changes
+    assert changes.removed_projects == ("payments", "search")
+    assert changes.removed_clusters == ("payments/payments-main",)
+    assert changes.removed_users == ("ann@example.com", "dan@example.com")
+    assert changes.counts == {"organizations": 1, "projects": 0, "clusters": 0, "users": 0}
+    assert names(world) == ["Acme"]
+
+
 def test_an_unknown_integration(world: World) -> None:
     with pytest.raises(NotFound):
         world.sync.run("ghost")

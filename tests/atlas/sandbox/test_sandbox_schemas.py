@@ -39,6 +39,7 @@ def test_discovery_answers_match_the_spec(acme: Acme, seeded: dict[str, str]) ->
     check(api, "listGroups", "2023-01-01")
     check(api, "getGroup", "2023-01-01", groupId=seeded["group"])
     check(api, "listGroupClusters", "2024-08-05", groupId=seeded["group"])
+    check(api, "listClusterDetails", "2023-01-01")
     check(api, "listOrgTeams", "2023-01-01", orgId=acme.org_id)
     check(api, "listGroupTeams", "2023-01-01", groupId=seeded["group"])
     check(api, "getOrgTeam", "2023-01-01", orgId=acme.org_id, teamId=seeded["team"])
