@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from access import lifecycle
 from access.model import GrantStatus, MembershipStatus
 from access.policy import Requester
 from tests.fakes.faults import KINDS
@@ -287,3 +288,21 @@ def test_a_crew_of_threads_revokes_a_burst_of_expiries_once_each() -> None:
     assert all(world.atlas.project_roles(PAYMENTS, p.email) == set() for p in people)
 
 
+
+
+def test_an_approval_stored_whose_grant_was_never_claimed_is_granted_once_by_the_next_sweep(world: World) -> None:
+    # given a process that died right after the approval's transaction, before its worker claimed the grant: the
+    # state the approval's own transaction leaves (the request APPROVED, its grant GRANTING, unleased, attempt 0)
+    request = world.submit()
+    world.atlas.add_user(ORG_ID, ANN.email, project_roles={PAYMENTS: {DATA_READ}})
+    with world.store.unit_of_work() as uow:
+        stored = uow.requests.get(request.id or 0)
+        assert stored is not None
+        approved = uow.requests.save(lifecycle.approve(stored, user_id=BOB, now=world.clock.now()))
+        uow.grants.add(lifecycle.new_grant_for(approved, username=ANN.email, now=world.clock.now()))
+    # when the next process sweeps
+    assert world.worker.run_due() == 1
+    # then it is granted once, with the baseline the person had
+    grant = world.grant_of(request.id or 0)
+    assert grant.status is G.ACTIVE and grant.baseline_roles == (DATA_READ,) and world.roles() == {READ, DATA_READ}
+    assert world.actions(request.id).count("granted") == 1 and world.worker.run_due() == 0
