@@ -1,10 +1,15 @@
 """The grant worker's cluster branch: one temporary Atlas database user per grant, with Atlas's own expiry.
 
 Granting: the username is chosen and saved before Atlas is called, so a retry reuses it; each attempt makes
-a fresh password that is never stored; the user is created with `deleteAfterDate` at the grant's expiry, so
-Atlas removes it even while no replica of the bot is running. Once the grant is saved ACTIVE the password
-goes to the requester once, by DM. If the DM cannot be delivered, the user is deleted again at once: a user
-nobody can sign in as is no access, and its password must not turn up anywhere later.
+a fresh password; the user is created with `deleteAfterDate` at the grant's expiry, so Atlas removes it even
+while no replica of the bot is running. The sign-in (username, password, connection string) is then held in
+the CredentialVault, encrypted, for HOLD_FOR, before the grant is saved ACTIVE; the requester gets a DM with a
+"Show credentials" button that shows it once (access.reveal), and no password is ever posted in a chat.
+If the DM cannot be delivered, the user is deleted again at once: a user nobody can sign in as is no access.
+If the sign-in is not shown within HOLD_FOR (or the DM never went: a crash after the grant was saved), the
+sweep (`sweep_unrevealed`, at the start of every worker round) ends the grant, which deletes the user, and tells
+the requester. A crash before the grant is saved ACTIVE leaves it GRANTING: the retry sets a new password on
+the same user and holds that instead.
 Revoking (expiry, "I'm done", a grant that kept failing) deletes the user; a 404 means Atlas already did.
 
 The bookkeeping (save, finish with an audit row, failure back-off) is the worker's, shared through
@@ -22,13 +27,14 @@ from access import lifecycle
 from access.database_roles import MAX_LIFETIME, new_password, parse_database_role, temporary_username
 from access.entities import Grant
 from access.grant_records import GrantRecords
-from access.model import GrantStatus, utc_iso
-from access.ports import AtlasGateway, Clock, Notifier, Store
+from access.model import GrantStatus, HeldCredentials, utc_iso
+from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, Store
 
 log = logging.getLogger(__name__)
 G = GrantStatus
 # Atlas checks "within 7 days" against its own clock: a request for the full 7 days keeps a minute in hand.
 CLOCK_MARGIN = timedelta(minutes=1)
+HOLD_FOR = timedelta(minutes=10)  # how long a sign-in waits to be shown before its user is deleted
 
 
 def expiry(now: datetime, duration_seconds: int) -> datetime:
@@ -41,8 +47,9 @@ class DatabaseUserSteps:
     """access.grant_records.GrantSteps for clusters."""
 
     def __init__(self, *, store: Store, gateways: Callable[[str], AtlasGateway], notifier: Notifier, clock: Clock,
-                 records: GrantRecords) -> None:
+                 records: GrantRecords, vault: CredentialVault) -> None:
         self._store = store
+        self._vault = vault
         self._gateways = gateways
         self._notifier = notifier
         self._clock = clock
@@ -61,12 +68,18 @@ class DatabaseUserSteps:
         now = self._clock.now()
         until = expiry(now, grant.duration_seconds)
         password = new_password()
+        gateway = self._gateways(grant.integration)
+        username = grant.database_user or ""
         try:
-            self._gateways(grant.integration).create_database_user(
-                cluster=grant.resource, username=grant.database_user or "", password=password,
+            address = gateway.cluster_address(cluster=grant.resource)
+            gateway.create_database_user(
+                cluster=grant.resource, username=username, password=password,
                 roles=[parse_database_role(role) for role in grant.roles], delete_after=until,
                 description=f"atlas-access request #{grant.request_id} for {grant.username}"[:100],
             )
+            self._vault.hold(HeldCredentials(
+                grant_id=grant.id or 0, requester_id=grant.requester_id, username=username, password=password,
+                connection_string=connection_string(address, username), expires_at=min(now + HOLD_FOR, until)))
         except Exception as error:
             self._records.grant_failed(grant, error)
             return
@@ -76,7 +89,7 @@ class DatabaseUserSteps:
         )
         self._records.finish(active, "granted", notify=False, database_user=active.database_user,
                              delete_after=utc_iso(until), roles=list(active.roles))
-        self._deliver(active, password)
+        self._deliver(active)
 
     def _attempt(self, grant: Grant) -> Grant:
         """Count the attempt, naming the database user on the first one (saved before Atlas hears of it)."""
@@ -84,7 +97,7 @@ class DatabaseUserSteps:
         return self._records.save(replace(grant, database_user=username, attempts=grant.attempts + 1,
                                           updated_at=self._clock.now()))
 
-    def _deliver(self, grant: Grant, password: str) -> None:
+    def _deliver(self, grant: Grant) -> None:
         with self._store.unit_of_work() as uow:
             request = uow.requests.get(grant.request_id)
             spec = uow.integrations.get(grant.integration)
@@ -92,12 +105,13 @@ class DatabaseUserSteps:
         delivered = False
         if request is not None and spec is not None and current is not None:
             try:
-                delivered = self._notifier.deliver_database_credentials(
-                    request=request, grant=current, password=password, integration=spec)
+                delivered = self._notifier.offer_database_credentials(
+                    request=request, grant=current, integration=spec,
+                    until=min(self._clock.now() + HOLD_FOR, current.expires_at or self._clock.now()))
             except Exception as error:  # the type only: the message could quote what was being sent
                 log.warning("delivering grant %s's credentials failed: %s", grant.id, type(error).__name__)
         if not delivered and current is not None:
-            log.warning("grant %s: the password could not be delivered; deleting its database user", grant.id)
+            log.warning("grant %s: the credentials could not be offered; deleting its database user", grant.id)
             self._records.finish(lifecycle.end_early(current, now=self._clock.now()), "credentials_undelivered",
                                  notify=False, database_user=current.database_user)
             with self._store.unit_of_work() as uow:
@@ -105,12 +119,28 @@ class DatabaseUserSteps:
             if ending is not None:
                 self.revoke(ending, reason="credentials_undelivered")
 
+    def sweep_unrevealed(self) -> int:
+        """End the grants whose sign-in was held past HOLD_FOR without being shown (their requester is told); the
+        worker then deletes their users. Returns how many grants were ended."""
+        ended = 0
+        for grant_id in self._vault.overdue(now=self._clock.now()):
+            with self._store.unit_of_work() as uow:
+                grant = uow.grants.get(grant_id)
+            if grant is not None and grant.status is G.ACTIVE:
+                self._records.finish(lifecycle.end_early(grant, now=self._clock.now()), "credentials_unrevealed",
+                                     database_user=grant.database_user)
+                ended += 1
+            # A grant still granting holds anew when its retry lands; one already ending needs nothing more.
+            self._vault.drop(grant_id)
+        return ended
+
     # --- revoking -------------------------------------------------------------------------------------
 
     def revoke(self, grant: Grant, *, reason: str) -> None:
         if grant.status is G.ACTIVE:
             now = self._clock.now()
             grant = self._records.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+        self._vault.drop(grant.id or 0)  # nobody is shown the sign-in of a user being deleted
         already_gone = True
         if grant.database_user:
             try:
@@ -126,3 +156,10 @@ class DatabaseUserSteps:
         self._records.finish(done, "revoked", **why, database_user=grant.database_user,
                              removed=[] if already_gone else list(grant.roles), removed_user=not already_gone,
                              already_gone=already_gone)
+
+
+def connection_string(address: str | None, username: str) -> str | None:
+    """`mongodb+srv://<user>@<host>/?authSource=admin` (the password is asked for by the client), or None."""
+    if not address or not address.startswith("mongodb+srv://"):
+        return None
+    return f"mongodb+srv://{username}@{address.removeprefix('mongodb+srv://').rstrip('/')}/?authSource=admin"

@@ -226,6 +226,19 @@ class Parcel:
     created_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class HeldCredentials:
+    """A temporary database user's sign-in, held (encrypted, see access.ports.CredentialVault) until its requester
+    opens it once, for at most access.reveal.HOLD_FOR. Never stored in the clear, logged or audited."""
+
+    grant_id: int
+    requester_id: str  # the only Slack user it is shown to
+    username: str
+    password: str = field(repr=False)
+    connection_string: str | None = None  # mongodb+srv://user@host/?authSource=admin, when Atlas gave the host
+    expires_at: datetime
+
+
 def utc_iso(moment: datetime) -> str:
     """A timestamp as people and CSV files read it: ISO 8601 in UTC, seconds precision."""
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")

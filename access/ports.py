@@ -22,6 +22,7 @@ from access.model import (
     GrantFigures,
     GrantResult,
     GrantStatus,
+    HeldCredentials,
     Inventory,
     OnCallCheckResult,
     OnCallShift,
@@ -96,6 +97,11 @@ class AtlasGateway(Protocol):
 
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
+        ...
+
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        """The cluster's `mongodb+srv://` address (no user in it), for a connection string; None if Atlas has no
+        such cluster or gives none yet."""
         ...
 
 
@@ -377,6 +383,31 @@ class Outbox(Protocol):
         ...
 
 
+class CredentialVault(Protocol):
+    """Temporary database users' sign-ins between their creation and their one showing (see access.reveal).
+
+    Held encrypted where every replica can read it (the database), so whichever replica Slack sends the click
+    to can show it; `take` deletes as it reads, so it is shown once, whoever asks twice or at the same moment.
+    """
+
+    def hold(self, held: HeldCredentials) -> None:
+        """Keep `held` until it is taken or dropped; it replaces what was held for the same grant (a retry)."""
+        ...
+
+    def take(self, *, grant_id: int, requester_id: str, now: datetime) -> HeldCredentials | None:
+        """The grant's credentials, deleted as they are read, if held for `requester_id` and not past their time;
+        None otherwise (nothing is deleted then)."""
+        ...
+
+    def overdue(self, *, now: datetime, limit: int = 100) -> list[int]:
+        """The grant ids whose credentials are held past their time (never shown), oldest first."""
+        ...
+
+    def drop(self, grant_id: int) -> None:
+        """Forget the grant's credentials, if any (its user was deleted, or they were never shown)."""
+        ...
+
+
 class Notifier(Protocol):
     """What people see: the approval message, DMs to the requester, alerts to integration owners.
 
@@ -405,13 +436,11 @@ class Notifier(Protocol):
         approval message is."""
         ...
 
-    def deliver_database_credentials(
-        self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
+    def offer_database_credentials(
+        self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec, until: datetime
     ) -> bool:
-        """DM the requester their temporary database user and its password, once; True if Slack took it.
-
-        The password is the requester's alone: it is never logged, stored, or put in an error.
-        """
+        """DM the requester that their temporary database user is ready, with a "Show credentials" button that
+        shows the held sign-in once, until `until`; True if Slack took it. The DM carries no secret."""
         ...
 
 

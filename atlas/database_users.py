@@ -48,6 +48,17 @@ class DatabaseUsers:
         self.client.call("updateGroupDatabaseUser", json=body, path_params={
             "groupId": group_id, "databaseName": AUTH_DATABASE, "username": username})
 
+    def address(self, *, cluster_id: str) -> str | None:
+        """`connectionStrings.standardSrv` of the cluster (`getGroupCluster`); None when there is no such cluster."""
+        group_id, cluster = split_cluster_id(cluster_id)
+        try:
+            body = self.client.call("getGroupCluster", path_params={"groupId": group_id, "clusterName": cluster})
+        except AtlasNotFound:
+            return None
+        strings = body.get("connectionStrings") if isinstance(body, dict) else None
+        address = strings.get("standardSrv") if isinstance(strings, dict) else None
+        return address if isinstance(address, str) and address.startswith("mongodb+srv://") else None
+
     def delete(self, *, cluster_id: str, username: str) -> bool:
         """Delete the user; True if Atlas no longer had it."""
         group_id, _ = split_cluster_id(cluster_id)

@@ -120,6 +120,10 @@ class AtlasGateway:
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
 
+    @at_the_port
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        return DatabaseUsers(self.client).address(cluster_id=cluster.atlas_id)
+
     # --- look-up -------------------------------------------------------------------------------------------
 
     def find_user(self, *, organization_id: str, username: str) -> OrgUser | None:

@@ -37,6 +37,7 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("listGroups", "GET", "/api/atlas/v2/groups", "2023-01-01"),
     ("getGroup", "GET", "/api/atlas/v2/groups/{groupId}", "2023-01-01"),
     ("listGroupClusters", "GET", "/api/atlas/v2/groups/{groupId}/clusters", "2024-08-05"),
+    ("getGroupCluster", "GET", "/api/atlas/v2/groups/{groupId}/clusters/{clusterName}", "2024-08-05"),
     ("listOrgUsers", "GET", "/api/atlas/v2/orgs/{orgId}/users", "2025-02-19"),
     ("getOrgUser", "GET", "/api/atlas/v2/orgs/{orgId}/users/{userId}", "2025-02-19"),
     ("listGroupUsers", "GET", "/api/atlas/v2/groups/{groupId}/users", "2025-02-19"),

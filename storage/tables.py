@@ -275,3 +275,17 @@ class SlackOutboxRow(SQLModel, table=True):
     rev: int = 1
     due_at: datetime = _when(nullable=False, index=True)
     created_at: datetime = _when(nullable=False)
+
+
+class HeldCredentialsRow(SQLModel, table=True):
+    """A temporary database user's sign-in until its requester opens it once (`storage.vault`): `secret` is
+    Fernet ciphertext of the username, password and connection string; the row is deleted as it is read, when
+    its user is deleted, or once past `expires_at` unread (its grant is then ended)."""
+
+    __tablename__ = "held_credentials"
+
+    grant_id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    requester_id: str = Field(sa_type=SLACK_ID)
+    secret: str = Field(sa_type=Text)
+    expires_at: datetime = _when(nullable=False, index=True)
+    created_at: datetime = _when(nullable=False)

@@ -448,3 +448,11 @@ def test_once_the_trouble_is_over_calls_work_again(atlas_world: AtlasWorld) -> N
     atlas_world.recover()
     result = atlas_world.gateway.grant(resource=ref(atlas_world, PROJECT, payments), username=ANN, roles=[READ])
     assert result.added_roles == {READ} and atlas_world.project_roles(payments, ANN) == {READ}
+
+
+def test_a_clusters_address_is_its_srv_seed_list_and_none_for_a_missing_cluster(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    address = atlas_world.gateway.cluster_address(cluster=cluster_ref(atlas_world, payments))
+    assert address is not None and address.startswith("mongodb+srv://payments-main.")
+    assert address.endswith(".mongodb.net") and "@" not in address
+    assert atlas_world.gateway.cluster_address(cluster=cluster_ref(atlas_world, payments, "gone")) is None

@@ -107,6 +107,16 @@ class FakeGateway:
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        return self._run("cluster_address", None, cluster.atlas_id, lambda: self._cluster_address(cluster))
+
+    def _cluster_address(self, cluster: ResourceRef) -> str | None:
+        group_id, name = split_cluster_id(cluster.atlas_id)
+        project = self.atlas.projects.get(group_id)
+        if project is None or name not in project.clusters:
+            return None
+        return f"mongodb+srv://{name.lower()}.{group_id[-5:].lower()}.mongodb.net"
+
     def _run(self, method: str, username: str | None, resource: str | None, action: Callable[[], T]) -> T:
         self.calls.append(Call(method=method, username=username, resource=resource))
         self.atlas.refresh()

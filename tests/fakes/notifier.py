@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from access.config import IntegrationSpec
@@ -74,17 +75,19 @@ class Reminded:
 
 @dataclass(frozen=True, kw_only=True)
 class CredentialsSent:
+    """The DM offering a temporary database user's sign-in (shown once by its button; no secret in it)."""
+
     user_id: str
     request_id: int | None
     grant_id: int | None
     database_user: str | None
-    password: str = field(repr=False)
+    until: datetime
 
 
 Event = Posted | Updated | Told | Alerted | Reminded | CredentialsSent
 E = TypeVar("E", Posted, Updated, Told, Alerted, Reminded, CredentialsSent)
 METHODS = ("post_request", "update_request", "tell_requester", "alert_owners", "remind_approvers",
-           "deliver_database_credentials")
+           "offer_database_credentials")
 
 
 class NotifierDown(RuntimeError):
@@ -147,12 +150,12 @@ class RecordingNotifier:
         self.events.append(Reminded(request_id=request.id, channel=request.channel or integration.approval_channel,
                                     thread_ts=request.message_ts, escalated=escalated, approvers=request.approvers))
 
-    def deliver_database_credentials(self, *, request: AccessRequest, grant: Grant, password: str,
-                                     integration: IntegrationSpec) -> bool:
-        if self._fails("deliver_database_credentials"):
+    def offer_database_credentials(self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec,
+                                   until: datetime) -> bool:
+        if self._fails("offer_database_credentials"):
             return False
         self.events.append(CredentialsSent(user_id=request.requester_id, request_id=request.id, grant_id=grant.id,
-                                           database_user=grant.database_user, password=password))
+                                           database_user=grant.database_user, until=until))
         return True
 
     # --- reading what happened ---------------------------------------------------------------------------
