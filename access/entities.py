@@ -126,6 +126,15 @@ class AuditEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TeamProject:
+    """A project a team holds roles on, with the project's tags (whose owner tags name the team's owners)."""
+
+    name: str
+    roles: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class InventoryResource:
     """An organization, project or cluster in the synced inventory, as request forms and flows see it.
 
@@ -141,6 +150,7 @@ class InventoryResource:
     name: str
     tags: dict[str, str] = field(default_factory=dict)
     present: bool = True
+    team_projects: tuple[TeamProject, ...] = ()  # a team's projects and roles there, by project name
 
     @property
     def ref(self) -> ResourceRef:

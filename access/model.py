@@ -17,6 +17,7 @@ class ResourceKind(StrEnum):
     ORGANIZATION = "organization"
     PROJECT = "project"
     CLUSTER = "cluster"  # access is a temporary database user on it (see access.database_roles)
+    TEAM = "team"  # access is membership of an Atlas team (and so the project roles the team holds)
 
 
 class DiscoveryType(StrEnum):
@@ -24,6 +25,7 @@ class DiscoveryType(StrEnum):
 
     ORGANIZATIONS = "organizations"
     PROJECTS = "projects"
+    TEAMS = "teams"  # the organization's teams and the project roles each holds (with projects)
 
 
 class MembershipStatus(StrEnum):
@@ -65,6 +67,8 @@ ORG_ROLES: tuple[str, ...] = (
     "ORG_READ_ONLY",
     "ORG_MEMBER",
 )
+# What a team grant gives: membership of the team (its "role" in requests, grants and baselines).
+TEAM_MEMBER = "TEAM_MEMBER"
 # The spec no longer enumerates project roles: this list is data, and an admin may configure a new
 # GROUP_* name (see access.config).
 PROJECT_ROLES: tuple[str, ...] = (
@@ -88,7 +92,8 @@ class ResourceRef:
 
     kind: ResourceKind
     organization_id: str
-    # the org id for an organization, the group (project) id for a project, `<group id>/<cluster name>` for a cluster
+    # the org id for an organization, the group (project) id for a project, `<group id>/<cluster name>` for a cluster,
+    # the team id for a team
     atlas_id: str
     name: str
 
@@ -115,6 +120,15 @@ class DiscoveredProject:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DiscoveredTeam:
+    """An Atlas team of the organization and the project roles it holds (listOrgTeams, listGroupTeams)."""
+
+    id: str
+    name: str
+    project_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # group id -> roles
+
+
+@dataclass(frozen=True, kw_only=True)
 class DiscoveredUser:
     """An Atlas user as seen from the organization: its org roles and project roles."""
 
@@ -133,6 +147,7 @@ class Inventory:
     organization_name: str
     projects: tuple[DiscoveredProject, ...] = ()
     users: tuple[DiscoveredUser, ...] = ()
+    teams: tuple[DiscoveredTeam, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,8 @@
 """One organization's inventory in the fewest Atlas calls: the org, its projects with tags and clusters, its users.
 
 Calls: 1 getOrg + ceil(projects/500) getOrgGroups pages + 1 listGroupClusters per project + ceil(users/500)
-listOrgUsers pages. Tags come with the project list (getGroup only for a list entry without them), and project
+listOrgUsers pages; with `teams`, also ceil(teams/500) listOrgTeams pages and 1 listGroupTeams per project (the
+roles each team holds there). Tags come with the project list (getGroup only for a list entry without them), and project
 roles come from each org user's groupRoleAssignments (no per-project user listing). The cluster lists, the
 bulk of the calls, run on a thread pool while the project pages are still being read; every call is BULK
 priority so grants and revocations overtake it. An optional `progress` callback hears the running counts
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from access.model import DiscoveredProject, DiscoveredUser, DiscoveryType, Inventory
+from access.model import DiscoveredProject, DiscoveredTeam, DiscoveredUser, DiscoveryType, Inventory
 from atlas.client import AtlasClient
 from atlas.limits import Priority
 from atlas.wire import OrgUser, cluster_of, project_of
@@ -56,11 +57,18 @@ def discover(client: AtlasClient, *, organization_id: str, types: Sequence[Disco
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atlas-discovery")
     try:
         users = pool.submit(_users, client, organization_id, tally)
+        with_teams = DiscoveryType.TEAMS in types
+        named = pool.submit(_team_names, client, organization_id) if with_teams else None
         projects: tuple[DiscoveredProject, ...] = ()
+        held: list[tuple[str, dict[str, frozenset[str]]]] = []
         if DiscoveryType.PROJECTS in types:
-            projects = tuple(f.result() for f in _submit_projects(client, organization_id, pool, tally))
+            found = [(f.result(), t.result() if t is not None else {})
+                     for f, t in _submit_projects(client, organization_id, pool, tally, with_teams)]
+            projects = tuple(p for p, _ in found)
+            held = [(p.id, roles) for p, roles in found]
+        teams = _teams(named.result(), held) if named is not None else ()
         inventory = Inventory(organization_id=organization_id, organization_name=str(org.get("name", "")),
-                              projects=projects, users=users.result())
+                              projects=projects, users=users.result(), teams=teams)
     except BaseException:
         # Do not sit out thousands of queued calls when one of them already failed the discovery.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -69,11 +77,34 @@ def discover(client: AtlasClient, *, organization_id: str, types: Sequence[Disco
     return inventory
 
 
-def _submit_projects(client: AtlasClient, organization_id: str, pool: ThreadPoolExecutor,
-                     tally: Tally) -> list[Future[DiscoveredProject]]:
+def _submit_projects(
+    client: AtlasClient, organization_id: str, pool: ThreadPoolExecutor, tally: Tally, with_teams: bool,
+) -> list[tuple[Future[DiscoveredProject], Future[dict[str, frozenset[str]]] | None]]:
     groups = client.paginate("getOrgGroups", path_params={"orgId": organization_id}, priority=BULK)
-    return [pool.submit(_project, client, organization_id, group, tally)
+    return [(pool.submit(_project, client, organization_id, group, tally),
+             pool.submit(_group_teams, client, str(group["id"])) if with_teams else None)
             for group in tally.counting("projects", groups)]
+
+
+def _group_teams(client: AtlasClient, group_id: str) -> dict[str, frozenset[str]]:
+    """The roles each team holds in the project (team id -> roles)."""
+    return {str(t["teamId"]): frozenset(str(r) for r in t.get("roleNames") or ())
+            for t in client.paginate("listGroupTeams", path_params={"groupId": group_id}, priority=BULK)}
+
+
+def _team_names(client: AtlasClient, organization_id: str) -> dict[str, str]:
+    return {str(t["id"]): str(t.get("name", "")) for t in
+            client.paginate("listOrgTeams", path_params={"orgId": organization_id}, priority=BULK)}
+
+
+def _teams(names: dict[str, str], held: list[tuple[str, dict[str, frozenset[str]]]]) -> tuple[DiscoveredTeam, ...]:
+    roles: dict[str, dict[str, frozenset[str]]] = {team_id: {} for team_id in names}
+    for group_id, teams in held:
+        for team_id, team_roles in teams.items():
+            if team_id in roles and team_roles:
+                roles[team_id][group_id] = team_roles
+    return tuple(DiscoveredTeam(id=team_id, name=names[team_id], project_roles=roles[team_id])
+                 for team_id in sorted(names, key=lambda i: names[i].casefold()))
 
 
 def _project(client: AtlasClient, organization_id: str, group: dict[str, Any], tally: Tally) -> DiscoveredProject:

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 from access.entities import SyncChanges
 from access.model import Inventory
 from storage.rows import table_of
-from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow
+from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow, TeamRow
 
 CHUNK = 1000  # ids per `IN (...)`, well under every driver's parameter limit
 
@@ -41,6 +41,10 @@ def apply_inventory(session: Session, *, integration: str, inventory: Inventory,
     project_outcome = _sync(session, ProjectRow, integration, ("atlas_id",), projects)
     cluster_outcome = _sync(session, ClusterRow, integration, ("project_id", "name"), clusters)
     user_outcome = _sync(session, AtlasUserRow, integration, ("atlas_id",), users)
+    teams: Wanted = {(t.id,): {"atlas_id": t.id, "organization_id": inventory.organization_id, "name": t.name,
+                               "project_roles": {gid: tuple(sorted(r)) for gid, r in t.project_roles.items()}}
+                     for t in inventory.teams}
+    _sync(session, TeamRow, integration, ("atlas_id",), teams)
     for model in (OrganizationRow, ProjectRow):
         table = table_of(model)
         session.execute(update(table).where(table.c.integration == integration, table.c.present.is_(True))
@@ -54,7 +58,7 @@ def apply_inventory(session: Session, *, integration: str, inventory: Inventory,
         added_users=_sorted(users[k]["username"] for k in user_outcome.added),
         removed_users=_sorted(user_outcome.removed_rows[k].username for k in user_outcome.removed),
         counts={"organizations": len(orgs), "projects": len(projects), "clusters": len(clusters),
-                "users": len(users)},
+                "users": len(users)} | ({"teams": len(teams)} if teams else {}),
     )
 
 

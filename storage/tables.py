@@ -133,6 +133,21 @@ class ClusterRow(SQLModel, table=True):
     present: bool = True
 
 
+class TeamRow(SQLModel, table=True):
+    """An Atlas team (a requestable resource: membership) and the project roles it holds (group id -> roles)."""
+
+    __tablename__ = "atlas_team"
+    __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_team_integration"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    atlas_id: str = Field(sa_type=ATLAS_ID)
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    name: str = Field(sa_type=TEXT, index=True)
+    project_roles: dict[str, tuple[str, ...]] = Field(sa_type=RolesByProject)
+    present: bool = True
+
+
 class AtlasUserRow(SQLModel, table=True):
     __tablename__ = "atlas_user"
     __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_user_integration"),)

@@ -69,8 +69,24 @@ def parse_resource_value(value: str) -> tuple[str, str] | None:
     return (integration, atlas_id) if integration and atlas_id else None
 
 
+def role_title(role: str) -> str:
+    """`GROUP_OWNER` -> `Project Owner`, `GROUP_DATA_ACCESS_READ_ONLY` -> `Project Data Access Read Only`."""
+    return "Project " + role.removeprefix("GROUP_").replace("_", " ").title()
+
+
+def team_gives(resource: InventoryResource) -> str:
+    """What joining a team gives: `Project Owner on payments, orders; Project Read Only on search`."""
+    by_roles: dict[str, list[str]] = {}
+    for project in resource.team_projects:
+        by_roles.setdefault(", ".join(role_title(r) for r in sorted(project.roles)), []).append(project.name)
+    return "; ".join(f"{roles} on {', '.join(names)}" for roles, names in by_roles.items()) or "no project roles"
+
+
 def resource_label(resource: InventoryResource) -> str:
     org = mrkdwn.plain(resource.organization_name or resource.organization_id)
+    if resource.kind.value == "team":
+        text = f"team {mrkdwn.plain(resource.name)}: {mrkdwn.plain(team_gives(resource))}"
+        return clip(f"{text} · {mrkdwn.plain(resource.integration)}", OPTION_TEXT)
     text = f"{resource.kind.value} {mrkdwn.plain(resource.name)}"
     if resource.kind.value in ("project", "cluster"):
         text += f" · {org}"

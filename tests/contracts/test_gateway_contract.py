@@ -13,6 +13,7 @@ import pytest
 from access.database_roles import parse_database_role
 from access.errors import GatewayError, GatewayRateLimited, GatewayRefused, GatewayUnauthorized, GatewayUnreachable
 from access.model import (
+    TEAM_MEMBER,
     DiscoveryType,
     GrantResult,
     MembershipStatus,
@@ -456,3 +457,60 @@ def test_a_clusters_address_is_its_srv_seed_list_and_none_for_a_missing_cluster(
     assert address is not None and address.startswith("mongodb+srv://payments-main.")
     assert address.endswith(".mongodb.net") and "@" not in address
     assert atlas_world.gateway.cluster_address(cluster=cluster_ref(atlas_world, payments, "gone")) is None
+
+
+# --- teams -------------------------------------------------------------------------------------------------------
+
+
+def team_ref(world: AtlasWorld, team_id: str) -> ResourceRef:
+    return ref(world, ResourceKind.TEAM, team_id, name="dbas")
+
+
+def test_teams_are_discovered_with_the_project_roles_they_hold(atlas_world: AtlasWorld) -> None:
+    payments, orders = project(atlas_world), project(atlas_world, "orders")
+    team = atlas_world.add_team("dbas", projects={payments: ["GROUP_OWNER"], orders: ["GROUP_OWNER", READ]})
+    found = atlas_world.gateway.discover(organization_id=atlas_world.org_id,
+                                         types=[DiscoveryType.PROJECTS, DiscoveryType.TEAMS])
+    [dbas] = found.teams
+    assert (dbas.id, dbas.name) == (team, "dbas")
+    assert dbas.project_roles == {payments: frozenset({"GROUP_OWNER"}), orders: frozenset({"GROUP_OWNER", READ})}
+    assert atlas_world.gateway.discover(organization_id=atlas_world.org_id, types=[DiscoveryType.PROJECTS]).teams == ()
+
+
+def test_a_team_grant_adds_a_member_and_its_revocation_removes_them(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    atlas_world.add_user(ANN)
+    team = atlas_world.add_team("dbas", projects={payments: ["GROUP_OWNER"]})
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    assert gw.user_access(resource=where, username=ANN).roles == frozenset()
+    result = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert (result.added_roles, result.added_user, result.status) == ({TEAM_MEMBER}, False, MembershipStatus.ACTIVE)
+    assert atlas_world.in_team(team, ANN) and gw.user_access(resource=where, username=ANN).roles == {TEAM_MEMBER}
+    again = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert again.added_roles == frozenset() and again.roles_before == {TEAM_MEMBER}
+    gone = gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True)
+    assert gone.removed_roles == {TEAM_MEMBER} and not atlas_world.in_team(team, ANN)
+    assert atlas_world.status(ANN) == "ACTIVE"  # still in the organization
+    assert gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True).already_gone
+
+
+def test_a_stranger_is_invited_with_the_team_and_the_invitation_withdrawn(atlas_world: AtlasWorld) -> None:
+    team = atlas_world.add_team("dbas", projects={project(atlas_world): ["GROUP_OWNER"]})
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    result = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert (result.status, result.added_user) == (MembershipStatus.PENDING, True)
+    assert atlas_world.status(ANN) == "PENDING" and atlas_world.in_team(team, ANN)
+    gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True)
+    assert atlas_world.status(ANN) is None
+
+
+def test_a_team_deleted_in_atlas_is_already_gone_for_a_revocation_and_refused_for_a_grant(
+        atlas_world: AtlasWorld) -> None:
+    atlas_world.add_user(ANN)
+    team = atlas_world.add_team("dbas", projects={project(atlas_world): ["GROUP_OWNER"]}, members=[ANN])
+    atlas_world.delete_team(team)
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    assert gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True).already_gone
+    with pytest.raises(GatewayRefused) as refused:
+        gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert refused.value.status == 404

@@ -37,6 +37,9 @@ class AtlasWorld(Protocol):
     def add_user(self, username: str, *, org_roles: Iterable[str] = ("ORG_MEMBER",),
                  project_roles: Mapping[str, Iterable[str]] | None = None, status: str = "ACTIVE") -> str: ...
     def accept_invitation(self, username: str) -> None: ...
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str: ...
+    def delete_team(self, team_id: str) -> None: ...  # by hand in Atlas
+    def in_team(self, team_id: str, username: str) -> bool: ...
     def remove_from_org(self, username: str) -> None: ...
     def set_project_roles(self, group_id: str, username: str, roles: Iterable[str]) -> None: ...
     def org_roles(self, username: str) -> set[str]: ...
@@ -75,6 +78,15 @@ class FakeAtlasWorld:
 
     def accept_invitation(self, username: str) -> None:
         self.atlas.accept_invitation(self.org_id, username)
+
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str:
+        return self.atlas.add_team(self.org_id, name, projects=projects, members=members)
+
+    def delete_team(self, team_id: str) -> None:
+        self.atlas.delete_team(team_id)
+
+    def in_team(self, team_id: str, username: str) -> bool:
+        return self.atlas.in_team(team_id, username)
 
     def remove_from_org(self, username: str) -> None:
         self.atlas.remove_user(self.org_id, username)
@@ -147,6 +159,20 @@ class SandboxAtlasWorld:
 
     def accept_invitation(self, username: str) -> None:
         self.sandbox.accept_invitation(org_id=self.org_id, username=username)
+
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str:
+        team_id = str(self.sandbox.add_team(org_id=self.org_id, name=name, usernames=list(members)))
+        for group_id, roles in projects.items():
+            self.sandbox.assign_team(group_id=group_id, team_id=team_id, roles=list(roles))
+        return team_id
+
+    def delete_team(self, team_id: str) -> None:
+        self._admin.call("deleteOrgTeam", path_params={"orgId": self.org_id, "teamId": team_id})
+
+    def in_team(self, team_id: str, username: str) -> bool:
+        user = self.sandbox.org_user(self.org_id, username)
+        return user is not None and user["orgMembershipStatus"] in ("ACTIVE", "PENDING") \
+            and team_id in user.get("teamIds", [])
 
     def remove_from_org(self, username: str) -> None:
         user_id = self.user_id(username)

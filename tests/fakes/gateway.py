@@ -17,8 +17,10 @@ from typing import TypeVar
 
 from access.database_roles import DatabaseRole, split_cluster_id
 from access.model import (
+    TEAM_MEMBER,
     DiscoveredCluster,
     DiscoveredProject,
+    DiscoveredTeam,
     DiscoveredUser,
     DiscoveryType,
     GrantResult,
@@ -83,6 +85,8 @@ class FakeGateway:
         wanted = frozenset(roles)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._run("grant", username, resource.atlas_id, lambda: self._grant_org(resource, username, wanted))
+        if resource.kind is ResourceKind.TEAM:
+            return self._run("grant", username, resource.atlas_id, lambda: self._grant_team(resource, username))
         return self._run("grant", username, resource.atlas_id, lambda: self._grant_project(resource, username, wanted))
 
     def revoke(self, *, resource: ResourceRef, username: str, roles: Sequence[str], remove_user: bool,
@@ -166,8 +170,13 @@ class FakeGateway:
             users.append(DiscoveredUser(id=member.user_id, username=member.username, status=member.status,
                                         org_roles=frozenset(member.org_roles),
                                         project_roles={g: frozenset(r) for g, r in member.projects.items() if r}))
+        teams: tuple[DiscoveredTeam, ...] = ()
+        if DiscoveryType.TEAMS in types:
+            teams = tuple(DiscoveredTeam(id=t.id, name=t.name, project_roles={
+                g: frozenset(r) for g, r in t.projects.items() if r and g in self.atlas.projects})
+                for t in sorted(self.atlas.teams.values(), key=lambda t: t.name.casefold()) if t.org_id == org_id)
         return Inventory(organization_id=org_id, organization_name=self.atlas.orgs[org_id],
-                         projects=tuple(projects), users=tuple(users))
+                         projects=tuple(projects), users=tuple(users), teams=teams)
 
     def _find(self, org_id: str, username: str) -> Member | None:
         self.atlas.org(org_id, "listOrgUsers")
@@ -177,6 +186,11 @@ class FakeGateway:
         member = self._find(resource.organization_id, username)
         if member is None:
             return NOBODY
+        if resource.kind is ResourceKind.TEAM:
+            if member.status not in MEMBER:
+                return NOBODY
+            held = frozenset({TEAM_MEMBER}) if resource.atlas_id in member.teams else frozenset()
+            return UserAccess(user_id=member.user_id, status=member.status, roles=held)
         roles = member.org_roles if resource.kind is ResourceKind.ORGANIZATION else member.projects.get(
             resource.atlas_id)
         if resource.kind is not ResourceKind.ORGANIZATION and not roles:
@@ -215,6 +229,19 @@ class FakeGateway:
         return GrantResult(user_id=member.user_id, status=member.status, roles_before=before,
                            added_roles=wanted - before, added_user=False)
 
+    def _grant_team(self, resource: ResourceRef, username: str) -> GrantResult:
+        org_id, team_id = resource.organization_id, resource.atlas_id
+        member = self._find(org_id, username)
+        if member is None or member.status not in MEMBER:
+            self.atlas.team(org_id, team_id, "createOrgUser")
+            invited = self.atlas.invite(org_id, username, {"ORG_MEMBER"}, {}, teams=[team_id])
+            return _added(invited, frozenset({TEAM_MEMBER}))
+        self.atlas.team(org_id, team_id, "addOrgTeamUser")
+        before = frozenset({TEAM_MEMBER}) if team_id in member.teams else frozenset()
+        member.teams.add(team_id)
+        return GrantResult(user_id=member.user_id, status=member.status, roles_before=before,
+                           added_roles=frozenset({TEAM_MEMBER}) - before, added_user=False)
+
     # --- revoke --------------------------------------------------------------------------------------------
 
     def _revoke(self, resource: ResourceRef, username: str, roles: frozenset[str], remove_user: bool,
@@ -225,6 +252,8 @@ class FakeGateway:
             if done:
                 return RevokeResult(removed_roles=removed, removed_user=False)
         member = self._find(resource.organization_id, username)
+        if resource.kind is ResourceKind.TEAM:
+            return self._revoke_team(resource, member, roles, remove_user)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, member, roles, remove_user)
         rest = self._revoke_project(resource, member, roles - removed, remove_user)
@@ -243,6 +272,20 @@ class FakeGateway:
             held.discard(role)
             removed.add(role)  # a role not held is removed all the same, as Atlas answers 200
         return frozenset(removed), True
+
+    def _revoke_team(self, resource: ResourceRef, member: Member | None, roles: frozenset[str],
+                     remove_user: bool) -> RevokeResult:
+        team_id = resource.atlas_id
+        if member is None or member.status not in MEMBER or team_id not in member.teams:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        if TEAM_MEMBER not in roles and not remove_user:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=False)
+        if remove_user and member.status is not MembershipStatus.ACTIVE and member.teams <= {team_id} \
+                and not member.projects and member.org_roles <= INVITED_ORG_ROLES:
+            del self.atlas.members[resource.organization_id][member.user_id]
+            return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=True)
+        member.teams.discard(team_id)
+        return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=remove_user)
 
     def _revoke_org(self, resource: ResourceRef, member: Member | None, roles: frozenset[str],
                     remove_user: bool) -> RevokeResult:
