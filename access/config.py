@@ -43,6 +43,7 @@ from access.connections import OKTA_PREFIX, AutoApprove, OktaConnection, PagerDu
 from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
 from access.errors import CredentialsMissing
 from access.model import ORG_ROLES, PROJECT_ROLES, TEAM_MEMBER, DiscoveryType, ResourceKind
+from access.network import DEFAULT_WIDEST_V4
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORG_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
@@ -256,6 +257,10 @@ class AccessFlowSpec(_Strict):
     # Approve at once whoever is on call now in the named schedules (see access.on_call); everyone else waits
     # for the owners as usual.
     auto_approve: AutoApprove | None = None
+    # A cluster flow may open a network path that expires: the requester's IP address or CIDR block goes on the
+    # project's IP access list until the grant ends (see access.network); at most a /network_max_prefix (IPv4).
+    network_access: Literal["requester_ip"] | None = None
+    network_max_prefix: Annotated[int, Field(ge=16, le=32)] = DEFAULT_WIDEST_V4
     enabled: bool = True
 
     @model_validator(mode="before")
@@ -291,6 +296,12 @@ class AccessFlowSpec(_Strict):
         if value and info.data.get("justification") == "optional":
             raise ValueError("a break-glass flow needs justification: required")
         return value
+
+    @model_validator(mode="after")
+    def _network_for_clusters(self) -> AccessFlowSpec:
+        if self.network_access is not None and self.resources.types != [ResourceKind.CLUSTER]:
+            raise ValueError("network_access opens the project's IP access list: it is for cluster flows")
+        return self
 
     @model_validator(mode="after")
     def _on_call_rule(self) -> AccessFlowSpec:

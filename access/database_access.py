@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from access import lifecycle
 from access.database_roles import MAX_LIFETIME, new_password, parse_database_role, temporary_username
@@ -71,6 +72,12 @@ class DatabaseUserSteps:
         gateway = self._gateways(grant.integration)
         username = grant.database_user or ""
         try:
+            grant = self._network_baseline(grant, gateway)
+        except Exception as error:  # nothing was changed in Atlas: the next attempt looks again
+            self._records.grant_failed(grant, error)
+            return
+        try:
+            self._open_network(grant, gateway, until)
             address = gateway.cluster_address(cluster=grant.resource)
             gateway.create_database_user(
                 cluster=grant.resource, username=username, password=password,
@@ -88,8 +95,57 @@ class DatabaseUserSteps:
             added_user=True, next_attempt_at=None, attempts=0, last_error=None, lease_owner=None, lease_until=None,
         )
         self._records.finish(active, "granted", notify=False, database_user=active.database_user,
-                             delete_after=utc_iso(until), roles=list(active.roles))
+                             delete_after=utc_iso(until), roles=list(active.roles),
+                             **_network_detail(active, active.network_added or None))
         self._deliver(active)
+
+    # --- the network path ------------------------------------------------------------------------------
+
+    def _network_baseline(self, grant: Grant, gateway: AtlasGateway) -> Grant:
+        """Whether the grant's CIDR block is the grant's to add and remove, decided at the first look and saved
+        before anything is added (a retry keeps to it): an entry already there that no live grant of the bot put
+        there is someone's own (the office network, say) and is left alone, now and at revocation; one another
+        live grant put there is shared."""
+        if not grant.network_entry or grant.network_added is not None:
+            return grant
+        found = gateway.access_list_entry(cluster=grant.resource, cidr=grant.network_entry)
+        added = found is None or bool(self._needing(grant))
+        return self._records.save(replace(grant, network_added=added, updated_at=self._clock.now()))
+
+    def _open_network(self, grant: Grant, gateway: AtlasGateway, until: datetime) -> None:
+        """Put the grant's CIDR block on the project's IP access list until `until` (Atlas deletes it then), or,
+        shared, until the latest expiry of the grants needing it. The comment names the request."""
+        if not grant.network_entry or not grant.network_added:
+            return
+        needing = self._needing(grant)
+        latest = max([until, *(g.expires_at for g in needing if g.expires_at is not None)])
+        gateway.put_access_list_entry(cluster=grant.resource, cidr=grant.network_entry, delete_after=latest,
+                                      comment=f"atlas-access request #{grant.request_id} ({grant.username})"[:80])
+
+    def _close_network(self, grant: Grant, gateway: AtlasGateway) -> bool | None:
+        """Take the grant's entry off the access list unless it was there before or another live grant needs it
+        (then its date is moved to the latest expiry they need). True/False: deleted (False if already gone);
+        None: left in place."""
+        if not grant.network_entry or not grant.network_added:
+            return None
+        needing = self._needing(grant)
+        if needing:
+            dates = [g.expires_at for g in needing if g.expires_at is not None]
+            if dates:
+                gateway.put_access_list_entry(cluster=grant.resource, cidr=grant.network_entry,
+                                              delete_after=max(dates), comment=f"atlas-access request "
+                                              f"#{needing[-1].request_id} ({needing[-1].username})"[:80])
+            return None
+        return not gateway.delete_access_list_entry(cluster=grant.resource, cidr=grant.network_entry)
+
+    def _needing(self, grant: Grant) -> list[Grant]:
+        """The other grants, granting or active and not yet expired, that put the same entry on the same project."""
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            found = uow.grants.live_with_network(group_id=grant.resource_id.split("/", 1)[0],
+                                                 cidr=grant.network_entry or "")
+        return [g for g in found if g.id != grant.id and g.status in (G.GRANTING, G.ACTIVE)
+                and (g.expires_at is None or g.expires_at > now)]
 
     def _attempt(self, grant: Grant) -> Grant:
         """Count the attempt, naming the database user on the first one (saved before Atlas hears of it)."""
@@ -141,21 +197,34 @@ class DatabaseUserSteps:
             now = self._clock.now()
             grant = self._records.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
         self._vault.drop(grant.id or 0)  # nobody is shown the sign-in of a user being deleted
-        already_gone = True
-        if grant.database_user:
-            try:
-                already_gone = self._gateways(grant.integration).delete_database_user(
-                    cluster=grant.resource, username=grant.database_user)
-            except Exception as error:
-                self._records.revoke_failed(grant, error)
-                return
+        already_gone, network = True, None
+        gateway = self._gateways(grant.integration)
+        try:
+            if grant.database_user:
+                already_gone = gateway.delete_database_user(cluster=grant.resource, username=grant.database_user)
+            network = self._close_network(grant, gateway)
+        except Exception as error:
+            self._records.revoke_failed(grant, error)
+            return
         now = self._clock.now()
         done = lifecycle.move_grant(grant, G.REVOKED, now, revoked_at=now, lease_owner=None, lease_until=None,
                                     next_attempt_at=None, last_error=None)
         why = lifecycle.revocation_reason(grant, reason)
         self._records.finish(done, "revoked", **why, database_user=grant.database_user,
                              removed=[] if already_gone else list(grant.roles), removed_user=not already_gone,
-                             already_gone=already_gone)
+                             already_gone=already_gone, **_network_detail(grant, network))
+
+
+class NetworkDetail(TypedDict, total=False):
+    network_entry: str
+    network_changed: bool
+
+
+def _network_detail(grant: Grant, changed: bool | None) -> NetworkDetail:
+    """The audit detail of the grant's access list entry: which, and whether this step added or removed it."""
+    if not grant.network_entry:
+        return {}
+    return {"network_entry": grant.network_entry, "network_changed": bool(changed)}
 
 
 def connection_string(address: str | None, username: str) -> str | None:

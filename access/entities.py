@@ -72,6 +72,7 @@ class AccessRequest(_OnResource):
     pending_key: str | None = None
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
+    network_entry: str | None = None  # a cluster flow with network_access: the CIDR block asked for (access.network)
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -108,6 +109,10 @@ class Grant(_OnResource):
     alerted: bool = False
     reminder_sent_at: datetime | None = None  # the expiry reminder was sent (cleared when an extension moves expiry)
     ended_by: str | None = None  # who ended it early ("I'm done"), so its revocation is not recorded as an expiry
+    # The IP access list entry (CIDR) the grant opens, and whether it put it there (None: not looked at yet; False:
+    # it was there before, as someone's baseline, and is left alone at revocation).
+    network_entry: str | None = None
+    network_added: bool | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -242,6 +242,15 @@ class Parcel:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccessListEntry:
+    """One entry of a project's IP access list: a CIDR block (`203.0.113.7/32` for one address)."""
+
+    cidr: str
+    comment: str = ""
+    delete_after: datetime | None = None  # None: permanent
+
+
+@dataclass(frozen=True, kw_only=True)
 class HeldCredentials:
     """A temporary database user's sign-in, held (encrypted, see access.ports.CredentialVault) until its requester
     opens it once, for at most access.reveal.HOLD_FOR. Never stored in the clear, logged or audited."""

@@ -20,6 +20,7 @@ from access.database_roles import MAX_LIFETIME, is_database_role
 from access.entities import InventoryResource
 from access.errors import FieldErrors, RequestRefused
 from access.model import ResourceKind
+from access.network import NetworkRefused, parse_network
 from access.ports import GroupDirectory
 from access.text import MAX_JUSTIFICATION, MAX_REASON, one_line
 
@@ -307,3 +308,14 @@ def _team_owners(owner: ResourceOwner, integration: IntegrationSpec, resource: I
     group = handles[0] if len(handles) == 1 and not okta else None
     return Approvers(user_ids=tuple(sorted(via)), group=group, source="resource_owner", via=via,
                      okta_group=handles[0] if okta and len(handles) == 1 else None)
+
+
+def check_network(flow: AccessFlowSpec, typed: str | None) -> str | None:
+    """The CIDR block a flow with `network_access` opens (FieldErrors on the `network` field when it is missing or
+    not one the bot will add); None for a flow without it, whatever was typed."""
+    if flow.network_access is None:
+        return None
+    try:
+        return parse_network(typed or "", widest_v4=flow.network_max_prefix)
+    except NetworkRefused as refused:
+        raise FieldErrors({"network": str(refused)}) from None

@@ -17,6 +17,7 @@ from access.connections import OktaConnection, PagerDutyConnection
 from access.database_roles import DatabaseRole
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
+    AccessListEntry,
     CredentialCheckResult,
     DiscoveryType,
     GrantFigures,
@@ -97,6 +98,19 @@ class AtlasGateway(Protocol):
 
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
+        ...
+
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        """The entry `cidr` of the cluster's project's IP access list, or None when it is not there."""
+        ...
+
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        """Add `cidr` to the cluster's project's IP access list until `delete_after` (Atlas deletes it then, within
+        7 days); an entry already there is updated to this date and comment."""
+        ...
+
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        """Take `cidr` off the project's IP access list; True if it was already gone."""
         ...
 
     def cluster_address(self, *, cluster: ResourceRef) -> str | None:
@@ -231,6 +245,11 @@ class GrantRepository(Protocol):
         ...
 
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]: ...
+
+    def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
+        """Live grants (as `live_for`) of anyone on a cluster of project `group_id` that put `cidr` on its IP access
+        list (network_added), by id: the entry stays while one of them needs it."""
+        ...
 
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         """Lease the grants whose work is due and return them (with the lease set and version bumped).

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from access.database_roles import AUTH_DATABASE, DatabaseRole, split_cluster_id
-from access.model import utc_iso
+from access.model import AccessListEntry, utc_iso
 from atlas.client import AtlasClient
 from atlas.errors import AtlasConflict, AtlasHTTPError, AtlasNotFound, scrub
 
@@ -94,3 +94,32 @@ def _without(error: AtlasHTTPError, password: str) -> AtlasHTTPError:
     detail = scrub(error.detail, [password]) if error.detail else None
     return type(error)(status=error.status, error_code=error.error_code, detail=detail,
                        operation_id=error.operation_id, retry_after=error.retry_after)
+
+
+def access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str) -> AccessListEntry | None:
+    """`getGroupAccessListEntry`: the entry, or None on a 404."""
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        body = client.call("getGroupAccessListEntry", path_params={"groupId": group_id, "entryValue": cidr})
+    except AtlasNotFound:
+        return None
+    when = body.get("deleteAfterDate") if isinstance(body, dict) else None
+    return AccessListEntry(cidr=str(body.get("cidrBlock") or cidr), comment=str(body.get("comment") or ""),
+                           delete_after=datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None)
+
+
+def put_access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str, delete_after: datetime,
+                          comment: str) -> None:
+    """`createGroupAccessListEntry` with `deleteAfterDate`: a temporary entry, which Atlas deletes at that date."""
+    group_id, _ = split_cluster_id(cluster_id)
+    client.call("createGroupAccessListEntry", path_params={"groupId": group_id}, json=[
+        {"cidrBlock": cidr, "comment": comment[:80], "deleteAfterDate": utc_iso(delete_after)}])
+
+
+def delete_access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str) -> bool:
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        client.call("deleteGroupAccessListEntry", path_params={"groupId": group_id, "entryValue": cidr})
+    except AtlasNotFound:
+        return True
+    return False

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from access.database_roles import DatabaseRole
 from access.model import (
     TEAM_MEMBER,
+    AccessListEntry,
     DiscoveryType,
     GrantResult,
     Inventory,
@@ -36,7 +37,12 @@ from access.model import (
 from access.ports import AtlasGateway as AtlasGatewayPort
 from access.ports import Progress
 from atlas.client import AtlasClient
-from atlas.database_users import DatabaseUsers
+from atlas.database_users import (
+    DatabaseUsers,
+    access_list_entry,
+    delete_access_list_entry,
+    put_access_list_entry,
+)
 from atlas.discovery import discover
 from atlas.errors import AtlasBadRequest, AtlasConflict, AtlasNotFound, OwnIdentityRefused, at_the_port
 from atlas.wire import OrgUser, membership_status, same_username
@@ -129,6 +135,19 @@ class AtlasGateway:
     @at_the_port
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
+
+    @at_the_port
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        return access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr)
+
+    @at_the_port
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        put_access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr, delete_after=delete_after,
+                              comment=comment)
+
+    @at_the_port
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        return delete_access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr)
 
     @at_the_port
     def cluster_address(self, *, cluster: ResourceRef) -> str | None:

@@ -85,6 +85,8 @@ class AccessFlowRow(SQLModel, table=True):
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
+    network_access: str | None = Field(default=None, sa_type=String(16))  # "requester_ip" (cluster flows)
+    network_max_prefix: int | None = None  # the widest IPv4 block it opens; None: the default
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -207,6 +209,7 @@ class AccessRequestRow(SQLModel, table=True):
     pending_key: str | None = Field(default=None, sa_type=String(64))  # what it asks for, while it is pending
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
+    network_entry: str | None = Field(default=None, sa_type=String(64))  # the CIDR block asked for, if any
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -250,6 +253,8 @@ class GrantRow(SQLModel, table=True):
     alerted: bool = False
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early
+    network_entry: str | None = Field(default=None, sa_type=String(64))  # the IP access list entry it opens
+    network_added: bool | None = None  # it put the entry there (None: not looked at yet)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

@@ -105,7 +105,7 @@ def _apply(ctx: Ctx, user: DatabaseUser, document: dict[str, Any]) -> None:
     _check_scopes(ctx, user.group_id, document["scopes"])
     key = (user.group_id, user.database_name, user.username)
     if document.get("deleteAfterDate") is not None:
-        when = _delete_after(str(document["deleteAfterDate"]), now=ctx.now)
+        when = delete_after(str(document["deleteAfterDate"]), now=ctx.now)
         document["deleteAfterDate"] = iso(when)
         user.delete_after = when
         ctx.state.db_expiring[key] = when
@@ -135,7 +135,7 @@ def _check_scopes(ctx: Ctx, group_id: str, scopes: list[Any]) -> None:
             raise bad_request(f"Scope names cluster {scope['name']}, which does not exist in group {group_id}.")
 
 
-def _delete_after(text: str, *, now: datetime) -> datetime:
+def delete_after(text: str, *, now: datetime) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

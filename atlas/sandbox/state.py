@@ -20,6 +20,7 @@ from atlas.sandbox.records import (
     Cluster,
     DatabaseUser,
     Membership,
+    NetworkEntry,
     Org,
     Person,
     Project,
@@ -52,6 +53,7 @@ class State:
         self.tokens_issued: Counter[str] = Counter()
         self.db_users: dict[str, dict[tuple[str, str], DatabaseUser]] = {}  # group id -> (db, username) -> user
         self.db_expiring: dict[tuple[str, str, str], datetime] = {}  # (group id, db, username) -> deleteAfterDate
+        self.access_lists: dict[str, dict[str, NetworkEntry]] = {}  # group id -> network -> entry
         self.nonce_key = self.random_text(32, string.ascii_letters + string.digits).encode()
 
     # --- ids and secrets --------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
+NETWORK = "network"  # the requester's IP address or CIDR block (a flow with network_access); the FieldErrors key
 APPROVE, DENY = "approve", "deny"
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
@@ -160,9 +161,21 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
         InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
+        *_network_input(form),
         *box,
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
+
+
+def _network_input(form: RequestForm) -> list[Block]:
+    """Where a flow opens a network path: the requester's public IP address or CIDR block."""
+    if form.network_prefix is None:
+        return []
+    return [InputBlock(
+        block_id=NETWORK, label="Your public IP address or CIDR block",
+        hint=(f"It goes on the project's IP access list until your access ends (at most a /{form.network_prefix}; "
+              "public addresses only)."),
+        element=PlainTextInputElement(action_id=NETWORK, placeholder="34.120.5.7", max_length=64))]
 
 
 EMERGENCY_MODE = (":rotating_light: *Emergency access.* Pick the organization, project or cluster: where a "
@@ -199,8 +212,8 @@ def _duration_option(preset: tuple[timedelta, str]) -> Option:
 def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
     """Who will decide, as the modal previews it (and what a cluster or break-glass grant means)."""
     if form.resource.kind.value == "cluster":
-        note = ("\n:key: You get a temporary database user on this cluster; its password comes to you by DM, once. "
-                "Atlas deletes the user at the end (7 days at most).")
+        note = ("\n:key: You get a temporary database user on this cluster; a DM lets you see its password once "
+                "(within 10 minutes). Atlas deletes the user at the end (7 days at most).")
         return _approvers_preview(form, group_mention) + note
     return _approvers_preview(form, group_mention)
 
@@ -289,7 +302,8 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
         f"*Approvers*\n{_approvers(request, group_mention)}",
         f"*Approvals*\n{_approvals(request)}",
         f"*Status*\n{request.status.value}",
-    ]
+    ] + ([f"*Network*\n{mrkdwn.code(request.network_entry)} on the IP access list until the access ends"]
+         if request.network_entry else [])
 
 
 def _approvers(request: AccessRequest, group_mention: str | None) -> str:

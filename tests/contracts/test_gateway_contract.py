@@ -514,3 +514,42 @@ def test_a_team_deleted_in_atlas_is_already_gone_for_a_revocation_and_refused_fo
     with pytest.raises(GatewayRefused) as refused:
         gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
     assert refused.value.status == 404
+
+
+# --- the project's IP access list ---------------------------------------------------------------------------------
+
+
+def test_an_access_list_entry_is_added_until_its_date_and_deleted_once(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    until = (atlas_world.now() + timedelta(hours=2)).replace(microsecond=0)
+    assert gw.access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is None
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", delete_after=until, comment="request #7")
+    entry = gw.access_list_entry(cluster=cluster, cidr="203.0.113.7/32")
+    assert entry is not None and (entry.delete_after, entry.comment) == (until, "request #7")
+    assert atlas_world.access_list(payments) == {"203.0.113.7/32": until}
+    later = until + timedelta(hours=1)
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", delete_after=later, comment="request #8")
+    assert atlas_world.access_list(payments) == {"203.0.113.7/32": later}
+    assert gw.delete_access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is False
+    assert gw.delete_access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is True
+
+
+def test_atlas_deletes_a_temporary_entry_at_its_date_and_keeps_a_permanent_one(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    atlas_world.add_access_entry(payments, "198.51.100.0/24")
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.0/28", comment="request #9",
+                             delete_after=atlas_world.now() + timedelta(hours=1))
+    office = gw.access_list_entry(cluster=cluster, cidr="198.51.100.0/24")
+    assert office is not None and office.delete_after is None
+    atlas_world.advance(timedelta(hours=1))
+    assert atlas_world.access_list(payments) == {"198.51.100.0/24": None}
+
+
+def test_an_entry_past_seven_days_is_refused(atlas_world: AtlasWorld) -> None:
+    cluster = cluster_ref(atlas_world, project(atlas_world))
+    with pytest.raises(GatewayRefused) as refused:
+        atlas_world.gateway.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", comment="x",
+                                                  delete_after=atlas_world.now() + timedelta(days=8))
+    assert refused.value.status == 400

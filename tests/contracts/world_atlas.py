@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from access.model import ResourceKind, ResourceRef
+from access.model import AccessListEntry, ResourceKind, ResourceRef
 from access.ports import AtlasGateway
 from atlas.gateway import AtlasGateway as RealGateway
 from tests.atlas.helpers import World, new_world
@@ -39,6 +39,8 @@ class AtlasWorld(Protocol):
     def accept_invitation(self, username: str) -> None: ...
     def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str: ...
     def delete_team(self, team_id: str) -> None: ...  # by hand in Atlas
+    def add_access_entry(self, group_id: str, cidr: str) -> None: ...  # a permanent entry, by hand
+    def access_list(self, group_id: str) -> dict[str, datetime | None]: ...  # cidr -> deleteAfterDate
     def in_team(self, team_id: str, username: str) -> bool: ...
     def remove_from_org(self, username: str) -> None: ...
     def set_project_roles(self, group_id: str, username: str, roles: Iterable[str]) -> None: ...
@@ -84,6 +86,13 @@ class FakeAtlasWorld:
 
     def delete_team(self, team_id: str) -> None:
         self.atlas.delete_team(team_id)
+
+    def add_access_entry(self, group_id: str, cidr: str) -> None:
+        self.atlas.access_lists.setdefault(group_id, {})[cidr] = AccessListEntry(cidr=cidr, comment="office")
+
+    def access_list(self, group_id: str) -> dict[str, datetime | None]:
+        self.atlas.refresh()
+        return {c: e.delete_after for c, e in self.atlas.access_lists.get(group_id, {}).items()}
 
     def in_team(self, team_id: str, username: str) -> bool:
         return self.atlas.in_team(team_id, username)
@@ -168,6 +177,13 @@ class SandboxAtlasWorld:
 
     def delete_team(self, team_id: str) -> None:
         self._admin.call("deleteOrgTeam", path_params={"orgId": self.org_id, "teamId": team_id})
+
+    def add_access_entry(self, group_id: str, cidr: str) -> None:
+        self.sandbox.add_access_entry(group_id=group_id, cidr=cidr, comment="office")
+
+    def access_list(self, group_id: str) -> dict[str, datetime | None]:
+        return {e["cidrBlock"]: datetime.fromisoformat(e["deleteAfterDate"].replace("Z", "+00:00"))
+                if e.get("deleteAfterDate") else None for e in self.sandbox.access_list(group_id)}
 
     def in_team(self, team_id: str, username: str) -> bool:
         user = self.sandbox.org_user(self.org_id, username)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from access.database_roles import DatabaseRole
 from access.errors import GatewayError
-from access.model import ORG_ROLES, MembershipStatus
+from access.model import ORG_ROLES, AccessListEntry, MembershipStatus
 from access.ports import Clock
 from tests.fakes.faults import refused
 
@@ -83,6 +83,7 @@ class FakeAtlas:
         self.people: dict[str, str] = {}  # username (any case) -> user id: an Atlas account is global
         self.database_users: dict[str, dict[str, DatabaseUser]] = {}  # group id -> username -> user
         self.teams: dict[str, Team] = {}  # team id -> team
+        self.access_lists: dict[str, dict[str, AccessListEntry]] = {}  # group id -> cidr -> entry
 
     def now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
@@ -220,6 +221,9 @@ class FakeAtlas:
         for users in self.database_users.values():
             for name in [n for n, u in users.items() if u.delete_after <= now]:
                 del users[name]
+        for entries in self.access_lists.values():
+            for cidr in [c for c, e in entries.items() if e.delete_after is not None and e.delete_after <= now]:
+                del entries[cidr]
 
     # --- rules (raise GatewayRefused as Atlas answers) -----------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import TypeVar
 from access.database_roles import DatabaseRole, split_cluster_id
 from access.model import (
     TEAM_MEMBER,
+    AccessListEntry,
     DiscoveredCluster,
     DiscoveredProject,
     DiscoveredTeam,
@@ -110,6 +111,26 @@ class FakeGateway:
                          lambda: self._delete_database_user(cluster, username))
 
     # --- plumbing ------------------------------------------------------------------------------------------
+
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        return self._run("access_list_entry", None, cluster.atlas_id, lambda: self._entries(cluster).get(cidr))
+
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        def put() -> None:
+            when = self._delete_after(delete_after, "createGroupAccessListEntry")
+            if len(comment) > 80:
+                raise bad_request("createGroupAccessListEntry", "The comment is longer than 80 characters.")
+            self._entries(cluster)[cidr] = AccessListEntry(cidr=cidr, comment=comment, delete_after=when)
+        self._run("put_access_list_entry", None, cluster.atlas_id, put)
+
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        return self._run("delete_access_list_entry", None, cluster.atlas_id,
+                         lambda: self._entries(cluster).pop(cidr, None) is None)
+
+    def _entries(self, cluster: ResourceRef) -> dict[str, AccessListEntry]:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        self.atlas.project(group_id, "getGroupAccessListEntry")
+        return self.atlas.access_lists.setdefault(group_id, {})
 
     def cluster_address(self, *, cluster: ResourceRef) -> str | None:
         return self._run("cluster_address", None, cluster.atlas_id, lambda: self._cluster_address(cluster))
