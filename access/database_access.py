@@ -25,7 +25,15 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from access import lifecycle
-from access.database_roles import MAX_LIFETIME, new_password, parse_database_role, temporary_username
+from access.database_roles import (
+    AUTH_DATABASE,
+    MAX_LIFETIME,
+    DatabaseRole,
+    custom_role_name,
+    new_password,
+    parse_database_role,
+    temporary_username,
+)
 from access.entities import Grant
 from access.grant_records import GrantRecords
 from access.model import GrantStatus, HeldCredentials, utc_iso
@@ -79,10 +87,14 @@ class DatabaseUserSteps:
         try:
             self._open_network(grant, gateway, until)
             address = gateway.cluster_address(cluster=grant.resource)
+            roles = [parse_database_role(role) for role in grant.roles]
+            for index, role in enumerate(roles):  # collection-level roles: a custom role each, before the user
+                if role.collection is not None:
+                    gateway.create_custom_role(cluster=grant.resource, name=custom_role_name(username, index),
+                                               role=role)
             gateway.create_database_user(
-                cluster=grant.resource, username=username, password=password,
-                roles=[parse_database_role(role) for role in grant.roles], delete_after=until,
-                description=f"atlas-access request #{grant.request_id} for {grant.username}"[:100],
+                cluster=grant.resource, username=username, password=password, roles=_as_user_roles(roles, username),
+                delete_after=until, description=f"atlas-access request #{grant.request_id} for {grant.username}"[:100],
             )
             self._vault.hold(HeldCredentials(
                 grant_id=grant.id or 0, requester_id=grant.requester_id, username=username, password=password,
@@ -96,7 +108,7 @@ class DatabaseUserSteps:
         )
         self._records.finish(active, "granted", notify=False, database_user=active.database_user,
                              delete_after=utc_iso(until), roles=list(active.roles),
-                             **_network_detail(active, active.network_added or None))
+                             **_network_detail(active, active.network_added or None), **_roles_detail(active))
         self._deliver(active)
 
     # --- the network path ------------------------------------------------------------------------------
@@ -202,6 +214,8 @@ class DatabaseUserSteps:
         try:
             if grant.database_user:
                 already_gone = gateway.delete_database_user(cluster=grant.resource, username=grant.database_user)
+                for name in _custom_role_names(grant):  # after the user: nothing is left holding them
+                    gateway.delete_custom_role(cluster=grant.resource, name=name)
             network = self._close_network(grant, gateway)
         except Exception as error:
             self._records.revoke_failed(grant, error)
@@ -213,6 +227,35 @@ class DatabaseUserSteps:
         self._records.finish(done, "revoked", **why, database_user=grant.database_user,
                              removed=[] if already_gone else list(grant.roles), removed_user=not already_gone,
                              already_gone=already_gone, **_network_detail(grant, network))
+
+
+def _as_user_roles(roles: list[DatabaseRole], username: str) -> list[DatabaseRole]:
+    """The user's roles: a collection-level one is its temporary custom role (filed under admin)."""
+    return [DatabaseRole(role_name=custom_role_name(username, i), database_name=AUTH_DATABASE)
+            if role.collection is not None else role for i, role in enumerate(roles)]
+
+
+def _custom_role_names(grant: Grant) -> list[str]:
+    """The temporary custom roles the grant makes (whether or not an attempt got that far)."""
+    names = []
+    for index, text in enumerate(grant.roles):
+        try:
+            role = parse_database_role(text)
+        except ValueError:
+            continue
+        if role.collection is not None and grant.database_user:
+            names.append(custom_role_name(grant.database_user, index))
+    return names
+
+
+class RolesDetail(TypedDict, total=False):
+    custom_roles: list[str]
+
+
+def _roles_detail(grant: Grant) -> RolesDetail:
+    """The audit detail of the temporary custom roles a grant made, if any."""
+    names = _custom_role_names(grant)
+    return {"custom_roles": names} if names else {}
 
 
 class NetworkDetail(TypedDict, total=False):

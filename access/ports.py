@@ -100,6 +100,16 @@ class AtlasGateway(Protocol):
         """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
         ...
 
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        """A temporary custom database role in the cluster's project holding exactly the actions of the
+        collection-level `role` (access.database_roles.COLLECTION_ACTIONS) on its namespace; one of that name
+        already there (an attempt whose answer was lost) counts as made."""
+        ...
+
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        """Delete the custom role; True if it was already gone."""
+        ...
+
     def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
         """The entry `cidr` of the cluster's project's IP access list, or None when it is not there."""
         ...

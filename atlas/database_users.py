@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from access.database_roles import AUTH_DATABASE, DatabaseRole, split_cluster_id
+from access.database_roles import AUTH_DATABASE, COLLECTION_ACTIONS, DatabaseRole, split_cluster_id
 from access.model import AccessListEntry, utc_iso
 from atlas.client import AtlasClient
 from atlas.errors import AtlasConflict, AtlasHTTPError, AtlasNotFound, scrub
@@ -120,6 +120,28 @@ def delete_access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str)
     group_id, _ = split_cluster_id(cluster_id)
     try:
         client.call("deleteGroupAccessListEntry", path_params={"groupId": group_id, "entryValue": cidr})
+    except AtlasNotFound:
+        return True
+    return False
+
+
+def create_custom_role(client: AtlasClient, *, cluster_id: str, name: str, role: DatabaseRole) -> None:
+    """`createGroupCustomDbRoleRole`: exactly the collection-level role's actions on its namespace; a 409 (the name
+    is taken: an earlier attempt's role) counts as made."""
+    group_id, _ = split_cluster_id(cluster_id)
+    resource = {"db": role.database_name, "collection": role.collection or "", "cluster": False}
+    body = {"roleName": name, "inheritedRoles": [],
+            "actions": [{"action": action, "resources": [resource]} for action in COLLECTION_ACTIONS[role.role_name]]}
+    try:
+        client.call("createGroupCustomDbRoleRole", path_params={"groupId": group_id}, json=body)
+    except AtlasConflict:
+        return
+
+
+def delete_custom_role(client: AtlasClient, *, cluster_id: str, name: str) -> bool:
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        client.call("deleteGroupCustomDbRoleRole", path_params={"groupId": group_id, "roleName": name})
     except AtlasNotFound:
         return True
     return False

@@ -40,7 +40,9 @@ from atlas.client import AtlasClient
 from atlas.database_users import (
     DatabaseUsers,
     access_list_entry,
+    create_custom_role,
     delete_access_list_entry,
+    delete_custom_role,
     put_access_list_entry,
 )
 from atlas.discovery import discover
@@ -135,6 +137,14 @@ class AtlasGateway:
     @at_the_port
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
+
+    @at_the_port
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        create_custom_role(self.client, cluster_id=cluster.atlas_id, name=name, role=role)
+
+    @at_the_port
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        return delete_custom_role(self.client, cluster_id=cluster.atlas_id, name=name)
 
     @at_the_port
     def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:

@@ -20,6 +20,7 @@ from atlas.sandbox import (
     handlers_db,
     handlers_keys,
     handlers_network,
+    handlers_roles,
     handlers_teams,
     handlers_users,
     members,
@@ -40,7 +41,7 @@ from atlas.sandbox.versions import check_content_type, negotiate
 
 HANDLERS: dict[str, Handler] = {
     **handlers_core.HANDLERS, **handlers_users.HANDLERS, **handlers_teams.HANDLERS, **handlers_keys.HANDLERS,
-    **handlers_db.HANDLERS, **handlers_network.HANDLERS,
+    **handlers_db.HANDLERS, **handlers_network.HANDLERS, **handlers_roles.HANDLERS,
 }
 _HEX_ID = re.compile(r"^[a-f0-9]{24}$")
 _HEX_PARAMS = ("orgId", "groupId", "userId", "teamId", "apiUserId", "secretId")

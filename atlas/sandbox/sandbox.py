@@ -184,6 +184,11 @@ class Sandbox:
             refresh(self._state, now=self._now())
             return [views.database_user(u) for u in self._state.db_users[self._state.project(group_id).id].values()]
 
+    def custom_roles(self, group_id: str) -> list[dict[str, Any]]:
+        """The project's custom database roles as listGroupCustomDbRoleRoles would return them."""
+        with self._seeding():
+            return list(self._state.custom_roles.get(self._state.project(group_id).id, {}).values())
+
     def access_list(self, group_id: str) -> list[dict[str, Any]]:
         """The project's IP access list as listGroupAccessListEntries would return it."""
         with self._seeding():

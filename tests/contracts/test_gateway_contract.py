@@ -553,3 +553,31 @@ def test_an_entry_past_seven_days_is_refused(atlas_world: AtlasWorld) -> None:
         atlas_world.gateway.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", comment="x",
                                                   delete_after=atlas_world.now() + timedelta(days=8))
     assert refused.value.status == 400
+
+
+# --- temporary custom roles ----------------------------------------------------------------------------------------
+
+
+def test_a_custom_role_holds_exactly_the_collections_actions_and_a_user_can_hold_it(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    gw.create_custom_role(cluster=cluster, name="ann-g1-abc-c0", role=parse_database_role("readWrite@orders.pay"))
+    gw.create_custom_role(cluster=cluster, name="ann-g1-abc-c0", role=parse_database_role("readWrite@orders.pay"))
+    assert atlas_world.custom_roles(payments) == {
+        "ann-g1-abc-c0": {"FIND@orders.pay", "INSERT@orders.pay", "UPDATE@orders.pay", "REMOVE@orders.pay"}}
+    custom = parse_database_role("read@x").__class__(role_name="ann-g1-abc-c0", database_name="admin")
+    gw.create_database_user(cluster=cluster, username="ann-g1-abc", password="p" * 32, roles=[custom],
+                            delete_after=atlas_world.now() + timedelta(hours=1), description="d")
+    assert gw.delete_database_user(cluster=cluster, username="ann-g1-abc") is False
+    assert gw.delete_custom_role(cluster=cluster, name="ann-g1-abc-c0") is False
+    assert gw.delete_custom_role(cluster=cluster, name="ann-g1-abc-c0") is True
+    assert atlas_world.custom_roles(payments) == {}
+
+
+def test_a_user_cannot_hold_a_custom_role_that_does_not_exist(atlas_world: AtlasWorld) -> None:
+    cluster = cluster_ref(atlas_world, project(atlas_world))
+    missing = parse_database_role("read@x").__class__(role_name="nobody-made-me", database_name="admin")
+    with pytest.raises(GatewayRefused) as refused:
+        atlas_world.gateway.create_database_user(cluster=cluster, username="u1", password="p" * 32, roles=[missing],
+                                                 delete_after=atlas_world.now() + timedelta(hours=1), description="d")
+    assert refused.value.status == 400

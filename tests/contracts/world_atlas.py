@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from access.database_roles import COLLECTION_ACTIONS
 from access.model import AccessListEntry, ResourceKind, ResourceRef
 from access.ports import AtlasGateway
 from atlas.gateway import AtlasGateway as RealGateway
@@ -41,6 +42,7 @@ class AtlasWorld(Protocol):
     def delete_team(self, team_id: str) -> None: ...  # by hand in Atlas
     def add_access_entry(self, group_id: str, cidr: str) -> None: ...  # a permanent entry, by hand
     def access_list(self, group_id: str) -> dict[str, datetime | None]: ...  # cidr -> deleteAfterDate
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]: ...  # name -> {"FIND@db.coll", ...}
     def in_team(self, team_id: str, username: str) -> bool: ...
     def remove_from_org(self, username: str) -> None: ...
     def set_project_roles(self, group_id: str, username: str, roles: Iterable[str]) -> None: ...
@@ -89,6 +91,10 @@ class FakeAtlasWorld:
 
     def add_access_entry(self, group_id: str, cidr: str) -> None:
         self.atlas.access_lists.setdefault(group_id, {})[cidr] = AccessListEntry(cidr=cidr, comment="office")
+
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]:
+        return {name: {f"{a}@{r.database_name}.{r.collection}" for a in COLLECTION_ACTIONS[r.role_name]}
+                for name, r in self.atlas.custom_roles.get(group_id, {}).items()}
 
     def access_list(self, group_id: str) -> dict[str, datetime | None]:
         self.atlas.refresh()
@@ -180,6 +186,11 @@ class SandboxAtlasWorld:
 
     def add_access_entry(self, group_id: str, cidr: str) -> None:
         self.sandbox.add_access_entry(group_id=group_id, cidr=cidr, comment="office")
+
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]:
+        roles = self._admin.call("listGroupCustomDbRoleRoles", path_params={"groupId": group_id}) or []
+        return {r["roleName"]: {f"{a['action']}@{x['db']}.{x['collection']}" for a in r["actions"]
+                                for x in a["resources"]} for r in roles}
 
     def access_list(self, group_id: str) -> dict[str, datetime | None]:
         return {e["cidrBlock"]: datetime.fromisoformat(e["deleteAfterDate"].replace("Z", "+00:00"))

@@ -84,6 +84,7 @@ class FakeAtlas:
         self.database_users: dict[str, dict[str, DatabaseUser]] = {}  # group id -> username -> user
         self.teams: dict[str, Team] = {}  # team id -> team
         self.access_lists: dict[str, dict[str, AccessListEntry]] = {}  # group id -> cidr -> entry
+        self.custom_roles: dict[str, dict[str, DatabaseRole]] = {}  # group id -> role name -> what it gives
 
     def now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)

@@ -49,6 +49,9 @@ from tests.fakes.faults import Faults, refused
 
 T = TypeVar("T")
 INVITED_ORG_ROLES = frozenset({"ORG_MEMBER"})
+CUSTOM_ROLES_PER_PROJECT = 100
+BUILT_IN_ROLES = frozenset({"read", "readWrite", "dbAdmin", "dbOwner", "readAnyDatabase", "readWriteAnyDatabase",
+                            "dbAdminAnyDatabase", "atlasAdmin", "backup", "clusterMonitor", "enableSharding"})
 NOBODY = UserAccess(user_id=None, status=None, roles=frozenset())
 
 
@@ -111,6 +114,22 @@ class FakeGateway:
                          lambda: self._delete_database_user(cluster, username))
 
     # --- plumbing ------------------------------------------------------------------------------------------
+
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        def create() -> None:
+            group_id, _ = split_cluster_id(cluster.atlas_id)
+            self.atlas.project(group_id, "createGroupCustomDbRoleRole")
+            roles = self.atlas.custom_roles.setdefault(group_id, {})
+            if name not in roles and len(roles) >= CUSTOM_ROLES_PER_PROJECT:
+                raise bad_request("createGroupCustomDbRoleRole", f"Group {group_id} already has "
+                                  f"{CUSTOM_ROLES_PER_PROJECT} custom roles.", "MAX_CUSTOM_ROLES_EXCEEDED")
+            roles.setdefault(name, role)
+        self._run("create_custom_role", None, cluster.atlas_id, create)
+
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        return self._run("delete_custom_role", None, cluster.atlas_id,
+                         lambda: self.atlas.custom_roles.setdefault(group_id, {}).pop(name, None) is None)
 
     def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
         return self._run("access_list_entry", None, cluster.atlas_id, lambda: self._entries(cluster).get(cidr))
@@ -354,7 +373,7 @@ class FakeGateway:
         if username not in users and len(users) >= DATABASE_USERS_PER_PROJECT:
             raise bad_request(operation, f"Group {group_id} already has {DATABASE_USERS_PER_PROJECT} database users.",
                               "MAX_DATABASE_USERS_EXCEEDED")
-        users[username] = DatabaseUser(username=username, cluster=name, roles=self._roles(roles, operation),
+        users[username] = DatabaseUser(username=username, cluster=name, roles=self._roles(roles, operation, group_id),
                                        delete_after=self._delete_after(delete_after, operation),
                                        description=description[:100])
 
@@ -368,7 +387,8 @@ class FakeGateway:
             raise not_found(operation, "USERNAME_NOT_FOUND", f"No user with username {username} exists.")
         if name not in project.clusters:
             raise bad_request(operation, f"Scope names cluster {name}, which does not exist in group {group_id}.")
-        user.roles, user.delete_after = self._roles(roles, operation), self._delete_after(delete_after, operation)
+        user.roles = self._roles(roles, operation, group_id)
+        user.delete_after = self._delete_after(delete_after, operation)
 
     def _delete_database_user(self, cluster: ResourceRef, username: str) -> bool:
         group_id, _ = split_cluster_id(cluster.atlas_id)
@@ -378,10 +398,14 @@ class FakeGateway:
         del users[username]
         return False
 
-    @staticmethod
-    def _roles(roles: tuple[DatabaseRole, ...], operation: str) -> tuple[DatabaseRole, ...]:
+    def _roles(self, roles: tuple[DatabaseRole, ...], operation: str, group_id: str = "") -> tuple[DatabaseRole, ...]:
         if not roles:
             raise bad_request(operation, "A database user needs at least one role.")
+        custom = self.atlas.custom_roles.get(group_id, {})
+        for role in roles:
+            if role.collection is not None or (role.role_name not in BUILT_IN_ROLES and role.role_name not in custom):
+                raise bad_request(operation, f"No built-in or custom role named {role.role_name} exists.",
+                                  "INVALID_ROLE_NAME")
         return roles
 
     def _delete_after(self, moment: datetime, operation: str) -> datetime:
