@@ -35,6 +35,7 @@ from access.database_roles import (
     temporary_username,
 )
 from access.entities import Grant
+from access.errors import GatewayRefused
 from access.grant_records import GrantRecords
 from access.model import GrantStatus, HeldCredentials, utc_iso
 from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, Store
@@ -88,6 +89,7 @@ class DatabaseUserSteps:
             self._open_network(grant, gateway, until)
             address = gateway.cluster_address(cluster=grant.resource)
             roles = [parse_database_role(role) for role in grant.roles]
+            _check_custom_roles(gateway, grant, roles)
             for index, role in enumerate(roles):  # collection-level roles: a custom role each, before the user
                 if role.collection is not None:
                     gateway.create_custom_role(cluster=grant.resource, name=custom_role_name(username, index),
@@ -227,6 +229,17 @@ class DatabaseUserSteps:
         self._records.finish(done, "revoked", **why, database_user=grant.database_user,
                              removed=[] if already_gone else list(grant.roles), removed_user=not already_gone,
                              already_gone=already_gone, **_network_detail(grant, network))
+
+
+def _check_custom_roles(gateway: AtlasGateway, grant: Grant, roles: list[DatabaseRole]) -> None:
+    """Existing custom roles a flow names (`role:<name>`) must exist in the project: GatewayRefused otherwise, which
+    fails the attempt with words for people (Atlas would refuse the user with less clear ones)."""
+    wanted = {role.role_name for role in roles if role.custom}
+    if not wanted:
+        return
+    missing = sorted(wanted - gateway.custom_role_names(cluster=grant.resource))
+    if missing:
+        raise GatewayRefused(f"the project has no custom database role named {', '.join(missing)}", status=400)
 
 
 def _as_user_roles(roles: list[DatabaseRole], username: str) -> list[DatabaseRole]:

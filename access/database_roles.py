@@ -4,7 +4,8 @@ A cluster flow's `roles` are strings: `read@orders`, `readWrite@orders`, `dbAdmi
 or `readAnyDatabase`, `readWriteAnyDatabase`, `dbAdminAnyDatabase` (every database; Atlas files these under
 `admin`, so `readAnyDatabase@admin` means the same), or `read@orders.payments`, `readWrite@orders.payments` (one
 collection: granted through a temporary custom role holding exactly those actions on that namespace, see
-`COLLECTION_ACTIONS`). A cluster is addressed as `<group id>/<cluster name>`:
+`COLLECTION_ACTIONS`), or `role:<name>`: a custom role the project already has in Atlas (checked against
+`listGroupCustomDbRoleRoles` when granted). A cluster is addressed as `<group id>/<cluster name>`:
 Atlas names clusters per project, and the bot needs both to create the user.
 
 Atlas deletes a temporary user itself at its `deleteAfterDate`, which must lie within 7 days of the request:
@@ -28,6 +29,8 @@ ANY_DATABASE_ROLES = ("readAnyDatabase", "readWriteAnyDatabase", "dbAdminAnyData
 _DATABASE_NAME = re.compile(r'^[^/\\. "$*<>:|?\x00]{1,64}$')
 _SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
 # MongoDB collection names: no $ or NUL, not system.*; the namespace `db.collection` at most 255 bytes.
+CUSTOM_PREFIX = "role:"
+_CUSTOM_ROLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _COLLECTION_NAME = re.compile(r"^[^$\x00]{1,200}$")
 COLLECTION_ROLES = ("read", "readWrite")
 COLLECTION_ACTIONS: dict[str, tuple[str, ...]] = {  # what a collection-level role may do there, and nothing more
@@ -46,8 +49,11 @@ class DatabaseRole:
     role_name: str
     database_name: str
     collection: str | None = None  # a collection-level role: made as a temporary custom role at grant time
+    custom: bool = False  # an existing Atlas custom role, by name (`role:<name>`)
 
     def __str__(self) -> str:
+        if self.custom:
+            return f"{CUSTOM_PREFIX}{self.role_name}"
         if self.role_name in ANY_DATABASE_ROLES:
             return self.role_name
         if self.collection is not None:
@@ -57,6 +63,11 @@ class DatabaseRole:
 
 def parse_database_role(text: str) -> DatabaseRole:
     """`read@orders` or `readAnyDatabase` as a DatabaseRole; ValueError (with words for people) otherwise."""
+    if text.strip().startswith(CUSTOM_PREFIX):
+        name = text.strip().removeprefix(CUSTOM_PREFIX)
+        if not _CUSTOM_ROLE_NAME.match(name):
+            raise ValueError(f"'{text}': a custom role's name is 1 to 64 letters, digits, - or _")
+        return DatabaseRole(role_name=name, database_name=AUTH_DATABASE, custom=True)
     role, at, database = text.strip().partition("@")
     if role in ANY_DATABASE_ROLES:
         if at and database != AUTH_DATABASE:

@@ -106,6 +106,10 @@ class AtlasGateway(Protocol):
         already there (an attempt whose answer was lost) counts as made."""
         ...
 
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        """The names of the custom database roles the cluster's project has."""
+        ...
+
     def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
         """Delete the custom role; True if it was already gone."""
         ...

@@ -145,3 +145,10 @@ def delete_custom_role(client: AtlasClient, *, cluster_id: str, name: str) -> bo
     except AtlasNotFound:
         return True
     return False
+
+
+def custom_role_names(client: AtlasClient, *, cluster_id: str) -> frozenset[str]:
+    """`listGroupCustomDbRoleRoles` (a plain array, not a page)."""
+    group_id, _ = split_cluster_id(cluster_id)
+    body = client.call("listGroupCustomDbRoleRoles", path_params={"groupId": group_id}) or []
+    return frozenset(str(r["roleName"]) for r in body if isinstance(r, dict) and r.get("roleName"))

@@ -41,6 +41,7 @@ from atlas.database_users import (
     DatabaseUsers,
     access_list_entry,
     create_custom_role,
+    custom_role_names,
     delete_access_list_entry,
     delete_custom_role,
     put_access_list_entry,
@@ -141,6 +142,10 @@ class AtlasGateway:
     @at_the_port
     def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
         create_custom_role(self.client, cluster_id=cluster.atlas_id, name=name, role=role)
+
+    @at_the_port
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        return custom_role_names(self.client, cluster_id=cluster.atlas_id)
 
     @at_the_port
     def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:

@@ -581,3 +581,11 @@ def test_a_user_cannot_hold_a_custom_role_that_does_not_exist(atlas_world: Atlas
         atlas_world.gateway.create_database_user(cluster=cluster, username="u1", password="p" * 32, roles=[missing],
                                                  delete_after=atlas_world.now() + timedelta(hours=1), description="d")
     assert refused.value.status == 400
+
+
+def test_the_projects_custom_role_names_are_listed(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    assert gw.custom_role_names(cluster=cluster) == frozenset()
+    gw.create_custom_role(cluster=cluster, name="analytics-reader", role=parse_database_role("read@analytics.events"))
+    assert gw.custom_role_names(cluster=cluster) == {"analytics-reader"}

@@ -126,6 +126,11 @@ class FakeGateway:
             roles.setdefault(name, role)
         self._run("create_custom_role", None, cluster.atlas_id, create)
 
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        return self._run("custom_role_names", None, cluster.atlas_id,
+                         lambda: frozenset(self.atlas.custom_roles.get(group_id, {})))
+
     def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
         group_id, _ = split_cluster_id(cluster.atlas_id)
         return self._run("delete_custom_role", None, cluster.atlas_id,

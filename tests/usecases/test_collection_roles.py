@@ -90,3 +90,31 @@ def test_the_projects_custom_role_limit_fails_the_grant_cleanly(scoped: World) -
 def test_a_flow_refuses_namespaces_atlas_refuses(role: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         parse_database_role(role)
+
+
+# --- existing custom roles, by name -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def named() -> World:
+    world = World(flows=[flow(**{**CLUSTER_FLOW, "roles": ["role:analytics-reader", "read@orders"]})])
+    world.atlas.custom_roles[PAYMENTS] = {"analytics-reader": parse_database_role("read@analytics.events")}
+    return world
+
+
+def test_an_existing_custom_role_is_given_by_name_and_left_in_place(named: World) -> None:
+    grant_id = granted(named, ("role:analytics-reader",))
+    grant = named.grant(grant_id)
+    user = named.atlas.database_user(PAYMENTS, grant.database_user or "")
+    assert grant.status is G.ACTIVE and user is not None
+    assert [(r.role_name, r.database_name) for r in user.roles] == [("analytics-reader", "admin")]
+    named.expire(2 * H)
+    assert named.grant(grant_id).status is G.REVOKED and list(custom_roles(named)) == ["analytics-reader"]
+
+
+def test_a_custom_role_the_project_does_not_have_fails_the_grant_with_its_name(named: World) -> None:
+    named.atlas.custom_roles[PAYMENTS] = {}
+    grant_id = granted(named, ("role:analytics-reader",))
+    assert named.grant(grant_id).status is G.GRANTING
+    assert "no custom database role named analytics-reader" in (named.grant(grant_id).last_error or "")
+    assert named.atlas.database_users[PAYMENTS] == {}
