@@ -11,6 +11,7 @@ import pytest
 
 from access.config import AccessFlowSpec
 from access.model import TEAM_MEMBER, GrantStatus
+from bot.sync_report import describe_changes
 from tests.e2e.harness import ANN, BOB, CAT, EMAILS, Harness, integration_spec
 
 
@@ -27,7 +28,9 @@ def team_world(world: Harness) -> Iterator[Harness]:
         uow.flows.upsert(AccessFlowSpec.model_validate({
             "name": "prod-teams", "integration": "prod", "resources": {"types": ["team"], "names": ["dbas"]},
             "max_duration": "8h"}))
-    world.runtime.sync.run("prod")
+    report = world.runtime.sync.run("prod")
+    assert describe_changes("prod", report.changes).startswith("prod: 1 organizations, 6 projects, 0 clusters, "
+                                                               "5 users, 1 teams")
     world.team = team  # type: ignore[attr-defined]
     yield world
 

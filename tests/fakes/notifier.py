@@ -11,6 +11,7 @@ raised. `raising=True` is harsher than any real notifier (the domain must surviv
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -98,6 +99,7 @@ class NotifierDown(RuntimeError):
 class RecordingNotifier:
     events: list[Event] = field(default_factory=list)
     raising: bool = False
+    raise_as: Callable[[str], BaseException] | None = None  # what a failing call raises (default NotifierDown)
     _failing: dict[str, int] = field(default_factory=dict)  # method -> calls left to fail (-1: for ever)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _shown: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # newest (request, grant) versions
@@ -200,5 +202,5 @@ class RecordingNotifier:
         if left > 0:
             self._failing[method] = left - 1
         if self.raising:
-            raise NotifierDown(f"{method} failed")
+            raise self.raise_as(method) if self.raise_as is not None else NotifierDown(f"{method} failed")
         return True
