@@ -244,6 +244,9 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
                 flow["auto_approve"]["on_call"].pop("past_shift_end", None)
             else:
                 flow["auto_approve"]["on_call"]["past_shift_end"] = format_duration(rule.past_shift_end)
+        if spec.network_access is None:  # only a cluster flow that opens a network path shows these
+            flow.pop("network_access", None)
+            flow.pop("network_max_prefix", None)
         if spec.pending == PendingTimeouts():
             del flow["pending"]  # the documented defaults are not repeated
         else:

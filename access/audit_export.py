@@ -9,8 +9,8 @@ in this order (JSON objects use the same keys):
                  `auto` (an auto-approving flow)
     action       what happened: requested, approved, approval_added, denied, cancelled, refused, granted,
                  invited, activated, revoked, grant_failed, grant_retry, revoke_failed, break_glass,
-                 break_glass_reviewed, credentials_undelivered, synced, sync_failed, config_applied,
-                 integration_saved, flow_saved, admin_refused, audit_exported, ...
+                 break_glass_reviewed, credentials_undelivered, credentials_revealed, credentials_unrevealed,
+                 synced, sync_failed, config_applied, integration_saved, flow_saved, admin_refused, audit_exported, ...
     integration  the integration it concerns; empty for events about the whole configuration
     request_id   the access request it concerns, if any
     grant_id     the grant it concerns, if any

@@ -42,7 +42,8 @@ from access.bounds import parse_duration as parse_duration
 from access.connections import OKTA_PREFIX, AutoApprove, OktaConnection, PagerDutyConnection, parse_okta_principal
 from access.database_roles import ANY_DATABASE_ROLES, MAX_LIFETIME, parse_database_role
 from access.errors import CredentialsMissing
-from access.model import ORG_ROLES, PROJECT_ROLES, DiscoveryType, ResourceKind
+from access.model import ORG_ROLES, PROJECT_ROLES, TEAM_MEMBER, DiscoveryType, ResourceKind
+from access.network import DEFAULT_WIDEST_V4
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORG_ID_PATTERN = r"^[0-9a-fA-F]{24}$"
@@ -171,6 +172,8 @@ class IntegrationSpec(_Strict):
     def _unique_types(cls, value: list[DiscoveryType]) -> list[DiscoveryType]:
         if len(set(value)) != len(value):
             raise ValueError("lists a resource type twice")
+        if DiscoveryType.TEAMS in value and DiscoveryType.PROJECTS not in value:
+            raise ValueError("teams are discovered with the projects they hold roles on: list projects too")
         return value
 
     @field_validator("integration_owners")
@@ -199,6 +202,8 @@ class IntegrationSpec(_Strict):
             return ORG_ROLES
         if kind is ResourceKind.CLUSTER:
             return ANY_DATABASE_ROLES
+        if kind is ResourceKind.TEAM:
+            return (TEAM_MEMBER,)
         return PROJECT_ROLES + tuple(r for r in self.extra_project_roles if r not in PROJECT_ROLES)
 
 
@@ -213,6 +218,8 @@ class ResourceSelector(_Strict):
     def _clusters_alone(cls, value: list[ResourceKind]) -> list[ResourceKind]:
         if ResourceKind.CLUSTER in value and len(value) > 1:
             raise ValueError("a cluster flow grants database roles: give clusters a flow of their own")
+        if ResourceKind.TEAM in value and len(value) > 1:
+            raise ValueError("a team flow grants team membership: give teams a flow of their own")
         return value
 
 
@@ -250,7 +257,22 @@ class AccessFlowSpec(_Strict):
     # Approve at once whoever is on call now in the named schedules (see access.on_call); everyone else waits
     # for the owners as usual.
     auto_approve: AutoApprove | None = None
+    # A cluster flow may open a network path that expires: the requester's IP address or CIDR block goes on the
+    # project's IP access list until the grant ends (see access.network); at most a /network_max_prefix (IPv4).
+    network_access: Literal["requester_ip"] | None = None
+    network_max_prefix: Annotated[int, Field(ge=16, le=32)] = DEFAULT_WIDEST_V4
     enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _team_membership(cls, data: object) -> object:
+        """A team flow gives membership of the team: its `roles` may be left out (they are [TEAM_MEMBER])."""
+        if isinstance(data, dict) and not data.get("roles"):
+            resources = data.get("resources")
+            types = resources.get("types") if isinstance(resources, dict) else None
+            if isinstance(types, list) and [str(getattr(t, "value", t)) for t in types] == [ResourceKind.TEAM.value]:
+                return {**data, "roles": [TEAM_MEMBER]}
+        return data
 
     @field_validator("requesters")
     @classmethod
@@ -274,6 +296,12 @@ class AccessFlowSpec(_Strict):
         if value and info.data.get("justification") == "optional":
             raise ValueError("a break-glass flow needs justification: required")
         return value
+
+    @model_validator(mode="after")
+    def _network_for_clusters(self) -> AccessFlowSpec:
+        if self.network_access is not None and self.resources.types != [ResourceKind.CLUSTER]:
+            raise ValueError("network_access opens the project's IP access list: it is for cluster flows")
+        return self
 
     @model_validator(mode="after")
     def _on_call_rule(self) -> AccessFlowSpec:
@@ -346,7 +374,8 @@ def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None
         problems.append(f"{where}.auto_approve: integration '{integration.name}' has no PagerDuty connection "
                         "(pagerduty: {api_key_env: ...})")
     discovered = {DiscoveryType.ORGANIZATIONS: {ResourceKind.ORGANIZATION},
-                  DiscoveryType.PROJECTS: {ResourceKind.PROJECT, ResourceKind.CLUSTER}}  # clusters come with projects
+                  DiscoveryType.PROJECTS: {ResourceKind.PROJECT, ResourceKind.CLUSTER},  # clusters come with projects
+                  DiscoveryType.TEAMS: {ResourceKind.TEAM}}
     kinds_found: set[ResourceKind] = set()
     for found in integration.discovery:
         kinds_found |= discovered[found]

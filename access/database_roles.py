@@ -2,7 +2,10 @@
 
 A cluster flow's `roles` are strings: `read@orders`, `readWrite@orders`, `dbAdmin@orders` (one named database),
 or `readAnyDatabase`, `readWriteAnyDatabase`, `dbAdminAnyDatabase` (every database; Atlas files these under
-`admin`, so `readAnyDatabase@admin` means the same). A cluster is addressed as `<group id>/<cluster name>`:
+`admin`, so `readAnyDatabase@admin` means the same), or `read@orders.payments`, `readWrite@orders.payments` (one
+collection: granted through a temporary custom role holding exactly those actions on that namespace, see
+`COLLECTION_ACTIONS`), or `role:<name>`: a custom role the project already has in Atlas (checked against
+`listGroupCustomDbRoleRoles` when granted). A cluster is addressed as `<group id>/<cluster name>`:
 Atlas names clusters per project, and the bot needs both to create the user.
 
 Atlas deletes a temporary user itself at its `deleteAfterDate`, which must lie within 7 days of the request:
@@ -25,6 +28,15 @@ ANY_DATABASE_ROLES = ("readAnyDatabase", "readWriteAnyDatabase", "dbAdminAnyData
 # the server's own data: the AnyDatabase roles are the way to reach them on purpose.
 _DATABASE_NAME = re.compile(r'^[^/\\. "$*<>:|?\x00]{1,64}$')
 _SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
+# MongoDB collection names: no $ or NUL, not system.*; the namespace `db.collection` at most 255 bytes.
+CUSTOM_PREFIX = "role:"
+_CUSTOM_ROLE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COLLECTION_NAME = re.compile(r"^[^$\x00]{1,200}$")
+COLLECTION_ROLES = ("read", "readWrite")
+COLLECTION_ACTIONS: dict[str, tuple[str, ...]] = {  # what a collection-level role may do there, and nothing more
+    "read": ("FIND",),
+    "readWrite": ("FIND", "INSERT", "UPDATE", "REMOVE"),
+}
 _CLUSTER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*$")
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits  # the spec calls the password alphanumeric
 PASSWORD_LENGTH = 32  # about 190 bits
@@ -36,15 +48,26 @@ class DatabaseRole:
 
     role_name: str
     database_name: str
+    collection: str | None = None  # a collection-level role: made as a temporary custom role at grant time
+    custom: bool = False  # an existing Atlas custom role, by name (`role:<name>`)
 
     def __str__(self) -> str:
+        if self.custom:
+            return f"{CUSTOM_PREFIX}{self.role_name}"
         if self.role_name in ANY_DATABASE_ROLES:
             return self.role_name
+        if self.collection is not None:
+            return f"{self.role_name}@{self.database_name}.{self.collection}"
         return f"{self.role_name}@{self.database_name}"
 
 
 def parse_database_role(text: str) -> DatabaseRole:
     """`read@orders` or `readAnyDatabase` as a DatabaseRole; ValueError (with words for people) otherwise."""
+    if text.strip().startswith(CUSTOM_PREFIX):
+        name = text.strip().removeprefix(CUSTOM_PREFIX)
+        if not _CUSTOM_ROLE_NAME.match(name):
+            raise ValueError(f"'{text}': a custom role's name is 1 to 64 letters, digits, - or _")
+        return DatabaseRole(role_name=name, database_name=AUTH_DATABASE, custom=True)
     role, at, database = text.strip().partition("@")
     if role in ANY_DATABASE_ROLES:
         if at and database != AUTH_DATABASE:
@@ -53,11 +76,33 @@ def parse_database_role(text: str) -> DatabaseRole:
     if role not in PER_DATABASE_ROLES:
         allowed = ", ".join([f"{r}@<database>" for r in PER_DATABASE_ROLES] + list(ANY_DATABASE_ROLES))
         raise ValueError(f"'{text}' is not a database role; use one of {allowed}")
+    database, dot, collection = database.partition(".")
+    if dot:
+        return _collection_role(text, role, database, collection)
     if not at or not _DATABASE_NAME.match(database):
         raise ValueError(f"'{text}': name the database after @, e.g. {role}@orders")
     if database in _SYSTEM_DATABASES:
         raise ValueError(f"'{text}': {database} is a system database; use an AnyDatabase role to reach it")
     return DatabaseRole(role_name=role, database_name=database)
+
+
+def _collection_role(text: str, role: str, database: str, collection: str) -> DatabaseRole:
+    if role not in COLLECTION_ROLES:
+        raise ValueError(f"'{text}': only {' and '.join(COLLECTION_ROLES)} can be given on one collection")
+    if not _DATABASE_NAME.match(database):
+        raise ValueError(f"'{text}': name the database and collection after @, e.g. {role}@orders.payments")
+    if database in _SYSTEM_DATABASES:
+        raise ValueError(f"'{text}': {database} is a system database")
+    if not _COLLECTION_NAME.match(collection) or collection.startswith("system.") \
+            or len(f"{database}.{collection}".encode()) > 255:
+        raise ValueError(f"'{text}': '{collection}' is not a collection name Atlas takes (no $, not system.*)")
+    return DatabaseRole(role_name=role, database_name=database, collection=collection)
+
+
+def custom_role_name(database_user: str, index: int) -> str:
+    """The temporary custom role a grant makes for its `index`-th collection-level role (`ann-g42-3f9a1c-c0`):
+    from the saved username, so a retry finds the same name."""
+    return f"{database_user}-c{index}"
 
 
 def is_database_role(text: str) -> bool:

@@ -72,6 +72,7 @@ class AccessRequest(_OnResource):
     pending_key: str | None = None
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
+    network_entry: str | None = None  # a cluster flow with network_access: the CIDR block asked for (access.network)
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -110,6 +111,10 @@ class Grant(_OnResource):
     ended_by: str | None = None  # who ended it early ("I'm done"), so its revocation is not recorded as an expiry
     # When the baseline was taken, just before the grant's first change in Atlas; None: Atlas not changed yet.
     baseline_at: datetime | None = None
+    # The IP access list entry (CIDR) the grant opens, and whether it put it there (None: not looked at yet; False:
+    # it was there before, as someone's baseline, and is left alone at revocation).
+    network_entry: str | None = None
+    network_added: bool | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -128,6 +133,15 @@ class AuditEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TeamProject:
+    """A project a team holds roles on, with the project's tags (whose owner tags name the team's owners)."""
+
+    name: str
+    roles: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class InventoryResource:
     """An organization, project or cluster in the synced inventory, as request forms and flows see it.
 
@@ -143,6 +157,7 @@ class InventoryResource:
     name: str
     tags: dict[str, str] = field(default_factory=dict)
     present: bool = True
+    team_projects: tuple[TeamProject, ...] = ()  # a team's projects and roles there, by project name
 
     @property
     def ref(self) -> ResourceRef:

@@ -105,6 +105,7 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
         requester_id=request.requester_id,
         roles=request.roles,
         duration_seconds=request.duration_seconds,
+        network_entry=request.network_entry,
         next_attempt_at=now,
         created_at=now,
         updated_at=now,

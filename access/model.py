@@ -17,6 +17,7 @@ class ResourceKind(StrEnum):
     ORGANIZATION = "organization"
     PROJECT = "project"
     CLUSTER = "cluster"  # access is a temporary database user on it (see access.database_roles)
+    TEAM = "team"  # access is membership of an Atlas team (and so the project roles the team holds)
 
 
 class DiscoveryType(StrEnum):
@@ -24,6 +25,7 @@ class DiscoveryType(StrEnum):
 
     ORGANIZATIONS = "organizations"
     PROJECTS = "projects"
+    TEAMS = "teams"  # the organization's teams and the project roles each holds (with projects)
 
 
 class MembershipStatus(StrEnum):
@@ -65,6 +67,8 @@ ORG_ROLES: tuple[str, ...] = (
     "ORG_READ_ONLY",
     "ORG_MEMBER",
 )
+# What a team grant gives: membership of the team (its "role" in requests, grants and baselines).
+TEAM_MEMBER = "TEAM_MEMBER"
 # The spec no longer enumerates project roles: this list is data, and an admin may configure a new
 # GROUP_* name (see access.config).
 PROJECT_ROLES: tuple[str, ...] = (
@@ -88,7 +92,8 @@ class ResourceRef:
 
     kind: ResourceKind
     organization_id: str
-    # the org id for an organization, the group (project) id for a project, `<group id>/<cluster name>` for a cluster
+    # the org id for an organization, the group (project) id for a project, `<group id>/<cluster name>` for a cluster,
+    # the team id for a team
     atlas_id: str
     name: str
 
@@ -114,6 +119,15 @@ class DiscoveredProject:
     clusters: tuple[DiscoveredCluster, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiscoveredTeam:
+    """An Atlas team of the organization and the project roles it holds (listOrgTeams, listGroupTeams)."""
+
+    id: str
+    name: str
+    project_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # group id -> roles
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)  # 100,000 of them in a big sync
 class DiscoveredUser:
     """An Atlas user as seen from the organization: its org roles and project roles."""
@@ -133,6 +147,7 @@ class Inventory:
     organization_name: str
     projects: tuple[DiscoveredProject, ...] = ()
     users: tuple[DiscoveredUser, ...] = ()
+    teams: tuple[DiscoveredTeam, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +239,28 @@ class Parcel:
     attempts: int
     rev: int
     created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessListEntry:
+    """One entry of a project's IP access list: a CIDR block (`203.0.113.7/32` for one address)."""
+
+    cidr: str
+    comment: str = ""
+    delete_after: datetime | None = None  # None: permanent
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldCredentials:
+    """A temporary database user's sign-in, held (encrypted, see access.ports.CredentialVault) until its requester
+    opens it once, for at most access.reveal.HOLD_FOR. Never stored in the clear, logged or audited."""
+
+    grant_id: int
+    requester_id: str  # the only Slack user it is shown to
+    username: str
+    password: str = field(repr=False)
+    connection_string: str | None = None  # mongodb+srv://user@host/?authSource=admin, when Atlas gave the host
+    expires_at: datetime
 
 
 def utc_iso(moment: datetime) -> str:

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from access.approver_groups import OKTA_GROUP, ApproverGroups
-from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, format_duration
+from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, ResourceOwner, format_duration
 from access.connections import okta_group_of
 from access.database_roles import MAX_LIFETIME, is_database_role
 from access.entities import InventoryResource
 from access.errors import FieldErrors, RequestRefused
 from access.model import ResourceKind
+from access.network import NetworkRefused, parse_network
 from access.ports import GroupDirectory
 from access.text import MAX_JUSTIFICATION, MAX_REASON, one_line
 
@@ -269,8 +270,52 @@ def approvers_now(
                              via=dict.fromkeys(eligible, via), okta_group=handle if okta else None)
         if answer is not None and answer.problem:
             problem = f"the owner group {handle} could not be read ({answer.problem})"
+    if owner is not None and resource is not None and kind is ResourceKind.TEAM:
+        found = _team_owners(owner, integration, resource, requester_id, groups)
+        if isinstance(found, Approvers):
+            return found
+        problem = found
     owners = owners_via(integration.integration_owners, directory, groups=groups, integration=integration)
     owners.pop(requester_id, None)
     return Approvers(user_ids=tuple(sorted(owners)), group=None, source="integration_owners",
                      via={user: f"integration_owners:{principal}" for user, principal in sorted(owners.items())},
                      problem=problem)
+
+
+def _team_owners(owner: ResourceOwner, integration: IntegrationSpec, resource: InventoryResource,
+                 requester_id: str, groups: ApproverGroups) -> Approvers | str | None:
+    """A team's owners: everyone in the owner groups of all the projects it holds roles on (joining the team gives
+    those roles, so each project's owners may decide), each counted once through the first group naming them.
+    None of them named, readable or holding anyone but the requester: the integration owners decide (the
+    returned text says why, when a group could not be read)."""
+    okta = owner.attribute == OKTA_GROUP
+    via: dict[str, str] = {}
+    handles: list[str] = []
+    problem = None
+    for project in resource.team_projects:
+        handle = project.tags.get(owner.tag_key, "").strip()
+        handle = handle if okta else handle.removeprefix("@")
+        if not handle or handle in handles:
+            continue
+        handles.append(handle)
+        answer = groups.members(kind=owner.attribute, name=handle, integration=integration)
+        if answer.problem:
+            problem = f"the owner group {handle} could not be read ({answer.problem})"
+        for member in sorted(answer.members - {requester_id}):
+            via.setdefault(member, f"resource_owner:okta:{handle}" if okta else f"resource_owner:@{handle}")
+    if not via:
+        return problem
+    group = handles[0] if len(handles) == 1 and not okta else None
+    return Approvers(user_ids=tuple(sorted(via)), group=group, source="resource_owner", via=via,
+                     okta_group=handles[0] if okta and len(handles) == 1 else None)
+
+
+def check_network(flow: AccessFlowSpec, typed: str | None) -> str | None:
+    """The CIDR block a flow with `network_access` opens (FieldErrors on the `network` field when it is missing or
+    not one the bot will add); None for a flow without it, whatever was typed."""
+    if flow.network_access is None:
+        return None
+    try:
+        return parse_network(typed or "", widest_v4=flow.network_max_prefix)
+    except NetworkRefused as refused:
+        raise FieldErrors({"network": str(refused)}) from None

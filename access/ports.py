@@ -17,11 +17,13 @@ from access.connections import OktaConnection, PagerDutyConnection
 from access.database_roles import DatabaseRole
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource, InventoryUser, SyncChanges
 from access.model import (
+    AccessListEntry,
     CredentialCheckResult,
     DiscoveryType,
     GrantFigures,
     GrantResult,
     GrantStatus,
+    HeldCredentials,
     Inventory,
     OnCallCheckResult,
     OnCallShift,
@@ -101,6 +103,38 @@ class AtlasGateway(Protocol):
 
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
+        ...
+
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        """A temporary custom database role in the cluster's project holding exactly the actions of the
+        collection-level `role` (access.database_roles.COLLECTION_ACTIONS) on its namespace; one of that name
+        already there (an attempt whose answer was lost) counts as made."""
+        ...
+
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        """The names of the custom database roles the cluster's project has."""
+        ...
+
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        """Delete the custom role; True if it was already gone."""
+        ...
+
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        """The entry `cidr` of the cluster's project's IP access list, or None when it is not there."""
+        ...
+
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        """Add `cidr` to the cluster's project's IP access list until `delete_after` (Atlas deletes it then, within
+        7 days); an entry already there is updated to this date and comment."""
+        ...
+
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        """Take `cidr` off the project's IP access list; True if it was already gone."""
+        ...
+
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        """The cluster's `mongodb+srv://` address (no user in it), for a connection string; None if Atlas has no
+        such cluster or gives none yet."""
         ...
 
 
@@ -230,6 +264,11 @@ class GrantRepository(Protocol):
         ...
 
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]: ...
+
+    def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
+        """Live grants (as `live_for`) of anyone on a cluster of project `group_id` that put `cidr` on its IP access
+        list (network_added), by id: the entry stays while one of them needs it."""
+        ...
 
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         """Lease the grants whose work is due and return them (with the lease set and version bumped).
@@ -382,6 +421,31 @@ class Outbox(Protocol):
         ...
 
 
+class CredentialVault(Protocol):
+    """Temporary database users' sign-ins between their creation and their one showing (see access.reveal).
+
+    Held encrypted where every replica can read it (the database), so whichever replica Slack sends the click
+    to can show it; `take` deletes as it reads, so it is shown once, whoever asks twice or at the same moment.
+    """
+
+    def hold(self, held: HeldCredentials) -> None:
+        """Keep `held` until it is taken or dropped; it replaces what was held for the same grant (a retry)."""
+        ...
+
+    def take(self, *, grant_id: int, requester_id: str, now: datetime) -> HeldCredentials | None:
+        """The grant's credentials, deleted as they are read, if held for `requester_id` and not past their time;
+        None otherwise (nothing is deleted then)."""
+        ...
+
+    def overdue(self, *, now: datetime, limit: int = 100) -> list[int]:
+        """The grant ids whose credentials are held past their time (never shown), oldest first."""
+        ...
+
+    def drop(self, grant_id: int) -> None:
+        """Forget the grant's credentials, if any (its user was deleted, or they were never shown)."""
+        ...
+
+
 class Notifier(Protocol):
     """What people see: the approval message, DMs to the requester, alerts to integration owners.
 
@@ -410,13 +474,11 @@ class Notifier(Protocol):
         approval message is."""
         ...
 
-    def deliver_database_credentials(
-        self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
+    def offer_database_credentials(
+        self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec, until: datetime
     ) -> bool:
-        """DM the requester their temporary database user and its password, once; True if Slack took it.
-
-        The password is the requester's alone: it is never logged, stored, or put in an error.
-        """
+        """DM the requester that their temporary database user is ready, with a "Show credentials" button that
+        shows the held sign-in once, until `until`; True if Slack took it. The DM carries no secret."""
         ...
 
 

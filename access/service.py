@@ -51,6 +51,9 @@ class RequestForm:
     # approval gives them now (None unless they are on call).
     on_call: OnCallNote | None = None
     on_call_limit: timedelta | None = None
+    # Some flow here opens a network path (network_access): the modal asks for the requester's IP address or
+    # CIDR block, at most this wide (IPv4 prefix length); None: it does not ask.
+    network_prefix: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +124,7 @@ class AccessService:
             break_glass=not ordinary,
             emergency_max_duration=max((f.max_duration for f in glass), default=None),
             ordinary_max_duration=max((f.max_duration for f in ordinary), default=None),
+            network_prefix=min((f.network_max_prefix for f in flows if f.network_access is not None), default=None),
             approvers=policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory,
                 groups=self._groups,
@@ -182,6 +186,7 @@ class AccessService:
         announce: bool = True,
         emergency: bool = False,
         submission_key: str | None = None,
+        network: str | None = None,
     ) -> AccessRequest:
         """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it (or the same
         request already waits, or too many of the person's do), Replayed for a submission already stored.
@@ -199,7 +204,7 @@ class AccessService:
                                            emergency=emergency)
             request, spec, grant = self._store_request(
                 requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
-                submission=submission_key, checked=checked)
+                submission=submission_key, checked=checked, network=network)
         except RequestRefused as refused:
             self._refused(requester, integration, resource_id, refused.reason)
             raise
@@ -235,11 +240,12 @@ class AccessService:
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None,
+        checked: tuple[str, OnCallNote] | None = None, network: str | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         try:
             return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
-                                         emergency=emergency, submission=submission, checked=checked)
+                                         emergency=emergency, submission=submission, checked=checked,
+                                         network=network)
         except Duplicate:  # another replica stored the same submission, or the same pending request, just now
             key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
                                        resource_id=resource_id, roles=roles)
@@ -248,7 +254,7 @@ class AccessService:
     def _check_and_store(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None,
+        checked: tuple[str, OnCallNote] | None = None, network: str | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         with self._store.unit_of_work() as uow:
@@ -257,6 +263,7 @@ class AccessService:
             policy.check_duration(duration, kind=resource.kind)
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
             text = policy.check_justification(flow, justification)
+            entry = policy.check_network(flow, network)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory,
                 groups=self._groups,
@@ -269,7 +276,7 @@ class AccessService:
                     and len(approvers.user_ids) < flow.approvals_required:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
             asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
-                            on_call=note)
+                            on_call=note, network_entry=entry)
             # granted at once, it waits for nobody
             waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
             if waits:

@@ -23,9 +23,9 @@ from datetime import timedelta
 from access import lifecycle
 from access.database_access import DatabaseUserSteps
 from access.entities import Grant
-from access.grant_records import GrantRecords, GrantSteps, Observer, WorkerOptions
+from access.grant_records import GrantRecords, Observer, WorkerOptions
 from access.model import GrantStatus, MembershipStatus, ResourceKind, UserAccess
-from access.ports import AtlasGateway, Clock, Notifier, StaleWrite, Store, UnitOfWork
+from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, StaleWrite, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 G = GrantStatus
@@ -35,7 +35,8 @@ __all__ = ["GrantWorker", "WorkerOptions"]  # WorkerOptions lives in access.gran
 class GrantWorker:
     def __init__(
         self, *, store: Store, gateways: Callable[[str], AtlasGateway], notifier: Notifier, clock: Clock,
-        options: WorkerOptions, observer: Observer | None = None, clusters: GrantSteps | None = None,
+        options: WorkerOptions, vault: CredentialVault, observer: Observer | None = None,
+        clusters: DatabaseUserSteps | None = None,
     ) -> None:
         self._store = store
         self._gateways = gateways
@@ -47,7 +48,7 @@ class GrantWorker:
         self._local = threading.local()  # what this thread's last claim prepared for its revocation
         # Grants on clusters: temporary database users.
         self._clusters = clusters or DatabaseUserSteps(store=store, gateways=gateways, notifier=notifier,
-                                                       clock=clock, records=self._records)
+                                                       clock=clock, records=self._records, vault=vault)
 
     @property
     def options(self) -> WorkerOptions:
@@ -59,7 +60,13 @@ class GrantWorker:
         self._options = self._records.options = options
 
     def run_due(self) -> int:
-        """Claim and work every due grant, on up to `concurrency` threads; returns how many were worked."""
+        """Claim and work every due grant, on up to `concurrency` threads; returns how many were worked.
+
+        First, the cluster grants whose sign-in was never shown in time are ended, so this round deletes them."""
+        try:
+            self._clusters.sweep_unrevealed()
+        except Exception:
+            log.exception("ending the grants whose credentials were never shown failed; the next round retries")
         first = self._claim()
         if first is None:
             return 0  # the usual sweep: nothing due, no thread started

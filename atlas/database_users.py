@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from access.database_roles import AUTH_DATABASE, DatabaseRole, split_cluster_id
-from access.model import utc_iso
+from access.database_roles import AUTH_DATABASE, COLLECTION_ACTIONS, DatabaseRole, split_cluster_id
+from access.model import AccessListEntry, utc_iso
 from atlas.client import AtlasClient
 from atlas.errors import AtlasConflict, AtlasHTTPError, AtlasNotFound, scrub
 
@@ -47,6 +47,17 @@ class DatabaseUsers:
                 "deleteAfterDate": utc_iso(delete_after)}
         self.client.call("updateGroupDatabaseUser", json=body, path_params={
             "groupId": group_id, "databaseName": AUTH_DATABASE, "username": username})
+
+    def address(self, *, cluster_id: str) -> str | None:
+        """`connectionStrings.standardSrv` of the cluster (`getGroupCluster`); None when there is no such cluster."""
+        group_id, cluster = split_cluster_id(cluster_id)
+        try:
+            body = self.client.call("getGroupCluster", path_params={"groupId": group_id, "clusterName": cluster})
+        except AtlasNotFound:
+            return None
+        strings = body.get("connectionStrings") if isinstance(body, dict) else None
+        address = strings.get("standardSrv") if isinstance(strings, dict) else None
+        return address if isinstance(address, str) and address.startswith("mongodb+srv://") else None
 
     def delete(self, *, cluster_id: str, username: str) -> bool:
         """Delete the user; True if Atlas no longer had it."""
@@ -83,3 +94,61 @@ def _without(error: AtlasHTTPError, password: str) -> AtlasHTTPError:
     detail = scrub(error.detail, [password]) if error.detail else None
     return type(error)(status=error.status, error_code=error.error_code, detail=detail,
                        operation_id=error.operation_id, retry_after=error.retry_after)
+
+
+def access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str) -> AccessListEntry | None:
+    """`getGroupAccessListEntry`: the entry, or None on a 404."""
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        body = client.call("getGroupAccessListEntry", path_params={"groupId": group_id, "entryValue": cidr})
+    except AtlasNotFound:
+        return None
+    when = body.get("deleteAfterDate") if isinstance(body, dict) else None
+    return AccessListEntry(cidr=str(body.get("cidrBlock") or cidr), comment=str(body.get("comment") or ""),
+                           delete_after=datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None)
+
+
+def put_access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str, delete_after: datetime,
+                          comment: str) -> None:
+    """`createGroupAccessListEntry` with `deleteAfterDate`: a temporary entry, which Atlas deletes at that date."""
+    group_id, _ = split_cluster_id(cluster_id)
+    client.call("createGroupAccessListEntry", path_params={"groupId": group_id}, json=[
+        {"cidrBlock": cidr, "comment": comment[:80], "deleteAfterDate": utc_iso(delete_after)}])
+
+
+def delete_access_list_entry(client: AtlasClient, *, cluster_id: str, cidr: str) -> bool:
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        client.call("deleteGroupAccessListEntry", path_params={"groupId": group_id, "entryValue": cidr})
+    except AtlasNotFound:
+        return True
+    return False
+
+
+def create_custom_role(client: AtlasClient, *, cluster_id: str, name: str, role: DatabaseRole) -> None:
+    """`createGroupCustomDbRoleRole`: exactly the collection-level role's actions on its namespace; a 409 (the name
+    is taken: an earlier attempt's role) counts as made."""
+    group_id, _ = split_cluster_id(cluster_id)
+    resource = {"db": role.database_name, "collection": role.collection or "", "cluster": False}
+    body = {"roleName": name, "inheritedRoles": [],
+            "actions": [{"action": action, "resources": [resource]} for action in COLLECTION_ACTIONS[role.role_name]]}
+    try:
+        client.call("createGroupCustomDbRoleRole", path_params={"groupId": group_id}, json=body)
+    except AtlasConflict:
+        return
+
+
+def delete_custom_role(client: AtlasClient, *, cluster_id: str, name: str) -> bool:
+    group_id, _ = split_cluster_id(cluster_id)
+    try:
+        client.call("deleteGroupCustomDbRoleRole", path_params={"groupId": group_id, "roleName": name})
+    except AtlasNotFound:
+        return True
+    return False
+
+
+def custom_role_names(client: AtlasClient, *, cluster_id: str) -> frozenset[str]:
+    """`listGroupCustomDbRoleRoles` (a plain array, not a page)."""
+    group_id, _ = split_cluster_id(cluster_id)
+    body = client.call("listGroupCustomDbRoleRoles", path_params={"groupId": group_id}) or []
+    return frozenset(str(r["roleName"]) for r in body if isinstance(r, dict) and r.get("roleName"))

@@ -4,7 +4,9 @@ Calls: 1 getOrg + ceil(projects/500) getOrgGroups pages + ceil(visible projects/
 + ceil(users/500) listOrgUsers pages + one listGroupClusters per project the cluster listing falls short for
 (multi-cloud clusters, see `atlas.cluster_listing`). For 5,000 projects and 20,000 users that is 61 calls.
 Tags come with the project list (getGroup only for a list entry without them), and project roles come from
-each org user's groupRoleAssignments (no per-project user listing).
+each org user's groupRoleAssignments (no per-project user listing). With `teams` in the integration's discovery
+types, also ceil(teams/500) listOrgTeams pages and one listGroupTeams per project (the roles each team holds
+there: Atlas lists them per project only), so an organization that asks for teams pays a call a project again.
 
 The three listings run at once, each reading up to `concurrency` pages ahead once the first page's totalCount
 says how many there are; every call is BULK priority so grants and revocations overtake it. Nothing is
@@ -21,7 +23,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import TypeVar
 
-from access.model import DiscoveredCluster, DiscoveredProject, DiscoveredUser, DiscoveryType, Inventory
+from access.model import (
+    DiscoveredCluster,
+    DiscoveredProject,
+    DiscoveredTeam,
+    DiscoveredUser,
+    DiscoveryType,
+    Inventory,
+)
 from atlas import cluster_listing
 from atlas.client import AtlasClient
 from atlas.limits import Priority
@@ -80,11 +89,18 @@ def discover(client: AtlasClient, *, organization_id: str, types: Sequence[Disco
     pool = ThreadPoolExecutor(max_workers=workers + 2, thread_name_prefix="atlas-discovery")
     try:
         users = pool.submit(_users, client, organization_id, workers, tally)
+        with_teams = DiscoveryType.TEAMS in types
+        named = pool.submit(_team_names, client, organization_id) if with_teams else None
         projects: tuple[DiscoveredProject, ...] = ()
+        held: list[tuple[str, dict[str, frozenset[str]]]] = []
         if DiscoveryType.PROJECTS in types:
             projects = _projects(client, organization_id, pool, workers, tally)
+            if with_teams:
+                team_roles = [(p.id, pool.submit(_group_teams, client, p.id)) for p in projects]
+                held = [(group_id, future.result()) for group_id, future in team_roles]
+        teams = _teams(named.result(), held) if named is not None else ()
         inventory = Inventory(organization_id=organization_id, organization_name=str(org.get("name", "")),
-                              projects=projects, users=users.result())
+                              projects=projects, users=users.result(), teams=teams)
     except BaseException:
         # Do not sit out queued calls or the rest of a listing when one of them already failed the discovery.
         tally.stop()
@@ -112,6 +128,27 @@ def _projects(client: AtlasClient, organization_id: str, pool: ThreadPoolExecuto
             slots.append(cluster_listing.ready(project, listed))
     found = (slot.result() if isinstance(slot, Future) else slot for slot in slots)
     return tuple(project for project in found if project is not None)
+
+
+def _group_teams(client: AtlasClient, group_id: str) -> dict[str, frozenset[str]]:
+    """The roles each team holds in the project (team id -> roles)."""
+    with closing(client.paginate("listGroupTeams", path_params={"groupId": group_id}, priority=BULK)) as found:
+        return {str(t["teamId"]): frozenset(str(r) for r in t.get("roleNames") or ()) for t in found}
+
+
+def _team_names(client: AtlasClient, organization_id: str) -> dict[str, str]:
+    with closing(client.paginate("listOrgTeams", path_params={"orgId": organization_id}, priority=BULK)) as found:
+        return {str(t["id"]): str(t.get("name", "")) for t in found}
+
+
+def _teams(names: dict[str, str], held: list[tuple[str, dict[str, frozenset[str]]]]) -> tuple[DiscoveredTeam, ...]:
+    roles: dict[str, dict[str, frozenset[str]]] = {team_id: {} for team_id in names}
+    for group_id, teams in held:
+        for team_id, team_roles in teams.items():
+            if team_id in roles and team_roles:
+                roles[team_id][group_id] = team_roles
+    return tuple(DiscoveredTeam(id=team_id, name=names[team_id], project_roles=roles[team_id])
+                 for team_id in sorted(names, key=lambda i: names[i].casefold()))
 
 
 def _users(client: AtlasClient, organization_id: str, read_ahead: int, tally: Tally) -> tuple[DiscoveredUser, ...]:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from access.database_roles import DatabaseRole
 from access.model import (
+    TEAM_MEMBER,
+    AccessListEntry,
     DiscoveryType,
     GrantResult,
     Inventory,
@@ -35,7 +37,15 @@ from access.model import (
 from access.ports import AtlasGateway as AtlasGatewayPort
 from access.ports import BeforeChange, Progress
 from atlas.client import AtlasClient
-from atlas.database_users import DatabaseUsers
+from atlas.database_users import (
+    DatabaseUsers,
+    access_list_entry,
+    create_custom_role,
+    custom_role_names,
+    delete_access_list_entry,
+    delete_custom_role,
+    put_access_list_entry,
+)
 from atlas.discovery import discover
 from atlas.errors import AtlasBadRequest, AtlasConflict, AtlasNotFound, OwnIdentityRefused, at_the_port
 from atlas.wire import OrgUser, membership_status, same_username
@@ -45,7 +55,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RACE_ROUNDS = 3  # look-up-then-add rounds before a conflict that keeps coming back is raised
 # A 404 naming the resource itself is no race: looking the user up again cannot help.
-RESOURCE_MISSING = frozenset({"GROUP_NOT_FOUND", "ORG_NOT_FOUND", "ORGANIZATION_NOT_FOUND"})
+RESOURCE_MISSING = frozenset({"GROUP_NOT_FOUND", "ORG_NOT_FOUND", "ORGANIZATION_NOT_FOUND", "TEAM_NOT_FOUND"})
 INVITED_ORG_ROLES = frozenset({"ORG_MEMBER"})  # what a project invitation gives in the organization
 
 
@@ -79,6 +89,8 @@ class AtlasGateway:
         looked = _FirstLook(resource, before_change)
         if resource.kind is ResourceKind.ORGANIZATION:
             return _with_retried_races(lambda: self._grant_org(resource, username, wanted, looked))
+        if resource.kind is ResourceKind.TEAM:
+            return _with_retried_races(lambda: self._grant_team(resource, username, looked))
         return _with_retried_races(lambda: self._grant_project(resource, username, wanted, looked))
 
     @at_the_port
@@ -91,6 +103,8 @@ class AtlasGateway:
             if done:
                 return RevokeResult(removed_roles=removed, removed_user=False)
         user = self.find_user(organization_id=resource.organization_id, username=username)
+        if resource.kind is ResourceKind.TEAM:
+            return self._revoke_team(resource, user, frozenset(roles), remove_user)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, user, frozenset(roles), remove_user)
         rest = self._revoke_project(resource, user, frozenset(roles) - removed, remove_user)
@@ -113,6 +127,35 @@ class AtlasGateway:
     @at_the_port
     def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
         return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
+
+    @at_the_port
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        create_custom_role(self.client, cluster_id=cluster.atlas_id, name=name, role=role)
+
+    @at_the_port
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        return custom_role_names(self.client, cluster_id=cluster.atlas_id)
+
+    @at_the_port
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        return delete_custom_role(self.client, cluster_id=cluster.atlas_id, name=name)
+
+    @at_the_port
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        return access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr)
+
+    @at_the_port
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        put_access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr, delete_after=delete_after,
+                              comment=comment)
+
+    @at_the_port
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        return delete_access_list_entry(self.client, cluster_id=cluster.atlas_id, cidr=cidr)
+
+    @at_the_port
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        return DatabaseUsers(self.client).address(cluster_id=cluster.atlas_id)
 
     # --- look-up -------------------------------------------------------------------------------------------
 
@@ -162,6 +205,22 @@ class AtlasGateway:
         return GrantResult(user_id=user.id, status=user.status, roles_before=before, added_roles=missing,
                            added_user=False)
 
+    def _grant_team(self, resource: ResourceRef, username: str, looked: _FirstLook) -> GrantResult:
+        """Membership of the team: `addOrgTeamUser` for an org member; someone who is not one is invited to the
+        organization with the team (`createOrgUser` with `teamIds`), as for org grants, and joins on accepting."""
+        org_id, team_id = resource.organization_id, resource.atlas_id
+        user = looked(self.find_user(organization_id=org_id, username=username))
+        if user is None or not user.is_member:
+            body = self.client.call("createOrgUser", path_params={"orgId": org_id}, json={
+                "username": username, "roles": {"orgRoles": sorted(INVITED_ORG_ROLES)}, "teamIds": [team_id]})
+            return _added(body, frozenset({TEAM_MEMBER}))
+        before = frozenset({TEAM_MEMBER}) if team_id in user.team_ids else frozenset()
+        if not before:
+            self.client.call("addOrgTeamUser", path_params={"orgId": org_id, "teamId": team_id},
+                             json={"id": user.id})
+        return GrantResult(user_id=user.id, status=user.status, roles_before=before,
+                           added_roles=frozenset({TEAM_MEMBER}) - before, added_user=False)
+
     def _add_role(self, operation_id: str, path: dict[str, str], body: dict[str, str]) -> None:
         try:
             self.client.call(operation_id, path_params=path, json=body)
@@ -194,6 +253,26 @@ class AtlasGateway:
                                 already_gone=gone)
         path = {"groupId": group_id, "userId": user.id}
         return self._remove_roles("removeGroupUserRole", path, "groupRole", held & roles)
+
+    def _revoke_team(self, resource: ResourceRef, user: OrgUser | None, roles: frozenset[str],
+                     remove_user: bool) -> RevokeResult:
+        """Out of the team (`removeOrgTeamUser`); a team or user gone meanwhile (404) is already done. A person
+        whose invitation to the organization this grant made, still pending and carrying nothing else, has the
+        invitation withdrawn (`removeOrgUser`), as for projects."""
+        if user is None or not user.is_member or resource.atlas_id not in user.team_ids:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        if TEAM_MEMBER not in roles and not remove_user:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=False)
+        if remove_user and user.status is not MembershipStatus.ACTIVE and user.team_ids <= {resource.atlas_id} \
+                and not user.project_roles and user.org_roles <= INVITED_ORG_ROLES:
+            gone = self._delete("removeOrgUser", {"orgId": resource.organization_id, "userId": user.id})
+            return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=True, already_gone=gone)
+        try:
+            self.client.call("removeOrgTeamUser", json={"id": user.id}, path_params={
+                "orgId": resource.organization_id, "teamId": resource.atlas_id})
+        except AtlasNotFound:  # the team was deleted in Atlas, or the person left: nothing is left to take
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=remove_user, already_gone=False)
 
     def _remove_project_roles_by_id(self, resource: ResourceRef, user_id: str,
                                     roles: frozenset[str]) -> tuple[frozenset[str], bool]:
@@ -250,6 +329,11 @@ def _access(resource: ResourceRef, user: OrgUser | None) -> UserAccess:
         return UserAccess(user_id=None, status=None, roles=frozenset())
     if resource.kind is ResourceKind.ORGANIZATION:
         return UserAccess(user_id=user.id, status=user.status, roles=_held(user, user.org_roles))
+    if resource.kind is ResourceKind.TEAM:
+        if not user.is_member:
+            return UserAccess(user_id=None, status=None, roles=frozenset())
+        in_team = frozenset({TEAM_MEMBER}) if resource.atlas_id in user.team_ids else frozenset()
+        return UserAccess(user_id=user.id, status=user.status, roles=in_team)
     roles = user.project_roles.get(resource.atlas_id)
     if not roles:
         return UserAccess(user_id=None, status=None, roles=frozenset())

@@ -27,6 +27,7 @@ class OrgUser:
     status: MembershipStatus
     org_roles: frozenset[str] = frozenset()
     project_roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    team_ids: frozenset[str] = frozenset()
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> OrgUser:
@@ -39,6 +40,7 @@ class OrgUser:
             org_roles=frozenset(roles.get("orgRoles") or ()),
             project_roles={str(a["groupId"]): frozenset(a.get("groupRoles") or ())
                            for a in assignments if a.get("groupRoles")},
+            team_ids=frozenset(str(t) for t in body.get("teamIds") or ()),
         )
 
     @property

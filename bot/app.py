@@ -25,6 +25,7 @@ from access.approver_groups import ApproverGroups
 from access.homes import HomeQueries
 from access.ports import Clock, CredentialCheck
 from access.reconcile import ReconcileOptions, ReconcileService
+from access.reveal import CredentialReveals
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
@@ -52,6 +53,7 @@ from storage.engine import POOL_SIZE, make_engine
 from storage.grant_ledger import SqlGrantLedger
 from storage.outbox import SqlOutbox
 from storage.store import SqlStore
+from storage.vault import SqlCredentialVault
 
 __all__ = ["ConfigurationError", "GatewayFactory", "Runtime", "build_runtime", "build_store"]
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ class Runtime:
     config: ConfigService
     rotation: RotationService
     reconcile: ReconcileService
+    reveals: CredentialReveals  # "Show credentials": a temporary database user's sign-in, once
     gate: AckGate  # Slack's acks first: work after an ack and Home refreshes wait their turn
 
 
@@ -99,12 +102,16 @@ def slack_client(settings: Settings, on_error: Callable[[str, str], None] | None
                              retry_handlers=retry_handlers(sleep))
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    """ATLAS_ACCESS_SECRET_KEY's encryption (every replica has the same key)."""
+    return SecretBox(settings.atlas_access_secret_key.get_secret_value() if settings.atlas_access_secret_key else None)
+
+
 def build_store(settings: Settings, clock: Clock | None = None) -> SqlStore:
-    key = settings.atlas_access_secret_key.get_secret_value() if settings.atlas_access_secret_key else None
     # Enough pooled connections for every grant the worker works at once (twice ATLAS_MAX_CONCURRENCY) besides
     # the listeners and timers: a connection opened and closed per grant costs more than the grant's own SQL.
     pool_size = max(POOL_SIZE, 2 * settings.atlas_max_concurrency + 4)
-    return SqlStore(make_engine(settings.database_url, pool_size=pool_size), SecretBox(key), clock=clock)
+    return SqlStore(make_engine(settings.database_url, pool_size=pool_size), secret_box(settings), clock=clock)
 
 
 def build_runtime(
@@ -145,7 +152,9 @@ def build_runtime(
     refresher = HomeRefresher(publisher, spacing=settings.home_refresh_seconds, gate=gate,
                               per_minute=settings.home_publish_per_minute)
     notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock, homes=refresher)
-    worker = _worker(settings, store, gateways, notifier, clock, metrics, owner, worker_concurrency)
+    # Sign-ins of temporary database users until shown once: in the database, encrypted, so any replica shows them.
+    vault = SqlCredentialVault(store.engine, secret_box(settings), clock)
+    worker = _worker(settings, store, gateways, notifier, clock, metrics, owner, worker_concurrency, vault)
     on_call = PagerDutyOnCall(clock=clock, base_url=settings.pagerduty_api_url,
                               transport=lambda: pagerduty_transport)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
@@ -163,11 +172,12 @@ def build_runtime(
         selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
         sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,
         reconcile=_reconcile(settings, store, gateways, notifier, clock), gate=gate,
+        reveals=CredentialReveals(store=store, vault=vault, clock=clock),
     )  # fmt: skip
 
 
 def _worker(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: SlackNotifier, clock: Clock,
-            metrics: Metrics, owner: str | None, concurrency: int | None) -> GrantWorker:
+            metrics: Metrics, owner: str | None, concurrency: int | None, vault: SqlCredentialVault) -> GrantWorker:
     # A revocation mostly waits on Atlas, and a grant waiting out a 429's Retry-After or a 5xx's backoff holds
     # no Atlas call slot (the client's ATLAS_MAX_CONCURRENCY bounds the calls in flight): so twice as many
     # grants are worked at once as calls may be in flight, and the slots stay busy while some grants wait.
@@ -177,7 +187,7 @@ def _worker(settings: Settings, store: SqlStore, gateways: GatewayFactory, notif
         concurrency=concurrency or 2 * settings.atlas_max_concurrency,
     )
     return GrantWorker(store=store, gateways=gateways, notifier=notifier, clock=clock, options=options,
-                       observer=metrics.grant_event)
+                       observer=metrics.grant_event, vault=vault)
 
 
 def _reconcile(settings: Settings, store: SqlStore, gateways: GatewayFactory, notifier: SlackNotifier,

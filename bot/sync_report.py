@@ -17,7 +17,8 @@ def _listing(label: str, names: tuple[str, ...]) -> str | None:
 def describe_changes(integration: str, changes: SyncChanges) -> str:
     counts = changes.counts
     head = (f"{integration}: {counts.get('organizations', 0)} organizations, {counts.get('projects', 0)} projects, "
-            f"{counts.get('clusters', 0)} clusters, {counts.get('users', 0)} users")
+            f"{counts.get('clusters', 0)} clusters, {counts.get('users', 0)} users"
+            + (f", {counts['teams']} teams" if counts.get("teams") else ""))
     lines = [head]
     for label, names in (
         ("new projects", changes.added_projects), ("removed projects", changes.removed_projects),

@@ -23,10 +23,12 @@ from bot.slack.admin.sync_runner import SyncRunner
 from bot.slack.audit_dm import send_audit_export
 from bot.slack.bolt import drain as drain_bolt
 from bot.slack.bolt import new_bolt_app
+from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.extend import register_extend
 from bot.slack.home import register_home
 from bot.slack.http import ServerThread, WsgiApp, front_of
 from bot.slack.pacing import AfterAck
+from bot.slack.reveal import register_reveal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,7 @@ def build_slack_app(runtime: Runtime) -> SlackApp:
                   selfservice=runtime.selfservice, service=runtime.service, after_ack=after_ack)
     register_extend(bolt, selfservice=runtime.selfservice, service=runtime.service, directory=runtime.directory,
                     after_ack=after_ack)
+    register_reveal(bolt, reveals=runtime.reveals, courier=CredentialsCourier(runtime.slack), after_ack=after_ack)
     register_admin(bolt, admin=_admin(runtime, after_ack))
     return SlackApp(bolt=bolt, after_ack=after_ack, runtime=runtime)
 

@@ -105,6 +105,12 @@ class SqlGrantRepository:
         rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})
         return [entity(Grant, row) for row in rows]
 
+    def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
+        return self._many(
+            GRANT.c.network_entry == cidr, GRANT.c.network_added.is_(True), GRANT.c.status.in_(LIVE),
+            GRANT.c.resource_id.startswith(f"{group_id}/", autoescape=True), order=(GRANT.c.id,),
+        )
+
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]:
         """Newest first."""
         return self._many(

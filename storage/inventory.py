@@ -9,16 +9,17 @@ from sqlalchemy import ColumnElement, Table, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from access.database_roles import cluster_atlas_id, split_cluster_id
-from access.entities import InventoryResource, InventoryUser, SyncChanges
+from access.entities import InventoryResource, InventoryUser, SyncChanges, TeamProject
 from access.model import Inventory, ResourceKind
 from storage.inventory_sync import apply_inventory
 from storage.rows import table_of
-from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow
+from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow, TeamRow
 
 ORG = table_of(OrganizationRow)
 PROJECT = table_of(ProjectRow)
 CLUSTER = table_of(ClusterRow)
 USER = table_of(AtlasUserRow)
+TEAM = table_of(TeamRow)
 COUNTED = {"organizations": ORG, "projects": PROJECT, "clusters": CLUSTER, "users": USER}
 
 _PROJECTS = select(PROJECT, ORG.c.name.label("organization_name")).select_from(
@@ -38,14 +39,15 @@ _CLUSTERS = select(
 
 
 def inventory_counts(session: Session, *, integration: str) -> dict[str, int]:
-    """Present rows per kind: organizations, projects, clusters, users."""
-    return {
-        name: session.execute(
-            select(func.count()).select_from(table)
-            .where(table.c.integration == integration, table.c.present.is_(True))
-        ).scalar_one()
-        for name, table in COUNTED.items()
-    }
+    """Present rows per kind: organizations, projects, clusters, users; and teams, when there are any."""
+    counts = {name: _present(session, table, integration) for name, table in COUNTED.items()}
+    teams = _present(session, TEAM, integration)
+    return counts | ({"teams": teams} if teams else {})
+
+
+def _present(session: Session, table: Table, integration: str) -> int:
+    return int(session.execute(select(func.count()).select_from(table)
+                               .where(table.c.integration == integration, table.c.present.is_(True))).scalar_one())
 
 
 class SqlInventoryRepository:
@@ -74,7 +76,21 @@ class SqlInventoryRepository:
                                                                               name=CLUSTER_PATH))
             statement = statement.order_by(PROJECT.c.name, CLUSTER.c.name, CLUSTER.c.id).limit(limit - len(found))
             found += [_cluster(row._mapping) for row in self._session.execute(statement)]
+        if kind in (None, ResourceKind.TEAM) and len(found) < limit:
+            statement = select(TEAM).where(*_filters(TEAM, integration, query)).order_by(TEAM.c.name, TEAM.c.id)
+            found += [self._team(row._mapping) for row in self._session.execute(statement.limit(limit - len(found)))]
         return found
+
+    def _team(self, row: Any) -> InventoryResource:
+        """A team, with the projects it holds roles on (their names and tags: owner tags name its owners)."""
+        held: dict[str, tuple[str, ...]] = dict(row["project_roles"])
+        projects = self._session.execute(
+            _PROJECTS.where(PROJECT.c.integration == row["integration"], PROJECT.c.atlas_id.in_(list(held)))
+        ).all() if held else []
+        org = self._session.execute(select(ORG.c.name).where(
+            ORG.c.integration == row["integration"], ORG.c.atlas_id == row["organization_id"])).scalar()
+        return team_resource(row, str(org or ""), [(p._mapping["name"], held[p._mapping["atlas_id"]],
+                                                    dict(p._mapping["tags"])) for p in projects])
 
     def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
         """The organization, project or cluster (`<group id>/<cluster name>`) with that id, present or not."""
@@ -85,6 +101,10 @@ class SqlInventoryRepository:
         ).first()
         if org is not None:
             return _org(org._mapping)
+        team = self._session.execute(
+            select(TEAM).where(TEAM.c.integration == integration, TEAM.c.atlas_id == atlas_id)).first()
+        if team is not None:
+            return self._team(team._mapping)
         project = self._session.execute(
             _PROJECTS.where(PROJECT.c.integration == integration, PROJECT.c.atlas_id == atlas_id)
         ).first()
@@ -147,6 +167,17 @@ def _project(row: Any) -> InventoryResource:
         integration=row["integration"], kind=ResourceKind.PROJECT, atlas_id=row["atlas_id"],
         organization_id=row["organization_id"], organization_name=row["organization_name"] or "",
         name=row["name"], tags=dict(row["tags"]), present=row["present"],
+    )
+
+
+def team_resource(row: Any, organization_name: str,
+                  projects: list[tuple[str, tuple[str, ...], dict[str, str]]]) -> InventoryResource:
+    return InventoryResource(
+        integration=row["integration"], kind=ResourceKind.TEAM, atlas_id=row["atlas_id"],
+        organization_id=row["organization_id"], organization_name=organization_name, name=row["name"],
+        present=row["present"], team_projects=tuple(
+            TeamProject(name=name, roles=tuple(roles), tags=tags)
+            for name, roles, tags in sorted(projects, key=lambda p: (p[0], tuple(p[1])))),
     )
 
 

@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 from access.entities import SyncChanges
 from access.model import DiscoveredProject, DiscoveredUser, Inventory
 from storage.rows import table_of
-from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow
+from storage.tables import AtlasUserRow, ClusterRow, OrganizationRow, ProjectRow, TeamRow
 
 CHUNK = 1000  # ids per `IN (...)`, well under every driver's parameter limit
 BATCH = 5000  # discovered items compared and written at a time
@@ -53,6 +53,10 @@ def apply_inventory(session: Session, *, integration: str, inventory: Inventory,
                       for p in inventory.projects for c in p.clusters))
     users = _sync(session, AtlasUserRow, integration, ("atlas_id",), "username",
                   (_user(u) for u in inventory.users))
+    teams = _sync(session, TeamRow, integration, ("atlas_id",), None,
+                  (((t.id,), {"atlas_id": t.id, "organization_id": org_id, "name": t.name,
+                              "project_roles": {gid: tuple(sorted(r)) for gid, r in t.project_roles.items()}})
+                   for t in inventory.teams))
     for model in (OrganizationRow, ProjectRow):
         table = table_of(model)
         session.execute(update(table).where(table.c.integration == integration, table.c.present.is_(True))
@@ -66,7 +70,7 @@ def apply_inventory(session: Session, *, integration: str, inventory: Inventory,
         added_users=_sorted(users.added_labels),
         removed_users=_sorted(users.removed_labels),
         counts={"organizations": orgs.count, "projects": projects.count, "clusters": clusters.count,
-                "users": users.count},
+                "users": users.count} | ({"teams": teams.count} if teams.count else {}),
     )
 
 

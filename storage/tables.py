@@ -85,6 +85,8 @@ class AccessFlowRow(SQLModel, table=True):
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
+    network_access: str | None = Field(default=None, sa_type=String(16))  # "requester_ip" (cluster flows)
+    network_max_prefix: int | None = None  # the widest IPv4 block it opens; None: the default
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -130,6 +132,21 @@ class ClusterRow(SQLModel, table=True):
     project_id: str = Field(sa_type=ATLAS_ID)
     name: str = Field(sa_type=TEXT)
     state: str = Field(sa_type=String(64))
+    present: bool = True
+
+
+class TeamRow(SQLModel, table=True):
+    """An Atlas team (a requestable resource: membership) and the project roles it holds (group id -> roles)."""
+
+    __tablename__ = "atlas_team"
+    __table_args__ = (UniqueConstraint("integration", "atlas_id", name="uq_atlas_team_integration"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration: str = Field(sa_type=NAME)
+    atlas_id: str = Field(sa_type=ATLAS_ID)
+    organization_id: str = Field(sa_type=ATLAS_ID)
+    name: str = Field(sa_type=TEXT, index=True)
+    project_roles: dict[str, tuple[str, ...]] = Field(sa_type=RolesByProject)
     present: bool = True
 
 
@@ -192,6 +209,7 @@ class AccessRequestRow(SQLModel, table=True):
     pending_key: str | None = Field(default=None, sa_type=String(64))  # what it asks for, while it is pending
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
+    network_entry: str | None = Field(default=None, sa_type=String(64))  # the CIDR block asked for, if any
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -236,6 +254,8 @@ class GrantRow(SQLModel, table=True):
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early
     baseline_at: datetime | None = _when()  # when the baseline was taken (NULL: nothing changed in Atlas yet)
+    network_entry: str | None = Field(default=None, sa_type=String(64))  # the IP access list entry it opens
+    network_added: bool | None = None  # it put the entry there (None: not looked at yet)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -275,4 +295,18 @@ class SlackOutboxRow(SQLModel, table=True):
     attempts: int = 0
     rev: int = 1
     due_at: datetime = _when(nullable=False, index=True)
+    created_at: datetime = _when(nullable=False)
+
+
+class HeldCredentialsRow(SQLModel, table=True):
+    """A temporary database user's sign-in until its requester opens it once (`storage.vault`): `secret` is
+    Fernet ciphertext of the username, password and connection string; the row is deleted as it is read, when
+    its user is deleted, or once past `expires_at` unread (its grant is then ended)."""
+
+    __tablename__ = "held_credentials"
+
+    grant_id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    requester_id: str = Field(sa_type=SLACK_ID)
+    secret: str = Field(sa_type=Text)
+    expires_at: datetime = _when(nullable=False, index=True)
     created_at: datetime = _when(nullable=False)

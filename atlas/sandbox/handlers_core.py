@@ -6,7 +6,7 @@ from typing import Any
 
 from atlas.sandbox import views
 from atlas.sandbox.context import Ctx, Handler, Reply
-from atlas.sandbox.errors import not_found
+from atlas.sandbox.errors import CLUSTER_NOT_FOUND, not_found
 
 
 def get_system_status(ctx: Ctx) -> Reply:
@@ -64,6 +64,14 @@ def list_cluster_details(ctx: Ctx) -> Reply:
         p, org=state.orgs[p.org_id], clusters=[c for c in state.clusters[p.id].values() if not c.multi_cloud]))
 
 
+def get_group_cluster(ctx: Ctx) -> Reply:
+    clusters = ctx.state.clusters[ctx.state.project(ctx.params["groupId"]).id]
+    name = ctx.params["clusterName"]
+    if name not in clusters:
+        raise not_found(f"No cluster named {name} exists in group {ctx.params['groupId']}.", CLUSTER_NOT_FOUND)
+    return 200, views.cluster(clusters[name])
+
+
 def list_rate_limits(ctx: Ctx) -> Reply:
     return ctx.page([], lambda item: item)
 
@@ -81,6 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "getGroup": get_group,
     "listGroupClusters": list_group_clusters,
     "listClusterDetails": list_cluster_details,
+    "getGroupCluster": get_group_cluster,
     "listRateLimits": list_rate_limits,
     "getRateLimit": get_rate_limit,
 }

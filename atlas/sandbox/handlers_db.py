@@ -20,6 +20,10 @@ from atlas.sandbox.records import DatabaseUser, iso
 from atlas.sandbox.state import State
 
 MAX_PER_PROJECT = 100
+BUILT_IN_ROLES = frozenset({
+    "read", "readWrite", "dbAdmin", "dbOwner", "enableSharding", "readAnyDatabase", "readWriteAnyDatabase",
+    "dbAdminAnyDatabase", "atlasAdmin", "backup", "clusterMonitor", "killOpSession", "directShardOperations",
+})
 MAX_LIFETIME = timedelta(days=7)
 _DATABASES = ("admin", "$external")
 _SCOPE_TYPES = ("CLUSTER", "DATA_LAKE", "STREAM")
@@ -101,11 +105,11 @@ def _document(ctx: Ctx, group_id: str, username: str, database: str) -> dict[str
 
 def _apply(ctx: Ctx, user: DatabaseUser, document: dict[str, Any]) -> None:
     """Validate the document's roles, scopes and expiry, then store it (the password never is)."""
-    _check_roles(document["roles"])
+    _check_roles(ctx.state, user.group_id, document["roles"])
     _check_scopes(ctx, user.group_id, document["scopes"])
     key = (user.group_id, user.database_name, user.username)
     if document.get("deleteAfterDate") is not None:
-        when = _delete_after(str(document["deleteAfterDate"]), now=ctx.now)
+        when = delete_after(str(document["deleteAfterDate"]), now=ctx.now)
         document["deleteAfterDate"] = iso(when)
         user.delete_after = when
         ctx.state.db_expiring[key] = when
@@ -119,12 +123,16 @@ def _require_secret(ctx: Ctx, database: str) -> None:
         raise bad_request("A SCRAM database user (databaseName admin) needs a password of at least 8 characters.")
 
 
-def _check_roles(roles: list[Any]) -> None:
+def _check_roles(state: State, group_id: str, roles: list[Any]) -> None:
     if not roles:
         raise bad_request("A database user needs at least one role.")
     for role in roles:
         if not isinstance(role, dict) or not role.get("roleName") or not role.get("databaseName"):
             raise bad_request("Each database user role needs roleName and databaseName.")
+        name = str(role["roleName"])
+        if name not in BUILT_IN_ROLES and name not in state.custom_roles.get(group_id, {}):
+            raise bad_request(f"No built-in or custom role named {name} exists in group {group_id}.",
+                              "INVALID_ROLE_NAME")
 
 
 def _check_scopes(ctx: Ctx, group_id: str, scopes: list[Any]) -> None:
@@ -135,7 +143,7 @@ def _check_scopes(ctx: Ctx, group_id: str, scopes: list[Any]) -> None:
             raise bad_request(f"Scope names cluster {scope['name']}, which does not exist in group {group_id}.")
 
 
-def _delete_after(text: str, *, now: datetime) -> datetime:
+def delete_after(text: str, *, now: datetime) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

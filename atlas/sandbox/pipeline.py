@@ -14,7 +14,17 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from atlas.sandbox import auth, handlers_core, handlers_db, handlers_keys, handlers_teams, handlers_users, members
+from atlas.sandbox import (
+    auth,
+    handlers_core,
+    handlers_db,
+    handlers_keys,
+    handlers_network,
+    handlers_roles,
+    handlers_teams,
+    handlers_users,
+    members,
+)
 from atlas.sandbox.context import Ctx, Handler
 from atlas.sandbox.errors import (
     DEPRECATED_OPERATION,
@@ -31,7 +41,7 @@ from atlas.sandbox.versions import check_content_type, negotiate
 
 HANDLERS: dict[str, Handler] = {
     **handlers_core.HANDLERS, **handlers_users.HANDLERS, **handlers_teams.HANDLERS, **handlers_keys.HANDLERS,
-    **handlers_db.HANDLERS,
+    **handlers_db.HANDLERS, **handlers_network.HANDLERS, **handlers_roles.HANDLERS,
 }
 _HEX_ID = re.compile(r"^[a-f0-9]{24}$")
 _HEX_PARAMS = ("orgId", "groupId", "userId", "teamId", "apiUserId", "secretId")
@@ -114,6 +124,7 @@ def refresh(state: State, *, now: datetime) -> None:
     """What Atlas does on its own as time passes: invitations expire, temporary database users go."""
     members.expire_invitations(state, now=now)
     handlers_db.expire(state, now=now)
+    handlers_network.expire(state, now=now)
 
 
 def _page(query: Mapping[str, str]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,16 @@ class AccessEntry:
     @property
     def key(self) -> str:
         return self.cidr_block or self.ip_address or ""
+
+
+@dataclass
+class NetworkEntry:
+    """One entry of a project's IP access list (an address is a /32 or /128 network)."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    comment: str
+    created: datetime
+    delete_after: datetime | None = None
 
 
 @dataclass(eq=False)

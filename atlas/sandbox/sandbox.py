@@ -6,6 +6,7 @@ the same. State sits behind one lock; injected latency is slept outside it, so c
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -14,12 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from atlas.sandbox import handlers_db, keys, members, routing, views
+from atlas.sandbox import handlers_db, handlers_network, keys, members, routing, views
 from atlas.sandbox.errors import ApiFailure
 from atlas.sandbox.faults import Faults
 from atlas.sandbox.pipeline import Incoming, parsed_body, refresh, serve
 from atlas.sandbox.recording import RecordedRequest, Recorder, safe_body, safe_headers
-from atlas.sandbox.records import Team
+from atlas.sandbox.records import NetworkEntry, Team
 from atlas.sandbox.routing import RouteKind
 from atlas.sandbox.state import State
 
@@ -198,6 +199,25 @@ class Sandbox:
         with self._seeding():
             refresh(self._state, now=self._now())
             return [views.database_user(u) for u in self._state.db_users[self._state.project(group_id).id].values()]
+
+    def custom_roles(self, group_id: str) -> list[dict[str, Any]]:
+        """The project's custom database roles as listGroupCustomDbRoleRoles would return them."""
+        with self._seeding():
+            return list(self._state.custom_roles.get(self._state.project(group_id).id, {}).values())
+
+    def access_list(self, group_id: str) -> list[dict[str, Any]]:
+        """The project's IP access list as listGroupAccessListEntries would return it."""
+        with self._seeding():
+            refresh(self._state, now=self._now())
+            group = self._state.project(group_id).id
+            return [handlers_network.view(e, group) for e in self._state.access_lists.get(group, {}).values()]
+
+    def add_access_entry(self, *, group_id: str, cidr: str, comment: str = "") -> None:
+        """A permanent entry put there by hand (the office network, say)."""
+        with self._seeding():
+            network = ipaddress.ip_network(cidr, strict=True)
+            self._state.access_lists.setdefault(self._state.project(group_id).id, {})[str(network)] = NetworkEntry(
+                network=network, comment=comment, created=self._now())
 
     def expire_database_users(self) -> int:
         """Remove the database users whose deleteAfterDate has passed on the sandbox clock; how many went."""

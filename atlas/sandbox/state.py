@@ -6,6 +6,7 @@ import random
 import string
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from atlas.sandbox.errors import (
     GROUP_NOT_FOUND,
@@ -20,6 +21,7 @@ from atlas.sandbox.records import (
     Cluster,
     DatabaseUser,
     Membership,
+    NetworkEntry,
     Org,
     Person,
     Project,
@@ -53,6 +55,8 @@ class State:
         self.tokens_issued: Counter[str] = Counter()
         self.db_users: dict[str, dict[tuple[str, str], DatabaseUser]] = {}  # group id -> (db, username) -> user
         self.db_expiring: dict[tuple[str, str, str], datetime] = {}  # (group id, db, username) -> deleteAfterDate
+        self.access_lists: dict[str, dict[str, NetworkEntry]] = {}  # group id -> network -> entry
+        self.custom_roles: dict[str, dict[str, dict[str, Any]]] = {}  # group id -> role name -> UserCustomDBRole
         self.nonce_key = self.random_text(32, string.ascii_letters + string.digits).encode()
 
     # --- ids and secrets --------------------------------------------------------------------------------------

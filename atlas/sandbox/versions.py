@@ -11,6 +11,7 @@ from atlas.sandbox.errors import INVALID_VERSION_DATE, UNSUPPORTED_MEDIA_TYPE, V
 # Older versions the spec still lists for our operations, with their sunset dates (../shared/atlas/endpoints.txt).
 OLDER_VERSIONS: dict[str, dict[str, str]] = {
     "listGroupClusters": {"2023-01-01": "2027-07-01", "2023-02-01": "2027-07-01"},
+    "getGroupCluster": {"2023-01-01": "2027-07-01", "2023-02-01": "2027-07-01"},
     "listOrgUsers": {"2023-01-01": "2027-07-01"},
     "listGroupUsers": {"2023-01-01": "2027-07-01"},
     "listOrgTeamUsers": {"2023-01-01": "2027-07-01"},

@@ -39,6 +39,7 @@ def cluster(record: Cluster) -> dict[str, Any]:
         "mongoDBVersion": "8.0.4", "paused": record.state == "PAUSED", "backupEnabled": False,
         "pitEnabled": False, "terminationProtectionEnabled": False, "versionReleaseSystem": "LTS",
         "tags": [], "labels": [], "replicationSpecs": [],
+        "connectionStrings": {"standardSrv": srv_address(record)},
     }
 
 
@@ -61,6 +62,11 @@ def cloud_cluster(record: Cluster) -> dict[str, Any]:
         "availability": _AVAILABILITY.get(record.state, "available"), "alertCount": 0, "authEnabled": True,
         "sslEnabled": True, "backupEnabled": False, "dataSizeBytes": 0, "versions": ["8.0.4"],
     }
+
+
+def srv_address(record: Cluster) -> str:
+    """The cluster's DNS seed list address, shaped as Atlas's (`<name>.<5 characters>.mongodb.net`)."""
+    return f"mongodb+srv://{record.name.lower()}.{record.id[-5:].lower()}.mongodb.net"
 
 
 def org_user(person: Person, membership: Membership) -> dict[str, Any]:

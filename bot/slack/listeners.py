@@ -190,6 +190,7 @@ class RequestListeners:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
                 duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
+                network=form.network,
                 submission_key=once_only.submission_key(view.get("id")),
             )  # fmt: skip
         except Replayed:

@@ -297,22 +297,27 @@ def _expired(request: AccessRequest, grant: Grant | None, what: str, ref: str) -
     return f"Your {ref} for {what} expired without a decision."
 
 
+def _credentials_unrevealed(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
+    user = mrkdwn.code(grant.database_user or "") if grant is not None else "the temporary database user"
+    return (f":lock: Your {ref} ({what}): its credentials were not shown within 10 minutes, so {user} is being "
+            "deleted. Ask again when you need access.")
+
+
 _EVENTS = {
     "requested": _requested, "approved": _approved, "denied": _denied, "granted": _granted, "invited": _invited,
     "activated": _activated, "revoked": _revoked, "grant_failed": _grant_failed, "cancelled": _cancelled,
     "expired": _expired, "break_glass_reviewed": _reviewed, "expiring": _expiring,
     "pending_reminded": _pending_reminded, "pending_escalated": _pending_escalated,
+    "credentials_unrevealed": _credentials_unrevealed,
 }  # fmt: skip
 
 
-def database_credentials_text(*, request: AccessRequest, grant: Grant, password: str) -> str:
-    """The one message that carries a temporary database user's password (see bot.slack.credentials_dm)."""
+def credentials_offer_text(*, request: AccessRequest, grant: Grant, until: datetime) -> str:
+    """The DM that replaced the password: the user is ready, its sign-in is shown once by the button (no secret)."""
     return (
         f":key: You now have {roles_words(grant.roles)} on {resource_words(grant)} (request #{request.id}) "
-        f"through a temporary database user, until {when(grant.expires_at)}:\n"
-        f"• Username: {mrkdwn.code(grant.database_user or '')}\n"
-        f"• Password: `{password}`\n"
-        "• Authentication database: `admin`\n"
-        "This is the only time you will see this password: atlas-access keeps no copy. Atlas deletes the user "
-        "at the end of the period by itself, even if atlas-access is down."
+        f"through a temporary database user, {mrkdwn.code(grant.database_user or '')}, until "
+        f"{when(grant.expires_at)}.\nPress *Show credentials* to see its password and connection string: they "
+        f"are shown once only, and only until {when(until)}. Not shown by then, the user is deleted. Atlas deletes "
+        "the user at the end of the period by itself, even if atlas-access is down."
     )

@@ -30,6 +30,7 @@ from bot.slack import mrkdwn, views
 from bot.slack.credentials_dm import CredentialsCourier
 from bot.slack.directory import SlackDirectory
 from bot.slack.extend import expiring_blocks
+from bot.slack.reveal import offer_blocks
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +170,12 @@ class SlackNotifier:
                     "reply_broadcast": bool(request.message_ts), "text": views.clip(text, 3000)},
                    while_pending=request.id)
 
-    def deliver_database_credentials(
-        self, *, request: AccessRequest, grant: Grant, password: str, integration: IntegrationSpec
+    def offer_database_credentials(
+        self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec, until: datetime
     ) -> bool:
-        text = words.database_credentials_text(request=request, grant=grant, password=password)
-        return self._credentials.deliver(channel=self._dm_channel(request.requester_id), text=text)
+        text = words.credentials_offer_text(request=request, grant=grant, until=until)
+        return self._credentials.deliver(channel=self._dm_channel(request.requester_id), text=text,
+                                         blocks=offer_blocks(text, grant))
 
     def publish_homes(self, request: AccessRequest) -> None:
         """Refresh the App Home of everyone `request` concerns: its requester and its approvers."""

@@ -33,6 +33,7 @@ class RequestSubmission:
     justification: str
     emergency: bool = False  # "This is an emergency" was ticked: only a break-glass flow may take it
     emergency_shown: bool = False  # the modal shows that box (its errors can point there)
+    network: str | None = None  # the IP address or CIDR block typed, when the modal asks for one
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -101,10 +102,11 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
     justification = typed(values, v.JUSTIFICATION)
     if len(justification) > MAX_JUSTIFICATION:  # the modal's max_length, checked again: a crafted payload need not
         raise InputErrors({v.JUSTIFICATION: f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
+    network = one_line(typed(values, v.NETWORK))[:64] if v.NETWORK in values else None
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
                              custom_duration=custom, justification=justification, emergency=_emergency(values),
                              emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
-                                                 for block in view.get("blocks") or ()))
+                                                 for block in view.get("blocks") or ()), network=network)
 
 
 def _emergency(values: dict[str, dict[str, Any]]) -> bool:
@@ -156,6 +158,8 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
             block = field
         elif field == v.EMERGENCY and submission.emergency_shown:
             block = v.EMERGENCY
+        elif field == v.NETWORK and submission.network is not None:
+            block = v.NETWORK
         else:
             block = v.RESOURCE
         placed[block] = f"{placed[block]} {message}" if block in placed else message

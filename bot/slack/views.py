@@ -45,6 +45,7 @@ RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
+NETWORK = "network"  # the requester's IP address or CIDR block (a flow with network_access); the FieldErrors key
 APPROVE, DENY = "approve", "deny"
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
@@ -69,8 +70,24 @@ def parse_resource_value(value: str) -> tuple[str, str] | None:
     return (integration, atlas_id) if integration and atlas_id else None
 
 
+def role_title(role: str) -> str:
+    """`GROUP_OWNER` -> `Project Owner`, `GROUP_DATA_ACCESS_READ_ONLY` -> `Project Data Access Read Only`."""
+    return "Project " + role.removeprefix("GROUP_").replace("_", " ").title()
+
+
+def team_gives(resource: InventoryResource) -> str:
+    """What joining a team gives: `Project Owner on payments, orders; Project Read Only on search`."""
+    by_roles: dict[str, list[str]] = {}
+    for project in resource.team_projects:
+        by_roles.setdefault(", ".join(role_title(r) for r in sorted(project.roles)), []).append(project.name)
+    return "; ".join(f"{roles} on {', '.join(names)}" for roles, names in by_roles.items()) or "no project roles"
+
+
 def resource_label(resource: InventoryResource) -> str:
     org = mrkdwn.plain(resource.organization_name or resource.organization_id)
+    if resource.kind.value == "team":
+        text = f"team {mrkdwn.plain(resource.name)}: {mrkdwn.plain(team_gives(resource))}"
+        return clip(f"{text} · {mrkdwn.plain(resource.integration)}", OPTION_TEXT)
     text = f"{resource.kind.value} {mrkdwn.plain(resource.name)}"
     if resource.kind.value in ("project", "cluster"):
         text += f" · {org}"
@@ -144,9 +161,21 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
         InputBlock(block_id=JUSTIFICATION, label="Why do you need it?", optional=not form.justification_required,
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
+        *_network_input(form),
         *box,
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
+
+
+def _network_input(form: RequestForm) -> list[Block]:
+    """Where a flow opens a network path: the requester's public IP address or CIDR block."""
+    if form.network_prefix is None:
+        return []
+    return [InputBlock(
+        block_id=NETWORK, label="Your public IP address or CIDR block",
+        hint=(f"It goes on the project's IP access list until your access ends (at most a /{form.network_prefix}; "
+              "public addresses only)."),
+        element=PlainTextInputElement(action_id=NETWORK, placeholder="34.120.5.7", max_length=64))]
 
 
 EMERGENCY_MODE = (":rotating_light: *Emergency access.* Pick the organization, project or cluster: where a "
@@ -183,8 +212,8 @@ def _duration_option(preset: tuple[timedelta, str]) -> Option:
 def approvers_preview(form: RequestForm, *, group_mention: str | None) -> str:
     """Who will decide, as the modal previews it (and what a cluster or break-glass grant means)."""
     if form.resource.kind.value == "cluster":
-        note = ("\n:key: You get a temporary database user on this cluster; its password comes to you by DM, once. "
-                "Atlas deletes the user at the end (7 days at most).")
+        note = ("\n:key: You get a temporary database user on this cluster; a DM lets you see its password once "
+                "(within 10 minutes). Atlas deletes the user at the end (7 days at most).")
         return _approvers_preview(form, group_mention) + note
     return _approvers_preview(form, group_mention)
 
@@ -273,7 +302,8 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
         f"*Approvers*\n{_approvers(request, group_mention)}",
         f"*Approvals*\n{_approvals(request)}",
         f"*Status*\n{request.status.value}",
-    ]
+    ] + ([f"*Network*\n{mrkdwn.code(request.network_entry)} on the IP access list until the access ends"]
+         if request.network_entry else [])
 
 
 def _approvers(request: AccessRequest, group_mention: str | None) -> str:

@@ -43,7 +43,7 @@ def test_database_roles_parse(text: str, role: str, database: str) -> None:
 @pytest.mark.parametrize(("text", "says"), [
     ("read", "name the database after @"),
     ("read@", "name the database after @"),
-    ("read@or.ders", "name the database after @"),
+    ("read@or/ders", "name the database after @"), ("read@.ders", "name the database and collection"),
     ("read@a b", "name the database after @"),
     ("read@admin", "system database"),
     ("readWrite@local", "system database"),

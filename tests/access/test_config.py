@@ -279,3 +279,47 @@ def test_a_stored_spec_is_not_held_to_limits_added_after_it_was_stored() -> None
         IntegrationSpec.model_validate(integration)
     with pytest.raises(ValueError, match="at least 1 minute"):  # what was never valid is not valid stored either
         AccessFlowSpec.model_validate({**flow, "max_duration": timedelta(0)}, context=STORED)
+
+
+# --- team flows ---------------------------------------------------------------------------------------------
+
+
+def team_document(**flow: Any) -> dict[str, Any]:
+    data = copy.deepcopy(VALID)
+    data["integrations"][0]["discovery"] = ["organizations", "projects", "teams"]
+    data["access_flows"][0] = {"name": "prod-teams", "integration": "prod",
+                               "resources": {"types": ["team"], "names": ["dba*"]}, "max_duration": "8h", **flow}
+    return data
+
+
+@pytest.mark.parametrize("roles", [DELETE, []])
+def test_a_team_flow_gives_team_membership_without_naming_roles(roles: Any) -> None:
+    data = team_document() if roles is DELETE else team_document(roles=roles)
+    document = ConfigDocument.model_validate(data)
+    assert document.access_flows[0].roles == ["TEAM_MEMBER"]
+    assert check_flow_against(document.access_flows[0], document.integrations[0], "access_flows[0]") == []
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (team_document(roles=["GROUP_OWNER"]), "is not a known role for team"),
+    (team_document(resources={"types": ["team", "project"]}), "give teams a flow of their own"),
+])
+def test_team_flows_hold_teams_and_membership_only(data: dict[str, Any], expected: str) -> None:
+    try:
+        document = ConfigDocument.model_validate(data)
+    except ValueError as error:
+        assert expected in str(error)
+        return
+    problems = check_flow_against(document.access_flows[0], document.integrations[0], "access_flows[0]")
+    assert any(expected in p for p in problems)
+
+
+def test_teams_are_discovered_with_projects() -> None:
+    data = team_document()
+    data["integrations"][0]["discovery"] = ["organizations", "teams"]
+    with pytest.raises(ValueError, match="teams are discovered with the projects"):
+        ConfigDocument.model_validate(data)
+    data["integrations"][0]["discovery"] = ["organizations", "projects"]
+    document = ConfigDocument.model_validate(data)
+    problems = check_flow_against(document.access_flows[0], document.integrations[0], "access_flows[0]")
+    assert any("does not discover teams" in p for p in problems)

@@ -26,6 +26,7 @@ from storage.store import SqlStore
 from storage.testing import sqlite_url
 from tests.access.fakes import Directory
 from tests.access.usecase_world import ANN, ROLES, RecordingNotifier, no_atlas
+from tests.fakes.vault import MemoryVault
 from tests.storage import builders as b
 
 LEASE = timedelta(seconds=60)
@@ -60,7 +61,7 @@ class World:
     def __init__(self, store: SqlStore, clock: b.Clock, *, seed: bool = True) -> None:
         self.store, self.clock, self.notifier = store, clock, SlackDown()
         worker = GrantWorker(store=store, gateways=no_atlas, notifier=self.notifier, clock=clock,
-                             options=WorkerOptions(owner="test"))
+                             options=WorkerOptions(owner="test"), vault=MemoryVault())
         self.service = AccessService(store=store, gateways=no_atlas, directory=Directory(), notifier=self.notifier,
                                      clock=clock, worker=worker)
         self.project = b.project(1, name="payments", env="prod")

@@ -22,6 +22,7 @@ from storage.store import SqlStore
 from storage.testing import sqlite_url
 from tests.access.usecase_world import RecordingNotifier
 from tests.atlas.helpers import World, new_world
+from tests.fakes.vault import MemoryVault
 from tests.storage import builders as b
 
 G = GrantStatus
@@ -66,7 +67,7 @@ def worker_over(engine: Engine, atlas: World, *, clock: b.Clock) -> tuple[GrantW
         uow.integrations.upsert(b.integration(organization_id=atlas.org_id))
     gateway = AtlasGateway(atlas.client())
     worker = GrantWorker(store=store, gateways=lambda _name: gateway, notifier=RecordingNotifier(), clock=clock,
-                         options=WorkerOptions(owner="test", backoff_cap_seconds=CAP))
+                         options=WorkerOptions(owner="test", backoff_cap_seconds=CAP), vault=MemoryVault())
     return worker, store
 
 

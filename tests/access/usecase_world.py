@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from access import lifecycle
 from access.config import AccessFlowSpec, IntegrationSpec
@@ -20,6 +20,7 @@ from access.service import AccessService
 from access.worker import GrantWorker, WorkerOptions
 from storage.store import SqlStore
 from tests.access.fakes import Directory
+from tests.fakes.vault import MemoryVault
 from tests.storage import builders as b
 
 ANN = Requester(user_id="U0REQUESTER", email="ada@example.com")
@@ -50,8 +51,8 @@ class RecordingNotifier:
     def remind_approvers(self, *, request: AccessRequest, integration: IntegrationSpec, escalated: bool) -> None:
         return None
 
-    def deliver_database_credentials(self, *, request: AccessRequest, grant: Grant, password: str,
-                                     integration: IntegrationSpec) -> bool:
+    def offer_database_credentials(self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec,
+                                   until: datetime) -> bool:
         return True
 
 
@@ -66,7 +67,7 @@ class UseCaseWorld:
         self.store, self.clock = store, clock
         self.notifier = RecordingNotifier()
         worker = GrantWorker(store=store, gateways=no_atlas, notifier=self.notifier, clock=clock,
-                             options=WorkerOptions(owner="test"))
+                             options=WorkerOptions(owner="test"), vault=MemoryVault())
         self.service = AccessService(store=store, gateways=no_atlas, directory=Directory(), notifier=self.notifier,
                                      clock=clock, worker=worker, max_pending=max_pending)
         self.selfservice = SelfService(store=store, clock=clock, worker=worker, max_pending=max_pending)

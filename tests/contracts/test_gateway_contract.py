@@ -13,6 +13,7 @@ import pytest
 from access.database_roles import parse_database_role
 from access.errors import GatewayError, GatewayRateLimited, GatewayRefused, GatewayUnauthorized, GatewayUnreachable
 from access.model import (
+    TEAM_MEMBER,
     DiscoveryType,
     GrantResult,
     MembershipStatus,
@@ -492,3 +493,143 @@ def test_once_the_trouble_is_over_calls_work_again(atlas_world: AtlasWorld) -> N
     atlas_world.recover()
     result = atlas_world.gateway.grant(resource=ref(atlas_world, PROJECT, payments), username=ANN, roles=[READ])
     assert result.added_roles == {READ} and atlas_world.project_roles(payments, ANN) == {READ}
+
+
+def test_a_clusters_address_is_its_srv_seed_list_and_none_for_a_missing_cluster(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    address = atlas_world.gateway.cluster_address(cluster=cluster_ref(atlas_world, payments))
+    assert address is not None and address.startswith("mongodb+srv://payments-main.")
+    assert address.endswith(".mongodb.net") and "@" not in address
+    assert atlas_world.gateway.cluster_address(cluster=cluster_ref(atlas_world, payments, "gone")) is None
+
+
+# --- teams -------------------------------------------------------------------------------------------------------
+
+
+def team_ref(world: AtlasWorld, team_id: str) -> ResourceRef:
+    return ref(world, ResourceKind.TEAM, team_id, name="dbas")
+
+
+def test_teams_are_discovered_with_the_project_roles_they_hold(atlas_world: AtlasWorld) -> None:
+    payments, orders = project(atlas_world), project(atlas_world, "orders")
+    team = atlas_world.add_team("dbas", projects={payments: ["GROUP_OWNER"], orders: ["GROUP_OWNER", READ]})
+    found = atlas_world.gateway.discover(organization_id=atlas_world.org_id,
+                                         types=[DiscoveryType.PROJECTS, DiscoveryType.TEAMS])
+    [dbas] = found.teams
+    assert (dbas.id, dbas.name) == (team, "dbas")
+    assert dbas.project_roles == {payments: frozenset({"GROUP_OWNER"}), orders: frozenset({"GROUP_OWNER", READ})}
+    assert atlas_world.gateway.discover(organization_id=atlas_world.org_id, types=[DiscoveryType.PROJECTS]).teams == ()
+
+
+def test_a_team_grant_adds_a_member_and_its_revocation_removes_them(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    atlas_world.add_user(ANN)
+    team = atlas_world.add_team("dbas", projects={payments: ["GROUP_OWNER"]})
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    assert gw.user_access(resource=where, username=ANN).roles == frozenset()
+    result = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert (result.added_roles, result.added_user, result.status) == ({TEAM_MEMBER}, False, MembershipStatus.ACTIVE)
+    assert atlas_world.in_team(team, ANN) and gw.user_access(resource=where, username=ANN).roles == {TEAM_MEMBER}
+    again = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert again.added_roles == frozenset() and again.roles_before == {TEAM_MEMBER}
+    gone = gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True)
+    assert gone.removed_roles == {TEAM_MEMBER} and not atlas_world.in_team(team, ANN)
+    assert atlas_world.status(ANN) == "ACTIVE"  # still in the organization
+    assert gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True).already_gone
+
+
+def test_a_stranger_is_invited_with_the_team_and_the_invitation_withdrawn(atlas_world: AtlasWorld) -> None:
+    team = atlas_world.add_team("dbas", projects={project(atlas_world): ["GROUP_OWNER"]})
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    result = gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert (result.status, result.added_user) == (MembershipStatus.PENDING, True)
+    assert atlas_world.status(ANN) == "PENDING" and atlas_world.in_team(team, ANN)
+    gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True)
+    assert atlas_world.status(ANN) is None
+
+
+def test_a_team_deleted_in_atlas_is_already_gone_for_a_revocation_and_refused_for_a_grant(
+        atlas_world: AtlasWorld) -> None:
+    atlas_world.add_user(ANN)
+    team = atlas_world.add_team("dbas", projects={project(atlas_world): ["GROUP_OWNER"]}, members=[ANN])
+    atlas_world.delete_team(team)
+    gw, where = atlas_world.gateway, team_ref(atlas_world, team)
+    assert gw.revoke(resource=where, username=ANN, roles=[TEAM_MEMBER], remove_user=True).already_gone
+    with pytest.raises(GatewayRefused) as refused:
+        gw.grant(resource=where, username=ANN, roles=[TEAM_MEMBER])
+    assert refused.value.status == 404
+
+
+# --- the project's IP access list ---------------------------------------------------------------------------------
+
+
+def test_an_access_list_entry_is_added_until_its_date_and_deleted_once(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    until = (atlas_world.now() + timedelta(hours=2)).replace(microsecond=0)
+    assert gw.access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is None
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", delete_after=until, comment="request #7")
+    entry = gw.access_list_entry(cluster=cluster, cidr="203.0.113.7/32")
+    assert entry is not None and (entry.delete_after, entry.comment) == (until, "request #7")
+    assert atlas_world.access_list(payments) == {"203.0.113.7/32": until}
+    later = until + timedelta(hours=1)
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", delete_after=later, comment="request #8")
+    assert atlas_world.access_list(payments) == {"203.0.113.7/32": later}
+    assert gw.delete_access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is False
+    assert gw.delete_access_list_entry(cluster=cluster, cidr="203.0.113.7/32") is True
+
+
+def test_atlas_deletes_a_temporary_entry_at_its_date_and_keeps_a_permanent_one(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    atlas_world.add_access_entry(payments, "198.51.100.0/24")
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    gw.put_access_list_entry(cluster=cluster, cidr="203.0.113.0/28", comment="request #9",
+                             delete_after=atlas_world.now() + timedelta(hours=1))
+    office = gw.access_list_entry(cluster=cluster, cidr="198.51.100.0/24")
+    assert office is not None and office.delete_after is None
+    atlas_world.advance(timedelta(hours=1))
+    assert atlas_world.access_list(payments) == {"198.51.100.0/24": None}
+
+
+def test_an_entry_past_seven_days_is_refused(atlas_world: AtlasWorld) -> None:
+    cluster = cluster_ref(atlas_world, project(atlas_world))
+    with pytest.raises(GatewayRefused) as refused:
+        atlas_world.gateway.put_access_list_entry(cluster=cluster, cidr="203.0.113.7/32", comment="x",
+                                                  delete_after=atlas_world.now() + timedelta(days=8))
+    assert refused.value.status == 400
+
+
+# --- temporary custom roles ----------------------------------------------------------------------------------------
+
+
+def test_a_custom_role_holds_exactly_the_collections_actions_and_a_user_can_hold_it(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    gw.create_custom_role(cluster=cluster, name="ann-g1-abc-c0", role=parse_database_role("readWrite@orders.pay"))
+    gw.create_custom_role(cluster=cluster, name="ann-g1-abc-c0", role=parse_database_role("readWrite@orders.pay"))
+    assert atlas_world.custom_roles(payments) == {
+        "ann-g1-abc-c0": {"FIND@orders.pay", "INSERT@orders.pay", "UPDATE@orders.pay", "REMOVE@orders.pay"}}
+    custom = parse_database_role("read@x").__class__(role_name="ann-g1-abc-c0", database_name="admin")
+    gw.create_database_user(cluster=cluster, username="ann-g1-abc", password="p" * 32, roles=[custom],
+                            delete_after=atlas_world.now() + timedelta(hours=1), description="d")
+    assert gw.delete_database_user(cluster=cluster, username="ann-g1-abc") is False
+    assert gw.delete_custom_role(cluster=cluster, name="ann-g1-abc-c0") is False
+    assert gw.delete_custom_role(cluster=cluster, name="ann-g1-abc-c0") is True
+    assert atlas_world.custom_roles(payments) == {}
+
+
+def test_a_user_cannot_hold_a_custom_role_that_does_not_exist(atlas_world: AtlasWorld) -> None:
+    cluster = cluster_ref(atlas_world, project(atlas_world))
+    missing = parse_database_role("read@x").__class__(role_name="nobody-made-me", database_name="admin")
+    with pytest.raises(GatewayRefused) as refused:
+        atlas_world.gateway.create_database_user(cluster=cluster, username="u1", password="p" * 32, roles=[missing],
+                                                 delete_after=atlas_world.now() + timedelta(hours=1), description="d")
+    assert refused.value.status == 400
+
+
+def test_the_projects_custom_role_names_are_listed(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    gw, cluster = atlas_world.gateway, cluster_ref(atlas_world, payments)
+    assert gw.custom_role_names(cluster=cluster) == frozenset()
+    gw.create_custom_role(cluster=cluster, name="analytics-reader", role=parse_database_role("read@analytics.events"))
+    assert gw.custom_role_names(cluster=cluster) == {"analytics-reader"}

@@ -81,12 +81,11 @@ def test_a_reminder_is_a_reply_in_the_messages_thread(notifier_world: NotifierWo
     assert notifier_world.replies(request.channel or "", request.message_ts or "") == 1
 
 
-def test_database_credentials_go_to_the_requester_once_and_nowhere_else(notifier_world: NotifierWorld) -> None:
-    password = "Pw" + "x7" * 15
-    delivered = notifier_world.notifier.deliver_database_credentials(request=REQUEST, grant=GRANT, password=password,
-                                                                     integration=SPEC)
+def test_database_credentials_are_offered_to_the_requester_only(notifier_world: NotifierWorld) -> None:
+    delivered = notifier_world.notifier.offer_database_credentials(request=REQUEST, grant=GRANT, integration=SPEC,
+                                                                   until=T0 + timedelta(minutes=10))
     assert delivered is True and notifier_world.dms("U1") == 1
-    assert notifier_world.places_showing(password) == ["dm:U1"]
+    assert notifier_world.places_showing("ann-g9-abc123") == ["dm:U1"]
 
 
 def test_slack_refusing_fails_quietly(notifier_world: NotifierWorld) -> None:
@@ -97,7 +96,7 @@ def test_slack_refusing_fails_quietly(notifier_world: NotifierWorld) -> None:
     notifier_world.notifier.tell_requester(request=request, grant=None, event="approved", integration=SPEC)
     notifier_world.notifier.alert_owners(integration=SPEC, text="hello")
     notifier_world.notifier.remind_approvers(request=request, integration=SPEC, escalated=False)
-    assert notifier_world.notifier.deliver_database_credentials(request=REQUEST, grant=GRANT, password="p" * 32,
-                                                                integration=SPEC) is False
+    assert notifier_world.notifier.offer_database_credentials(request=REQUEST, grant=GRANT, integration=SPEC,
+                                                              until=T0 + timedelta(minutes=10)) is False
     assert notifier_world.top_level(APPROVALS) == 0 and notifier_world.dms("U1") == 0
     assert notifier_world.renders(APPROVALS, "1767603600.000100") == 0

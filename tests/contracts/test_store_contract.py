@@ -261,6 +261,21 @@ def test_live_grants_of_one_person_on_one_resource(store_world: StoreWorld) -> N
     assert [g.id for g in live] == [made[s].id for s in GrantStatus if s is not G.REVOKED]
 
 
+def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: StoreWorld) -> None:
+    group, cidr = "6a0000000000000000000009", "34.120.5.7/32"
+    on = {"resource_id": f"{group}/orders-db", "network_entry": cidr}
+    mine = add_grant(store_world, status=G.ACTIVE, network_added=True, **on)
+    theirs = add_grant(store_world, status=G.GRANTING, network_added=True, username="bob@example.com",
+                       **{**on, "resource_id": f"{group}/other-db"})
+    add_grant(store_world, status=G.ACTIVE, network_added=False, **on)  # it was there before: not theirs
+    add_grant(store_world, status=G.REVOKED, network_added=True, **on)
+    add_grant(store_world, status=G.ACTIVE, network_added=True, **{**on, "network_entry": "34.120.5.8/32"})
+    add_grant(store_world, status=G.ACTIVE, network_added=True, **{**on, "resource_id": "6a0000000000000000000008/x"})
+    with store_world.store.unit_of_work() as uow:
+        found = uow.grants.live_with_network(group_id=group, cidr=cidr)
+    assert [g.id for g in found] == [mine.id, theirs.id]
+
+
 def test_a_requesters_grants_by_status_newest_first(store_world: StoreWorld) -> None:
     older = add_grant(store_world, status=G.ACTIVE, created_at=T0)
     newer = add_grant(store_world, status=G.INVITED, created_at=T0 + timedelta(minutes=1))

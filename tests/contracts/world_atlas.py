@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from access.model import ResourceKind, ResourceRef
+from access.database_roles import COLLECTION_ACTIONS
+from access.model import AccessListEntry, ResourceKind, ResourceRef
 from access.ports import AtlasGateway
 from atlas.gateway import AtlasGateway as RealGateway
 from tests.atlas.helpers import World, new_world
@@ -37,6 +38,12 @@ class AtlasWorld(Protocol):
     def add_user(self, username: str, *, org_roles: Iterable[str] = ("ORG_MEMBER",),
                  project_roles: Mapping[str, Iterable[str]] | None = None, status: str = "ACTIVE") -> str: ...
     def accept_invitation(self, username: str) -> None: ...
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str: ...
+    def delete_team(self, team_id: str) -> None: ...  # by hand in Atlas
+    def add_access_entry(self, group_id: str, cidr: str) -> None: ...  # a permanent entry, by hand
+    def access_list(self, group_id: str) -> dict[str, datetime | None]: ...  # cidr -> deleteAfterDate
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]: ...  # name -> {"FIND@db.coll", ...}
+    def in_team(self, team_id: str, username: str) -> bool: ...
     def remove_from_org(self, username: str) -> None: ...
     def set_project_roles(self, group_id: str, username: str, roles: Iterable[str]) -> None: ...
     def org_roles(self, username: str) -> set[str]: ...
@@ -75,6 +82,26 @@ class FakeAtlasWorld:
 
     def accept_invitation(self, username: str) -> None:
         self.atlas.accept_invitation(self.org_id, username)
+
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str:
+        return self.atlas.add_team(self.org_id, name, projects=projects, members=members)
+
+    def delete_team(self, team_id: str) -> None:
+        self.atlas.delete_team(team_id)
+
+    def add_access_entry(self, group_id: str, cidr: str) -> None:
+        self.atlas.access_lists.setdefault(group_id, {})[cidr] = AccessListEntry(cidr=cidr, comment="office")
+
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]:
+        return {name: {f"{a}@{r.database_name}.{r.collection}" for a in COLLECTION_ACTIONS[r.role_name]}
+                for name, r in self.atlas.custom_roles.get(group_id, {}).items()}
+
+    def access_list(self, group_id: str) -> dict[str, datetime | None]:
+        self.atlas.refresh()
+        return {c: e.delete_after for c, e in self.atlas.access_lists.get(group_id, {}).items()}
+
+    def in_team(self, team_id: str, username: str) -> bool:
+        return self.atlas.in_team(team_id, username)
 
     def remove_from_org(self, username: str) -> None:
         self.atlas.remove_user(self.org_id, username)
@@ -147,6 +174,32 @@ class SandboxAtlasWorld:
 
     def accept_invitation(self, username: str) -> None:
         self.sandbox.accept_invitation(org_id=self.org_id, username=username)
+
+    def add_team(self, name: str, *, projects: Mapping[str, Iterable[str]], members: Iterable[str] = ()) -> str:
+        team_id = str(self.sandbox.add_team(org_id=self.org_id, name=name, usernames=list(members)))
+        for group_id, roles in projects.items():
+            self.sandbox.assign_team(group_id=group_id, team_id=team_id, roles=list(roles))
+        return team_id
+
+    def delete_team(self, team_id: str) -> None:
+        self._admin.call("deleteOrgTeam", path_params={"orgId": self.org_id, "teamId": team_id})
+
+    def add_access_entry(self, group_id: str, cidr: str) -> None:
+        self.sandbox.add_access_entry(group_id=group_id, cidr=cidr, comment="office")
+
+    def custom_roles(self, group_id: str) -> dict[str, set[str]]:
+        roles = self._admin.call("listGroupCustomDbRoleRoles", path_params={"groupId": group_id}) or []
+        return {r["roleName"]: {f"{a['action']}@{x['db']}.{x['collection']}" for a in r["actions"]
+                                for x in a["resources"]} for r in roles}
+
+    def access_list(self, group_id: str) -> dict[str, datetime | None]:
+        return {e["cidrBlock"]: datetime.fromisoformat(e["deleteAfterDate"].replace("Z", "+00:00"))
+                if e.get("deleteAfterDate") else None for e in self.sandbox.access_list(group_id)}
+
+    def in_team(self, team_id: str, username: str) -> bool:
+        user = self.sandbox.org_user(self.org_id, username)
+        return user is not None and user["orgMembershipStatus"] in ("ACTIVE", "PENDING") \
+            and team_id in user.get("teamIds", [])
 
     def remove_from_org(self, username: str) -> None:
         user_id = self.user_id(username)

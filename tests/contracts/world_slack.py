@@ -145,7 +145,7 @@ class FakeNotifierWorld:
         return sum(1 for e in self.fake.events if isinstance(e, Told | CredentialsSent) and e.user_id == user_id)
 
     def places_showing(self, text: str) -> list[str]:
-        return [f"dm:{e.user_id}" for e in self.fake.credentials() if text in e.password]
+        return [f"dm:{e.user_id}" for e in self.fake.credentials() if text in (e.database_user or "")]
 
     def refuse(self, *methods: str) -> None:
         wanted = {"chat.postMessage": [m for m in METHODS if m != "update_request"], "chat.update": ["update_request"]}

@@ -199,7 +199,8 @@ class Harness:
 
     def pick(self, user: str, view: dict[str, Any], resource: str) -> dict[str, Any]:
         """Type the resource's name, pick the option naming it, and return the modal once it has updated."""
-        option = next(o for o in self.options(user, resource, view) if f" {resource} ·" in o["text"]["text"])
+        option = next(o for o in self.options(user, resource, view)
+                      if f" {resource} ·" in o["text"]["text"] or o["text"]["text"].startswith(f"team {resource}:"))
         old_hash = view["hash"]
         assert self.slack.block_action(user, "resource", option, view=view).status_code == 200
         return wait(lambda: self._updated(view["id"], old_hash))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from access.database_roles import DatabaseRole
 from access.errors import GatewayError
-from access.model import ORG_ROLES, MembershipStatus
+from access.model import ORG_ROLES, AccessListEntry, MembershipStatus
 from access.ports import Clock
 from tests.fakes.faults import refused
 
@@ -36,6 +36,15 @@ class Member:
     org_roles: set[str]
     projects: dict[str, set[str]] = field(default_factory=dict)  # group id -> roles (never empty)
     invitation_expires_at: datetime | None = None
+    teams: set[str] = field(default_factory=set)  # team ids
+
+
+@dataclass
+class Team:
+    id: str
+    org_id: str
+    name: str
+    projects: dict[str, set[str]] = field(default_factory=dict)  # group id -> the roles the team holds there
 
 
 @dataclass
@@ -73,6 +82,9 @@ class FakeAtlas:
         self.members: dict[str, dict[str, Member]] = {}  # org id -> user id -> member
         self.people: dict[str, str] = {}  # username (any case) -> user id: an Atlas account is global
         self.database_users: dict[str, dict[str, DatabaseUser]] = {}  # group id -> username -> user
+        self.teams: dict[str, Team] = {}  # team id -> team
+        self.access_lists: dict[str, dict[str, AccessListEntry]] = {}  # group id -> cidr -> entry
+        self.custom_roles: dict[str, dict[str, DatabaseRole]] = {}  # group id -> role name -> what it gives
 
     def now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
@@ -96,6 +108,35 @@ class FakeAtlas:
                                           clusters=states)
         self.database_users[group_id] = {}
         return group_id
+
+    def add_team(self, org_id: str, name: str, *, projects: Mapping[str, Iterable[str]] | None = None,
+                 members: Iterable[str] = ()) -> str:
+        """A team holding roles on projects (group id -> roles), with these usernames (org members) in it."""
+        team = Team(id=self.new_id("6c"), org_id=org_id, name=name,
+                    projects={g: set(r) for g, r in (projects or {}).items()})
+        self.teams[team.id] = team
+        for username in members:
+            member = self.member(org_id, username)
+            assert member is not None, username
+            member.teams.add(team.id)
+        return team.id
+
+    def delete_team(self, team_id: str) -> None:
+        """An admin deleting the team in Atlas: nobody is in it any more."""
+        team = self.teams.pop(team_id)
+        for member in self.members.get(team.org_id, {}).values():
+            member.teams.discard(team_id)
+
+    def in_team(self, team_id: str, username: str) -> bool:
+        team = self.teams.get(team_id)
+        member = self.member(team.org_id, username) if team is not None else None
+        return member is not None and member.status in MEMBER and team_id in member.teams
+
+    def team(self, org_id: str, team_id: str, operation: str) -> Team:
+        team = self.teams.get(team_id)
+        if team is None or team.org_id != org_id:
+            raise not_found(operation, "TEAM_NOT_FOUND", f"No team with ID {team_id} exists in organization {org_id}.")
+        return team
 
     def add_cluster(self, group_id: str, name: str, state: str = "IDLE") -> None:
         self.projects[group_id].clusters[name] = state
@@ -181,6 +222,9 @@ class FakeAtlas:
         for users in self.database_users.values():
             for name in [n for n, u in users.items() if u.delete_after <= now]:
                 del users[name]
+        for entries in self.access_lists.values():
+            for cidr in [c for c, e in entries.items() if e.delete_after is not None and e.delete_after <= now]:
+                del entries[cidr]
 
     # --- rules (raise GatewayRefused as Atlas answers) -----------------------------------------------------
 
@@ -208,12 +252,13 @@ class FakeAtlas:
             raise bad_request(operation, f"Invalid project roles {sorted(checked)}.", "INVALID_ROLE")
         return checked
 
-    def invite(self, org_id: str, username: str, org_roles: set[str], projects: dict[str, set[str]]) -> Member:
+    def invite(self, org_id: str, username: str, org_roles: set[str], projects: dict[str, set[str]],
+               teams: Iterable[str] = ()) -> Member:
         """An invitation (PENDING for 30 days), replacing an expired or rejected one."""
         old = self.member(org_id, username)
         if old is not None:
             del self.members[org_id][old.user_id]
         member = Member(user_id=self.person(username), username=username, status=PENDING, org_roles=org_roles,
-                        projects=projects, invitation_expires_at=self.now() + INVITATION_TTL)
+                        projects=projects, invitation_expires_at=self.now() + INVITATION_TTL, teams=set(teams))
         self.members[org_id][member.user_id] = member
         return member

@@ -18,8 +18,11 @@ from typing import TypeVar
 
 from access.database_roles import DatabaseRole, split_cluster_id
 from access.model import (
+    TEAM_MEMBER,
+    AccessListEntry,
     DiscoveredCluster,
     DiscoveredProject,
+    DiscoveredTeam,
     DiscoveredUser,
     DiscoveryType,
     GrantResult,
@@ -47,6 +50,9 @@ from tests.fakes.faults import Faults, refused
 
 T = TypeVar("T")
 INVITED_ORG_ROLES = frozenset({"ORG_MEMBER"})
+CUSTOM_ROLES_PER_PROJECT = 100
+BUILT_IN_ROLES = frozenset({"read", "readWrite", "dbAdmin", "dbOwner", "readAnyDatabase", "readWriteAnyDatabase",
+                            "dbAdminAnyDatabase", "atlasAdmin", "backup", "clusterMonitor", "enableSharding"})
 NOBODY = UserAccess(user_id=None, status=None, roles=frozenset())
 
 
@@ -83,7 +89,10 @@ class FakeGateway:
               before_change: BeforeChange | None = None) -> GrantResult:
         self._refuse_own(username, "grant")
         wanted = frozenset(roles)
-        grant = self._grant_org if resource.kind is ResourceKind.ORGANIZATION else self._grant_project
+        grants: dict[ResourceKind, Callable[[ResourceRef, str, frozenset[str]], GrantResult]] = {
+            ResourceKind.ORGANIZATION: self._grant_org, ResourceKind.PROJECT: self._grant_project,
+            ResourceKind.TEAM: lambda r, u, _: self._grant_team(r, u)}
+        grant = grants[resource.kind]
 
         def look_then_grant() -> GrantResult:
             if before_change is not None:  # the look-up a grant makes, handed on before anything changes
@@ -118,6 +127,57 @@ class FakeGateway:
                          lambda: self._delete_database_user(cluster, username))
 
     # --- plumbing ------------------------------------------------------------------------------------------
+
+    def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:
+        def create() -> None:
+            group_id, _ = split_cluster_id(cluster.atlas_id)
+            self.atlas.project(group_id, "createGroupCustomDbRoleRole")
+            roles = self.atlas.custom_roles.setdefault(group_id, {})
+            if name not in roles and len(roles) >= CUSTOM_ROLES_PER_PROJECT:
+                raise bad_request("createGroupCustomDbRoleRole", f"Group {group_id} already has "
+                                  f"{CUSTOM_ROLES_PER_PROJECT} custom roles.", "MAX_CUSTOM_ROLES_EXCEEDED")
+            roles.setdefault(name, role)
+        self._run("create_custom_role", None, cluster.atlas_id, create)
+
+    def custom_role_names(self, *, cluster: ResourceRef) -> frozenset[str]:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        return self._run("custom_role_names", None, cluster.atlas_id,
+                         lambda: frozenset(self.atlas.custom_roles.get(group_id, {})))
+
+    def delete_custom_role(self, *, cluster: ResourceRef, name: str) -> bool:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        return self._run("delete_custom_role", None, cluster.atlas_id,
+                         lambda: self.atlas.custom_roles.setdefault(group_id, {}).pop(name, None) is None)
+
+    def access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> AccessListEntry | None:
+        return self._run("access_list_entry", None, cluster.atlas_id, lambda: self._entries(cluster).get(cidr))
+
+    def put_access_list_entry(self, *, cluster: ResourceRef, cidr: str, delete_after: datetime, comment: str) -> None:
+        def put() -> None:
+            when = self._delete_after(delete_after, "createGroupAccessListEntry")
+            if len(comment) > 80:
+                raise bad_request("createGroupAccessListEntry", "The comment is longer than 80 characters.")
+            self._entries(cluster)[cidr] = AccessListEntry(cidr=cidr, comment=comment, delete_after=when)
+        self._run("put_access_list_entry", None, cluster.atlas_id, put)
+
+    def delete_access_list_entry(self, *, cluster: ResourceRef, cidr: str) -> bool:
+        return self._run("delete_access_list_entry", None, cluster.atlas_id,
+                         lambda: self._entries(cluster).pop(cidr, None) is None)
+
+    def _entries(self, cluster: ResourceRef) -> dict[str, AccessListEntry]:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        self.atlas.project(group_id, "getGroupAccessListEntry")
+        return self.atlas.access_lists.setdefault(group_id, {})
+
+    def cluster_address(self, *, cluster: ResourceRef) -> str | None:
+        return self._run("cluster_address", None, cluster.atlas_id, lambda: self._cluster_address(cluster))
+
+    def _cluster_address(self, cluster: ResourceRef) -> str | None:
+        group_id, name = split_cluster_id(cluster.atlas_id)
+        project = self.atlas.projects.get(group_id)
+        if project is None or name not in project.clusters:
+            return None
+        return f"mongodb+srv://{name.lower()}.{group_id[-5:].lower()}.mongodb.net"
 
     def _run(self, method: str, username: str | None, resource: str | None, action: Callable[[], T]) -> T:
         self.calls.append(Call(method=method, username=username, resource=resource))
@@ -168,8 +228,13 @@ class FakeGateway:
             users.append(DiscoveredUser(id=member.user_id, username=member.username, status=member.status,
                                         org_roles=frozenset(member.org_roles),
                                         project_roles={g: frozenset(r) for g, r in member.projects.items() if r}))
+        teams: tuple[DiscoveredTeam, ...] = ()
+        if DiscoveryType.TEAMS in types:
+            teams = tuple(DiscoveredTeam(id=t.id, name=t.name, project_roles={
+                g: frozenset(r) for g, r in t.projects.items() if r and g in self.atlas.projects})
+                for t in sorted(self.atlas.teams.values(), key=lambda t: t.name.casefold()) if t.org_id == org_id)
         return Inventory(organization_id=org_id, organization_name=self.atlas.orgs[org_id],
-                         projects=tuple(projects), users=tuple(users))
+                         projects=tuple(projects), users=tuple(users), teams=teams)
 
     def _find(self, org_id: str, username: str) -> Member | None:
         self.atlas.org(org_id, "listOrgUsers")
@@ -179,6 +244,11 @@ class FakeGateway:
         member = self._find(resource.organization_id, username)
         if member is None:
             return NOBODY
+        if resource.kind is ResourceKind.TEAM:
+            if member.status not in MEMBER:
+                return NOBODY
+            held = frozenset({TEAM_MEMBER}) if resource.atlas_id in member.teams else frozenset()
+            return UserAccess(user_id=member.user_id, status=member.status, roles=held)
         roles = member.org_roles if resource.kind is ResourceKind.ORGANIZATION else member.projects.get(
             resource.atlas_id)
         if resource.kind is not ResourceKind.ORGANIZATION and not roles:
@@ -217,6 +287,19 @@ class FakeGateway:
         return GrantResult(user_id=member.user_id, status=member.status, roles_before=before,
                            added_roles=wanted - before, added_user=False)
 
+    def _grant_team(self, resource: ResourceRef, username: str) -> GrantResult:
+        org_id, team_id = resource.organization_id, resource.atlas_id
+        member = self._find(org_id, username)
+        if member is None or member.status not in MEMBER:
+            self.atlas.team(org_id, team_id, "createOrgUser")
+            invited = self.atlas.invite(org_id, username, {"ORG_MEMBER"}, {}, teams=[team_id])
+            return _added(invited, frozenset({TEAM_MEMBER}))
+        self.atlas.team(org_id, team_id, "addOrgTeamUser")
+        before = frozenset({TEAM_MEMBER}) if team_id in member.teams else frozenset()
+        member.teams.add(team_id)
+        return GrantResult(user_id=member.user_id, status=member.status, roles_before=before,
+                           added_roles=frozenset({TEAM_MEMBER}) - before, added_user=False)
+
     # --- revoke --------------------------------------------------------------------------------------------
 
     def _revoke(self, resource: ResourceRef, username: str, roles: frozenset[str], remove_user: bool,
@@ -227,6 +310,8 @@ class FakeGateway:
             if done:
                 return RevokeResult(removed_roles=removed, removed_user=False)
         member = self._find(resource.organization_id, username)
+        if resource.kind is ResourceKind.TEAM:
+            return self._revoke_team(resource, member, roles, remove_user)
         if resource.kind is ResourceKind.ORGANIZATION:
             return self._revoke_org(resource, member, roles, remove_user)
         rest = self._revoke_project(resource, member, roles - removed, remove_user)
@@ -245,6 +330,20 @@ class FakeGateway:
             held.discard(role)
             removed.add(role)  # a role not held is removed all the same, as Atlas answers 200
         return frozenset(removed), True
+
+    def _revoke_team(self, resource: ResourceRef, member: Member | None, roles: frozenset[str],
+                     remove_user: bool) -> RevokeResult:
+        team_id = resource.atlas_id
+        if member is None or member.status not in MEMBER or team_id not in member.teams:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)
+        if TEAM_MEMBER not in roles and not remove_user:
+            return RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=False)
+        if remove_user and member.status is not MembershipStatus.ACTIVE and member.teams <= {team_id} \
+                and not member.projects and member.org_roles <= INVITED_ORG_ROLES:
+            del self.atlas.members[resource.organization_id][member.user_id]
+            return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=True)
+        member.teams.discard(team_id)
+        return RevokeResult(removed_roles=frozenset({TEAM_MEMBER}), removed_user=remove_user)
 
     def _revoke_org(self, resource: ResourceRef, member: Member | None, roles: frozenset[str],
                     remove_user: bool) -> RevokeResult:
@@ -292,7 +391,7 @@ class FakeGateway:
         if username not in users and len(users) >= DATABASE_USERS_PER_PROJECT:
             raise bad_request(operation, f"Group {group_id} already has {DATABASE_USERS_PER_PROJECT} database users.",
                               "MAX_DATABASE_USERS_EXCEEDED")
-        users[username] = DatabaseUser(username=username, cluster=name, roles=self._roles(roles, operation),
+        users[username] = DatabaseUser(username=username, cluster=name, roles=self._roles(roles, operation, group_id),
                                        delete_after=self._delete_after(delete_after, operation),
                                        description=description[:100])
 
@@ -306,7 +405,8 @@ class FakeGateway:
             raise not_found(operation, "USERNAME_NOT_FOUND", f"No user with username {username} exists.")
         if name not in project.clusters:
             raise bad_request(operation, f"Scope names cluster {name}, which does not exist in group {group_id}.")
-        user.roles, user.delete_after = self._roles(roles, operation), self._delete_after(delete_after, operation)
+        user.roles = self._roles(roles, operation, group_id)
+        user.delete_after = self._delete_after(delete_after, operation)
 
     def _delete_database_user(self, cluster: ResourceRef, username: str) -> bool:
         group_id, _ = split_cluster_id(cluster.atlas_id)
@@ -316,10 +416,14 @@ class FakeGateway:
         del users[username]
         return False
 
-    @staticmethod
-    def _roles(roles: tuple[DatabaseRole, ...], operation: str) -> tuple[DatabaseRole, ...]:
+    def _roles(self, roles: tuple[DatabaseRole, ...], operation: str, group_id: str = "") -> tuple[DatabaseRole, ...]:
         if not roles:
             raise bad_request(operation, "A database user needs at least one role.")
+        custom = self.atlas.custom_roles.get(group_id, {})
+        for role in roles:
+            if role.collection is not None or (role.role_name not in BUILT_IN_ROLES and role.role_name not in custom):
+                raise bad_request(operation, f"No built-in or custom role named {role.role_name} exists.",
+                                  "INVALID_ROLE_NAME")
         return roles
 
     def _delete_after(self, moment: datetime, operation: str) -> datetime:

@@ -13,18 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from access.database_roles import cluster_atlas_id, split_cluster_id
-from access.entities import InventoryResource, InventoryUser, SyncChanges
+from access.entities import InventoryResource, InventoryUser, SyncChanges, TeamProject
 from access.model import Inventory, ResourceKind
 from tests.fakes.requests_grants import Transaction
-from tests.fakes.tables import ClusterRow, OrgRow, ProjectRow, UserRow
+from tests.fakes.tables import ClusterRow, OrgRow, ProjectRow, TeamRow, UserRow
 
 
 def counts(tx: Transaction, integration: str) -> dict[str, int]:
     t = tx.tables
     tables: dict[str, Iterable[Any]] = {"organizations": t.orgs.values(), "projects": t.projects.values(),
                                         "clusters": t.clusters.values(), "users": t.users.values()}
-    return {name: sum(1 for row in rows if row.integration == integration and row.present)
-            for name, rows in tables.items()}
+    found = {name: sum(1 for row in rows if row.integration == integration and row.present)
+             for name, rows in tables.items()}
+    teams = sum(1 for row in t.teams.values() if row.integration == integration and row.present)
+    return found | ({"teams": teams} if teams else {})
 
 
 class MemoryInventory:
@@ -47,6 +49,11 @@ class MemoryInventory:
         new_projects, gone_projects = self._sync(t.projects, "project", integration, projects)
         new_clusters, gone_clusters = self._sync(t.clusters, "cluster", integration, clusters)
         new_users, gone_users = self._sync(t.users, "user", integration, users)
+        teams = {(integration, team.id): {
+            "atlas_id": team.id, "organization_id": org, "name": team.name,
+            "project_roles": tuple((g, tuple(sorted(r))) for g, r in team.project_roles.items())}
+            for team in inventory.teams}
+        self._sync(t.teams, "team", integration, teams)
         names = {row.atlas_id: row.name for row in t.projects.values() if row.integration == integration}
         return SyncChanges(
             added_projects=tuple(sorted(t.projects[k].name for k in new_projects)),
@@ -56,14 +63,14 @@ class MemoryInventory:
             added_users=tuple(sorted(t.users[k].username for k in new_users)),
             removed_users=tuple(sorted(t.users[k].username for k in gone_users)),
             counts={"organizations": len(orgs), "projects": len(projects), "clusters": len(clusters),
-                    "users": len(users)},
+                    "users": len(users)} | ({"teams": len(teams)} if teams else {}),
         )
 
     def _sync(self, rows: dict[Any, Any], table: str, integration: str,
               wanted: dict[Any, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
         """Upsert `wanted`, mark the integration's other rows absent; (keys added, keys removed)."""
         added, removed = [], []
-        kind = {"org": OrgRow, "project": ProjectRow, "cluster": ClusterRow, "user": UserRow}[table]
+        kind = {"org": OrgRow, "project": ProjectRow, "cluster": ClusterRow, "user": UserRow, "team": TeamRow}[table]
         for key, data in wanted.items():
             row = rows.get(key)
             if row is None:
@@ -95,6 +102,9 @@ class MemoryInventory:
                         and p.present and _wanted(c, integration, query, f"{p.name}/{c.name}")]
             clusters.sort(key=lambda pc: (pc[0].name, pc[1].name, pc[1].id))
             found += [self._cluster(p, c) for p, c in clusters][:limit - len(found)]
+        if kind in (None, ResourceKind.TEAM) and len(found) < limit:
+            teams = [r for r in self._tx.tables.teams.values() if _wanted(r, integration, query, r.name)]
+            found += [self._team(r) for r in sorted(teams, key=lambda r: (r.name, r.id))][:limit - len(found)]
         return found
 
     def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
@@ -110,6 +120,8 @@ class MemoryInventory:
             return None if cluster is None or project is None else self._cluster(project, cluster)
         if (org := t.orgs.get((integration, atlas_id))) is not None:
             return _org(org)
+        if (team := t.teams.get((integration, atlas_id))) is not None:
+            return self._team(team)
         project = t.projects.get((integration, atlas_id))
         return None if project is None else self._project(project)
 
@@ -138,6 +150,18 @@ class MemoryInventory:
         return InventoryResource(integration=row.integration, kind=ResourceKind.PROJECT, atlas_id=row.atlas_id,
                                  organization_id=row.organization_id, organization_name=self._org_name(row),
                                  name=row.name, tags=dict(row.tags), present=row.present)
+
+    def _team(self, row: TeamRow) -> InventoryResource:
+        org = self._tx.tables.orgs.get((row.integration, row.organization_id))
+        held = []
+        for group_id, roles in row.project_roles:
+            project = self._tx.tables.projects.get((row.integration, group_id))
+            if project is not None:
+                held.append(TeamProject(name=project.name, roles=roles, tags=dict(project.tags)))
+        return InventoryResource(integration=row.integration, kind=ResourceKind.TEAM, atlas_id=row.atlas_id,
+                                 organization_id=row.organization_id, organization_name=org.name if org else "",
+                                 name=row.name, present=row.present,
+                                 team_projects=tuple(sorted(held, key=lambda p: (p.name, p.roles))))
 
     def _cluster(self, project: ProjectRow, row: ClusterRow) -> InventoryResource:
         return InventoryResource(

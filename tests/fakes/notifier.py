@@ -11,7 +11,9 @@ raised. `raising=True` is harsher than any real notifier (the domain must surviv
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from access.config import IntegrationSpec
@@ -74,17 +76,19 @@ class Reminded:
 
 @dataclass(frozen=True, kw_only=True)
 class CredentialsSent:
+    """The DM offering a temporary database user's sign-in (shown once by its button; no secret in it)."""
+
     user_id: str
     request_id: int | None
     grant_id: int | None
     database_user: str | None
-    password: str = field(repr=False)
+    until: datetime
 
 
 Event = Posted | Updated | Told | Alerted | Reminded | CredentialsSent
 E = TypeVar("E", Posted, Updated, Told, Alerted, Reminded, CredentialsSent)
 METHODS = ("post_request", "update_request", "tell_requester", "alert_owners", "remind_approvers",
-           "deliver_database_credentials")
+           "offer_database_credentials")
 
 
 class NotifierDown(RuntimeError):
@@ -95,6 +99,7 @@ class NotifierDown(RuntimeError):
 class RecordingNotifier:
     events: list[Event] = field(default_factory=list)
     raising: bool = False
+    raise_as: Callable[[str], BaseException] | None = None  # what a failing call raises (default NotifierDown)
     _failing: dict[str, int] = field(default_factory=dict)  # method -> calls left to fail (-1: for ever)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _shown: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # newest (request, grant) versions
@@ -147,12 +152,12 @@ class RecordingNotifier:
         self.events.append(Reminded(request_id=request.id, channel=request.channel or integration.approval_channel,
                                     thread_ts=request.message_ts, escalated=escalated, approvers=request.approvers))
 
-    def deliver_database_credentials(self, *, request: AccessRequest, grant: Grant, password: str,
-                                     integration: IntegrationSpec) -> bool:
-        if self._fails("deliver_database_credentials"):
+    def offer_database_credentials(self, *, request: AccessRequest, grant: Grant, integration: IntegrationSpec,
+                                   until: datetime) -> bool:
+        if self._fails("offer_database_credentials"):
             return False
         self.events.append(CredentialsSent(user_id=request.requester_id, request_id=request.id, grant_id=grant.id,
-                                           database_user=grant.database_user, password=password))
+                                           database_user=grant.database_user, until=until))
         return True
 
     # --- reading what happened ---------------------------------------------------------------------------
@@ -197,5 +202,5 @@ class RecordingNotifier:
         if left > 0:
             self._failing[method] = left - 1
         if self.raising:
-            raise NotifierDown(f"{method} failed")
+            raise self.raise_as(method) if self.raise_as is not None else NotifierDown(f"{method} failed")
         return True

@@ -148,6 +148,11 @@ class MemoryGrants:
                  if g.username == username and g.resource_id == resource_id and g.status in LIVE]
         return sorted(found, key=lambda g: g.id or 0)
 
+    def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
+        found = [g for g in self._rows.values() if g.network_entry == cidr and g.network_added is True
+                 and g.status in LIVE and g.resource_id.startswith(f"{group_id}/")]
+        return sorted(found, key=lambda g: g.id or 0)
+
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]:
         found = [g for g in self._rows.values() if g.requester_id == requester_id and g.status in statuses]
         return sorted(found, key=lambda g: (g.created_at, g.id or 0), reverse=True)

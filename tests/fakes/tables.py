@@ -85,6 +85,17 @@ class UserRow:
     present: bool = True
 
 
+@dataclass(frozen=True, kw_only=True)
+class TeamRow:
+    id: int
+    integration: str
+    atlas_id: str
+    organization_id: str
+    name: str
+    project_roles: tuple[tuple[str, tuple[str, ...]], ...]
+    present: bool = True
+
+
 @dataclass(kw_only=True)
 class Tables:
     requests: dict[int, AccessRequest] = field(default_factory=dict)
@@ -96,11 +107,13 @@ class Tables:
     projects: dict[tuple[str, str], ProjectRow] = field(default_factory=dict)
     clusters: dict[tuple[str, str, str], ClusterRow] = field(default_factory=dict)  # (integration, group, name)
     users: dict[tuple[str, str], UserRow] = field(default_factory=dict)
+    teams: dict[tuple[str, str], TeamRow] = field(default_factory=dict)  # (integration, atlas id)
 
     def copy(self) -> Tables:
         return Tables(requests=dict(self.requests), grants=dict(self.grants), audit=list(self.audit),
                       integrations=dict(self.integrations), flows=dict(self.flows), orgs=dict(self.orgs),
-                      projects=dict(self.projects), clusters=dict(self.clusters), users=dict(self.users))
+                      projects=dict(self.projects), clusters=dict(self.clusters), users=dict(self.users),
+                      teams=dict(self.teams))
 
 
 class Sequences:

@@ -8,6 +8,8 @@ OpenAPI 3.0 is Draft 4 (boolean exclusiveMinimum, `$ref` siblings ignored) plus 
   subtypes that overlap (each subtype `allOf`s the base) is not ambiguous. Subtypes that refer back to the base
   are pointed at a copy of it without the dispatch (`<Name>__base`), or validation would never end.
 Unknown formats (int32 is checked, double, password, ...) pass, as in Atlas's own validation.
+An enum that lists a placeholder in angle brackets (DatabaseUserRole.roleName: `<a custom role name>`) documents
+its usual values and means any other string too: it is not checked as an enum.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def to_draft4(node: Any, components: dict[str, Any]) -> Any:
             out[key] = to_draft4(value, components)
         elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
             out[key] = [to_draft4(sub, components) for sub in value]
+        elif key == "enum" and isinstance(value, list) and any(_placeholder(v) for v in value):
+            continue  # documented values plus "any other": see the module docstring
         elif key == "pattern" and isinstance(value, str):
             python_pattern = _python_pattern(value)
             if python_pattern is not None:
@@ -69,6 +73,10 @@ def to_draft4(node: Any, components: dict[str, Any]) -> Any:
             del out["required"]  # Draft 4 wants a non-empty list
     _alternatives_as_generated(out)
     return _nullable(out) if node.get("nullable") is True else out
+
+
+def _placeholder(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("<") and value.endswith(">")
 
 
 def _alternatives_as_generated(out: dict[str, Any]) -> None:

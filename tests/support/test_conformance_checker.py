@@ -135,6 +135,14 @@ def test_nullable_allows_null() -> None:
     assert body_problems(checker, {"note": 3}) != []
 
 
+def test_an_enum_with_a_placeholder_documents_values_and_takes_any_other() -> None:
+    checker = small_spec({}, {"type": "object", "properties": {
+        "roleName": {"type": "string", "enum": ["read", "readWrite", "<a custom role name>"]},
+        "kind": {"type": "string", "enum": ["A", "B"]}}})
+    assert body_problems(checker, {"roleName": "ann-g1-abc-c0"}) == []
+    assert body_problems(checker, {"roleName": 3}) != [] and body_problems(checker, {"kind": "C"}) != []
+
+
 def test_read_only_properties_are_neither_required_nor_checked_in_requests() -> None:
     checker = small_spec(
         {"Link": {"type": "object", "readOnly": True}},

@@ -1,5 +1,6 @@
-"""The grant worker on clusters: a temporary database user per grant, with Atlas's own expiry; its password goes
-to the requester once and is kept nowhere; undeliverable, the user is deleted at once."""
+"""The grant worker on clusters: a temporary database user per grant, with Atlas's own expiry; its sign-in is held
+encrypted and shown to the requester once ("Show credentials"), never posted; not shown within 10 minutes, or the
+offer undeliverable, the user is deleted."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from access.database_access import HOLD_FOR
+from access.errors import NotAllowed
 from access.model import GrantStatus
 from tests.fakes.faults import KINDS
-from tests.usecases.world import ANN, CLUSTER, CLUSTER_FLOW, OPTIONS, PAYMENTS, World, flow
+from tests.usecases.world import ANN, BOB, CLUSTER, CLUSTER_FLOW, OPTIONS, PAYMENTS, World, flow
 
 G = GrantStatus
 H = timedelta(hours=1)
@@ -21,14 +24,17 @@ def clusters() -> World:
     return World(flows=[flow(**{**CLUSTER_FLOW, "max_duration": "7d"})])
 
 
-def database_grant(world: World, duration: timedelta = 2 * H) -> int:
+def database_grant(world: World, duration: timedelta = 2 * H, *, shown: bool = True) -> int:
+    """A cluster grant worked by the worker; with `shown`, its requester has seen its credentials (if it is active)."""
     grant = world.approved(resource=CLUSTER, roles=("read@orders", "readAnyDatabase"), duration=duration)
+    if shown and grant.status is G.ACTIVE:
+        world.reveals.reveal(grant_id=grant.id or 0, user_id=ANN.user_id)
     return grant.id or 0
 
 
 def test_a_cluster_grant_is_a_temporary_database_user_whose_password_reaches_only_the_requester(
         clusters: World) -> None:
-    grant_id = database_grant(clusters)
+    grant_id = database_grant(clusters, shown=False)
     grant = clusters.grant(grant_id)
     now = clusters.clock.now()
     assert (grant.status, grant.expires_at, grant.added_user) == (G.ACTIVE, now + 2 * H, True)
@@ -36,22 +42,57 @@ def test_a_cluster_grant_is_a_temporary_database_user_whose_password_reaches_onl
     user = clusters.atlas.database_user(PAYMENTS, grant.database_user)
     assert user is not None and (user.cluster, user.delete_after) == ("payments-main", grant.expires_at)
     assert {str(r) for r in user.roles} == {"read@orders", "readAnyDatabase"}
-    [sent] = clusters.notifier.credentials()
-    assert sent.user_id == ANN.user_id and sent.database_user == grant.database_user and len(sent.password) == 32
-    # the password is nowhere else: not in the grant or request, the audit trail, or any other message
+    [sent] = clusters.notifier.credentials()  # the offer: no secret in it, shown until 10 minutes from now
+    assert (sent.user_id, sent.database_user, sent.until) == (ANN.user_id, grant.database_user, now + HOLD_FOR)
+    # someone else cannot see it; ann sees it once, with a connection string; the second time is refused
+    with pytest.raises(NotAllowed, match="not yours"):
+        clusters.reveals.reveal(grant_id=grant_id, user_id=BOB)
+    shown = clusters.reveals.reveal(grant_id=grant_id, user_id=ANN.user_id)
+    assert shown.username == grant.database_user and len(shown.password) == 32
+    assert shown.connection_string == (f"mongodb+srv://{grant.database_user}@payments-main."
+                                       f"{PAYMENTS[-5:]}.mongodb.net/?authSource=admin")
+    with pytest.raises(NotAllowed, match="shown once only"):
+        clusters.reveals.reveal(grant_id=grant_id, user_id=ANN.user_id)
+    assert clusters.vault.held() == []
+    # the password is nowhere else: not in the grant or request, the audit trail, or any message
     stored = [str(getattr(row, f.name)) for row in (*clusters.grants(), *clusters.requests()) for f in fields(row)]
-    assert not any(sent.password in text for text in stored)
-    assert sent.password not in str([e.detail for e in clusters.audit()])
-    assert sent.password not in str([e for e in clusters.notifier.events if e is not sent])
+    assert not any(shown.password in text for text in stored)
+    assert shown.password not in str([e.detail for e in clusters.audit()])
+    assert shown.password not in str(clusters.notifier.events)
+    assert clusters.actions(grant.request_id)[-2:] == ["granted", "credentials_revealed"]
+    # and it stays: the shown user lives until the grant's end
+    clusters.expire(HOLD_FOR + timedelta(seconds=1))
+    assert clusters.grant(grant_id).status is G.ACTIVE
+
+
+def test_credentials_never_shown_within_ten_minutes_delete_the_user_and_tell_the_requester(clusters: World) -> None:
+    grant_id = database_grant(clusters, shown=False)
+    clusters.expire(HOLD_FOR - timedelta(seconds=1))
+    assert clusters.grant(grant_id).status is G.ACTIVE and clusters.vault.held() == [grant_id]
+    clusters.expire(timedelta(seconds=1))
+    grant = clusters.grant(grant_id)
+    assert grant.status is G.REVOKED and clusters.atlas.database_users[PAYMENTS] == {}
+    assert clusters.vault.held() == []
+    assert clusters.actions(grant.request_id)[-2:] == ["credentials_unrevealed", "revoked"]
+    assert "credentials_unrevealed" in clusters.notifier.told(grant.request_id)
+    with pytest.raises(NotAllowed, match="shown once only"):
+        clusters.reveals.reveal(grant_id=grant_id, user_id=ANN.user_id)
+
+
+def test_ending_a_grant_early_forgets_its_unshown_credentials(clusters: World) -> None:
+    grant_id = database_grant(clusters, shown=False)
+    clusters.selfservice.done(grant_id=grant_id, user_id=ANN.user_id)
+    assert clusters.vault.held() == [] and clusters.grant(grant_id).status is G.REVOKED
 
 
 def test_undeliverable_credentials_delete_the_user_at_once(clusters: World) -> None:
-    clusters.notifier.fail("deliver_database_credentials")
+    clusters.notifier.fail("offer_database_credentials")
     grant_id = database_grant(clusters)
     grant = clusters.grant(grant_id)
     assert grant.status is G.REVOKED and clusters.atlas.database_users[PAYMENTS] == {}
     assert clusters.actions(grant.request_id)[-3:] == ["granted", "credentials_undelivered", "revoked"]
     assert clusters.audit("revoked")[0].detail["reason"] == "credentials_undelivered"
+    assert clusters.vault.held() == []
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -22,6 +22,7 @@ from access.model import RequestStatus
 from access.policy import Requester
 from access.ports import AtlasGateway
 from access.reconcile import ReconcileOptions, ReconcileService
+from access.reveal import CredentialReveals
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
@@ -39,6 +40,7 @@ from tests.fakes import (
     MemoryStore,
     RecordingNotifier,
 )
+from tests.fakes.vault import MemoryVault
 
 ORG_ID = "5f1a2b3c4d5e6f7a8b9c0d1e"
 PAYMENTS = "6a0000000000000000000001"
@@ -111,9 +113,11 @@ class World:
         self.okta = FakeOkta(tokens={OKTA_TOKEN})
         self.groups = ApproverGroups(people=self.directory, okta=self.okta)
         self.authority = FakeAuthority()
+        self.vault = MemoryVault()
         self.authority.add_key("pub00001", "priv-00001-secret")
         self.worker = GrantWorker(store=self.store, gateways=self.gateways, notifier=self.notifier, clock=self.clock,
-                                  options=options)
+                                  options=options, vault=self.vault)
+        self.reveals = CredentialReveals(store=self.store, vault=self.vault, clock=self.clock)
         self.service = AccessService(store=self.store, gateways=self.gateways, directory=self.directory,
                                      notifier=self.notifier, clock=self.clock, worker=self.worker,
                                      max_pending=max_pending, on_call_providers={"pagerduty": self.on_call},

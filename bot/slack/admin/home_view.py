@@ -103,7 +103,8 @@ def _health_lines(health: IntegrationHealth, check: ConnectionResult | None) -> 
     lines.append(rotation)
     counts = health.counts
     lines.append(f"Inventory: {counts.get('organizations', 0)} organizations, {counts.get('projects', 0)} projects, "
-                 f"{counts.get('clusters', 0)} clusters, {counts.get('users', 0)} users")
+                 f"{counts.get('clusters', 0)} clusters, {counts.get('users', 0)} users"
+                 + (f", {counts['teams']} teams" if counts.get("teams") else ""))
     return lines
 
 
