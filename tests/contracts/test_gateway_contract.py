@@ -168,16 +168,21 @@ GRANT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", GRANT_CASES, ids=lambda c: c.name)
-def test_a_grant_adds_only_what_is_missing_and_invites_non_members(atlas_world: AtlasWorld, case: GrantCase) -> None:
-    # given ann's standing in Atlas
+def standing_of(atlas_world: AtlasWorld, case: GrantCase) -> tuple[str, ResourceRef]:
+    """Ann's standing as the case says, in a payments project; (the project's id, the resource to grant)."""
     payments = project(atlas_world)
     if case.standing is not None:
         standing = dict(case.standing)
         if "project_roles" in standing:
             standing["project_roles"] = {payments: standing["project_roles"]["PAYMENTS"]}  # type: ignore[index]
         atlas_world.add_user(ANN, **standing)
-    resource = ref(atlas_world, case.kind, payments if case.kind is PROJECT else None)
+    return payments, ref(atlas_world, case.kind, payments if case.kind is PROJECT else None)
+
+
+@pytest.mark.parametrize("case", GRANT_CASES, ids=lambda c: c.name)
+def test_a_grant_adds_only_what_is_missing_and_invites_non_members(atlas_world: AtlasWorld, case: GrantCase) -> None:
+    # given ann's standing in Atlas
+    payments, resource = standing_of(atlas_world, case)
     # when she is granted the roles
     result = atlas_world.gateway.grant(resource=resource, username=ANN, roles=list(case.roles))
     # then only the missing roles were added, her previous ones are the baseline, and Atlas shows the outcome
@@ -190,13 +195,7 @@ def test_a_grant_adds_only_what_is_missing_and_invites_non_members(atlas_world: 
 @pytest.mark.parametrize("case", GRANT_CASES, ids=lambda c: c.name)
 def test_a_grant_hands_on_its_look_up_before_it_changes_anything(atlas_world: AtlasWorld, case: GrantCase) -> None:
     # given ann's standing in Atlas, and what a separate look-up says she holds
-    payments = project(atlas_world)
-    if case.standing is not None:
-        standing = dict(case.standing)
-        if "project_roles" in standing:
-            standing["project_roles"] = {payments: standing["project_roles"]["PAYMENTS"]}  # type: ignore[index]
-        atlas_world.add_user(ANN, **standing)
-    resource = ref(atlas_world, case.kind, payments if case.kind is PROJECT else None)
+    payments, resource = standing_of(atlas_world, case)
     looked_up = atlas_world.gateway.user_access(resource=resource, username=ANN)
     held_before = atlas_world.org_roles(ANN) if case.kind is ORG else atlas_world.project_roles(payments, ANN)
     seen: list[tuple[UserAccess, object]] = []
