@@ -108,6 +108,8 @@ class Grant(_OnResource):
     alerted: bool = False
     reminder_sent_at: datetime | None = None  # the expiry reminder was sent (cleared when an extension moves expiry)
     ended_by: str | None = None  # who ended it early ("I'm done"), so its revocation is not recorded as an expiry
+    ended_as: str | None = None  # "admin" or "owner": ended by someone else through Revoke now (access.revocation)
+    end_reason: str | None = None  # the reason they gave, for the holder's DM and the approval message
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -124,6 +124,12 @@ def end_early(grant: Grant, *, now: datetime, by: str | None = None) -> Grant:
                       ended_by=by or grant.ended_by)
 
 
+def revoke_now(grant: Grant, *, now: datetime, by: str, role: str, reason: str) -> Grant:
+    """Revoke now by an admin or an owner (`role`): revoke at once, as "I'm done" does, saying who and why."""
+    return move_grant(grant, G.REVOKING, now, next_attempt_at=now, expires_at=min(grant.expires_at or now, now),
+                      ended_by=by, ended_as=role, end_reason=reason)
+
+
 class RevocationReason(TypedDict, total=False):
     reason: str
     ended_by: str
@@ -131,6 +137,8 @@ class RevocationReason(TypedDict, total=False):
 
 def revocation_reason(grant: Grant, reason: str) -> RevocationReason:
     """The `revoked` audit row's reason: a grant someone ended says so and who, whatever woke its revocation."""
+    if grant.ended_by is not None and grant.ended_as is not None:
+        return {"reason": f"revoked_by_{grant.ended_as}", "ended_by": grant.ended_by}
     if grant.ended_by is not None:
         return {"reason": "ended_early", "ended_by": grant.ended_by}
     return {"reason": reason}

@@ -235,6 +235,8 @@ class GrantRow(SQLModel, table=True):
     alerted: bool = False
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early
+    ended_as: str | None = Field(default=None, sa_type=String(16))  # Revoke now: "admin" or "owner"
+    end_reason: str | None = Field(default=None, sa_type=Text)  # Revoke now: the reason given
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

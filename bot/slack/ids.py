@@ -9,3 +9,4 @@ from __future__ import annotations
 EXTEND, EXTEND_CALLBACK = "home_extend", "extend_grant"  # the Extend button (Home, reminder) and its modal
 DONE, CANCEL = "home_done", "home_cancel"  # "I'm done" on a grant, Cancel on a pending request
 REVIEW = "break_glass_review"  # "Reviewed" on a break-glass announcement
+REVOKE, REVOKE_CALLBACK = "grant_revoke", "grant_revoke_reason"  # Revoke now (message, Homes, admin list), its modal

@@ -123,6 +123,8 @@ def grant_words(grant: Grant) -> str:
     if status is GrantStatus.ACTIVE:
         return f":large_green_circle: active until {when(grant.expires_at)}"
     if status is GrantStatus.REVOKING:
+        if grant.ended_as is not None:
+            return f":octagonal_sign: revoking now: {revoked_by_words(grant)}"
         if grant.starts_at is None and grant.last_error:
             return ":x: failed: Atlas kept refusing the grant; removing anything partly granted"
         return ":gear: revoking…"
@@ -130,9 +132,18 @@ def grant_words(grant: Grant) -> str:
         return f":warning: revocation failed (attempt {grant.attempts}): retrying"
     if grant.granted_at is None:  # never reached Atlas: a grant given up, whatever it partly did taken back
         return f":x: granting failed: Atlas kept refusing; nothing of it is left in Atlas ({when(grant.revoked_at)})"
+    if grant.ended_as is not None:
+        return f":octagonal_sign: revoked at {when(grant.revoked_at)}: {revoked_by_words(grant)}"
     if grant.starts_at is None:
         return f":black_circle: invitation withdrawn at {when(grant.revoked_at)}"
     return f":black_circle: revoked at {when(grant.revoked_at)}"
+
+
+def revoked_by_words(grant: Grant) -> str:
+    """`revoked by @dan (an admin). Reason: “…”`: who ended someone's grant through Revoke now, and why."""
+    who = "an admin" if grant.ended_as == "admin" else "an owner of the resource"
+    reason = f" Reason: “{mrkdwn.line(grant.end_reason)}”" if grant.end_reason else ""
+    return f"revoked by {mention(grant.ended_by or '?')} ({who}).{reason}"
 
 
 def status_words(request: AccessRequest, grant: Grant | None) -> str:
@@ -252,7 +263,10 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
              kept_by_other_grants: tuple[str, ...] = ()) -> str:
     if request.resource_kind is ResourceKind.CLUSTER:
         user = f" {mrkdwn.code(grant.database_user)}" if grant is not None and grant.database_user else ""
-        return f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
+        gone = f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
+        return gone + (f" It was {revoked_by_words(grant)}" if grant is not None and grant.ended_as else "")
+    if grant is not None and grant.starts_at is None and grant.ended_as is not None:
+        return f":octagonal_sign: The Atlas invitation for {what} ({ref}) was withdrawn: {revoked_by_words(grant)}"
     if grant is not None and grant.starts_at is None:
         return f"The Atlas invitation for {what} was withdrawn: it was not accepted in time ({ref})."
     if grant is None:
@@ -261,6 +275,8 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
     others = [role for role in grant.roles if role in kept_by_other_grants and role not in kept]
     removed = [role for role in grant.roles if role not in kept and role not in others]
     text = f"Your access from {ref} on {resource_words(request)} has ended."
+    if grant.ended_as is not None:
+        text = f":octagonal_sign: Your access from {ref} on {resource_words(request)} was {revoked_by_words(grant)}"
     if removed:
         text += f" Removed: {roles_words(removed)}."
     if kept:

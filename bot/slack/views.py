@@ -38,6 +38,7 @@ from bot.slack.break_glass_view import break_glass_message
 from bot.slack.on_call_view import message_blocks as on_call_blocks
 from bot.slack.on_call_view import modal_line as on_call_line
 from bot.slack.on_call_view import summary as on_call_summary
+from bot.slack.revoke_view import revoke_actions
 
 REQUEST_CALLBACK = "access_request"
 DENY_CALLBACK = "deny_reason"
@@ -256,6 +257,7 @@ def approval_message(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(decision, SECTION_TEXT))))
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
+    blocks += revoke_actions(grant)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"asked {words.when(request.created_at)}"

@@ -806,7 +806,7 @@ def test_a_brief_slack_fault_on_an_update_is_retried_and_the_message_shows_the_d
     # then slack_sdk tried the update again, and the one message shows the decision and then the grant
     world.wait_grant(request, G.ACTIVE)
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     first, again = world.sim.calls_to("chat.update")[:2]
     assert (first.ok, again.ok) == (False, True) and first.args["ts"] == again.args["ts"] == request.message_ts
     assert waited_retry_after(world, status)
@@ -829,7 +829,7 @@ def test_an_update_slack_would_not_take_is_made_good_by_the_next_one(world: Faul
     assert world.project_roles("payments", ANN) == {DATA_READ, READ}
     # and the grant's update of the message, rendered from the stored state, shows the approval too
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     assert [c.ok for c in world.sim.calls_to("chat.update")][:tries + 1] == [False] * tries + [True]
     assert len(approval_messages(world, request.id)) == 1
 
@@ -852,7 +852,7 @@ def test_a_message_whose_last_update_slack_would_not_take_is_brought_up_to_date_
 
     # then the one message shows the stored state: approved by bob, active, no buttons
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     assert len(approval_messages(world, request.id)) == 1
 
 

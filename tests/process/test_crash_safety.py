@@ -161,3 +161,42 @@ def test_grants_that_expire_while_no_process_runs_are_revoked_as_the_next_one_st
     assert world.roles("payments", ANN) == {DATA_READ}
     assert world.succeeded("removeGroupUserRole") == 1
     world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("reached_atlas", [True, False], ids=["reached Atlas", "lost on the way"])
+def test_a_revoke_now_interrupted_in_flight_finishes_once_after_a_restart(
+    world: ProcessWorld, reached_atlas: bool,
+) -> None:
+    app = world.spawn()
+    request_id = approved_and_active(world, app)
+    grant = world.grant(request_id)
+    assert grant is not None and grant.expires_at is not None
+    # given bob, an owner of payments, revokes ann's grant now, and the process is waiting on Atlas to remove it
+    request = world.request(request_id)
+    slack = world.driver(app)
+    opened = len(world.sim.calls_to("views.open"))
+    assert slack.block_action(BOB, "grant_revoke", str(grant.id),
+                              message=(request.channel or "", request.message_ts or "")).status_code == 200
+    wait(lambda: len(world.sim.calls_to("views.open")) > opened, what="the reason modal")
+    modal = world.sim.last_view(user_id=BOB, callback_id="grant_revoke_reason")
+    assert modal is not None
+    door = world.sb.hold("removeGroupUserRole")
+    answer = slack.submit(BOB, modal, {"revoke_reason": "INC-9: approved by mistake"})
+    assert answer.status_code == 200 and not answer.content, answer.text
+    door.wait_arrival(30)
+    revoking = world.grant(request_id)
+    assert revoking is not None and revoking.status is G.REVOKING and revoking.ended_as == "owner"
+    assert revoking.expires_at is not None and revoking.expires_at < grant.expires_at  # ended now, not at expiry
+    # when it is killed mid-call, the call lands (or not), and a new process starts
+    app.kill()
+    door.release(through=reached_atlas)
+    world.restart(app)
+    # then the revocation finishes within the lease plus a sweep, exactly once, back to the baseline
+    revoked = world.wait_grant(request_id, G.REVOKED, timeout=bound(world).total_seconds() + 10)
+    assert (revoked.ended_by, revoked.end_reason) == (BOB, "INC-9: approved by mistake")
+    assert world.roles("payments", ANN) == {DATA_READ}
+    assert world.succeeded("removeGroupUserRole") == 1
+    actions = world.audit_actions(request_id)
+    assert actions.count("revoked_by_owner") == 1 and actions.count("revoked") == 1
+    wait(lambda: any("approved by mistake" in str(m.get("text")) for m in world.sim.dms(ANN)), what="ann's DM")
+    world.assert_atlas_matches_database()

@@ -75,7 +75,8 @@ def full_grant(request_id: int) -> Grant:
         added_roles=("GROUP_DATA_ACCESS_READ_ONLY",), added_user=True, status=GrantStatus.ACTIVE,
         granted_at=T0, starts_at=T0, expires_at=T0 + timedelta(hours=1), attempts=2,
         next_attempt_at=T0 + timedelta(seconds=5), last_error="HTTP 503", lease_owner="host:1",
-        lease_until=T0 + timedelta(seconds=60), alerted=True, ended_by="U0REQUESTER",
+        lease_until=T0 + timedelta(seconds=60), alerted=True, ended_by="U0ADMIN", ended_as="admin",
+        end_reason="INC-7: the laptop was stolen",
     )
 
 

@@ -22,6 +22,7 @@ from access.model import RequestStatus
 from access.policy import Requester
 from access.ports import AtlasGateway
 from access.reconcile import ReconcileOptions, ReconcileService
+from access.revocation import GrantControl
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
@@ -119,6 +120,9 @@ class World:
                                      max_pending=max_pending, on_call_providers={"pagerduty": self.on_call},
                                      groups=self.groups)
         self.selfservice = SelfService(store=self.store, clock=self.clock, worker=self.worker, max_pending=max_pending)
+        self.admins: set[str] = set()  # ATLAS_ACCESS_ADMINS, as GrantControl asks at each click
+        self.control = GrantControl(store=self.store, clock=self.clock, worker=self.worker, directory=self.directory,
+                                    groups=self.groups, is_admin=lambda user_id: user_id in self.admins)
         self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory, groups=self.groups)
         self.sync = SyncService(store=self.store, gateways=self.gateways, clock=self.clock)
         self.reconciler = ReconcileService(store=self.store, ledger=self.store.ledger(), gateways=self.gateways,

@@ -69,3 +69,7 @@ F_APPROVALS = "admin_flow_approvals_required"
 F_JUSTIFICATION = "admin_flow_justification"
 F_BREAK_GLASS = "admin_flow_break_glass"
 F_ENABLED = "admin_flow_enabled"
+
+# the live grants list (`/atlas-admin grants [filters]`): its modal and its Previous / Next buttons
+GRANTS = "admin_grants"
+GRANTS_PAGE = "admin_grants_page"
