@@ -244,6 +244,8 @@ class AccessFlowSpec(_Strict):
     approval: Literal["owners", "auto"] = "owners"
     approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
     justification: Literal["required", "optional"] = "required"
+    # Whether an approver must say why when approving (the requester reads it); "Approve for…" always may.
+    approval_reason: Literal["optional", "required"] = "optional"
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
     break_glass: bool = False
     pending: PendingTimeouts = PendingTimeouts()  # reminders, escalation and expiry of undecided requests

@@ -16,6 +16,8 @@ from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatu
 class Approval:
     user_id: str
     at: datetime
+    seconds: int | None = None  # "Approve for…": at most this long (None: for what was asked)
+    reason: str | None = None  # the approver's reason, if they gave one
 
 
 class _OnResource:

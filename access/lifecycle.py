@@ -50,15 +50,36 @@ def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) 
     return replace(grant, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
 
 
-def approve(request: AccessRequest, *, user_id: str, now: datetime) -> AccessRequest:
-    """Record one approval; the request is APPROVED once it has the approvals it needs."""
+def approve(request: AccessRequest, *, user_id: str, now: datetime, seconds: int | None = None,
+            reason: str | None = None) -> AccessRequest:
+    """Record one approval (for `seconds` at most, when given: "Approve for…"); the request is APPROVED once it has
+    the approvals it needs, for the shortest time any of them allowed (never more than was asked)."""
     check_decider(request, user_id)
     if any(a.user_id == user_id for a in request.approvals):
         raise AlreadyDecided("approved by you", user_id)
-    approvals = (*request.approvals, Approval(user_id=user_id, at=now))
+    if seconds is not None and not 0 < seconds <= request.duration_seconds:
+        raise NotAllowed("An approval may shorten the access, never lengthen it: at most what was asked.")
+    approvals = (*request.approvals, Approval(user_id=user_id, at=now, seconds=seconds, reason=reason or None))
     if len(approvals) < request.approvals_required:
         return replace(request, approvals=approvals, updated_at=now)
-    return _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
+    approved = _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
+    given = min([request.duration_seconds, *(a.seconds for a in approvals if a.seconds is not None)])
+    if given < request.duration_seconds:
+        approved = replace(approved, duration_seconds=given, outcome_note=shortened_note(
+            given=given, asked=request.duration_seconds))
+    return approved
+
+
+def shortened_note(*, given: int, asked: int) -> str:
+    """What the requester and the approval message read when an approver gave less time than was asked."""
+    return f"Approved for {_span(given)} instead of the {_span(asked)} asked."
+
+
+def _span(seconds: int) -> str:
+    days, rest = divmod(max(seconds, 0) // 60, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or f"{seconds} seconds"
 
 
 def auto_approve(request: AccessRequest, *, now: datetime) -> AccessRequest:

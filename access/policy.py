@@ -181,6 +181,14 @@ def check_reason(text: str) -> str:
     return cleaned
 
 
+def check_approval_reason(text: str) -> str:
+    """An approval's reason, cleaned: it may be empty (a flow may require one), and must fit the modal's field."""
+    cleaned = one_line(text)
+    if len(cleaned) > MAX_REASON:
+        raise FieldErrors({"reason": f"Keep the reason to {MAX_REASON} characters."})
+    return cleaned
+
+
 def check_duration(duration: timedelta, *, kind: ResourceKind | None = None) -> None:
     if duration <= timedelta(0):
         raise FieldErrors({"duration": "The duration must be longer than zero."})

@@ -161,6 +161,12 @@ class AccessService:
         lifecycle.check_decider(now_deciding, user_id)
         return request
 
+    def reason_required(self, request: AccessRequest) -> bool:
+        """Whether the request's flow needs a reason with every approval (`approval_reason: required`)."""
+        with self._store.unit_of_work() as uow:
+            flow = uow.flows.get(request.flow)
+        return flow is not None and flow.approval_reason == "required"
+
     def get(self, request_id: int) -> tuple[AccessRequest, Grant | None]:
         with self._store.unit_of_work() as uow:
             request = uow.requests.get(request_id)
@@ -298,15 +304,32 @@ class AccessService:
         if granting:
             self.worker.run_due()
 
-    def approve(self, *, request_id: int, user_id: str) -> AccessRequest:
-        """One approver's yes; the grant starts once the request has all the approvals it needs."""
+    def approve(self, *, request_id: int, user_id: str, duration: timedelta | None = None, reason: str = "",
+                run: bool = True) -> AccessRequest:
+        """One approver's yes; the grant starts once the request has all the approvals it needs.
+
+        "Approve for…": `duration` (at most what was asked) shortens the access, and `reason` says why (a flow with
+        `approval_reason: required` needs one with every approval). FieldErrors (keys `duration`, `reason`) when
+        they are not acceptable; nothing is then stored. With `run=False` the grant is left to the worker's next
+        run (`self.worker.run_due()`), for a caller that answers Slack first.
+        """
         now = self._clock.now()
         with self._at_click(request_id, now) as current, self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
-            move = lambda r: lifecycle.approve(_deciding(r, current, user_id), user_id=user_id, now=now)  # noqa: E731
+            seconds, text = None, ""
+
+            def move(r: AccessRequest) -> AccessRequest:
+                nonlocal seconds, text
+                deciding = _deciding(r, current, user_id)
+                lifecycle.check_decider(deciding, user_id)  # who may comes first: then the terms of the approval
+                seconds, text = self._approval_terms(uow, r, duration, reason)
+                return lifecycle.approve(deciding, user_id=user_id, now=now, seconds=seconds, reason=text)
+
             saved = uow.requests.save(self._decide(uow, request, user_id, move))
+            terms: dict[str, object] = {"seconds": seconds, "asked_seconds": request.duration_seconds} \
+                if seconds is not None else {}
             self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added",
-                        via=current.via.get(user_id))
+                        via=current.via.get(user_id), **terms, **({"reason": text} if text else {}))
             extension = saved.extends_grant_id is not None
             if saved.status is RequestStatus.APPROVED and extension:
                 selfservice.apply_extension(uow, saved, now=now)  # more time on a grant, not a new one
@@ -314,9 +337,35 @@ class AccessService:
                 uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
-        if saved.status is RequestStatus.APPROVED and not extension:
+        if saved.status is RequestStatus.APPROVED and not extension and run:
             self.worker.run_due()
         return saved
+
+    def check_approval(self, *, request_id: int, duration: timedelta | None, reason: str) -> None:
+        """FieldErrors when "Approve for…" with these terms would be refused (the modal shows them before its
+        ack); who may decide is checked by `approve` itself."""
+        with self._store.unit_of_work() as uow:
+            self._approval_terms(uow, self._load(uow, request_id), duration, reason)
+
+    @staticmethod
+    def _approval_terms(uow: UnitOfWork, request: AccessRequest, duration: timedelta | None,
+                        reason: str) -> tuple[int | None, str]:
+        """(seconds or None, the reason cleaned) for an approval, checked against what was asked and the flow."""
+        text = policy.check_approval_reason(reason)
+        flow = uow.flows.get(request.flow)
+        if not text and flow is not None and flow.approval_reason == "required":
+            raise FieldErrors({"reason": f"The flow {flow.name} needs a reason with every approval: use "
+                                         "“Approve for…” and say why."})
+        if duration is None:
+            return None, text
+        seconds = int(duration.total_seconds())
+        if seconds <= 0:
+            raise FieldErrors({"duration": "Approve for some time, or deny the request."})
+        if seconds > request.duration_seconds:
+            raise FieldErrors({"duration": f"You can approve for at most the "
+                                           f"{selfservice.span_words(timedelta(seconds=request.duration_seconds))} "
+                                           "asked: ask the requester to ask again for more."})
+        return seconds, text
 
     def review(self, *, request_id: int, user_id: str) -> AccessRequest:
         """An owner's after-the-fact review of break-glass access (see access.break_glass)."""

@@ -82,6 +82,7 @@ class AccessFlowRow(SQLModel, table=True):
     approval: str = Field(sa_type=String(16))
     approvals_required: int
     justification: str = Field(sa_type=String(16))
+    approval_reason: str | None = Field(default=None, sa_type=String(16))  # None: stored before it existed
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none

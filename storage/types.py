@@ -73,20 +73,24 @@ class RolesByProject(TypeDecorator[dict[str, tuple[str, ...]]]):
 
 
 class Approvals(TypeDecorator[tuple[Approval, ...]]):
-    """A request's approvals as a JSON list of `{"user_id": ..., "at": ISO 8601 UTC}`."""
+    """A request's approvals as a JSON list of `{"user_id": ..., "at": ISO 8601 UTC}`, with `seconds` and `reason`
+    when the approver gave them ("Approve for…")."""
 
     impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, str]] | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, Any]] | None:
         if value is None:
             return None
-        return [{"user_id": a.user_id, "at": as_utc(a.at).isoformat()} for a in value]
+        return [{"user_id": a.user_id, "at": as_utc(a.at).isoformat(),
+                 **({"seconds": a.seconds} if a.seconds is not None else {}),
+                 **({"reason": a.reason} if a.reason is not None else {})} for a in value]
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Approval, ...] | None:
         if value is None:
             return None
-        return tuple(Approval(user_id=a["user_id"], at=as_utc(datetime.fromisoformat(a["at"]))) for a in value)
+        return tuple(Approval(user_id=a["user_id"], at=as_utc(datetime.fromisoformat(a["at"])),
+                              seconds=a.get("seconds"), reason=a.get("reason")) for a in value)
 
 
 class EnumText(TypeDecorator[StrEnum]):

@@ -28,7 +28,7 @@ from bot.slack import messages as words
 from bot.slack import mrkdwn
 from bot.slack.ids import CANCEL, DONE, EXTEND
 from bot.slack.revoke_view import live_grant_line
-from bot.slack.views import APPROVE, DENY, clip
+from bot.slack.views import APPROVE, APPROVE_FOR, DENY, clip
 
 PER_SECTION = 8  # 4 sections x (8 items x 2 blocks + header + overflow note) + a few: under 100 blocks
 # (the live grants an admin or owner may revoke: 8 more, one block each, with a title and a note: still under 100)
@@ -96,6 +96,7 @@ def _decide_blocks(request: AccessRequest) -> list[Block]:
         SectionBlock(block_id=f"decide-text-{request.id}", text=MarkdownTextObject(text=clip(text, 3000))),
         ActionsBlock(block_id=f"home-decide-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+            ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
             ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
         ]),
     ]  # fmt: skip

@@ -98,8 +98,8 @@ def decision_words(request: AccessRequest) -> str | None:
         if request.decided_by == "break_glass":
             return f":rotating_light: Granted at once through break-glass, without approval, at {at}."
         approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
-        note = f" {request.outcome_note}" if request.outcome_note else ""  # an extension given less than asked
-        return f":white_check_mark: Approved by {approvers} at {at}.{note}"
+        note = f" {request.outcome_note}" if request.outcome_note else ""  # less time than asked, and why
+        return f":white_check_mark: Approved by {approvers} at {at}.{note}{approval_reasons(request)}"
     if request.status is RequestStatus.DENIED:
         reason = f" Reason: “{mrkdwn.line(request.deny_reason)}”" if request.deny_reason else ""
         return f":no_entry: Denied by {mention(request.decided_by or '?')} at {at}.{reason}"
@@ -204,13 +204,23 @@ def _on_call_approved(request: AccessRequest, what: str, ref: str) -> str:
 
 def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     by = "automatically" if request.decided_by == "auto" else f"by {mention(request.decided_by or '?')}"
+    why = approval_reasons(request)
     if request.extends_grant_id is not None and request.outcome_note:  # less than asked, or nothing: it says why
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}. "
-                f"{request.outcome_note}")
+                f"{request.outcome_note}{why}")
     if request.extends_grant_id is not None:
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}: "
-                "your access lasts that much longer.")
-    return f"Your {ref} for {what} was approved {by}. Granting it in Atlas now…"
+                f"your access lasts that much longer.{why}")
+    if request.outcome_note:  # "Approve for…": less time than asked
+        return (f"Your {ref} for {what} was approved {by} for {duration_words(request.duration_seconds)}. "
+                f"{request.outcome_note}{why} Granting it in Atlas now…")
+    return f"Your {ref} for {what} was approved {by}.{why} Granting it in Atlas now…"
+
+
+def approval_reasons(request: AccessRequest) -> str:
+    """` Reason from @bob: “…”` for each approval that gave one (typed text, escaped)."""
+    return "".join(f" Reason from {mention(a.user_id)}: “{mrkdwn.line(a.reason)}”"
+                   for a in request.approvals if a.reason)
 
 
 def _expiring(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:

@@ -47,6 +47,7 @@ RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 APPROVE, DENY = "approve", "deny"
+APPROVE_FOR, APPROVE_FOR_CALLBACK = "approve_for", "approve_for_terms"  # "Approve for…" and its modal
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
 OPTION_TEXT = 75
@@ -251,6 +252,7 @@ def approval_message(
     if request.status is RequestStatus.PENDING:
         blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+            ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
             ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
         ]))  # fmt: skip
     elif decision:
@@ -290,7 +292,8 @@ def _approvals(request: AccessRequest) -> str:
     if request.decided_by == "auto":
         return "not needed"
     given = len(request.approvals)
-    who = ", ".join(words.mention(a.user_id) for a in request.approvals)
+    who = ", ".join(words.mention(a.user_id) + (f" for {words.duration_words(a.seconds)}" if a.seconds else "")
+                    for a in request.approvals)
     return f"{given} of {request.approvals_required}" + (f" ({who})" if who else "")
 
 
@@ -310,6 +313,25 @@ def deny_modal(request_id: int) -> dict[str, Any]:
                     InputBlock(block_id=REASON, label="Why? The requester will see this.",
                                element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=MAX_REASON)),
                 ]).to_dict()  # fmt: skip
+
+
+def approve_for_modal(request: AccessRequest, *, reason_required: bool) -> dict[str, Any]:
+    """"Approve for…": a duration up to what was asked (all of it by default), and a reason for the requester."""
+    asked = timedelta(seconds=request.duration_seconds)
+    presets = [(d, label.replace("(the longest)", "(all that was asked)")) for d, label in duration_presets(asked)]
+    about = (f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
+             f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}. You may "
+             "approve for less time.")
+    return View(type="modal", callback_id=APPROVE_FOR_CALLBACK, title="Approve for…", submit="Approve",
+                close="Cancel", private_metadata=str(request.id), blocks=[
+        SectionBlock(text=MarkdownTextObject(text=clip(about, SECTION_TEXT))),
+        InputBlock(block_id=DURATION, label="Approve for", element=StaticSelectElement(
+            action_id=DURATION, options=[_duration_option(p) for p in presets],
+            initial_option=_duration_option(presets[-1]))),
+        InputBlock(block_id=REASON, label="Why? The requester will see this.", optional=not reason_required,
+                   hint="This access flow needs a reason with every approval." if reason_required else None,
+                   element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=MAX_REASON)),
+    ]).to_dict()  # fmt: skip
 
 
 HELP = (

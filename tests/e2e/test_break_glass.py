@@ -109,7 +109,7 @@ def test_an_ordinary_flow_is_preferred_when_it_covers_the_request(glass_world: H
     # then the ordinary flow is used: the request waits for an owner, with the usual buttons
     stored = world.get(request.id or 0)[0]
     assert stored.flow == "prod-projects" and not stored.break_glass and stored.status is RequestStatus.PENDING
-    assert buttons(world, request.id or 0) == ["approve", "deny"]
+    assert buttons(world, request.id or 0) == ["approve", "approve_for", "deny"]
 
 
 def test_the_form_says_the_access_is_break_glass(glass_world: Harness) -> None:

@@ -783,7 +783,7 @@ def test_an_approval_message_slack_would_not_take_is_posted_by_a_later_round(wor
     # then the approval message is posted, once, with its buttons; ann hears it went out, once, only now
     request = wait(lambda: world.posted(request.id or 0))
     [message] = approval_messages(world, request.id)
-    assert buttons(message) == ["approve", "deny"]
+    assert buttons(message) == ["approve", "approve_for", "deny"]
     quiet(world)
     assert len(sent_for_approval(world)) == 1
     # and bob approves from it
@@ -845,7 +845,7 @@ def test_a_message_whose_last_update_slack_would_not_take_is_brought_up_to_date_
     wait(lambda: any("You now have" in t for t in world.dm_texts(ANN)), timeout=SLOW)
 
     # then the message still offers Approve and Deny on a granted request
-    assert buttons(world.message(request)) == ["approve", "deny"]
+    assert buttons(world.message(request)) == ["approve", "approve_for", "deny"]
 
     # when Slack is back and the timers' later rounds run
     later_rounds(world)

@@ -18,7 +18,7 @@ def test_project_access_is_requested_approved_granted_and_revoked(world: Harness
     assert "0 of 1" in text and "INC-4242" in text
     buttons = [e["action_id"] for b in world.message(request)["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
-    assert buttons == ["approve", "deny"]
+    assert buttons == ["approve", "approve_for", "deny"]
     wait(lambda: any("sent your request" in t and "@payments-oncall" in t for t in world.dm_texts(ANN)))
 
     # when bob (an owner) approves

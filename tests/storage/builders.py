@@ -60,7 +60,8 @@ def full_request() -> AccessRequest:
     """A request with every optional field set."""
     return request(
         status=RequestStatus.APPROVED,
-        approvals=(Approval(user_id="U0APPROVER", at=T0 + timedelta(minutes=1)),
+        approvals=(Approval(user_id="U0APPROVER", at=T0 + timedelta(minutes=1), seconds=1800,
+                            reason="half an hour is plenty"),
                    Approval(user_id="U0OTHER", at=T0 + timedelta(minutes=2))),
         approvals_required=2, decided_by="U0OTHER", decided_at=T0 + timedelta(minutes=2),
         deny_reason=None, channel="C0APPROVALS", message_ts="1767603600.000100", submission_key="V0SUBMITTED",

@@ -39,6 +39,7 @@ CREDENTIAL_TYPES = {"api_key": "API key", "service_account": "Service account"}
 ATTRIBUTES = {"slack_usergroup": "Slack user group handle", "okta_group": "Okta group name"}
 APPROVALS = {"owners": "The resource's owners approve", "auto": "Approved automatically"}
 JUSTIFICATIONS = {"required": "Required", "optional": "Optional"}
+APPROVAL_REASONS = {"optional": "Optional", "required": "Required with every approval"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
 
 
@@ -215,6 +216,7 @@ def _flow_what(draft: FlowDraft, extra_roles: tuple[str, ...]) -> list[Block]:
 
 def _flow_how(draft: FlowDraft) -> list[Block]:
     approvals, justifications, enabled = _options(APPROVALS), _options(JUSTIFICATIONS), _options({"on": "Enabled"})
+    reasons = _options(APPROVAL_REASONS)
     return [
         _text_input(ids.F_DURATION, "Longest duration", draft.max_duration, max_length=20,
                     hint="e.g. 30m, 8h, 1d or 1h30m; at most 365d."),
@@ -226,6 +228,9 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
         InputBlock(block_id=ids.F_JUSTIFICATION, label="Justification", element=RadioButtonsElement(
             action_id=ids.F_JUSTIFICATION, options=justifications,
             initial_option=(_chosen(justifications, [draft.justification]) or justifications)[0])),
+        InputBlock(block_id=ids.F_APPROVAL_REASON, label="Approver's reason", element=RadioButtonsElement(
+            action_id=ids.F_APPROVAL_REASON, options=reasons,
+            initial_option=(_chosen(reasons, [draft.approval_reason]) or reasons)[0])),
         *_break_glass(draft),
         InputBlock(block_id=ids.F_ENABLED, label="State", optional=True, element=CheckboxesElement(
             action_id=ids.F_ENABLED, options=enabled, initial_options=enabled if draft.enabled else None),

@@ -44,6 +44,7 @@ FLOW_BLOCKS = {
     "name": ids.F_NAME, "integration": ids.F_INTEGRATION, "requesters": ids.F_GROUPS, "types": ids.F_TYPES,
     "names": ids.F_NAMES, "tags": ids.F_TAGS, "roles": ids.F_ROLES, "max_duration": ids.F_DURATION,
     "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
+    "approval_reason": ids.F_APPROVAL_REASON,
     "break_glass": ids.F_BREAK_GLASS,
 }  # fmt: skip
 FRIENDLY = {
@@ -260,7 +261,7 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
                       "tags": _tags(draft.tags, errors)},
         "roles": list(draft.roles), "max_duration": draft.max_duration or "1h", "approval": draft.approval or "owners",
         "approvals_required": _count(draft.approvals_required, errors), "enabled": draft.enabled,
-        "justification": draft.justification or "required",
+        "justification": draft.justification or "required", "approval_reason": draft.approval_reason or "optional",
     }  # fmt: skip
     if "break_glass" in AccessFlowSpec.model_fields:
         data["break_glass"] = draft.break_glass

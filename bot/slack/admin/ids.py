@@ -67,6 +67,7 @@ F_DURATION = "admin_flow_max_duration"
 F_APPROVAL = "admin_flow_approval"
 F_APPROVALS = "admin_flow_approvals_required"
 F_JUSTIFICATION = "admin_flow_justification"
+F_APPROVAL_REASON = "admin_flow_approval_reason"
 F_BREAK_GLASS = "admin_flow_break_glass"
 F_ENABLED = "admin_flow_enabled"
 
