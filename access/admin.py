@@ -244,6 +244,8 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
                 flow["auto_approve"]["on_call"].pop("past_shift_end", None)
             else:
                 flow["auto_approve"]["on_call"]["past_shift_end"] = format_duration(rule.past_shift_end)
+        if not spec.delegates:
+            flow.pop("delegates", None)  # nobody asks for others: not repeated
         if spec.pending == PendingTimeouts():
             del flow["pending"]  # the documented defaults are not repeated
         else:

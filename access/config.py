@@ -238,6 +238,8 @@ class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
     requesters: Annotated[list[Principal], Field(min_length=1), at_most(MAX_PRINCIPALS, "entries")] = [EVERYONE]
+    # Who may ask for someone else ("For: @person" in the request modal) besides the admins: principals as above.
+    delegates: Annotated[list[Principal], at_most(MAX_PRINCIPALS, "entries")] = []
     resources: ResourceSelector
     roles: Annotated[list[Role], Field(min_length=1), at_most(MAX_ROLES, "entries")]
     max_duration: Duration
@@ -258,6 +260,13 @@ class AccessFlowSpec(_Strict):
     @classmethod
     def _requesters(cls, value: list[str]) -> list[str]:
         return [item if item == EVERYONE else parse_principal(item) for item in value]
+
+    @field_validator("delegates")
+    @classmethod
+    def _delegates(cls, value: list[str]) -> list[str]:
+        if EVERYONE in value:
+            raise ValueError("delegates name people or groups who may ask for others, not everyone")
+        return [parse_principal(item) for item in value]
 
     @field_validator("max_duration")
     @classmethod

@@ -41,7 +41,7 @@ class _OnResource:
 @dataclass(frozen=True, kw_only=True)
 class AccessRequest(_OnResource):
     id: int | None = None
-    requester_id: str  # Slack user id
+    requester_id: str  # Slack user id: the person the access is for (who asked, unless `requested_by` is set)
     requester_email: str
     integration: str  # integration name
     flow: str  # access flow name
@@ -74,6 +74,7 @@ class AccessRequest(_OnResource):
     pending_key: str | None = None
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
+    requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -70,7 +70,8 @@ class HomeQueries:
         to someone who joined them."""
         with self._store.unit_of_work() as uow:
             pending = [r for r in uow.requests.pending(limit=1000)
-                       if r.requester_id != user_id and all(a.user_id != user_id for a in r.approvals)]
+                       if user_id not in (r.requester_id, r.requested_by)
+                       and all(a.user_id != user_id for a in r.approvals)]
             specs = {spec.name: spec for spec in uow.integrations.list()}
             resources = {(r.integration, r.resource_id): uow.inventory.resource(
                 integration=r.integration, atlas_id=r.resource_id) for r in pending}

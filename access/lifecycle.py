@@ -107,6 +107,8 @@ def check_decider(request: AccessRequest, user_id: str) -> None:
         raise AlreadyDecided(request.status.value, request.decided_by)
     if user_id == request.requester_id:
         raise NotAllowed("You can't approve or deny your own request.")
+    if user_id == request.requested_by:
+        raise NotAllowed("You asked for this access on someone's behalf: another approver has to decide it.")
     if user_id not in request.approvers:
         raise NotAllowed("Only the request's approvers can decide it.")
 

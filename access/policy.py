@@ -59,6 +59,11 @@ def principal_matches(principal: str, requester: Requester, directory: GroupDire
     return members is not None and requester.user_id in members
 
 
+def may_ask_for_others(flow: AccessFlowSpec, asker: Requester, directory: GroupDirectory, *, admin: bool) -> bool:
+    """Whether `asker` may ask for someone else through `flow`: an admin, or one of its `delegates`."""
+    return admin or any(principal_matches(p, asker, directory) for p in flow.delegates)
+
+
 def resource_matches(flow: AccessFlowSpec, resource: InventoryResource) -> bool:
     """Whether the flow's resource selector (types, name globs, tag filters) covers `resource`."""
     if flow.integration != resource.integration or resource.kind not in flow.resources.types:

@@ -51,6 +51,7 @@ class RequestForm:
     # approval gives them now (None unless they are on call).
     on_call: OnCallNote | None = None
     on_call_limit: timedelta | None = None
+    for_others: bool = False  # the requester may ask for someone else here (an admin, or a delegate of a flow)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,8 +73,10 @@ class AccessService:
         max_pending: int = once_only.DEFAULT_MAX_PENDING,
         on_call_providers: Mapping[str, OnCall] | None = None,
         groups: ApproverGroups | None = None,
+        is_admin: Callable[[str], bool] | None = None,
     ) -> None:
         self._store = store
+        self._is_admin = is_admin or (lambda user_id: False)  # ATLAS_ACCESS_ADMINS: they may ask for others
         self._gateways = gateways
         self._directory = directory
         self._notifier = notifier
@@ -126,6 +129,8 @@ class AccessService:
                 groups=self._groups,
             ),
             on_call=note, on_call_limit=limit,
+            for_others=any(policy.may_ask_for_others(f, requester, self._directory, admin=False) for f in flows)
+            or self._is_admin(requester.user_id),
         )
 
     def _on_call_outlook(self, spec: IntegrationSpec, flows: list[AccessFlowSpec], requester: Requester
@@ -188,6 +193,7 @@ class AccessService:
         announce: bool = True,
         emergency: bool = False,
         submission_key: str | None = None,
+        on_behalf: Requester | None = None,
     ) -> AccessRequest:
         """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it (or the same
         request already waits, or too many of the person's do), Replayed for a submission already stored.
@@ -198,16 +204,25 @@ class AccessService:
         With `announce=False` it returns right after the commit, before any Slack or Atlas work, so a caller
         that must answer within a deadline (Slack's 3 s ack) can answer first and then call `announce`.
         `submission_key` (Slack's view id) is stored with the request: a replay of it makes nothing new.
+
+        `on_behalf`: an admin or a delegate of the flow (`requester`) asks for this person, who gets the access;
+        the flows are matched for them, and the request records who asked (`requested_by`). Oneself there is an
+        ordinary request.
         """
         now = self._clock.now()
+        asker = requester
+        if on_behalf is not None and on_behalf.user_id != requester.user_id:
+            requester = on_behalf
         try:
+            if asker is not requester and emergency:
+                raise RequestRefused("Break-glass access is taken by the person who needs it, not on their behalf.")
             checked = self._on_call_before(requester, integration, resource_id, roles, duration, now,
                                            emergency=emergency)
             request, spec, grant = self._store_request(
                 requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
-                submission=submission_key, checked=checked)
+                submission=submission_key, checked=checked, asker=asker)
         except RequestRefused as refused:
-            self._refused(requester, integration, resource_id, refused.reason)
+            self._refused(asker, integration, resource_id, refused.reason)
             raise
         if announce:
             self._announce(request, spec)
@@ -241,11 +256,11 @@ class AccessService:
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None,
+        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         try:
             return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
-                                         emergency=emergency, submission=submission, checked=checked)
+                                         emergency=emergency, submission=submission, checked=checked, asker=asker)
         except Duplicate:  # another replica stored the same submission, or the same pending request, just now
             key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
                                        resource_id=resource_id, roles=roles)
@@ -254,14 +269,20 @@ class AccessService:
     def _check_and_store(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None,
+        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
+        asker = asker or requester
+        for_other = asker.user_id != requester.user_id
         with self._store.unit_of_work() as uow:
             once_only.check_replay(uow, submission)
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
             policy.check_duration(duration, kind=resource.kind)
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
+            if for_other and not policy.may_ask_for_others(flow, asker, self._directory,
+                                                           admin=self._is_admin(asker.user_id)):
+                raise RequestRefused(f"Only admins and the delegates of the access flow {flow.name} may ask for "
+                                     "someone else.")
             text = policy.check_justification(flow, justification)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory,
@@ -271,18 +292,20 @@ class AccessService:
             on_call_now = note is not None and note.approved
             # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
             # is an on-call approval (the owners are told, and may revoke it).
+            deciders = [u for u in approvers.user_ids if u != asker.user_id]  # a delegate decides none of theirs
             if flow.approval == "owners" and not flow.break_glass and not on_call_now \
-                    and len(approvers.user_ids) < flow.approvals_required:
+                    and len(deciders) < flow.approvals_required:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
             asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
-                            on_call=note)
+                            on_call=note, requested_by=asker.user_id if for_other else None)
             # granted at once, it waits for nobody
             waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
             if waits:
                 once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
                                         max_pending=self._max_pending, submission=submission)
             request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
-            self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
+            self._audit(uow, request, asker.user_id, "requested", flow=flow.name, roles=list(roles),
+                        **({"on_behalf_of": requester.user_id} if for_other else {}))
             grant = None
             if flow.break_glass:
                 grant = break_glass.open_glass(uow, request, email=requester.email, now=now)

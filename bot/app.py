@@ -152,7 +152,8 @@ def build_runtime(
                               transport=lambda: pagerduty_transport)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker, max_pending=settings.max_pending_per_person,
-                            on_call_providers={"pagerduty": on_call}, groups=approver_groups)
+                            on_call_providers={"pagerduty": on_call}, groups=approver_groups,
+                            is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
     sync = SyncService(store=store, gateways=gateways, clock=clock)
     control = GrantControl(store=store, clock=clock, worker=worker, directory=directory, groups=approver_groups,
                            is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))

@@ -284,6 +284,8 @@ def _flow(row: Any) -> AccessFlowSpec:
     data = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at", "max_duration_seconds")}
     if data.get("pending") is None:
         data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
+    if not data.get("delegates"):
+        data.pop("delegates", None)  # none (or stored before delegates existed): left unset, as config show shows it
     if data.get("approval_reason") is None:
         data.pop("approval_reason", None)  # stored before approval reasons existed: optional
     return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])},

@@ -76,6 +76,7 @@ class AccessFlowRow(SQLModel, table=True):
     name: str = Field(sa_type=NAME, unique=True)
     integration: str = Field(sa_type=NAME, index=True)
     requesters: tuple[str, ...] = Field(sa_type=StrTuple)
+    delegates: tuple[str, ...] | None = Field(default=None, sa_type=StrTuple)  # None: stored before delegates existed
     resources: dict[str, Any] = Field(sa_type=JSON)
     roles: tuple[str, ...] = Field(sa_type=StrTuple)
     max_duration_seconds: int
@@ -193,6 +194,7 @@ class AccessRequestRow(SQLModel, table=True):
     pending_key: str | None = Field(default=None, sa_type=String(64))  # what it asks for, while it is pending
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
+    requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

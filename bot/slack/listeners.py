@@ -189,11 +189,19 @@ class RequestListeners:
         requester = self._requester(p.user_of(body), our_team)
         if isinstance(requester, str):
             raise p.InputErrors({v.RESOURCE: requester})
+        on_behalf: Requester | None = None
+        if form.on_behalf is not None and form.on_behalf != requester.user_id:  # oneself there: an ordinary ask
+            person = self._requester(form.on_behalf, our_team)
+            if isinstance(person, str):
+                raise p.InputErrors({v.ON_BEHALF: "I can't ask for that person: " + (
+                    "they are not a member of this workspace." if person == words.FOREIGN_TEAM else
+                    "their Slack profile shows no email address, and their Atlas username would be it.")})
+            on_behalf = person
         try:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
                 duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
-                submission_key=once_only.submission_key(view.get("id")),
+                submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf,
             )  # fmt: skip
         except Replayed:
             raise

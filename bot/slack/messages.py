@@ -58,6 +58,13 @@ def mention(user_id: str) -> str:
     return mrkdwn.mention(user_id)
 
 
+def asker_words(request: AccessRequest) -> str:
+    """`<@ann>`, or `<@dan> on behalf of <@ann>` for a request a delegate made: approvers see both names."""
+    if request.requested_by:
+        return f"{mention(request.requested_by)} on behalf of {mention(request.requester_id)}"
+    return mention(request.requester_id)
+
+
 def when(moment: datetime | None) -> str:
     """A time every reader sees in their own timezone, with a UTC fallback for clients that cannot."""
     if moment is None:
@@ -171,7 +178,17 @@ def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, i
         text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
     if event in ("granted", "activated") and integration.custom_access_details:
         text += "\n" + mrkdwn.text(integration.custom_access_details)
+    if event == "requested" and request.requested_by:
+        text = f"{mention(request.requested_by)} asked for this access on your behalf. {text}"
     return text
+
+
+DELEGATE_EVENTS = ("requested", "approved", "denied", "granted", "invited", "grant_failed", "expired")
+
+
+def delegate_text(request: AccessRequest, text: str) -> str:
+    """What the person who asked on someone's behalf reads of an event: the requester's DM, introduced."""
+    return f"About the access you asked for on behalf of {mention(request.requester_id)}: {text}"
 
 
 def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:

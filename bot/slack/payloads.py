@@ -33,6 +33,7 @@ class RequestSubmission:
     justification: str
     emergency: bool = False  # "This is an emergency" was ticked: only a break-glass flow may take it
     emergency_shown: bool = False  # the modal shows that box (its errors can point there)
+    on_behalf: str | None = None  # "For": the Slack user the access is asked for (admins and delegates)
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -101,8 +102,12 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
     justification = typed(values, v.JUSTIFICATION)
     if len(justification) > MAX_JUSTIFICATION:  # the modal's max_length, checked again: a crafted payload need not
         raise InputErrors({v.JUSTIFICATION: f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
+    picked_user = _input(values, v.ON_BEHALF).get("selected_user")
+    on_behalf = picked_user if isinstance(picked_user, str) and picked_user.isalnum() and len(picked_user) <= 32 \
+        else None
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
                              custom_duration=custom, justification=justification, emergency=_emergency(values),
+                             on_behalf=on_behalf,
                              emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
                                                  for block in view.get("blocks") or ()))
 

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -45,6 +46,7 @@ DENY_CALLBACK = "deny_reason"
 RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
+ON_BEHALF = "on_behalf"  # "For" (admins and delegates): whom the access is for, when not oneself
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 APPROVE, DENY = "approve", "deny"
 APPROVE_FOR, APPROVE_FOR_CALLBACK = "approve_for", "approve_for_terms"  # "Approve for…" and its modal
@@ -147,6 +149,10 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
         *box,
+        *([InputBlock(block_id=ON_BEHALF, label="For", optional=True,
+                      hint="Asking for someone else? Pick them: the access is theirs, and you both hear how it goes.",
+                      element=UserSelectElement(action_id=ON_BEHALF, placeholder="Yourself"))]
+          if form.for_others else []),
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
 
@@ -239,7 +245,7 @@ def approval_message(
     blocks: list[Block] = [
         *on_call_blocks(request, _approvers(request, group_mention)),
         SectionBlock(text=MarkdownTextObject(text=clip(
-            f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
+            f"{words.asker_words(request)} asks for {words.roles_words(request.roles)} on "
             f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}.", SECTION_TEXT))),
         SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in _fields(request, group_mention)]),
     ]
@@ -299,7 +305,7 @@ def _approvals(request: AccessRequest) -> str:
 
 def _summary(request: AccessRequest, grant: Grant | None) -> str:
     state = words.grant_words(grant) if grant is not None else request.status.value
-    return (f"Access request #{request.id} from {words.mention(request.requester_id)}: "
+    return (f"Access request #{request.id} from {words.asker_words(request)}: "
             f"{mrkdwn.line(', '.join(request.roles))} on {request.resource_kind.value} "
             f"{mrkdwn.line(request.resource_name)} — {state}")
 

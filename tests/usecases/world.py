@@ -115,12 +115,12 @@ class World:
         self.authority.add_key("pub00001", "priv-00001-secret")
         self.worker = GrantWorker(store=self.store, gateways=self.gateways, notifier=self.notifier, clock=self.clock,
                                   options=options)
+        self.admins: set[str] = set()  # ATLAS_ACCESS_ADMINS, as the use cases ask at each click
         self.service = AccessService(store=self.store, gateways=self.gateways, directory=self.directory,
                                      notifier=self.notifier, clock=self.clock, worker=self.worker,
                                      max_pending=max_pending, on_call_providers={"pagerduty": self.on_call},
-                                     groups=self.groups)
+                                     groups=self.groups, is_admin=lambda user_id: user_id in self.admins)
         self.selfservice = SelfService(store=self.store, clock=self.clock, worker=self.worker, max_pending=max_pending)
-        self.admins: set[str] = set()  # ATLAS_ACCESS_ADMINS, as GrantControl asks at each click
         self.control = GrantControl(store=self.store, clock=self.clock, worker=self.worker, directory=self.directory,
                                     groups=self.groups, is_admin=lambda user_id: user_id in self.admins)
         self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory, groups=self.groups)
