@@ -246,6 +246,8 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
                 flow["auto_approve"]["on_call"]["past_shift_end"] = format_duration(rule.past_shift_end)
         if not spec.delegates:
             flow.pop("delegates", None)  # nobody asks for others: not repeated
+        if spec.approval_steps is None:
+            flow.pop("approval_steps", None)  # one approver list, as `approval` and `approvals_required` say
         if spec.pending == PendingTimeouts():
             del flow["pending"]  # the documented defaults are not repeated
         else:

@@ -234,6 +234,27 @@ class PendingTimeouts(_Strict):
         return self
 
 
+OWNERS = "owners"  # an approval step's approvers: the resource's owners, as a flow without steps has them
+MAX_STEPS = 5
+
+
+class ApprovalStep(_Strict):
+    """One step of a multi-step approval: who approves it (the resource's owners, or principals) and how many."""
+
+    approvers: Literal["owners"] | Annotated[list[Principal], Field(min_length=1), at_most(MAX_PRINCIPALS, "entries")]
+    required: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @field_validator("approvers")
+    @classmethod
+    def _principals(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            return value
+        if EVERYONE in value:
+            raise ValueError("a step's approvers name people or groups (or are `owners`), not everyone")
+        return [parse_okta_principal(item) if item.strip().startswith(OKTA_PREFIX) else parse_principal(item)
+                for item in value]
+
+
 class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -246,6 +267,9 @@ class AccessFlowSpec(_Strict):
     approval: Literal["owners", "auto"] = "owners"
     approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
     justification: Literal["required", "optional"] = "required"
+    # Ordered approval steps instead of one list (`approvals_required` is then unused): each waits for the one
+    # before, with its own approvers and quorum (see access.steps).
+    approval_steps: Annotated[list[ApprovalStep], Field(min_length=1), at_most(MAX_STEPS, "steps")] | None = None
     # Whether an approver must say why when approving (the requester reads it); "Approve for…" always may.
     approval_reason: Literal["optional", "required"] = "optional"
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
@@ -285,6 +309,12 @@ class AccessFlowSpec(_Strict):
         if value and info.data.get("justification") == "optional":
             raise ValueError("a break-glass flow needs justification: required")
         return value
+
+    @model_validator(mode="after")
+    def _steps_are_approvals(self) -> AccessFlowSpec:
+        if self.approval_steps is not None and (self.approval != "owners" or self.break_glass):
+            raise ValueError("approval_steps need approval: owners and no break_glass (they are approvals)")
+        return self
 
     @model_validator(mode="after")
     def _on_call_rule(self) -> AccessFlowSpec:

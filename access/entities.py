@@ -18,6 +18,16 @@ class Approval:
     at: datetime
     seconds: int | None = None  # "Approve for…": at most this long (None: for what was asked)
     reason: str | None = None  # the approver's reason, if they gave one
+    step: int | None = None  # a multi-step approval: the step (from 0) this approval counted for
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRule:
+    """One approval step as the request was made under it (see access.steps): its approvers (None: the resource's
+    owners; else principals, resolved at each click) and how many of them must approve."""
+
+    approvers: tuple[str, ...] | None
+    required: int = 1
 
 
 class _OnResource:
@@ -75,6 +85,7 @@ class AccessRequest(_OnResource):
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
     requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
+    approval_steps: tuple[StepRule, ...] = ()  # ordered steps, each waiting for the one before (access.steps)
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from access import policy
+from access import steps
 from access.approver_groups import ApproverGroups
 from access.entities import AccessRequest, Grant
 from access.model import GrantStatus, RequestStatus
@@ -76,7 +76,7 @@ class HomeQueries:
             resources = {(r.integration, r.resource_id): uow.inventory.resource(
                 integration=r.integration, atlas_id=r.resource_id) for r in pending}
         # The directory may ask Slack: outside the transaction.
-        waiting = [r for r in pending if r.integration in specs and user_id in policy.approvers_now(
-            integration=specs[r.integration], kind=r.resource_kind, resource=resources[(r.integration, r.resource_id)],
-            requester_id=r.requester_id, directory=self._directory, groups=self._groups).user_ids]
+        waiting = [r for r in pending if r.integration in specs and user_id in steps.approvers_for(
+            r, integration=specs[r.integration], resource=resources[(r.integration, r.resource_id)],
+            directory=self._directory, groups=self._groups).user_ids]
         return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])

@@ -14,6 +14,7 @@ from typing import TypedDict
 from access.entities import AccessRequest, Approval, Grant
 from access.errors import AlreadyDecided, NotAllowed
 from access.model import GrantStatus, RequestStatus
+from access.steps import current_step
 
 R, G = RequestStatus, GrantStatus
 
@@ -59,8 +60,12 @@ def approve(request: AccessRequest, *, user_id: str, now: datetime, seconds: int
         raise AlreadyDecided("approved by you", user_id)
     if seconds is not None and not 0 < seconds <= request.duration_seconds:
         raise NotAllowed("An approval may shorten the access, never lengthen it: at most what was asked.")
-    approvals = (*request.approvals, Approval(user_id=user_id, at=now, seconds=seconds, reason=reason or None))
-    if len(approvals) < request.approvals_required:
+    step = current_step(request)  # a multi-step approval: the approval counts for the step waiting now
+    approvals = (*request.approvals, Approval(user_id=user_id, at=now, seconds=seconds, reason=reason or None,
+                                              step=step))
+    waiting = current_step(replace(request, approvals=approvals)) != len(request.approval_steps) if step is not None \
+        else len(approvals) < request.approvals_required
+    if waiting:
         return replace(request, approvals=approvals, updated_at=now)
     approved = _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
     given = min([request.duration_seconds, *(a.seconds for a in approvals if a.seconds is not None)])

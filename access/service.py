@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, on_call, once_only, policy, selfservice
+from access import break_glass, lifecycle, on_call, once_only, policy, selfservice, steps
 from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
@@ -290,12 +290,25 @@ class AccessService:
             )
             note = checked[1] if checked is not None and checked[0] == flow.name else None
             on_call_now = note is not None and note.approved
+            needed = flow.approvals_required
+            if flow.approval_steps:  # the first step's approvers decide first
+                first = replace(self._new_request(requester, spec, flow, resource, roles, duration, "", approvers,
+                                                  now), requested_by=asker.user_id if for_other else None)
+                approvers = steps.approvers_for(first, integration=spec, resource=resource,
+                                                directory=self._directory, groups=self._groups)
+                needed = flow.approval_steps[0].required
             # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
             # is an on-call approval (the owners are told, and may revoke it).
             deciders = [u for u in approvers.user_ids if u != asker.user_id]  # a delegate decides none of theirs
             if flow.approval == "owners" and not flow.break_glass and not on_call_now \
-                    and len(deciders) < flow.approvals_required:
+                    and len(deciders) < needed:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
+            if flow.approval_steps and not on_call_now:
+                short = steps.first_short_step(first, integration=spec, resource=resource,
+                                               directory=self._directory, groups=self._groups)
+                if short is not None:
+                    raise RequestRefused(f"Step {short + 1} of the approval has too few approvers besides you "
+                                         f"({steps.rule_words(first.approval_steps[short])}): ask an admin.")
             asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
                             on_call=note, requested_by=asker.user_id if for_other else None)
             # granted at once, it waits for nobody
@@ -341,6 +354,8 @@ class AccessService:
             request = self._load(uow, request_id)
             seconds, text = None, ""
 
+            step = steps.current_step(request)
+
             def move(r: AccessRequest) -> AccessRequest:
                 nonlocal seconds, text
                 deciding = _deciding(r, current, user_id)
@@ -352,13 +367,16 @@ class AccessService:
             terms: dict[str, object] = {"seconds": seconds, "asked_seconds": request.duration_seconds} \
                 if seconds is not None else {}
             self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added",
-                        via=current.via.get(user_id), **terms, **({"reason": text} if text else {}))
+                        via=current.via.get(user_id), **terms, **({"reason": text} if text else {}),
+                        **({"step": step + 1} if step is not None else {}))
             extension = saved.extends_grant_id is not None
             if saved.status is RequestStatus.APPROVED and extension:
                 selfservice.apply_extension(uow, saved, now=now)  # more time on a grant, not a new one
             elif saved.status is RequestStatus.APPROVED:
                 uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
             spec = self._integration(uow, saved.integration)
+        if saved.status is RequestStatus.PENDING and steps.current_step(saved) != step:
+            self._follow_approvers(request_id, now)  # the next step's approvers decide now: named and shown
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         if saved.status is RequestStatus.APPROVED and not extension and run:
             self.worker.run_due()
@@ -484,9 +502,8 @@ class AccessService:
 
     def _approvers_of(self, request: AccessRequest, spec: IntegrationSpec,
                       resource: InventoryResource | None) -> Approvers:
-        return policy.approvers_now(integration=spec, kind=request.resource_kind, resource=resource,
-                                    requester_id=request.requester_id, directory=self._directory,
-                                    groups=self._groups)
+        return steps.approvers_for(request, integration=spec, resource=resource, directory=self._directory,
+                                   groups=self._groups)
 
     def _new_request(
         self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
@@ -498,7 +515,8 @@ class AccessService:
             resource_id=resource.atlas_id, resource_name=resource.name, roles=roles,
             duration_seconds=int(duration.total_seconds()), justification=text,
             approvers=approvers.user_ids, approver_group=approvers.group,
-            approvals_required=flow.approvals_required, channel=spec.approval_channel,
+            approvals_required=sum(s.required for s in flow.approval_steps) if flow.approval_steps
+            else flow.approvals_required, approval_steps=steps.rules_of(flow), channel=spec.approval_channel,
             break_glass=flow.break_glass, created_at=now, updated_at=now,  # type: ignore[arg-type]
         )
 

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from access.entities import Approval
+from access.entities import Approval, StepRule
 from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatus, ResourceKind
-from storage.types import Approvals, EnumText, OnCallNotes, RolesByProject, StrTuple, UtcDateTime
+from storage.types import Approvals, EnumText, OnCallNotes, RolesByProject, StepRules, StrTuple, UtcDateTime
 
 NAME = String(64)
 ATLAS_ID = String(64)
@@ -84,6 +84,7 @@ class AccessFlowRow(SQLModel, table=True):
     approvals_required: int
     justification: str = Field(sa_type=String(16))
     approval_reason: str | None = Field(default=None, sa_type=String(16))  # None: stored before it existed
+    approval_steps: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)  # ApprovalStep list; None: none
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
@@ -195,6 +196,7 @@ class AccessRequestRow(SQLModel, table=True):
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
     requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
+    approval_steps: tuple[StepRule, ...] = Field(default=(), sa_type=StepRules, nullable=True)  # steps; NULL: none
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

@@ -12,6 +12,7 @@ from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
 from access.model import GrantStatus, RequestStatus, ResourceKind
+from access.steps import current_step, rule_words
 from bot.slack import mrkdwn
 
 NO_EMAIL = (
@@ -115,6 +116,29 @@ def decision_words(request: AccessRequest) -> str | None:
     if request.status is RequestStatus.EXPIRED:
         return f":hourglass: Expired without a decision at {at}."
     return None
+
+
+def steps_words(request: AccessRequest) -> str | None:
+    """The steps of a multi-step approval, each with who decided it (or that it waits), for the approval message."""
+    if not request.approval_steps:
+        return None
+    waiting = current_step(request)
+    lines = ["*Approval steps*"]
+    for index, rule in enumerate(request.approval_steps):
+        given = [a for a in request.approvals if a.step == index]
+        who = ", ".join(mention(a.user_id) for a in given)
+        if len(given) >= rule.required:
+            state = f":white_check_mark: approved by {who}"
+        elif request.status is RequestStatus.DENIED and index == waiting:
+            state = f":no_entry: denied by {mention(request.decided_by or '?')}"
+        elif index == waiting and request.status is RequestStatus.PENDING:
+            state = f":hourglass_flowing_sand: waiting ({len(given)} of {rule.required}{': ' + who if who else ''})"
+        elif request.status is RequestStatus.PENDING:
+            state = "after the step before"
+        else:
+            state = "not reached"
+        lines.append(f"{index + 1}. {mrkdwn.line(rule_words(rule))} ({rule.required} needed): {state}")
+    return "\n".join(lines)
 
 
 def grant_words(grant: Grant) -> str:

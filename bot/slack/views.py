@@ -252,6 +252,8 @@ def approval_message(
     if request.justification:
         blocks.append(SectionBlock(text=MarkdownTextObject(
             text=clip("*Justification*\n" + mrkdwn.quote(request.justification), SECTION_TEXT))))
+    if (steps := words.steps_words(request)) is not None:
+        blocks.append(SectionBlock(block_id="approval-steps", text=MarkdownTextObject(text=clip(steps, SECTION_TEXT))))
     decision, nudged = words.decision_words(request), words.pending_words(request)
     if nudged:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(nudged, SECTION_TEXT))]))

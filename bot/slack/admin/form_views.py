@@ -225,6 +225,10 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
             initial_option=(_chosen(approvals, [draft.approval]) or approvals)[0])),
         _text_input(ids.F_APPROVALS, "Approvals needed", draft.approvals_required, max_length=2,
                     hint="From 1 to 10 different approvers."),
+        _text_input(ids.F_STEPS, "Approval steps (instead of one list)", draft.approval_steps, optional=True,
+                    max_length=2000, multiline=True, placeholder="owners: 1\n@atlas-security: 1",
+                    hint="One step a line, in order: `owners` or people and groups, then how many must approve. "
+                         "Each step waits for the one before."),
         InputBlock(block_id=ids.F_JUSTIFICATION, label="Justification", element=RadioButtonsElement(
             action_id=ids.F_JUSTIFICATION, options=justifications,
             initial_option=(_chosen(justifications, [draft.justification]) or justifications)[0])),

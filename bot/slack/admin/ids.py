@@ -68,6 +68,7 @@ F_APPROVAL = "admin_flow_approval"
 F_APPROVALS = "admin_flow_approvals_required"
 F_JUSTIFICATION = "admin_flow_justification"
 F_APPROVAL_REASON = "admin_flow_approval_reason"
+F_STEPS = "admin_flow_approval_steps"
 F_BREAK_GLASS = "admin_flow_break_glass"
 F_ENABLED = "admin_flow_enabled"
 
