@@ -234,6 +234,7 @@ class PendingTimeouts(_Strict):
         return self
 
 
+DEFAULT_SCHEDULE_AHEAD = timedelta(days=7)
 OWNERS = "owners"  # an approval step's approvers: the resource's owners, as a flow without steps has them
 MAX_STEPS = 5
 
@@ -270,6 +271,8 @@ class AccessFlowSpec(_Strict):
     # Ordered approval steps instead of one list (`approvals_required` is then unused): each waits for the one
     # before, with its own approvers and quorum (see access.steps).
     approval_steps: Annotated[list[ApprovalStep], Field(min_length=1), at_most(MAX_STEPS, "steps")] | None = None
+    # How far ahead a request may ask its access to start ("Start later"): approved ahead, granted at the start.
+    max_schedule_ahead: Duration = DEFAULT_SCHEDULE_AHEAD
     # Whether an approver must say why when approving (the requester reads it); "Approve for…" always may.
     approval_reason: Literal["optional", "required"] = "optional"
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.

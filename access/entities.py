@@ -86,6 +86,7 @@ class AccessRequest(_OnResource):
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
     requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
     approval_steps: tuple[StepRule, ...] = ()  # ordered steps, each waiting for the one before (access.steps)
+    starts_at: datetime | None = None  # scheduled access: granted at this moment (None: as soon as approved)
     created_at: datetime
     updated_at: datetime
     version: int = 0

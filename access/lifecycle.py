@@ -132,7 +132,7 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
         requester_id=request.requester_id,
         roles=request.roles,
         duration_seconds=request.duration_seconds,
-        next_attempt_at=now,
+        next_attempt_at=max(now, request.starts_at) if request.starts_at is not None else now,  # scheduled: then
         created_at=now,
         updated_at=now,
     )

@@ -194,6 +194,7 @@ class AccessService:
         emergency: bool = False,
         submission_key: str | None = None,
         on_behalf: Requester | None = None,
+        start: datetime | None = None,
     ) -> AccessRequest:
         """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it (or the same
         request already waits, or too many of the person's do), Replayed for a submission already stored.
@@ -208,6 +209,9 @@ class AccessService:
         `on_behalf`: an admin or a delegate of the flow (`requester`) asks for this person, who gets the access;
         the flows are matched for them, and the request records who asked (`requested_by`). Oneself there is an
         ordinary request.
+
+        `start`: scheduled access, granted at that moment (after now, within the flow's `max_schedule_ahead`),
+        approved ahead; FieldErrors (`start`) otherwise. Break-glass and on-call approval are for now only.
         """
         now = self._clock.now()
         asker = requester
@@ -216,11 +220,13 @@ class AccessService:
         try:
             if asker is not requester and emergency:
                 raise RequestRefused("Break-glass access is taken by the person who needs it, not on their behalf.")
-            checked = self._on_call_before(requester, integration, resource_id, roles, duration, now,
-                                           emergency=emergency)
+            if start is not None and emergency:
+                raise RequestRefused("Break-glass access is for now: leave the start empty.")
+            checked = None if start is not None else self._on_call_before(
+                requester, integration, resource_id, roles, duration, now, emergency=emergency)
             request, spec, grant = self._store_request(
                 requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
-                submission=submission_key, checked=checked, asker=asker)
+                submission=submission_key, checked=checked, asker=asker, start=start)
         except RequestRefused as refused:
             self._refused(asker, integration, resource_id, refused.reason)
             raise
@@ -256,11 +262,12 @@ class AccessService:
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None,
+        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None, start: datetime | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         try:
             return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
-                                         emergency=emergency, submission=submission, checked=checked, asker=asker)
+                                         emergency=emergency, submission=submission, checked=checked, asker=asker,
+                                         start=start)
         except Duplicate:  # another replica stored the same submission, or the same pending request, just now
             key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
                                        resource_id=resource_id, roles=roles)
@@ -269,7 +276,7 @@ class AccessService:
     def _check_and_store(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None,
+        checked: tuple[str, OnCallNote] | None = None, asker: Requester | None = None, start: datetime | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
         asker = asker or requester
@@ -284,6 +291,7 @@ class AccessService:
                 raise RequestRefused(f"Only admins and the delegates of the access flow {flow.name} may ask for "
                                      "someone else.")
             text = policy.check_justification(flow, justification)
+            policy.check_start(start, flow, now=now)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory,
                 groups=self._groups,
@@ -310,7 +318,7 @@ class AccessService:
                     raise RequestRefused(f"Step {short + 1} of the approval has too few approvers besides you "
                                          f"({steps.rule_words(first.approval_steps[short])}): ask an admin.")
             asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
-                            on_call=note, requested_by=asker.user_id if for_other else None)
+                            on_call=note, requested_by=asker.user_id if for_other else None, starts_at=start)
             # granted at once, it waits for nobody
             waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
             if waits:

@@ -284,6 +284,8 @@ def _flow(row: Any) -> AccessFlowSpec:
     data = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at", "max_duration_seconds")}
     if data.get("pending") is None:
         data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
+    if data.get("max_schedule_ahead") is None:
+        data.pop("max_schedule_ahead", None)  # stored before scheduling existed: the default
     if not data.get("delegates"):
         data.pop("delegates", None)  # none (or stored before delegates existed): left unset, as config show shows it
     if data.get("approval_reason") is None:

@@ -85,6 +85,7 @@ class AccessFlowRow(SQLModel, table=True):
     justification: str = Field(sa_type=String(16))
     approval_reason: str | None = Field(default=None, sa_type=String(16))  # None: stored before it existed
     approval_steps: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)  # ApprovalStep list; None: none
+    max_schedule_ahead: str | None = Field(default=None, sa_type=String(32))  # ISO 8601; None: the default (7 d)
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
@@ -197,6 +198,7 @@ class AccessRequestRow(SQLModel, table=True):
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
     requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
     approval_steps: tuple[StepRule, ...] = Field(default=(), sa_type=StepRules, nullable=True)  # steps; NULL: none
+    starts_at: datetime | None = _when()  # scheduled access: when it is granted (NULL: once approved)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

@@ -201,7 +201,7 @@ class RequestListeners:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
                 duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
-                submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf,
+                submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf, start=form.start,
             )  # fmt: skip
         except Replayed:
             raise

@@ -145,6 +145,8 @@ def grant_words(grant: Grant) -> str:
     """The grant's standing in Atlas, in a phrase."""
     status = grant.status
     if status is GrantStatus.GRANTING:
+        if grant.attempts == 0 and grant.next_attempt_at is not None and grant.next_attempt_at > grant.created_at:
+            return f":calendar: scheduled: granted at {when(grant.next_attempt_at)}"
         if grant.last_error:
             return f":warning: granting failed (attempt {max(1, grant.attempts)}): retrying"
         return ":gear: granting in Atlas…"
@@ -230,8 +232,9 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
     if request.extends_grant_id is not None:
         return (f"I've sent your {ref} for {duration_words(request.duration_seconds)} more of {what} to {who}. "
                 "Your access stays as it is until it is decided.")
-    return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}) to {who} for approval. "
-            "I'll tell you here when it is decided.")
+    start = f", starting {when(request.starts_at)}" if request.starts_at is not None else ""
+    return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}{start}) to {who} for "
+            "approval. I'll tell you here when it is decided.")
 
 
 def _on_call_approved(request: AccessRequest, what: str, ref: str) -> str:
@@ -252,10 +255,13 @@ def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) 
     if request.extends_grant_id is not None:
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}: "
                 f"your access lasts that much longer.{why}")
+    then = "Granting it in Atlas now…"
+    if request.starts_at is not None and request.decided_at is not None and request.starts_at > request.decided_at:
+        then = f"It is granted at {when(request.starts_at)}, for {duration_words(request.duration_seconds)}."
     if request.outcome_note:  # "Approve for…": less time than asked
         return (f"Your {ref} for {what} was approved {by} for {duration_words(request.duration_seconds)}. "
-                f"{request.outcome_note}{why} Granting it in Atlas now…")
-    return f"Your {ref} for {what} was approved {by}.{why} Granting it in Atlas now…"
+                f"{request.outcome_note}{why} {then}")
+    return f"Your {ref} for {what} was approved {by}.{why} {then}"
 
 
 def approval_reasons(request: AccessRequest) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from access.config import parse_duration
@@ -34,6 +34,7 @@ class RequestSubmission:
     emergency: bool = False  # "This is an emergency" was ticked: only a break-glass flow may take it
     emergency_shown: bool = False  # the modal shows that box (its errors can point there)
     on_behalf: str | None = None  # "For": the Slack user the access is asked for (admins and delegates)
+    start: datetime | None = None  # "Start later": when the access starts (None: once approved)
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -105,9 +106,11 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
     picked_user = _input(values, v.ON_BEHALF).get("selected_user")
     on_behalf = picked_user if isinstance(picked_user, str) and picked_user.isalnum() and len(picked_user) <= 32 \
         else None
+    moment = _input(values, v.START).get("selected_date_time")
+    start = datetime.fromtimestamp(moment, tz=UTC) if isinstance(moment, int) and 0 < moment < 2**33 else None
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
                              custom_duration=custom, justification=justification, emergency=_emergency(values),
-                             on_behalf=on_behalf,
+                             on_behalf=on_behalf, start=start,
                              emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
                                                  for block in view.get("blocks") or ()))
 
@@ -161,6 +164,8 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
             block = field
         elif field == v.EMERGENCY and submission.emergency_shown:
             block = v.EMERGENCY
+        elif field == v.START:
+            block = v.START
         else:
             block = v.RESOURCE
         placed[block] = f"{placed[block]} {message}" if block in placed else message

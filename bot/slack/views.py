@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ContextBlock,
+    DateTimePickerElement,
     ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
@@ -46,6 +47,7 @@ DENY_CALLBACK = "deny_reason"
 RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
+START = "start"  # "Start later": scheduled access (a date and time), within the flow's max_schedule_ahead
 ON_BEHALF = "on_behalf"  # "For" (admins and delegates): whom the access is for, when not oneself
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 APPROVE, DENY = "approve", "deny"
@@ -149,6 +151,9 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
                    element=PlainTextInputElement(action_id=JUSTIFICATION, multiline=True, max_length=MAX_JUSTIFICATION,
                                                  placeholder="The incident, ticket or task this is for")),
         *box,
+        InputBlock(block_id=START, label="Start later", optional=True,
+                   hint="Leave it empty to start once approved; a later start is approved ahead.",
+                   element=DateTimePickerElement(action_id=START)),
         *([InputBlock(block_id=ON_BEHALF, label="For", optional=True,
                       hint="Asking for someone else? Pick them: the access is theirs, and you both hear how it goes.",
                       element=UserSelectElement(action_id=ON_BEHALF, placeholder="Yourself"))]
@@ -282,6 +287,7 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
         f"*Roles*\n{words.roles_words(request.roles)}",
         f"*Duration*\n{'+' if request.extends_grant_id else ''}{words.duration_words(request.duration_seconds)}"
         + (f" (extends grant #{request.extends_grant_id})" if request.extends_grant_id else ""),
+        *([f"*Starts*\n{words.when(request.starts_at)} (scheduled)"] if request.starts_at is not None else []),
         f"*Approvers*\n{_approvers(request, group_mention)}",
         f"*Approvals*\n{_approvals(request)}",
         f"*Status*\n{request.status.value}",

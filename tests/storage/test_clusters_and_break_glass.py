@@ -145,7 +145,8 @@ def _insert_old_rows(connection: Connection) -> None:
            "on_call",  # and 0009's
            "ended_as", "end_reason",  # and 0010's
            "requested_by",  # and 0012's
-           "approval_steps"}  # and 0013's
+           "approval_steps",  # and 0013's
+           "starts_at"}  # and 0014's
     insert("access_flow", {
         "name": "f", "integration": "prod", "requesters": ["everyone"], "resources": {"types": ["project"]},
         "roles": ["GROUP_READ_ONLY"], "max_duration_seconds": 3600, "approval": "owners", "approvals_required": 1,
