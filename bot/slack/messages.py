@@ -145,7 +145,8 @@ def grant_words(grant: Grant) -> str:
     """The grant's standing in Atlas, in a phrase."""
     status = grant.status
     if status is GrantStatus.GRANTING:
-        if grant.attempts == 0 and grant.next_attempt_at is not None and grant.next_attempt_at > grant.created_at:
+        if not grant.last_error and grant.attempts == 0 and grant.next_attempt_at is not None \
+                and grant.next_attempt_at > grant.created_at:  # scheduled access, waiting for its start
             return f":calendar: scheduled: granted at {when(grant.next_attempt_at)}"
         if grant.last_error:
             return f":warning: granting failed (attempt {max(1, grant.attempts)}): retrying"
