@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from access.bounds import shown
 from access.config import (
+    DEFAULT_SCHEDULE_AHEAD,
     AccessFlowSpec,
     ConfigDocument,
     IntegrationSpec,
@@ -247,6 +248,14 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
         if spec.network_access is None:  # only a cluster flow that opens a network path shows these
             flow.pop("network_access", None)
             flow.pop("network_max_prefix", None)
+        if not spec.delegates:
+            flow.pop("delegates", None)  # nobody asks for others: not repeated
+        if spec.max_schedule_ahead == DEFAULT_SCHEDULE_AHEAD:
+            flow.pop("max_schedule_ahead", None)  # the documented default is not repeated
+        else:
+            flow["max_schedule_ahead"] = format_duration(spec.max_schedule_ahead)
+        if spec.approval_steps is None:
+            flow.pop("approval_steps", None)  # one approver list, as `approval` and `approvals_required` say
         if spec.pending == PendingTimeouts():
             del flow["pending"]  # the documented defaults are not repeated
         else:

@@ -241,16 +241,47 @@ class PendingTimeouts(_Strict):
         return self
 
 
+DEFAULT_SCHEDULE_AHEAD = timedelta(days=7)
+OWNERS = "owners"  # an approval step's approvers: the resource's owners, as a flow without steps has them
+MAX_STEPS = 5
+
+
+class ApprovalStep(_Strict):
+    """One step of a multi-step approval: who approves it (the resource's owners, or principals) and how many."""
+
+    approvers: Literal["owners"] | Annotated[list[Principal], Field(min_length=1), at_most(MAX_PRINCIPALS, "entries")]
+    required: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @field_validator("approvers")
+    @classmethod
+    def _principals(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            return value
+        if EVERYONE in value:
+            raise ValueError("a step's approvers name people or groups (or are `owners`), not everyone")
+        return [parse_okta_principal(item) if item.strip().startswith(OKTA_PREFIX) else parse_principal(item)
+                for item in value]
+
+
 class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
     requesters: Annotated[list[Principal], Field(min_length=1), at_most(MAX_PRINCIPALS, "entries")] = [EVERYONE]
+    # Who may ask for someone else ("For: @person" in the request modal) besides the admins: principals as above.
+    delegates: Annotated[list[Principal], at_most(MAX_PRINCIPALS, "entries")] = []
     resources: ResourceSelector
     roles: Annotated[list[Role], Field(min_length=1), at_most(MAX_ROLES, "entries")]
     max_duration: Duration
     approval: Literal["owners", "auto"] = "owners"
     approvals_required: Annotated[int, Field(ge=1, le=10)] = 1
     justification: Literal["required", "optional"] = "required"
+    # Ordered approval steps instead of one list (`approvals_required` is then unused): each waits for the one
+    # before, with its own approvers and quorum (see access.steps).
+    approval_steps: Annotated[list[ApprovalStep], Field(min_length=1), at_most(MAX_STEPS, "steps")] | None = None
+    # How far ahead a request may ask its access to start ("Start later"): approved ahead, granted at the start.
+    max_schedule_ahead: Duration = DEFAULT_SCHEDULE_AHEAD
+    # Whether an approver must say why when approving (the requester reads it); "Approve for…" always may.
+    approval_reason: Literal["optional", "required"] = "optional"
     # Grant at once without approval, announce it loudly, and have the owners review it afterwards.
     break_glass: bool = False
     pending: PendingTimeouts = PendingTimeouts()  # reminders, escalation and expiry of undecided requests
@@ -279,6 +310,13 @@ class AccessFlowSpec(_Strict):
     def _requesters(cls, value: list[str]) -> list[str]:
         return [item if item == EVERYONE else parse_principal(item) for item in value]
 
+    @field_validator("delegates")
+    @classmethod
+    def _delegates(cls, value: list[str]) -> list[str]:
+        if EVERYONE in value:
+            raise ValueError("delegates name people or groups who may ask for others, not everyone")
+        return [parse_principal(item) for item in value]
+
     @field_validator("max_duration")
     @classmethod
     def _cluster_duration(cls, value: timedelta, info: ValidationInfo) -> timedelta:
@@ -301,6 +339,12 @@ class AccessFlowSpec(_Strict):
     def _network_for_clusters(self) -> AccessFlowSpec:
         if self.network_access is not None and self.resources.types != [ResourceKind.CLUSTER]:
             raise ValueError("network_access opens the project's IP access list: it is for cluster flows")
+        return self
+
+    @model_validator(mode="after")
+    def _steps_are_approvals(self) -> AccessFlowSpec:
+        if self.approval_steps is not None and (self.approval != "owners" or self.break_glass):
+            raise ValueError("approval_steps need approval: owners and no break_glass (they are approvals)")
         return self
 
     @model_validator(mode="after")

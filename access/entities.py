@@ -16,6 +16,18 @@ from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatu
 class Approval:
     user_id: str
     at: datetime
+    seconds: int | None = None  # "Approve for…": at most this long (None: for what was asked)
+    reason: str | None = None  # the approver's reason, if they gave one
+    step: int | None = None  # a multi-step approval: the step (from 0) this approval counted for
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRule:
+    """One approval step as the request was made under it (see access.steps): its approvers (None: the resource's
+    owners; else principals, resolved at each click) and how many of them must approve."""
+
+    approvers: tuple[str, ...] | None
+    required: int = 1
 
 
 class _OnResource:
@@ -39,7 +51,7 @@ class _OnResource:
 @dataclass(frozen=True, kw_only=True)
 class AccessRequest(_OnResource):
     id: int | None = None
-    requester_id: str  # Slack user id
+    requester_id: str  # Slack user id: the person the access is for (who asked, unless `requested_by` is set)
     requester_email: str
     integration: str  # integration name
     flow: str  # access flow name
@@ -73,6 +85,9 @@ class AccessRequest(_OnResource):
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
     network_entry: str | None = None  # a cluster flow with network_access: the CIDR block asked for (access.network)
+    requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
+    approval_steps: tuple[StepRule, ...] = ()  # ordered steps, each waiting for the one before (access.steps)
+    starts_at: datetime | None = None  # scheduled access: granted at this moment (None: as soon as approved)
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -115,6 +130,8 @@ class Grant(_OnResource):
     # it was there before, as someone's baseline, and is left alone at revocation).
     network_entry: str | None = None
     network_added: bool | None = None
+    ended_as: str | None = None  # "admin" or "owner": ended by someone else through Revoke now (access.revocation)
+    end_reason: str | None = None  # the reason they gave, for the holder's DM and the approval message
     created_at: datetime
     updated_at: datetime
     version: int = 0

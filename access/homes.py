@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from access import policy
+from access import steps
 from access.approver_groups import ApproverGroups
 from access.entities import AccessRequest, Grant
 from access.model import GrantStatus, RequestStatus
 from access.ports import Clock, GroupDirectory, Store
+from access.revocation import LiveGrant, LiveGrants
 
+LIVE_SHOWN = 8  # others' live grants on a Home (the admin list, `/atlas-admin grants`, shows every one)
 LIVE = (GrantStatus.GRANTING, GrantStatus.INVITED, GrantStatus.ACTIVE, GrantStatus.REVOKING, GrantStatus.FAILED)
 
 
@@ -29,6 +31,11 @@ class HomeData:
     pending: tuple[AccessRequest, ...]  # my requests waiting for a decision
     to_decide: tuple[AccessRequest, ...]  # others' requests waiting for my decision
     health: tuple[tuple[str, dict[str, object]], ...] = ()  # (integration, status) for admins only
+    # Others' live grants this person may revoke now: every one for an admin (the first of `live_total`),
+    # those on resources they own for an owner.
+    live: tuple[LiveGrant, ...] = ()
+    live_total: int = 0
+    admin: bool = False
 
 
 class HomeQueries:
@@ -46,8 +53,16 @@ class HomeQueries:
             mine = [r for r in uow.requests.for_requester(user_id, limit=limit) if r.status is RequestStatus.PENDING]
             health = tuple((spec.name, uow.integrations.status(spec.name)) for spec in uow.integrations.list()) \
                 if admin else ()
+        live_grants = LiveGrants(store=self._store, directory=self._directory, groups=self._groups)
+        if admin:
+            page = live_grants.page(limit=LIVE_SHOWN)
+            live, total = page.items, page.total
+        else:
+            live = live_grants.owned(user_id=user_id, limit=LIVE_SHOWN + 1)
+            total = len(live)
         return HomeData(user_id=user_id, now=self._clock.now(), grants=tuple(grants[:limit]), pending=tuple(mine),
-                        to_decide=self.to_decide(user_id=user_id, limit=limit), health=health)
+                        to_decide=self.to_decide(user_id=user_id, limit=limit), health=health,
+                        live=live[:LIVE_SHOWN], live_total=total, admin=admin)
 
     def to_decide(self, *, user_id: str, limit: int = 50) -> tuple[AccessRequest, ...]:
         """Pending requests `user_id` may decide now (newest first): their approvers resolved again, as a click
@@ -55,12 +70,13 @@ class HomeQueries:
         to someone who joined them."""
         with self._store.unit_of_work() as uow:
             pending = [r for r in uow.requests.pending(limit=1000)
-                       if r.requester_id != user_id and all(a.user_id != user_id for a in r.approvals)]
+                       if user_id not in (r.requester_id, r.requested_by)
+                       and all(a.user_id != user_id for a in r.approvals)]
             specs = {spec.name: spec for spec in uow.integrations.list()}
             resources = {(r.integration, r.resource_id): uow.inventory.resource(
                 integration=r.integration, atlas_id=r.resource_id) for r in pending}
         # The directory may ask Slack: outside the transaction.
-        waiting = [r for r in pending if r.integration in specs and user_id in policy.approvers_now(
-            integration=specs[r.integration], kind=r.resource_kind, resource=resources[(r.integration, r.resource_id)],
-            requester_id=r.requester_id, directory=self._directory, groups=self._groups).user_ids]
+        waiting = [r for r in pending if r.integration in specs and user_id in steps.approvers_for(
+            r, integration=specs[r.integration], resource=resources[(r.integration, r.resource_id)],
+            directory=self._directory, groups=self._groups).user_ids]
         return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])

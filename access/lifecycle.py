@@ -14,6 +14,7 @@ from typing import TypedDict
 from access.entities import AccessRequest, Approval, Grant
 from access.errors import AlreadyDecided, NotAllowed
 from access.model import GrantStatus, RequestStatus
+from access.steps import current_step
 
 R, G = RequestStatus, GrantStatus
 
@@ -51,15 +52,40 @@ def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) 
     return replace(grant, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
 
 
-def approve(request: AccessRequest, *, user_id: str, now: datetime) -> AccessRequest:
-    """Record one approval; the request is APPROVED once it has the approvals it needs."""
+def approve(request: AccessRequest, *, user_id: str, now: datetime, seconds: int | None = None,
+            reason: str | None = None) -> AccessRequest:
+    """Record one approval (for `seconds` at most, when given: "Approve for…"); the request is APPROVED once it has
+    the approvals it needs, for the shortest time any of them allowed (never more than was asked)."""
     check_decider(request, user_id)
     if any(a.user_id == user_id for a in request.approvals):
         raise AlreadyDecided("approved by you", user_id)
-    approvals = (*request.approvals, Approval(user_id=user_id, at=now))
-    if len(approvals) < request.approvals_required:
+    if seconds is not None and not 0 < seconds <= request.duration_seconds:
+        raise NotAllowed("An approval may shorten the access, never lengthen it: at most what was asked.")
+    step = current_step(request)  # a multi-step approval: the approval counts for the step waiting now
+    approvals = (*request.approvals, Approval(user_id=user_id, at=now, seconds=seconds, reason=reason or None,
+                                              step=step))
+    waiting = current_step(replace(request, approvals=approvals)) != len(request.approval_steps) if step is not None \
+        else len(approvals) < request.approvals_required
+    if waiting:
         return replace(request, approvals=approvals, updated_at=now)
-    return _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
+    approved = _move_request(request, R.APPROVED, now, approvals=approvals, decided_by=user_id, decided_at=now)
+    given = min([request.duration_seconds, *(a.seconds for a in approvals if a.seconds is not None)])
+    if given < request.duration_seconds:
+        approved = replace(approved, duration_seconds=given, outcome_note=shortened_note(
+            given=given, asked=request.duration_seconds))
+    return approved
+
+
+def shortened_note(*, given: int, asked: int) -> str:
+    """What the requester and the approval message read when an approver gave less time than was asked."""
+    return f"Approved for {_span(given)} instead of the {_span(asked)} asked."
+
+
+def _span(seconds: int) -> str:
+    days, rest = divmod(max(seconds, 0) // 60, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or f"{seconds} seconds"
 
 
 def auto_approve(request: AccessRequest, *, now: datetime) -> AccessRequest:
@@ -87,6 +113,8 @@ def check_decider(request: AccessRequest, user_id: str) -> None:
         raise AlreadyDecided(request.status.value, request.decided_by)
     if user_id == request.requester_id:
         raise NotAllowed("You can't approve or deny your own request.")
+    if user_id == request.requested_by:
+        raise NotAllowed("You asked for this access on someone's behalf: another approver has to decide it.")
     if user_id not in request.approvers:
         raise NotAllowed("Only the request's approvers can decide it.")
 
@@ -106,7 +134,7 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
         roles=request.roles,
         duration_seconds=request.duration_seconds,
         network_entry=request.network_entry,
-        next_attempt_at=now,
+        next_attempt_at=max(now, request.starts_at) if request.starts_at is not None else now,  # scheduled: then
         created_at=now,
         updated_at=now,
     )
@@ -126,6 +154,12 @@ def end_early(grant: Grant, *, now: datetime, by: str | None = None) -> Grant:
                       ended_by=by or grant.ended_by)
 
 
+def revoke_now(grant: Grant, *, now: datetime, by: str, role: str, reason: str) -> Grant:
+    """Revoke now by an admin or an owner (`role`): revoke at once, as "I'm done" does, saying who and why."""
+    return move_grant(grant, G.REVOKING, now, next_attempt_at=now, expires_at=min(grant.expires_at or now, now),
+                      ended_by=by, ended_as=role, end_reason=reason)
+
+
 class RevocationReason(TypedDict, total=False):
     reason: str
     ended_by: str
@@ -133,6 +167,8 @@ class RevocationReason(TypedDict, total=False):
 
 def revocation_reason(grant: Grant, reason: str) -> RevocationReason:
     """The `revoked` audit row's reason: a grant someone ended says so and who, whatever woke its revocation."""
+    if grant.ended_by is not None and grant.ended_as is not None:
+        return {"reason": f"revoked_by_{grant.ended_as}", "ended_by": grant.ended_by}
     if grant.ended_by is not None:
         return {"reason": "ended_early", "ended_by": grant.ended_by}
     return {"reason": reason}

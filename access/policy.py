@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from access.approver_groups import OKTA_GROUP, ApproverGroups
 from access.config import EVERYONE, AccessFlowSpec, IntegrationSpec, ResourceOwner, format_duration
@@ -58,6 +58,11 @@ def principal_matches(principal: str, requester: Requester, directory: GroupDire
         return principal.lower() == requester.email.lower()
     members = directory.group_members(principal.removeprefix("@"))
     return members is not None and requester.user_id in members
+
+
+def may_ask_for_others(flow: AccessFlowSpec, asker: Requester, directory: GroupDirectory, *, admin: bool) -> bool:
+    """Whether `asker` may ask for someone else through `flow`: an admin, or one of its `delegates`."""
+    return admin or any(principal_matches(p, asker, directory) for p in flow.delegates)
 
 
 def resource_matches(flow: AccessFlowSpec, resource: InventoryResource) -> bool:
@@ -180,6 +185,28 @@ def check_reason(text: str) -> str:
     if len(cleaned) > MAX_REASON:
         raise FieldErrors({"reason": f"Keep the reason to {MAX_REASON} characters."})
     return cleaned
+
+
+def check_approval_reason(text: str) -> str:
+    """An approval's reason, cleaned: it may be empty (a flow may require one), and must fit the modal's field."""
+    cleaned = one_line(text)
+    if len(cleaned) > MAX_REASON:
+        raise FieldErrors({"reason": f"Keep the reason to {MAX_REASON} characters."})
+    return cleaned
+
+
+def check_start(start: datetime | None, flow: AccessFlowSpec, *, now: datetime) -> None:
+    """A scheduled start must be later than now, and no further ahead than the flow's `max_schedule_ahead`."""
+    if start is None:
+        return
+    if flow.break_glass:
+        raise FieldErrors({"start": "Break-glass access is for now: leave the start empty."})
+    if start <= now:
+        raise FieldErrors({"start": "That start is in the past: pick a later time, or leave it empty to start once "
+                                    "approved."})
+    if start > now + flow.max_schedule_ahead:
+        raise FieldErrors({"start": f"The flow {flow.name} lets access start at most "
+                                    f"{format_duration(flow.max_schedule_ahead)} ahead."})
 
 
 def check_duration(duration: timedelta, *, kind: ResourceKind | None = None) -> None:

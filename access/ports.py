@@ -270,6 +270,13 @@ class GrantRepository(Protocol):
         list (network_added), by id: the entry stays while one of them needs it."""
         ...
 
+    def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
+             offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:
+        """Grants in GRANTING, INVITED, ACTIVE, REVOKING or FAILED matching every filter given (`integration`
+        exactly, `resource` within the resource name in any case, `person` the holder's Slack id or Atlas
+        username in any case), oldest first: the page from `offset`, and how many match in all."""
+        ...
+
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         """Lease the grants whose work is due and return them (with the lease set and version bumped).
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, on_call, once_only, policy, selfservice
+from access import break_glass, lifecycle, on_call, once_only, policy, selfservice, steps
 from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
@@ -54,6 +54,7 @@ class RequestForm:
     # Some flow here opens a network path (network_access): the modal asks for the requester's IP address or
     # CIDR block, at most this wide (IPv4 prefix length); None: it does not ask.
     network_prefix: int | None = None
+    for_others: bool = False  # the requester may ask for someone else here (an admin, or a delegate of a flow)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +76,10 @@ class AccessService:
         max_pending: int = once_only.DEFAULT_MAX_PENDING,
         on_call_providers: Mapping[str, OnCall] | None = None,
         groups: ApproverGroups | None = None,
+        is_admin: Callable[[str], bool] | None = None,
     ) -> None:
         self._store = store
+        self._is_admin = is_admin or (lambda user_id: False)  # ATLAS_ACCESS_ADMINS: they may ask for others
         self._gateways = gateways
         self._directory = directory
         self._notifier = notifier
@@ -130,6 +133,8 @@ class AccessService:
                 groups=self._groups,
             ),
             on_call=note, on_call_limit=limit,
+            for_others=any(policy.may_ask_for_others(f, requester, self._directory, admin=False) for f in flows)
+            or self._is_admin(requester.user_id),
         )
 
     def _on_call_outlook(self, spec: IntegrationSpec, flows: list[AccessFlowSpec], requester: Requester
@@ -165,6 +170,12 @@ class AccessService:
         lifecycle.check_decider(now_deciding, user_id)
         return request
 
+    def reason_required(self, request: AccessRequest) -> bool:
+        """Whether the request's flow needs a reason with every approval (`approval_reason: required`)."""
+        with self._store.unit_of_work() as uow:
+            flow = uow.flows.get(request.flow)
+        return flow is not None and flow.approval_reason == "required"
+
     def get(self, request_id: int) -> tuple[AccessRequest, Grant | None]:
         with self._store.unit_of_work() as uow:
             request = uow.requests.get(request_id)
@@ -187,6 +198,8 @@ class AccessService:
         emergency: bool = False,
         submission_key: str | None = None,
         network: str | None = None,
+        on_behalf: Requester | None = None,
+        start: datetime | None = None,
     ) -> AccessRequest:
         """Ask for access. Raises FieldErrors for bad input, RequestRefused when no flow allows it (or the same
         request already waits, or too many of the person's do), Replayed for a submission already stored.
@@ -197,16 +210,30 @@ class AccessService:
         With `announce=False` it returns right after the commit, before any Slack or Atlas work, so a caller
         that must answer within a deadline (Slack's 3 s ack) can answer first and then call `announce`.
         `submission_key` (Slack's view id) is stored with the request: a replay of it makes nothing new.
+
+        `on_behalf`: an admin or a delegate of the flow (`requester`) asks for this person, who gets the access;
+        the flows are matched for them, and the request records who asked (`requested_by`). Oneself there is an
+        ordinary request.
+
+        `start`: scheduled access, granted at that moment (after now, within the flow's `max_schedule_ahead`),
+        approved ahead; FieldErrors (`start`) otherwise. Break-glass and on-call approval are for now only.
         """
         now = self._clock.now()
+        asker = requester
+        if on_behalf is not None and on_behalf.user_id != requester.user_id:
+            requester = on_behalf
         try:
-            checked = self._on_call_before(requester, integration, resource_id, roles, duration, now,
-                                           emergency=emergency)
+            if asker is not requester and emergency:
+                raise RequestRefused("Break-glass access is taken by the person who needs it, not on their behalf.")
+            if start is not None and emergency:
+                raise RequestRefused("Break-glass access is for now: leave the start empty.")
+            checked = None if start is not None else self._on_call_before(
+                requester, integration, resource_id, roles, duration, now, emergency=emergency)
             request, spec, grant = self._store_request(
                 requester, integration, resource_id, roles, duration, justification, now, emergency=emergency,
-                submission=submission_key, checked=checked, network=network)
+                submission=submission_key, checked=checked, network=network, asker=asker, start=start)
         except RequestRefused as refused:
-            self._refused(requester, integration, resource_id, refused.reason)
+            self._refused(asker, integration, resource_id, refused.reason)
             raise
         if announce:
             self._announce(request, spec)
@@ -240,12 +267,13 @@ class AccessService:
     def _store_request(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None, network: str | None = None,
+        checked: tuple[str, OnCallNote] | None = None, network: str | None = None, asker: Requester | None = None,
+        start: datetime | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         try:
             return self._check_and_store(requester, integration, resource_id, roles, duration, justification, now,
                                          emergency=emergency, submission=submission, checked=checked,
-                                         network=network)
+                                         network=network, asker=asker, start=start)
         except Duplicate:  # another replica stored the same submission, or the same pending request, just now
             key = once_only.asking_key(requester_id=requester.user_id, integration=integration,
                                        resource_id=resource_id, roles=roles)
@@ -254,36 +282,60 @@ class AccessService:
     def _check_and_store(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
         duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
-        checked: tuple[str, OnCallNote] | None = None, network: str | None = None,
+        checked: tuple[str, OnCallNote] | None = None, network: str | None = None, asker: Requester | None = None,
+        start: datetime | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
+        asker = asker or requester
+        for_other = asker.user_id != requester.user_id
         with self._store.unit_of_work() as uow:
             once_only.check_replay(uow, submission)
             spec, resource, flows = self._matching(uow, requester, integration, resource_id)
             policy.check_duration(duration, kind=resource.kind)
             flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
+            if for_other and not policy.may_ask_for_others(flow, asker, self._directory,
+                                                           admin=self._is_admin(asker.user_id)):
+                raise RequestRefused(f"Only admins and the delegates of the access flow {flow.name} may ask for "
+                                     "someone else.")
             text = policy.check_justification(flow, justification)
             entry = policy.check_network(flow, network)
+            policy.check_start(start, flow, now=now)
             approvers = policy.resolve_approvers(
                 integration=spec, resource=resource, requester=requester, directory=self._directory,
                 groups=self._groups,
             )
             note = checked[1] if checked is not None and checked[0] == flow.name else None
             on_call_now = note is not None and note.approved
+            needed = flow.approvals_required
+            if flow.approval_steps:  # the first step's approvers decide first
+                first = replace(self._new_request(requester, spec, flow, resource, roles, duration, "", approvers,
+                                                  now), requested_by=asker.user_id if for_other else None)
+                approvers = steps.approvers_for(first, integration=spec, resource=resource,
+                                                directory=self._directory, groups=self._groups)
+                needed = flow.approval_steps[0].required
             # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
             # is an on-call approval (the owners are told, and may revoke it).
+            deciders = [u for u in approvers.user_ids if u != asker.user_id]  # a delegate decides none of theirs
             if flow.approval == "owners" and not flow.break_glass and not on_call_now \
-                    and len(approvers.user_ids) < flow.approvals_required:
+                    and len(deciders) < needed:
                 raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
+            if flow.approval_steps and not on_call_now:
+                short = steps.first_short_step(first, integration=spec, resource=resource,
+                                               directory=self._directory, groups=self._groups)
+                if short is not None:
+                    raise RequestRefused(f"Step {short + 1} of the approval has too few approvers besides you "
+                                         f"({steps.rule_words(first.approval_steps[short])}): ask an admin.")
             asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
-                            on_call=note, network_entry=entry)
+                            on_call=note, network_entry=entry, requested_by=asker.user_id if for_other else None,
+                            starts_at=start)
             # granted at once, it waits for nobody
             waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
             if waits:
                 once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
                                         max_pending=self._max_pending, submission=submission)
             request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
-            self._audit(uow, request, requester.user_id, "requested", flow=flow.name, roles=list(roles))
+            self._audit(uow, request, asker.user_id, "requested", flow=flow.name, roles=list(roles),
+                        **({"on_behalf_of": requester.user_id} if for_other else {}))
             grant = None
             if flow.break_glass:
                 grant = break_glass.open_glass(uow, request, email=requester.email, now=now)
@@ -305,29 +357,78 @@ class AccessService:
         if granting:
             self.worker.run_due()
 
-    def approve(self, *, request_id: int, user_id: str) -> AccessRequest:
-        """One approver's yes; the grant starts once the request has all the approvals it needs."""
+    def approve(self, *, request_id: int, user_id: str, duration: timedelta | None = None, reason: str = "",
+                run: bool = True) -> AccessRequest:
+        """One approver's yes; the grant starts once the request has all the approvals it needs.
+
+        "Approve for…": `duration` (at most what was asked) shortens the access, and `reason` says why (a flow with
+        `approval_reason: required` needs one with every approval). FieldErrors (keys `duration`, `reason`) when
+        they are not acceptable; nothing is then stored. With `run=False` the grant is left to the worker's next
+        run (`self.worker.run_due()`), for a caller that answers Slack first.
+        """
         now = self._clock.now()
         with self._at_click(request_id, now) as current, self._store.unit_of_work() as uow:
             request = self._load(uow, request_id)
-            move = lambda r: lifecycle.approve(_deciding(r, current, user_id), user_id=user_id, now=now)  # noqa: E731
+            seconds, text = None, ""
+
+            step = steps.current_step(request)
+
+            def move(r: AccessRequest) -> AccessRequest:
+                nonlocal seconds, text
+                deciding = _deciding(r, current, user_id)
+                lifecycle.check_decider(deciding, user_id)  # who may comes first: then the terms of the approval
+                seconds, text = self._approval_terms(uow, r, duration, reason)
+                return lifecycle.approve(deciding, user_id=user_id, now=now, seconds=seconds, reason=text)
+
             saved = uow.requests.save(self._decide(uow, request, user_id, move))
+            terms: dict[str, object] = {"seconds": seconds, "asked_seconds": request.duration_seconds} \
+                if seconds is not None else {}
             self._audit(uow, saved, user_id, "approved" if saved.status is RequestStatus.APPROVED else "approval_added",
-                        via=current.via.get(user_id))
+                        via=current.via.get(user_id), **terms, **({"reason": text} if text else {}),
+                        **({"step": step + 1} if step is not None else {}))
             extension = saved.extends_grant_id is not None
             if saved.status is RequestStatus.APPROVED and extension:
                 selfservice.apply_extension(uow, saved, now=now)  # more time on a grant, not a new one
             elif saved.status is RequestStatus.APPROVED:
                 uow.grants.add(lifecycle.new_grant_for(saved, username=saved.requester_email, now=now))
             spec = self._integration(uow, saved.integration)
-        if saved.status is RequestStatus.APPROVED and not extension:
+        if saved.status is RequestStatus.PENDING and steps.current_step(saved) != step:
+            self._follow_approvers(request_id, now)  # the next step's approvers decide now: named and shown
+        if saved.status is RequestStatus.APPROVED and not extension and run:
             # The grant first: the requester waits on Atlas, not on Slack. The grant's own messages say it was
-            # granted (and who approved it); "approved" is said only when the grant is still to come (a retry).
+            # granted (and who approved it); "approved" is said only when the grant is still to come (a retry, a
+            # scheduled start).
             self.worker.run_due()
             self._refresh(saved, spec, event="approved", unless_granted=True)
             return saved
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         return saved
+
+    def check_approval(self, *, request_id: int, duration: timedelta | None, reason: str) -> None:
+        """FieldErrors when "Approve for…" with these terms would be refused (the modal shows them before its
+        ack); who may decide is checked by `approve` itself."""
+        with self._store.unit_of_work() as uow:
+            self._approval_terms(uow, self._load(uow, request_id), duration, reason)
+
+    @staticmethod
+    def _approval_terms(uow: UnitOfWork, request: AccessRequest, duration: timedelta | None,
+                        reason: str) -> tuple[int | None, str]:
+        """(seconds or None, the reason cleaned) for an approval, checked against what was asked and the flow."""
+        text = policy.check_approval_reason(reason)
+        flow = uow.flows.get(request.flow)
+        if not text and flow is not None and flow.approval_reason == "required":
+            raise FieldErrors({"reason": f"The flow {flow.name} needs a reason with every approval: use "
+                                         "“Approve for…” and say why."})
+        if duration is None:
+            return None, text
+        seconds = int(duration.total_seconds())
+        if seconds <= 0:
+            raise FieldErrors({"duration": "Approve for some time, or deny the request."})
+        if seconds > request.duration_seconds:
+            raise FieldErrors({"duration": f"You can approve for at most the "
+                                           f"{selfservice.span_words(timedelta(seconds=request.duration_seconds))} "
+                                           "asked: ask the requester to ask again for more."})
+        return seconds, text
 
     def review(self, *, request_id: int, user_id: str) -> AccessRequest:
         """An owner's after-the-fact review of break-glass access (see access.break_glass)."""
@@ -423,9 +524,8 @@ class AccessService:
 
     def _approvers_of(self, request: AccessRequest, spec: IntegrationSpec,
                       resource: InventoryResource | None) -> Approvers:
-        return policy.approvers_now(integration=spec, kind=request.resource_kind, resource=resource,
-                                    requester_id=request.requester_id, directory=self._directory,
-                                    groups=self._groups)
+        return steps.approvers_for(request, integration=spec, resource=resource, directory=self._directory,
+                                   groups=self._groups)
 
     def _new_request(
         self, requester: Requester, spec: IntegrationSpec, flow: AccessFlowSpec, resource: InventoryResource,
@@ -437,7 +537,8 @@ class AccessService:
             resource_id=resource.atlas_id, resource_name=resource.name, roles=roles,
             duration_seconds=int(duration.total_seconds()), justification=text,
             approvers=approvers.user_ids, approver_group=approvers.group,
-            approvals_required=flow.approvals_required, channel=spec.approval_channel,
+            approvals_required=sum(s.required for s in flow.approval_steps) if flow.approval_steps
+            else flow.approvals_required, approval_steps=steps.rules_of(flow), channel=spec.approval_channel,
             break_glass=flow.break_glass, created_at=now, updated_at=now,  # type: ignore[arg-type]
         )
 

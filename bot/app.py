@@ -26,6 +26,7 @@ from access.homes import HomeQueries
 from access.ports import Clock, CredentialCheck
 from access.reconcile import ReconcileOptions, ReconcileService
 from access.reveal import CredentialReveals
+from access.revocation import GrantControl
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
@@ -82,6 +83,7 @@ class Runtime:
     worker: GrantWorker
     service: AccessService
     selfservice: SelfService
+    control: GrantControl  # live grants and Revoke now (admins and owners)
     sync: SyncService
     config: ConfigService
     rotation: RotationService
@@ -159,8 +161,11 @@ def build_runtime(
                               transport=lambda: pagerduty_transport)
     service = AccessService(store=store, gateways=gateways, directory=directory, notifier=notifier,
                             clock=clock, worker=worker, max_pending=settings.max_pending_per_person,
-                            on_call_providers={"pagerduty": on_call}, groups=approver_groups)
+                            on_call_providers={"pagerduty": on_call}, groups=approver_groups,
+                            is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
     sync = SyncService(store=store, gateways=gateways, clock=clock)
+    control = GrantControl(store=store, clock=clock, worker=worker, directory=directory, groups=approver_groups,
+                           is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
     authority = AtlasCredentialAuthority(clients=clients)
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
@@ -170,7 +175,7 @@ def build_runtime(
         okta=okta, approver_groups=approver_groups, homes=homes,
         home_refresher=refresher, home_publisher=publisher, notifier=notifier, worker=worker, service=service,
         selfservice=SelfService(store=store, clock=clock, worker=worker, max_pending=settings.max_pending_per_person),
-        sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,
+        control=control, sync=sync, config=ConfigService(store=store, clock=clock), rotation=rotation,
         reconcile=_reconcile(settings, store, gateways, notifier, clock), gate=gate,
         reveals=CredentialReveals(store=store, vault=vault, clock=clock),
     )  # fmt: skip

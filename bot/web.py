@@ -18,6 +18,7 @@ from bot.slack import break_glass, listeners
 from bot.slack.admin.auth import AdminGuard
 from bot.slack.admin.connection import ConnectionTester
 from bot.slack.admin.context import Admin
+from bot.slack.admin.grants import GrantsList
 from bot.slack.admin.listeners import register_admin
 from bot.slack.admin.sync_runner import SyncRunner
 from bot.slack.audit_dm import send_audit_export
@@ -29,6 +30,7 @@ from bot.slack.home import register_home
 from bot.slack.http import ServerThread, WsgiApp, front_of
 from bot.slack.pacing import AfterAck
 from bot.slack.reveal import register_reveal
+from bot.slack.revoke import register_revoke
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +60,10 @@ def build_slack_app(runtime: Runtime) -> SlackApp:
     register_extend(bolt, selfservice=runtime.selfservice, service=runtime.service, directory=runtime.directory,
                     after_ack=after_ack)
     register_reveal(bolt, reveals=runtime.reveals, courier=CredentialsCourier(runtime.slack), after_ack=after_ack)
-    register_admin(bolt, admin=_admin(runtime, after_ack))
+    admin = _admin(runtime, after_ack)
+    lists = GrantsList(admin, runtime.control)
+    register_admin(bolt, admin=admin, lists=lists)
+    register_revoke(bolt, control=runtime.control, after_ack=after_ack, lists=lists)
     return SlackApp(bolt=bolt, after_ack=after_ack, runtime=runtime)
 
 

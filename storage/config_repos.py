@@ -286,6 +286,12 @@ def _flow(row: Any) -> AccessFlowSpec:
         data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
     if data.get("network_max_prefix") is None:
         data.pop("network_max_prefix", None)  # stored before network access existed
+    if data.get("max_schedule_ahead") is None:
+        data.pop("max_schedule_ahead", None)  # stored before scheduling existed: the default
+    if not data.get("delegates"):
+        data.pop("delegates", None)  # none (or stored before delegates existed): left unset, as config show shows it
+    if data.get("approval_reason") is None:
+        data.pop("approval_reason", None)  # stored before approval reasons existed: optional
     return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])},
                                          context=STORED)  # limits added after it was stored are not applied again
 

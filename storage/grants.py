@@ -118,6 +118,20 @@ class SqlGrantRepository:
             order=(GRANT.c.created_at.desc(), GRANT.c.id.desc()),
         )
 
+    def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
+             offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:
+        """Live grants matching the filters, oldest first, and how many match (see the port)."""
+        conditions: list[ColumnElement[bool]] = [GRANT.c.status.in_(LIVE)]
+        if integration is not None:
+            conditions.append(GRANT.c.integration == integration)
+        if resource:
+            conditions.append(func.lower(GRANT.c.resource_name).contains(resource.lower(), autoescape=True))
+        if person:
+            conditions.append(or_(GRANT.c.requester_id == person, func.lower(GRANT.c.username) == person.lower()))
+        total = int(self._session.execute(select(func.count()).select_from(GRANT).where(*conditions)).scalar_one())
+        statement = select(GRANT).where(*conditions).order_by(GRANT.c.id).offset(max(offset, 0)).limit(max(limit, 0))
+        return [entity(Grant, row) for row in self._session.execute(statement)], total
+
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         """Lease due grants, oldest due first; see `access.ports.GrantRepository.claim_due`.
 

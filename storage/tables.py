@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from access.entities import Approval
+from access.entities import Approval, StepRule
 from access.model import GrantStatus, MembershipStatus, OnCallNote, RequestStatus, ResourceKind
-from storage.types import Approvals, EnumText, OnCallNotes, RolesByProject, StrTuple, UtcDateTime
+from storage.types import Approvals, EnumText, OnCallNotes, RolesByProject, StepRules, StrTuple, UtcDateTime
 
 NAME = String(64)
 ATLAS_ID = String(64)
@@ -76,12 +76,16 @@ class AccessFlowRow(SQLModel, table=True):
     name: str = Field(sa_type=NAME, unique=True)
     integration: str = Field(sa_type=NAME, index=True)
     requesters: tuple[str, ...] = Field(sa_type=StrTuple)
+    delegates: tuple[str, ...] | None = Field(default=None, sa_type=StrTuple)  # None: stored before delegates existed
     resources: dict[str, Any] = Field(sa_type=JSON)
     roles: tuple[str, ...] = Field(sa_type=StrTuple)
     max_duration_seconds: int
     approval: str = Field(sa_type=String(16))
     approvals_required: int
     justification: str = Field(sa_type=String(16))
+    approval_reason: str | None = Field(default=None, sa_type=String(16))  # None: stored before it existed
+    approval_steps: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)  # ApprovalStep list; None: none
+    max_schedule_ahead: str | None = Field(default=None, sa_type=String(32))  # ISO 8601; None: the default (7 d)
     break_glass: bool = False
     pending: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # PendingTimeouts; None: the defaults
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
@@ -210,6 +214,9 @@ class AccessRequestRow(SQLModel, table=True):
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
     network_entry: str | None = Field(default=None, sa_type=String(64))  # the CIDR block asked for, if any
+    requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
+    approval_steps: tuple[StepRule, ...] = Field(default=(), sa_type=StepRules, nullable=True)  # steps; NULL: none
+    starts_at: datetime | None = _when()  # scheduled access: when it is granted (NULL: once approved)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -256,6 +263,8 @@ class GrantRow(SQLModel, table=True):
     baseline_at: datetime | None = _when()  # when the baseline was taken (NULL: nothing changed in Atlas yet)
     network_entry: str | None = Field(default=None, sa_type=String(64))  # the IP access list entry it opens
     network_added: bool | None = None  # it put the entry there (None: not looked at yet)
+    ended_as: str | None = Field(default=None, sa_type=String(16))  # Revoke now: "admin" or "owner"
+    end_reason: str | None = Field(default=None, sa_type=Text)  # Revoke now: the reason given
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

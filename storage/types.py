@@ -15,7 +15,7 @@ from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from access.entities import Approval
+from access.entities import Approval, StepRule
 from access.model import OnCallNote, OnCallOutcome
 
 
@@ -73,20 +73,44 @@ class RolesByProject(TypeDecorator[dict[str, tuple[str, ...]]]):
 
 
 class Approvals(TypeDecorator[tuple[Approval, ...]]):
-    """A request's approvals as a JSON list of `{"user_id": ..., "at": ISO 8601 UTC}`."""
+    """A request's approvals as a JSON list of `{"user_id": ..., "at": ISO 8601 UTC}`, with `seconds` and `reason`
+    when the approver gave them ("Approve for…")."""
 
     impl = JSON
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, str]] | None:
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, Any]] | None:
         if value is None:
             return None
-        return [{"user_id": a.user_id, "at": as_utc(a.at).isoformat()} for a in value]
+        return [{"user_id": a.user_id, "at": as_utc(a.at).isoformat(),
+                 **({"seconds": a.seconds} if a.seconds is not None else {}),
+                 **({"reason": a.reason} if a.reason is not None else {}),
+                 **({"step": a.step} if a.step is not None else {})} for a in value]
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Approval, ...] | None:
         if value is None:
             return None
-        return tuple(Approval(user_id=a["user_id"], at=as_utc(datetime.fromisoformat(a["at"]))) for a in value)
+        return tuple(Approval(user_id=a["user_id"], at=as_utc(datetime.fromisoformat(a["at"])),
+                              seconds=a.get("seconds"), reason=a.get("reason"), step=a.get("step")) for a in value)
+
+
+class StepRules(TypeDecorator[tuple[StepRule, ...]]):
+    """A request's approval steps as a JSON list of `{"approvers": [...] or null, "required": n}`; NULL: none."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[dict[str, Any]] | None:
+        if not value:
+            return None
+        return [{"approvers": list(r.approvers) if r.approvers is not None else None, "required": r.required}
+                for r in value]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[StepRule, ...]:
+        if not value:
+            return ()
+        return tuple(StepRule(approvers=tuple(r["approvers"]) if r.get("approvers") is not None else None,
+                              required=int(r.get("required", 1))) for r in value)
 
 
 class EnumText(TypeDecorator[StrEnum]):

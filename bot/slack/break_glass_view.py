@@ -24,6 +24,7 @@ from bot.slack import messages as words
 from bot.slack import mrkdwn
 from bot.slack.ids import REVIEW
 from bot.slack.mrkdwn import SECTION_TEXT, clip
+from bot.slack.revoke_view import revoke_actions
 
 # --- the message ----------------------------------------------------------------------------------------------
 
@@ -43,6 +44,7 @@ def break_glass_message(request: AccessRequest, grant: Grant | None, *, group_me
     blocks += _review_blocks(request, reviewers)
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
+    blocks += revoke_actions(grant)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"taken {words.when(request.created_at)}")]))  # fmt: skip

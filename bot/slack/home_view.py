@@ -27,9 +27,11 @@ from access.model import GrantStatus
 from bot.slack import messages as words
 from bot.slack import mrkdwn
 from bot.slack.ids import CANCEL, DONE, EXTEND
-from bot.slack.views import APPROVE, DENY, clip
+from bot.slack.revoke_view import live_grant_line
+from bot.slack.views import APPROVE, APPROVE_FOR, DENY, clip
 
 PER_SECTION = 8  # 4 sections x (8 items x 2 blocks + header + overflow note) + a few: under 100 blocks
+# (the live grants an admin or owner may revoke: 8 more, one block each, with a title and a note: still under 100)
 MAX_BLOCKS = 100
 
 
@@ -41,6 +43,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks += _section("Your pending requests", data.pending, _pending_blocks, empty="Nothing pending.")
     if data.to_decide:
         blocks += _section("Waiting for your decision", data.to_decide, _decide_blocks, empty="")
+    if data.live:
+        blocks += _live_blocks(data)
     if data.health:
         blocks += _health_blocks(data.health)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
@@ -92,9 +96,23 @@ def _decide_blocks(request: AccessRequest) -> list[Block]:
         SectionBlock(block_id=f"decide-text-{request.id}", text=MarkdownTextObject(text=clip(text, 3000))),
         ActionsBlock(block_id=f"home-decide-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+            ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
             ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
         ]),
     ]  # fmt: skip
+
+
+def _live_blocks(data: HomeData) -> list[Block]:
+    """Others' live grants this person may revoke: every one for an admin, those on resources they own else."""
+    title = "Live grants (admins)" if data.admin else "Live access on resources you own"
+    blocks: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*{title}*"))]
+    blocks += [live_grant_line(item) for item in data.live]
+    more = data.live_total - len(data.live)
+    if more > 0:
+        where = "`/atlas-admin grants` lists them all" if data.admin else "each approval message has Revoke too"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {more if data.admin else 'more'}{' more' if data.admin else ''}: {where}.")]))
+    return blocks
 
 
 def _health_blocks(health: tuple[tuple[str, dict[str, object]], ...]) -> list[Block]:

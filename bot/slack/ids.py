@@ -10,3 +10,4 @@ EXTEND, EXTEND_CALLBACK = "home_extend", "extend_grant"  # the Extend button (Ho
 DONE, CANCEL = "home_done", "home_cancel"  # "I'm done" on a grant, Cancel on a pending request
 REVIEW = "break_glass_review"  # "Reviewed" on a break-glass announcement
 SHOW_CREDENTIALS, CREDENTIALS_CALLBACK = "show_credentials", "shown_credentials"  # the one-time reveal and its modal
+REVOKE, REVOKE_CALLBACK = "grant_revoke", "grant_revoke_reason"  # Revoke now (message, Homes, admin list), its modal

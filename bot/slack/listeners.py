@@ -12,6 +12,7 @@ within 3 s.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -43,6 +44,8 @@ def register(app: App, *, service: AccessService, directory: SlackDirectory, aft
     app.action(v.RESOURCE)(listeners.resource_picked)
     app.view(v.REQUEST_CALLBACK)(listeners.submit_request)
     app.action(v.APPROVE)(listeners.approve)
+    app.action(v.APPROVE_FOR)(listeners.approve_for)
+    app.view(v.APPROVE_FOR_CALLBACK)(listeners.submit_approve_for)
     app.action(v.DENY)(listeners.deny)
     app.view(v.DENY_CALLBACK)(listeners.submit_denial)
 
@@ -186,12 +189,20 @@ class RequestListeners:
         requester = self._requester(p.user_of(body), our_team)
         if isinstance(requester, str):
             raise p.InputErrors({v.RESOURCE: requester})
+        on_behalf: Requester | None = None
+        if form.on_behalf is not None and form.on_behalf != requester.user_id:  # oneself there: an ordinary ask
+            person = self._requester(form.on_behalf, our_team)
+            if isinstance(person, str):
+                raise p.InputErrors({v.ON_BEHALF: "I can't ask for that person: " + (
+                    "they are not a member of this workspace." if person == words.FOREIGN_TEAM else
+                    "their Slack profile shows no email address, and their Atlas username would be it.")})
+            on_behalf = person
         try:
             request = self._service.submit(
                 requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
                 duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
                 network=form.network,
-                submission_key=once_only.submission_key(view.get("id")),
+                submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf, start=form.start,
             )  # fmt: skip
         except Replayed:
             raise
@@ -223,6 +234,67 @@ class RequestListeners:
         except Exception:  # the database away, say: nothing was decided, and the clicker hears so
             log.exception("approving request %s failed", request_id)
             self._tell_clicker(client, body, words.TRY_AGAIN)
+
+    def approve_for(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        """"Approve for…": a modal (for someone who may decide the request now) with a duration and a reason."""
+        ack()
+        request_id = p.request_id_of(body)
+        if p.is_foreign(body, team_of(context)) or request_id is None:
+            text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
+            self._later(lambda: self._tell_clicker(client, body, text))
+            return
+        self._later.urgent(lambda: self._open_approve_for(body, request_id, client))
+
+    def _open_approve_for(self, body: dict[str, Any], request_id: int, client: WebClient) -> None:
+        try:
+            request = self._service.may_decide(request_id=request_id, user_id=p.user_of(body))
+            required = self._service.reason_required(request)
+        except AccessError as error:
+            self._tell_clicker(client, body, words.error_text(error))
+            return
+        except Exception:
+            log.exception("checking who may approve request %s failed", request_id)
+            self._tell_clicker(client, body, words.TRY_AGAIN)
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=v.approve_for_modal(request, reason_required=required))
+
+    def submit_approve_for(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        # The terms (at most what was asked, a reason where the flow needs one) are checked before the ack so they
+        # go back into the modal; the decision itself, authorised at that moment, comes after it.
+        view = body.get("view") or {}
+        try:
+            if p.is_foreign(body, team_of(context)):
+                raise p.InputErrors({v.REASON: words.FOREIGN_TEAM})
+            request_id = p.parse_id(view.get("private_metadata"))
+            if request_id is None:
+                raise p.InputErrors({v.DURATION: "This form has lost track of its request; click Approve for… again."})
+            state = p.view_values(view)
+            duration = p.duration_answer(p.picked(state, v.DURATION), block=v.DURATION)
+            reason = p.typed(state, v.REASON)
+            try:
+                self._service.check_approval(request_id=request_id, duration=duration, reason=reason)
+            except FieldErrors as errors:
+                raise p.InputErrors({v.DURATION if key == "duration" else v.REASON: message
+                                     for key, message in errors.errors.items()}) from None
+            except AccessError as error:
+                raise p.InputErrors({v.DURATION: words.error_text(error)}) from None
+        except p.InputErrors as errors:
+            ack(response_action="errors", errors=errors.errors)
+            return
+        ack()
+        user_id = p.user_of(body)
+        self._later(lambda: self._approve_for(request_id, user_id, duration, reason, client))
+
+    def _approve_for(self, request_id: int, user_id: str, duration: timedelta, reason: str,
+                     client: WebClient) -> None:
+        try:
+            retrying(lambda: self._service.approve(request_id=request_id, user_id=user_id, duration=duration,
+                                                   reason=reason))
+        except AccessError as error:
+            self._tell_about_request(client, request_id, user_id, words.error_text(error))
+        except Exception:
+            log.exception("approving request %s failed", request_id)
+            ephemeral(client, channel=None, user_id=user_id, text=words.TRY_AGAIN)
 
     def deny(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()

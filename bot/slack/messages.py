@@ -12,6 +12,7 @@ from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
 from access.model import GrantStatus, RequestStatus, ResourceKind
+from access.steps import current_step, rule_words
 from bot.slack import mrkdwn
 
 NO_EMAIL = (
@@ -58,6 +59,13 @@ def mention(user_id: str) -> str:
     return mrkdwn.mention(user_id)
 
 
+def asker_words(request: AccessRequest) -> str:
+    """`<@ann>`, or `<@dan> on behalf of <@ann>` for a request a delegate made: approvers see both names."""
+    if request.requested_by:
+        return f"{mention(request.requested_by)} on behalf of {mention(request.requester_id)}"
+    return mention(request.requester_id)
+
+
 def when(moment: datetime | None) -> str:
     """A time every reader sees in their own timezone, with a UTC fallback for clients that cannot."""
     if moment is None:
@@ -98,8 +106,8 @@ def decision_words(request: AccessRequest) -> str | None:
         if request.decided_by == "break_glass":
             return f":rotating_light: Granted at once through break-glass, without approval, at {at}."
         approvers = ", ".join(mention(a.user_id) for a in request.approvals) or mention(request.decided_by or "?")
-        note = f" {request.outcome_note}" if request.outcome_note else ""  # an extension given less than asked
-        return f":white_check_mark: Approved by {approvers} at {at}.{note}"
+        note = f" {request.outcome_note}" if request.outcome_note else ""  # less time than asked, and why
+        return f":white_check_mark: Approved by {approvers} at {at}.{note}{approval_reasons(request)}"
     if request.status is RequestStatus.DENIED:
         reason = f" Reason: “{mrkdwn.line(request.deny_reason)}”" if request.deny_reason else ""
         return f":no_entry: Denied by {mention(request.decided_by or '?')} at {at}.{reason}"
@@ -110,10 +118,36 @@ def decision_words(request: AccessRequest) -> str | None:
     return None
 
 
+def steps_words(request: AccessRequest) -> str | None:
+    """The steps of a multi-step approval, each with who decided it (or that it waits), for the approval message."""
+    if not request.approval_steps:
+        return None
+    waiting = current_step(request)
+    lines = ["*Approval steps*"]
+    for index, rule in enumerate(request.approval_steps):
+        given = [a for a in request.approvals if a.step == index]
+        who = ", ".join(mention(a.user_id) for a in given)
+        if len(given) >= rule.required:
+            state = f":white_check_mark: approved by {who}"
+        elif request.status is RequestStatus.DENIED and index == waiting:
+            state = f":no_entry: denied by {mention(request.decided_by or '?')}"
+        elif index == waiting and request.status is RequestStatus.PENDING:
+            state = f":hourglass_flowing_sand: waiting ({len(given)} of {rule.required}{': ' + who if who else ''})"
+        elif request.status is RequestStatus.PENDING:
+            state = "after the step before"
+        else:
+            state = "not reached"
+        lines.append(f"{index + 1}. {mrkdwn.line(rule_words(rule))} ({rule.required} needed): {state}")
+    return "\n".join(lines)
+
+
 def grant_words(grant: Grant) -> str:
     """The grant's standing in Atlas, in a phrase."""
     status = grant.status
     if status is GrantStatus.GRANTING:
+        if not grant.last_error and grant.attempts == 0 and grant.next_attempt_at is not None \
+                and grant.next_attempt_at > grant.created_at:  # scheduled access, waiting for its start
+            return f":calendar: scheduled: granted at {when(grant.next_attempt_at)}"
         if grant.last_error:
             return f":warning: granting failed (attempt {max(1, grant.attempts)}): retrying"
         return ":gear: granting in Atlas…"
@@ -123,6 +157,8 @@ def grant_words(grant: Grant) -> str:
     if status is GrantStatus.ACTIVE:
         return f":large_green_circle: active until {when(grant.expires_at)}"
     if status is GrantStatus.REVOKING:
+        if grant.ended_as is not None:
+            return f":octagonal_sign: revoking now: {revoked_by_words(grant)}"
         if grant.starts_at is None and grant.last_error:
             return ":x: failed: Atlas kept refusing the grant; removing anything partly granted"
         return ":gear: revoking…"
@@ -130,9 +166,18 @@ def grant_words(grant: Grant) -> str:
         return f":warning: revocation failed (attempt {grant.attempts}): retrying"
     if grant.granted_at is None:  # never reached Atlas: a grant given up, whatever it partly did taken back
         return f":x: granting failed: Atlas kept refusing; nothing of it is left in Atlas ({when(grant.revoked_at)})"
+    if grant.ended_as is not None:
+        return f":octagonal_sign: revoked at {when(grant.revoked_at)}: {revoked_by_words(grant)}"
     if grant.starts_at is None:
         return f":black_circle: invitation withdrawn at {when(grant.revoked_at)}"
     return f":black_circle: revoked at {when(grant.revoked_at)}"
+
+
+def revoked_by_words(grant: Grant) -> str:
+    """`revoked by @dan (an admin). Reason: “…”`: who ended someone's grant through Revoke now, and why."""
+    who = "an admin" if grant.ended_as == "admin" else "an owner of the resource"
+    reason = f" Reason: “{mrkdwn.line(grant.end_reason)}”" if grant.end_reason else ""
+    return f"revoked by {mention(grant.ended_by or '?')} ({who}).{reason}"
 
 
 def status_words(request: AccessRequest, grant: Grant | None) -> str:
@@ -160,7 +205,17 @@ def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, i
         text = words(request, grant, what, ref) if words else f"Your {ref} ({what}): {event.replace('_', ' ')}."
     if event in ("granted", "activated") and integration.custom_access_details:
         text += "\n" + mrkdwn.text(integration.custom_access_details)
+    if event == "requested" and request.requested_by:
+        text = f"{mention(request.requested_by)} asked for this access on your behalf. {text}"
     return text
+
+
+DELEGATE_EVENTS = ("requested", "approved", "denied", "granted", "invited", "grant_failed", "expired")
+
+
+def delegate_text(request: AccessRequest, text: str) -> str:
+    """What the person who asked on someone's behalf reads of an event: the requester's DM, introduced."""
+    return f"About the access you asked for on behalf of {mention(request.requester_id)}: {text}"
 
 
 def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
@@ -178,8 +233,9 @@ def _requested(request: AccessRequest, grant: Grant | None, what: str, ref: str)
     if request.extends_grant_id is not None:
         return (f"I've sent your {ref} for {duration_words(request.duration_seconds)} more of {what} to {who}. "
                 "Your access stays as it is until it is decided.")
-    return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}) to {who} for approval. "
-            "I'll tell you here when it is decided.")
+    start = f", starting {when(request.starts_at)}" if request.starts_at is not None else ""
+    return (f"I've sent your {ref} for {what} ({duration_words(request.duration_seconds)}{start}) to {who} for "
+            "approval. I'll tell you here when it is decided.")
 
 
 def _on_call_approved(request: AccessRequest, what: str, ref: str) -> str:
@@ -193,13 +249,26 @@ def _on_call_approved(request: AccessRequest, what: str, ref: str) -> str:
 
 def _approved(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
     by = "automatically" if request.decided_by == "auto" else f"by {mention(request.decided_by or '?')}"
+    why = approval_reasons(request)
     if request.extends_grant_id is not None and request.outcome_note:  # less than asked, or nothing: it says why
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}. "
-                f"{request.outcome_note}")
+                f"{request.outcome_note}{why}")
     if request.extends_grant_id is not None:
         return (f"Your {ref} for {duration_words(request.duration_seconds)} more of {what} was approved {by}: "
-                "your access lasts that much longer.")
-    return f"Your {ref} for {what} was approved {by}. Granting it in Atlas now…"
+                f"your access lasts that much longer.{why}")
+    then = "Granting it in Atlas now…"
+    if request.starts_at is not None and request.decided_at is not None and request.starts_at > request.decided_at:
+        then = f"It is granted at {when(request.starts_at)}, for {duration_words(request.duration_seconds)}."
+    if request.outcome_note:  # "Approve for…": less time than asked
+        return (f"Your {ref} for {what} was approved {by} for {duration_words(request.duration_seconds)}. "
+                f"{request.outcome_note}{why} {then}")
+    return f"Your {ref} for {what} was approved {by}.{why} {then}"
+
+
+def approval_reasons(request: AccessRequest) -> str:
+    """` Reason from @bob: “…”` for each approval that gave one (typed text, escaped)."""
+    return "".join(f" Reason from {mention(a.user_id)}: “{mrkdwn.line(a.reason)}”"
+                   for a in request.approvals if a.reason)
 
 
 def _expiring(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
@@ -239,10 +308,13 @@ def _granted(request: AccessRequest, grant: Grant | None, what: str, ref: str) -
 
 
 def _approved_by(request: AccessRequest) -> str:
-    """Who approved it, for the message that follows an approval at once (no separate "approved" DM then)."""
+    """Who approved it and on what terms, for the message that follows an approval at once (no separate "approved"
+    DM then): "Approve for…" less time than asked says so, with each approver's reason."""
     if not request.decided_by or request.decided_by in ("auto", "break_glass", "system"):
         return ""  # approved by no person (on call, break-glass): its own messages say how
-    return f" (approved by {mention(request.decided_by)})"
+    note = request.outcome_note.rstrip(".") if request.outcome_note and request.extends_grant_id is None else ""
+    terms = f"; {note[:1].lower()}{note[1:]}" if note else ""  # "; approved for 1 hour instead of the 4 hours asked"
+    return f" (approved by {mention(request.decided_by)}{terms}){approval_reasons(request)}"
 
 
 def _invited(request: AccessRequest, grant: Grant | None, what: str, ref: str) -> str:
@@ -260,7 +332,10 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
              kept_by_other_grants: tuple[str, ...] = ()) -> str:
     if request.resource_kind is ResourceKind.CLUSTER:
         user = f" {mrkdwn.code(grant.database_user)}" if grant is not None and grant.database_user else ""
-        return f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
+        gone = f"Your temporary database user{user} on {resource_words(request)} is gone: {ref} has ended."
+        return gone + (f" It was {revoked_by_words(grant)}" if grant is not None and grant.ended_as else "")
+    if grant is not None and grant.starts_at is None and grant.ended_as is not None:
+        return f":octagonal_sign: The Atlas invitation for {what} ({ref}) was withdrawn: {revoked_by_words(grant)}"
     if grant is not None and grant.starts_at is None:
         return f"The Atlas invitation for {what} was withdrawn: it was not accepted in time ({ref})."
     if grant is None:
@@ -269,6 +344,8 @@ def _revoked(request: AccessRequest, grant: Grant | None, what: str, ref: str,
     others = [role for role in grant.roles if role in kept_by_other_grants and role not in kept]
     removed = [role for role in grant.roles if role not in kept and role not in others]
     text = f"Your access from {ref} on {resource_words(request)} has ended."
+    if grant.ended_as is not None:
+        text = f":octagonal_sign: Your access from {ref} on {resource_words(request)} was {revoked_by_words(grant)}"
     if removed:
         text += f" Removed: {roles_words(removed)}."
     if kept:

@@ -149,6 +149,8 @@ class SlackNotifier:
         self._post({"channel": request.requester_id, "text": text, **extra},
                    while_pending=request.id if pending else None,
                    until=grant.expires_at if event == "expiring" and grant is not None else None)
+        if request.requested_by and event in words.DELEGATE_EVENTS:  # asked on the requester's behalf: both hear
+            self._post({"channel": request.requested_by, "text": words.delegate_text(request, text)})
         if event == "requested":  # a new request: after its message is stored, so the Homes can link to it
             self.publish_homes(request)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from access.config import parse_duration
@@ -34,6 +34,8 @@ class RequestSubmission:
     emergency: bool = False  # "This is an emergency" was ticked: only a break-glass flow may take it
     emergency_shown: bool = False  # the modal shows that box (its errors can point there)
     network: str | None = None  # the IP address or CIDR block typed, when the modal asks for one
+    on_behalf: str | None = None  # "For": the Slack user the access is asked for (admins and delegates)
+    start: datetime | None = None  # "Start later": when the access starts (None: once approved)
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -103,8 +105,14 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
     if len(justification) > MAX_JUSTIFICATION:  # the modal's max_length, checked again: a crafted payload need not
         raise InputErrors({v.JUSTIFICATION: f"Keep it to {MAX_JUSTIFICATION} characters: a ticket link says more."})
     network = one_line(typed(values, v.NETWORK))[:64] if v.NETWORK in values else None
+    picked_user = _input(values, v.ON_BEHALF).get("selected_user")
+    on_behalf = picked_user if isinstance(picked_user, str) and picked_user.isalnum() and len(picked_user) <= 32 \
+        else None
+    moment = _input(values, v.START).get("selected_date_time")
+    start = datetime.fromtimestamp(moment, tz=UTC) if isinstance(moment, int) and 0 < moment < 2**33 else None
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
                              custom_duration=custom, justification=justification, emergency=_emergency(values),
+                             on_behalf=on_behalf, start=start,
                              emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
                                                  for block in view.get("blocks") or ()), network=network)
 
@@ -160,6 +168,8 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
             block = v.EMERGENCY
         elif field == v.NETWORK and submission.network is not None:
             block = v.NETWORK
+        elif field == v.START:
+            block = v.START
         else:
             block = v.RESOURCE
         placed[block] = f"{placed[block]} {message}" if block in placed else message

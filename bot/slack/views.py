@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ContextBlock,
+    DateTimePickerElement,
     ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
@@ -24,6 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -38,15 +40,19 @@ from bot.slack.break_glass_view import break_glass_message
 from bot.slack.on_call_view import message_blocks as on_call_blocks
 from bot.slack.on_call_view import modal_line as on_call_line
 from bot.slack.on_call_view import summary as on_call_summary
+from bot.slack.revoke_view import revoke_actions
 
 REQUEST_CALLBACK = "access_request"
 DENY_CALLBACK = "deny_reason"
 RESOURCE, ROLES, DURATION, CUSTOM, JUSTIFICATION, REASON = (
     "resource", "roles", "duration", "duration_custom", "justification", "reason",
 )  # block ids, equal to their action ids and to the domain's FieldErrors keys
+START = "start"  # "Start later": scheduled access (a date and time), within the flow's max_schedule_ahead
+ON_BEHALF = "on_behalf"  # "For" (admins and delegates): whom the access is for, when not oneself
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 NETWORK = "network"  # the requester's IP address or CIDR block (a flow with network_access); the FieldErrors key
 APPROVE, DENY = "approve", "deny"
+APPROVE_FOR, APPROVE_FOR_CALLBACK = "approve_for", "approve_for_terms"  # "Approve for…" and its modal
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
 OPTION_TEXT = 75
@@ -163,6 +169,13 @@ def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[
                                                  placeholder="The incident, ticket or task this is for")),
         *_network_input(form),
         *box,
+        InputBlock(block_id=START, label="Start later", optional=True,
+                   hint="Leave it empty to start once approved; a later start is approved ahead.",
+                   element=DateTimePickerElement(action_id=START)),
+        *([InputBlock(block_id=ON_BEHALF, label="For", optional=True,
+                      hint="Asking for someone else? Pick them: the access is theirs, and you both hear how it goes.",
+                      element=UserSelectElement(action_id=ON_BEHALF, placeholder="Yourself"))]
+          if form.for_others else []),
         ContextBlock(elements=[MarkdownTextObject(text=clip(approvers or "Approvers: unknown", SECTION_TEXT))]),
     ]  # fmt: skip
 
@@ -266,25 +279,29 @@ def approval_message(
     blocks: list[Block] = [
         *on_call_blocks(request, _approvers(request, group_mention)),
         SectionBlock(text=MarkdownTextObject(text=clip(
-            f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
+            f"{words.asker_words(request)} asks for {words.roles_words(request.roles)} on "
             f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}.", SECTION_TEXT))),
         SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in _fields(request, group_mention)]),
     ]
     if request.justification:
         blocks.append(SectionBlock(text=MarkdownTextObject(
             text=clip("*Justification*\n" + mrkdwn.quote(request.justification), SECTION_TEXT))))
+    if (steps := words.steps_words(request)) is not None:
+        blocks.append(SectionBlock(block_id="approval-steps", text=MarkdownTextObject(text=clip(steps, SECTION_TEXT))))
     decision, nudged = words.decision_words(request), words.pending_words(request)
     if nudged:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(nudged, SECTION_TEXT))]))
     if request.status is RequestStatus.PENDING:
         blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+            ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
             ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
         ]))  # fmt: skip
     elif decision:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(decision, SECTION_TEXT))))
     if grant is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Access:* {words.grant_words(grant)}")))
+    blocks += revoke_actions(grant)
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"Request #{request.id} · {mrkdwn.line(request.integration)} · flow {mrkdwn.line(request.flow)} · "
              f"asked {words.when(request.created_at)}"
@@ -299,6 +316,7 @@ def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
         f"*Roles*\n{words.roles_words(request.roles)}",
         f"*Duration*\n{'+' if request.extends_grant_id else ''}{words.duration_words(request.duration_seconds)}"
         + (f" (extends grant #{request.extends_grant_id})" if request.extends_grant_id else ""),
+        *([f"*Starts*\n{words.when(request.starts_at)} (scheduled)"] if request.starts_at is not None else []),
         f"*Approvers*\n{_approvers(request, group_mention)}",
         f"*Approvals*\n{_approvals(request)}",
         f"*Status*\n{request.status.value}",
@@ -318,13 +336,14 @@ def _approvals(request: AccessRequest) -> str:
     if request.decided_by == "auto":
         return "not needed"
     given = len(request.approvals)
-    who = ", ".join(words.mention(a.user_id) for a in request.approvals)
+    who = ", ".join(words.mention(a.user_id) + (f" for {words.duration_words(a.seconds)}" if a.seconds else "")
+                    for a in request.approvals)
     return f"{given} of {request.approvals_required}" + (f" ({who})" if who else "")
 
 
 def _summary(request: AccessRequest, grant: Grant | None) -> str:
     state = words.grant_words(grant) if grant is not None else request.status.value
-    return (f"Access request #{request.id} from {words.mention(request.requester_id)}: "
+    return (f"Access request #{request.id} from {words.asker_words(request)}: "
             f"{mrkdwn.line(', '.join(request.roles))} on {request.resource_kind.value} "
             f"{mrkdwn.line(request.resource_name)} — {state}")
 
@@ -338,6 +357,25 @@ def deny_modal(request_id: int) -> dict[str, Any]:
                     InputBlock(block_id=REASON, label="Why? The requester will see this.",
                                element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=MAX_REASON)),
                 ]).to_dict()  # fmt: skip
+
+
+def approve_for_modal(request: AccessRequest, *, reason_required: bool) -> dict[str, Any]:
+    """"Approve for…": a duration up to what was asked (all of it by default), and a reason for the requester."""
+    asked = timedelta(seconds=request.duration_seconds)
+    presets = [(d, label.replace("(the longest)", "(all that was asked)")) for d, label in duration_presets(asked)]
+    about = (f"{words.mention(request.requester_id)} asks for {words.roles_words(request.roles)} on "
+             f"{words.resource_words(request)} for {words.duration_words(request.duration_seconds)}. You may "
+             "approve for less time.")
+    return View(type="modal", callback_id=APPROVE_FOR_CALLBACK, title="Approve for…", submit="Approve",
+                close="Cancel", private_metadata=str(request.id), blocks=[
+        SectionBlock(text=MarkdownTextObject(text=clip(about, SECTION_TEXT))),
+        InputBlock(block_id=DURATION, label="Approve for", element=StaticSelectElement(
+            action_id=DURATION, options=[_duration_option(p) for p in presets],
+            initial_option=_duration_option(presets[-1]))),
+        InputBlock(block_id=REASON, label="Why? The requester will see this.", optional=not reason_required,
+                   hint="This access flow needs a reason with every approval." if reason_required else None,
+                   element=PlainTextInputElement(action_id=REASON, multiline=True, max_length=MAX_REASON)),
+    ]).to_dict()  # fmt: skip
 
 
 HELP = (

@@ -276,6 +276,25 @@ def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: St
     assert [g.id for g in found] == [mine.id, theirs.id]
 
 
+def test_live_grants_filtered_and_paged_oldest_first_with_the_count(store_world: StoreWorld) -> None:
+    made = {status: add_grant(store_world, status=status) for status in GrantStatus}
+    other_place = add_grant(store_world, integration="staging", resource_name="Ledger_2",
+                            resource_id="6a0000000000000000000002")
+    bob = add_grant(store_world, username="Bob@Example.com", requester_id="U0BOB")
+    live = [made[s].id for s in GrantStatus if s is not G.REVOKED]
+    with store_world.store.unit_of_work() as uow:
+        everything, total = uow.grants.live()
+        assert ([g.id for g in everything], total) == ([*live, other_place.id, bob.id], len(live) + 2)
+        page, total = uow.grants.live(offset=2, limit=3)
+        assert ([g.id for g in page], total) == ([*live, other_place.id, bob.id][2:5], len(live) + 2)
+        assert [g.id for g in uow.grants.live(integration="staging")[0]] == [other_place.id]
+        assert [g.id for g in uow.grants.live(resource="GER_")[0]] == [other_place.id]  # any case, `_` literal
+        assert uow.grants.live(resource="ger%2")[0] == []
+        assert [g.id for g in uow.grants.live(person="bob@example.COM")[0]] == [bob.id]
+        assert [g.id for g in uow.grants.live(person="U0BOB")[0]] == [bob.id]
+        assert uow.grants.live(person="U0BOB", integration="staging") == ([], 0)
+
+
 def test_a_requesters_grants_by_status_newest_first(store_world: StoreWorld) -> None:
     older = add_grant(store_world, status=G.ACTIVE, created_at=T0)
     newer = add_grant(store_world, status=G.INVITED, created_at=T0 + timedelta(minutes=1))

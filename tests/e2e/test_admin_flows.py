@@ -57,7 +57,7 @@ def new_flow(**changes: Any) -> dict[str, Any]:
         "admin_flow_types": ["project"], "admin_flow_names": "search, pay*", "admin_flow_tags": "env=prod",
         "admin_flow_roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_WRITE"], "admin_flow_max_duration": "2h30m",
         "admin_flow_approval": "owners", "admin_flow_approvals_required": "2", "admin_flow_justification": "optional",
-        "admin_flow_enabled": ["on"],
+        "admin_flow_approval_reason": "required", "admin_flow_enabled": ["on"],
     }
     return values | changes
 
@@ -84,7 +84,7 @@ def test_a_flow_added_in_the_modal_is_what_config_show_prints(world: AdminHarnes
         "name": "search-writers", "integration": "prod", "requesters": [IDA, "@payments-oncall"],
         "resources": {"types": ["project"], "names": ["search", "pay*"], "tags": {"env": "prod"}},
         "roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_WRITE"], "max_duration": "2h30m", "approval": "owners",
-        "approvals_required": 2, "justification": "optional", "enabled": True,
+        "approvals_required": 2, "justification": "optional", "approval_reason": "required", "enabled": True,
     }
     assert "<redacted>" in out and world.atlas.private_key not in out
 
@@ -182,7 +182,8 @@ def test_a_flow_for_resources_its_integration_does_not_discover_is_refused(world
 def test_a_flow_saved_in_the_modal_is_used_for_requests(world: AdminHarness) -> None:
     _, modal = open_flow_modal(world)
     assert submitted(world, modal, new_flow(admin_flow_everyone=["everyone"], admin_flow_tags=None,
-                                            admin_flow_names="search", admin_flow_approvals_required="1")) == {}
+                                            admin_flow_names="search", admin_flow_approvals_required="1",
+                                            admin_flow_approval_reason="optional")) == {}
     request = world.request(ANN, "search", ["GROUP_DATA_ACCESS_READ_WRITE"], duration="1h")
     assert request.flow == "search-writers" and request.approvers == (DAN,)
     world.slack.block_action(DAN, "approve", str(request.id), message=(request.channel, request.message_ts))

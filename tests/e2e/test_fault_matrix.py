@@ -783,7 +783,7 @@ def test_an_approval_message_slack_would_not_take_is_posted_by_a_later_round(wor
     # then the approval message is posted, once, with its buttons; ann hears it went out, once, only now
     request = wait(lambda: world.posted(request.id or 0))
     [message] = approval_messages(world, request.id)
-    assert buttons(message) == ["approve", "deny"]
+    assert buttons(message) == ["approve", "approve_for", "deny"]
     quiet(world)
     assert len(sent_for_approval(world)) == 1
     # and bob approves from it
@@ -806,7 +806,7 @@ def test_a_brief_slack_fault_on_an_update_is_retried_and_the_message_shows_the_d
     # then slack_sdk tried the update again, and the one message shows the decision and then the grant
     world.wait_grant(request, G.ACTIVE)
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     first, again = world.sim.calls_to("chat.update")[:2]
     assert (first.ok, again.ok) == (False, True) and first.args["ts"] == again.args["ts"] == request.message_ts
     assert waited_retry_after(world, status)
@@ -829,7 +829,7 @@ def test_an_update_slack_would_not_take_is_made_good_by_the_next_one(world: Faul
     assert world.project_roles("payments", ANN) == {DATA_READ, READ}
     # and the grant's update of the message, rendered from the stored state, shows the approval too
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     assert [c.ok for c in world.sim.calls_to("chat.update")][:tries + 1] == [False] * tries + [True]
     assert len(approval_messages(world, request.id)) == 1
 
@@ -845,14 +845,14 @@ def test_a_message_whose_last_update_slack_would_not_take_is_brought_up_to_date_
     wait(lambda: any("You now have" in t for t in world.dm_texts(ANN)), timeout=SLOW)
 
     # then the message still offers Approve and Deny on a granted request
-    assert buttons(world.message(request)) == ["approve", "deny"]
+    assert buttons(world.message(request)) == ["approve", "approve_for", "deny"]
 
     # when Slack is back and the timers' later rounds run
     later_rounds(world)
 
     # then the one message shows the stored state: approved by bob, active, no buttons
     text = world.wait_message(request, "active until")
-    assert "Approved by <@U2>" in text and buttons(world.message(request)) == []
+    assert "Approved by <@U2>" in text and buttons(world.message(request)) == ["grant_revoke"]
     assert len(approval_messages(world, request.id)) == 1
 
 

@@ -18,7 +18,7 @@ def test_project_access_is_requested_approved_granted_and_revoked(world: Harness
     assert "0 of 1" in text and "INC-4242" in text
     buttons = [e["action_id"] for b in world.message(request)["blocks"] if b["type"] == "actions"
                for e in b["elements"]]
-    assert buttons == ["approve", "deny"]
+    assert buttons == ["approve", "approve_for", "deny"]
     wait(lambda: any("sent your request" in t and "@payments-oncall" in t for t in world.dm_texts(ANN)))
 
     # when bob (an owner) approves
@@ -30,7 +30,9 @@ def test_project_access_is_requested_approved_granted_and_revoked(world: Harness
     assert grant.expires_at == world.clock.now() + timedelta(hours=2)
     text = world.wait_message(request, "active until")
     assert "Approved by <@U2>" in text
-    assert not [b for b in world.message(request)["blocks"] if b["type"] == "actions"]  # no buttons any more
+    # no decision buttons any more: only Revoke now, for the owners, while the access is live
+    assert [e["action_id"] for b in world.message(request)["blocks"] if b["type"] == "actions"
+            for e in b["elements"]] == ["grant_revoke"]
     wait(lambda: any("You now have" in t for t in world.dm_texts(ANN)))
     granted = next(t for t in world.dm_texts(ANN) if "You now have" in t)
     assert "company SSO" in granted and "(approved by <@U2>)" in granted

@@ -157,6 +157,13 @@ class MemoryGrants:
         found = [g for g in self._rows.values() if g.requester_id == requester_id and g.status in statuses]
         return sorted(found, key=lambda g: (g.created_at, g.id or 0), reverse=True)
 
+    def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
+             offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:
+        found = [g for g in sorted(self._rows.values(), key=lambda g: g.id or 0) if g.status in LIVE
+                 and integration in (None, g.integration) and resource.lower() in g.resource_name.lower()
+                 and (not person or person in (g.requester_id,) or person.lower() == g.username.lower())]
+        return found[max(offset, 0):max(offset, 0) + max(limit, 0)], len(found)
+
     def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         rows = self._tx.writing().grants
         now = as_utc(now)

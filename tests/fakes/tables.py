@@ -140,7 +140,8 @@ def stored(entity: E) -> E:
         elif f.name in _TUPLES:
             changes[f.name] = tuple(str(item) for item in value)
         elif f.name == "approvals":
-            changes[f.name] = tuple(Approval(user_id=a.user_id, at=as_utc(a.at)) for a in value)
+            changes[f.name] = tuple(Approval(user_id=a.user_id, at=as_utc(a.at), seconds=a.seconds, reason=a.reason,
+                                             step=a.step) for a in value)
     return dataclasses.replace(entity, **changes)
 
 

@@ -159,3 +159,84 @@ def test_grants_that_expire_while_no_process_runs_are_revoked_as_the_next_one_st
     assert world.roles("payments", ANN) == {DATA_READ}
     assert world.succeeded("removeGroupUserRole") == 1
     world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("reached_atlas", [True, False], ids=["reached Atlas", "lost on the way"])
+def test_a_revoke_now_interrupted_in_flight_finishes_once_after_a_restart(
+    world: ProcessWorld, reached_atlas: bool,
+) -> None:
+    app = world.spawn()
+    request_id = approved_and_active(world, app)
+    grant = world.grant(request_id)
+    assert grant is not None and grant.expires_at is not None
+    # given bob, an owner of payments, revokes ann's grant now, and the process is waiting on Atlas to remove it
+    request = world.request(request_id)
+    slack = world.driver(app)
+    opened = len(world.sim.calls_to("views.open"))
+    assert slack.block_action(BOB, "grant_revoke", str(grant.id),
+                              message=(request.channel or "", request.message_ts or "")).status_code == 200
+    wait(lambda: len(world.sim.calls_to("views.open")) > opened, what="the reason modal")
+    modal = world.sim.last_view(user_id=BOB, callback_id="grant_revoke_reason")
+    assert modal is not None
+    door = world.sb.hold("removeGroupUserRole")
+    answer = slack.submit(BOB, modal, {"revoke_reason": "INC-9: approved by mistake"})
+    assert answer.status_code == 200 and not answer.content, answer.text
+    door.wait_arrival(30)
+    revoking = world.grant(request_id)
+    assert revoking is not None and revoking.status is G.REVOKING and revoking.ended_as == "owner"
+    assert revoking.expires_at is not None and revoking.expires_at < grant.expires_at  # ended now, not at expiry
+    # when it is killed mid-call, the call lands (or not), and a new process starts
+    app.kill()
+    door.release(through=reached_atlas)
+    world.restart(app)
+    # then the revocation finishes within the lease plus a sweep, exactly once, back to the baseline
+    revoked = world.wait_grant(request_id, G.REVOKED, timeout=bound(world).total_seconds() + 10)
+    assert (revoked.ended_by, revoked.end_reason) == (BOB, "INC-9: approved by mistake")
+    assert world.roles("payments", ANN) == {DATA_READ}
+    assert world.succeeded("removeGroupUserRole") == 1
+    actions = world.audit_actions(request_id)
+    assert actions.count("revoked_by_owner") == 1 and actions.count("revoked") == 1
+    wait(lambda: any("approved by mistake" in str(m.get("text")) for m in world.sim.dms(ANN)), what="ann's DM")
+    world.assert_atlas_matches_database()
+
+
+@pytest.mark.parametrize("reached_atlas", [True, False], ids=["reached Atlas", "lost on the way"])
+def test_a_scheduled_start_interrupted_in_flight_is_granted_once_after_a_restart(
+    world: ProcessWorld, reached_atlas: bool,
+) -> None:
+    app = world.spawn()
+    # given ann's access scheduled to start in a few seconds, approved ahead
+    slack = world.driver(app)
+    opened = len(world.sim.calls_to("views.open"))
+    assert slack.command(ANN).status_code == 200
+    wait(lambda: len(world.sim.calls_to("views.open")) > opened, what="the request modal")
+    view = world.sim.last_view(user_id=ANN, callback_id="access_request")
+    assert view is not None
+    options = slack.block_suggestion(ANN, "resource", "payments", view).json().get("options", [])
+    option = next(o for o in options if " payments ·" in o["text"]["text"])
+    assert slack.block_action(ANN, "resource", option, view=view).status_code == 200
+    form = wait(lambda: (lambda v: v if v and v["hash"] != view["hash"] else None)(world.sim.views.get(view["id"])),
+                what="the form")
+    start = int(now().timestamp()) + 8
+    answer = slack.submit(ANN, form, {"roles": [READ], "duration": "1h", "duration_custom": None,
+                                      "justification": "INC-9: the maintenance window tonight", "start": start})
+    assert answer.status_code == 200 and not answer.content, answer.text
+    request_id = wait(lambda: world.newest_request_id(ANN), what="the request")
+    world.posted(request_id)
+    door = world.sb.hold("addGroupUserRole")
+    assert world.click(app, BOB, "approve", request_id).status_code == 200
+    waiting = world.wait_grant(request_id, G.GRANTING)
+    assert waiting.attempts == 0 and world.succeeded("addGroupUserRole") == 0
+    # when the start comes, the process is waiting on Atlas to add the role, and is killed there
+    door.wait_arrival(60)
+    assert now().timestamp() >= start
+    app.kill()
+    door.release(through=reached_atlas)
+    world.restart(app)
+    # then the grant completes once, from the start, and Atlas holds what the database says
+    granted = world.wait_grant(request_id, G.ACTIVE, timeout=world.lease_seconds + world.sweep_seconds + 30)
+    assert world.roles("payments", ANN) == {READ, DATA_READ}
+    assert world.succeeded("addGroupUserRole") == 1
+    assert granted.starts_at is not None and granted.starts_at.timestamp() >= start
+    assert world.audit_actions(request_id).count("granted") == 1
+    world.assert_atlas_matches_database()

@@ -60,7 +60,8 @@ def full_request() -> AccessRequest:
     """A request with every optional field set."""
     return request(
         status=RequestStatus.APPROVED,
-        approvals=(Approval(user_id="U0APPROVER", at=T0 + timedelta(minutes=1)),
+        approvals=(Approval(user_id="U0APPROVER", at=T0 + timedelta(minutes=1), seconds=1800,
+                            reason="half an hour is plenty"),
                    Approval(user_id="U0OTHER", at=T0 + timedelta(minutes=2))),
         approvals_required=2, decided_by="U0OTHER", decided_at=T0 + timedelta(minutes=2),
         deny_reason=None, channel="C0APPROVALS", message_ts="1767603600.000100", submission_key="V0SUBMITTED",
@@ -75,7 +76,8 @@ def full_grant(request_id: int) -> Grant:
         added_roles=("GROUP_DATA_ACCESS_READ_ONLY",), added_user=True, status=GrantStatus.ACTIVE,
         granted_at=T0, starts_at=T0, expires_at=T0 + timedelta(hours=1), attempts=2,
         next_attempt_at=T0 + timedelta(seconds=5), last_error="HTTP 503", lease_owner="host:1",
-        lease_until=T0 + timedelta(seconds=60), alerted=True, ended_by="U0REQUESTER",
+        lease_until=T0 + timedelta(seconds=60), alerted=True, ended_by="U0ADMIN", ended_as="admin",
+        end_reason="INC-7: the laptop was stolen",
     )
 
 

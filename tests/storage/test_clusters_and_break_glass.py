@@ -143,7 +143,11 @@ def _insert_old_rows(connection: Connection) -> None:
            "extends_grant_id", "reminded_at", "escalated_at", "reminder_sent_at",  # 0003's columns too
            "submission_key", "pending_key", "outcome_note", "ended_by",  # and 0006's
            "on_call", "baseline_at",  # and 0009's and 0010's
-           "network_entry", "network_added"}  # and 0011's
+           "network_entry", "network_added",  # and 0011's
+           "ended_as", "end_reason",  # and 0012's
+           "requested_by",  # and 0014's
+           "approval_steps",  # and 0015's
+           "starts_at"}  # and 0016's
     insert("access_flow", {
         "name": "f", "integration": "prod", "requesters": ["everyone"], "resources": {"types": ["project"]},
         "roles": ["GROUP_READ_ONLY"], "max_duration_seconds": 3600, "approval": "owners", "approvals_required": 1,

@@ -23,6 +23,7 @@ from access.policy import Requester
 from access.ports import AtlasGateway
 from access.reconcile import ReconcileOptions, ReconcileService
 from access.reveal import CredentialReveals
+from access.revocation import GrantControl
 from access.rotation import RotationService
 from access.selfservice import SelfService
 from access.service import AccessService
@@ -118,11 +119,14 @@ class World:
         self.worker = GrantWorker(store=self.store, gateways=self.gateways, notifier=self.notifier, clock=self.clock,
                                   options=options, vault=self.vault)
         self.reveals = CredentialReveals(store=self.store, vault=self.vault, clock=self.clock)
+        self.admins: set[str] = set()  # ATLAS_ACCESS_ADMINS, as the use cases ask at each click
         self.service = AccessService(store=self.store, gateways=self.gateways, directory=self.directory,
                                      notifier=self.notifier, clock=self.clock, worker=self.worker,
                                      max_pending=max_pending, on_call_providers={"pagerduty": self.on_call},
-                                     groups=self.groups)
+                                     groups=self.groups, is_admin=lambda user_id: user_id in self.admins)
         self.selfservice = SelfService(store=self.store, clock=self.clock, worker=self.worker, max_pending=max_pending)
+        self.control = GrantControl(store=self.store, clock=self.clock, worker=self.worker, directory=self.directory,
+                                    groups=self.groups, is_admin=lambda user_id: user_id in self.admins)
         self.homes = HomeQueries(store=self.store, clock=self.clock, directory=self.directory, groups=self.groups)
         self.sync = SyncService(store=self.store, gateways=self.gateways, clock=self.clock)
         self.reconciler = ReconcileService(store=self.store, ledger=self.store.ledger(), gateways=self.gateways,

@@ -16,6 +16,7 @@ from bot.slack import mrkdwn
 from bot.slack import payloads as p
 from bot.slack.admin import ids
 from bot.slack.admin.context import Admin
+from bot.slack.admin.grants import GrantsList
 from bot.slack.admin.home_view import loading_modal
 from bot.slack.replies import team_of
 from bot.slack.views import notice_modal
@@ -25,14 +26,17 @@ HELP = (
     "• `/atlas-admin` — integrations (health, add, edit, test, sync, rotate, disable) and access flows (add, "
     "edit, disable).\n"
     "• `/atlas-admin audit` — the audit trail as a file, in a DM.\n"
+    "• `/atlas-admin grants [integration:NAME] [resource:NAME] [person:@someone]` — every live grant, with "
+    "Revoke now.\n"
     "• `/atlas-sync [integration]` — refresh the inventory from Atlas now, with progress and an owner-tag check.\n"
     "• `/atlas-admin help` — this text."
 )
 
 
 class AdminCommands:
-    def __init__(self, admin: Admin) -> None:
+    def __init__(self, admin: Admin, lists: GrantsList) -> None:
         self._admin = admin
+        self._lists = lists
 
     def admin(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
               context: BoltContext) -> None:
@@ -41,6 +45,8 @@ class AdminCommands:
         word, _, rest = str(body.get("text") or "").strip().partition(" ")
         if word.lower() in ("", "home"):
             self._admin.later.urgent(lambda: self._open(body, client, respond, team))
+        elif word.lower() == "grants":  # a modal: opened with the trigger at once, the guard asked inside
+            self._admin.later.urgent(lambda: self._lists.open(body, client, team, rest.strip()))
         else:
             self._admin.later(lambda: self._subcommand(word.lower(), rest.strip(), body, respond, team))
 

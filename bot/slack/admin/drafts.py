@@ -66,6 +66,8 @@ class FlowDraft:
     approval: str = "owners"
     approvals_required: str = "1"
     justification: str = "required"
+    approval_reason: str = "optional"
+    approval_steps: str = ""  # one step a line: `owners: 1`, `@atlas-security, U0ABC: 2`
     break_glass: bool = False
     enabled: bool = True
 
@@ -115,7 +117,9 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         names=", ".join(spec.resources.names), tags=", ".join(f"{k}={v}" for k, v in spec.resources.tags.items()),
         roles=tuple(spec.roles), max_duration=format_duration(spec.max_duration), approval=spec.approval,
         approvals_required=str(spec.approvals_required), justification=spec.justification, enabled=spec.enabled,
-        break_glass=spec.break_glass,
+        break_glass=spec.break_glass, approval_reason=spec.approval_reason,
+        approval_steps="\n".join(f"{s.approvers if isinstance(s.approvers, str) else ', '.join(s.approvers)}: "
+                                 f"{s.required}" for s in spec.approval_steps or ()),
     )  # fmt: skip
 
 
@@ -200,6 +204,7 @@ def flow_from_state(view: dict[str, Any]) -> FlowDraft:
         tags=state.text(ids.F_TAGS), roles=state.picked(ids.F_ROLES) + tuple(words_of(state.text(ids.F_OTHER_ROLES))),
         max_duration=state.text(ids.F_DURATION), approval=state.one(ids.F_APPROVAL),
         approvals_required=state.text(ids.F_APPROVALS), justification=state.one(ids.F_JUSTIFICATION),
+        approval_reason=state.one(ids.F_APPROVAL_REASON) or "optional", approval_steps=state.text(ids.F_STEPS),
         break_glass=bool(state.picked(ids.F_BREAK_GLASS)), enabled=bool(state.picked(ids.F_ENABLED)),
     )  # fmt: skip
 

@@ -39,6 +39,7 @@ CREDENTIAL_TYPES = {"api_key": "API key", "service_account": "Service account"}
 ATTRIBUTES = {"slack_usergroup": "Slack user group handle", "okta_group": "Okta group name"}
 APPROVALS = {"owners": "The resource's owners approve", "auto": "Approved automatically"}
 JUSTIFICATIONS = {"required": "Required", "optional": "Optional"}
+APPROVAL_REASONS = {"optional": "Optional", "required": "Required with every approval"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
 
 
@@ -215,6 +216,7 @@ def _flow_what(draft: FlowDraft, extra_roles: tuple[str, ...]) -> list[Block]:
 
 def _flow_how(draft: FlowDraft) -> list[Block]:
     approvals, justifications, enabled = _options(APPROVALS), _options(JUSTIFICATIONS), _options({"on": "Enabled"})
+    reasons = _options(APPROVAL_REASONS)
     return [
         _text_input(ids.F_DURATION, "Longest duration", draft.max_duration, max_length=20,
                     hint="e.g. 30m, 8h, 1d or 1h30m; at most 365d."),
@@ -223,9 +225,16 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
             initial_option=(_chosen(approvals, [draft.approval]) or approvals)[0])),
         _text_input(ids.F_APPROVALS, "Approvals needed", draft.approvals_required, max_length=2,
                     hint="From 1 to 10 different approvers."),
+        _text_input(ids.F_STEPS, "Approval steps (instead of one list)", draft.approval_steps, optional=True,
+                    max_length=2000, multiline=True, placeholder="owners: 1\n@atlas-security: 1",
+                    hint="One step a line, in order: `owners` or people and groups, then how many must approve. "
+                         "Each step waits for the one before."),
         InputBlock(block_id=ids.F_JUSTIFICATION, label="Justification", element=RadioButtonsElement(
             action_id=ids.F_JUSTIFICATION, options=justifications,
             initial_option=(_chosen(justifications, [draft.justification]) or justifications)[0])),
+        InputBlock(block_id=ids.F_APPROVAL_REASON, label="Approver's reason", element=RadioButtonsElement(
+            action_id=ids.F_APPROVAL_REASON, options=reasons,
+            initial_option=(_chosen(reasons, [draft.approval_reason]) or reasons)[0])),
         *_break_glass(draft),
         InputBlock(block_id=ids.F_ENABLED, label="State", optional=True, element=CheckboxesElement(
             action_id=ids.F_ENABLED, options=enabled, initial_options=enabled if draft.enabled else None),

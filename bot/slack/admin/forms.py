@@ -44,6 +44,7 @@ FLOW_BLOCKS = {
     "name": ids.F_NAME, "integration": ids.F_INTEGRATION, "requesters": ids.F_GROUPS, "types": ids.F_TYPES,
     "names": ids.F_NAMES, "tags": ids.F_TAGS, "roles": ids.F_ROLES, "max_duration": ids.F_DURATION,
     "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
+    "approval_reason": ids.F_APPROVAL_REASON, "approval_steps": ids.F_STEPS,
     "break_glass": ids.F_BREAK_GLASS,
 }  # fmt: skip
 FRIENDLY = {
@@ -260,7 +261,8 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
                       "tags": _tags(draft.tags, errors)},
         "roles": list(draft.roles), "max_duration": draft.max_duration or "1h", "approval": draft.approval or "owners",
         "approvals_required": _count(draft.approvals_required, errors), "enabled": draft.enabled,
-        "justification": draft.justification or "required",
+        "justification": draft.justification or "required", "approval_reason": draft.approval_reason or "optional",
+        "approval_steps": _steps(draft.approval_steps, errors),
     }  # fmt: skip
     if "break_glass" in AccessFlowSpec.model_fields:
         data["break_glass"] = draft.break_glass
@@ -274,6 +276,20 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
     if errors:
         raise InputErrors(errors)
     return spec
+
+
+def _steps(text: str, errors: dict[str, str]) -> list[dict[str, Any]] | None:
+    """`owners: 1` / `@atlas-security, U0ABC: 2`, one step a line, as the YAML's approval_steps; None when empty."""
+    steps: list[dict[str, Any]] = []
+    for line in (raw.strip() for raw in text.splitlines() if raw.strip()):
+        who, colon, count = line.rpartition(":")
+        if not colon or not _DIGITS.match(count.strip()) or not who.strip():
+            errors[ids.F_STEPS] = ("Write each step as who, a colon and how many: `owners: 1` or "
+                                   "`@atlas-security: 1`.")
+            return None
+        names = [w.strip() for w in who.split(",") if w.strip()]
+        steps.append({"approvers": "owners" if names == ["owners"] else names, "required": int(count)})
+    return steps or None
 
 
 def _tags(text: str, errors: dict[str, str]) -> dict[str, str]:

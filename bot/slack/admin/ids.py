@@ -67,5 +67,11 @@ F_DURATION = "admin_flow_max_duration"
 F_APPROVAL = "admin_flow_approval"
 F_APPROVALS = "admin_flow_approvals_required"
 F_JUSTIFICATION = "admin_flow_justification"
+F_APPROVAL_REASON = "admin_flow_approval_reason"
+F_STEPS = "admin_flow_approval_steps"
 F_BREAK_GLASS = "admin_flow_break_glass"
 F_ENABLED = "admin_flow_enabled"
+
+# the live grants list (`/atlas-admin grants [filters]`): its modal and its Previous / Next buttons
+GRANTS = "admin_grants"
+GRANTS_PAGE = "admin_grants_page"

@@ -13,15 +13,17 @@ from bot.slack.admin import ids
 from bot.slack.admin.commands import AdminCommands
 from bot.slack.admin.context import Admin
 from bot.slack.admin.form_listeners import FormListeners
+from bot.slack.admin.grants import GrantsList
 from bot.slack.admin.home_actions import HomeActions
 
 
-def register_admin(app: App, *, admin: Admin) -> None:
+def register_admin(app: App, *, admin: Admin, lists: GrantsList) -> None:
     """Wire /atlas-admin, /atlas-sync and the admin modals into `app`. A sync's message is updated at most every
     SYNC_PROGRESS_SECONDS (chat.update is tier 3)."""
-    commands = AdminCommands(admin)
+    commands = AdminCommands(admin, lists)
     app.command(ids.ADMIN_COMMAND)(commands.admin)
     app.command(ids.SYNC_COMMAND)(commands.sync)
+    app.action(ids.GRANTS_PAGE)(lists.page)
     for action_id, listener in HomeActions(admin).handlers().items():
         app.action(action_id)(listener)
     forms = FormListeners(admin)

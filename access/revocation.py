@@ -1,0 +1,260 @@
+"""Live grants for admins and owners, and "Revoke now": ending someone else's grant at once, with a reason.
+
+Who may revoke is settled at the click, from the stored grant and the directory as it answers then: an admin
+(ATLAS_ACCESS_ADMINS, asked through `is_admin`), or an owner of the resource, resolved as a click on an
+approval resolves its approvers (`policy.approvers_now`: the owner group named by the owner tag, else the
+integration owners; never the holder). Anyone else is refused, and the refusal is audited.
+
+Revoke now is one transaction (load, check the clicker and the grant's state, move the grant to REVOKING due
+now with who ended it, as what, and why, save with a compare-and-set, audit `revoked_by_admin` or
+`revoked_by_owner`), then the worker revokes it at once through the same path as an expiry: leased, crash-safe,
+restoring exactly the baseline, and once only. Two people revoking at once: the second save loses the
+compare-and-set, and a retry finds the grant ending already and says so; a grant that has just ended says so.
+The holder's DM (with the reason) and the approval message come from the worker's `revoked` step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from access import lifecycle, policy
+from access.approver_groups import ApproverGroups
+from access.entities import AccessRequest, AuditEvent, Grant
+from access.errors import NotAllowed, NotFound
+from access.model import GrantStatus
+from access.ports import Clock, GroupDirectory, Store, UnitOfWork
+from access.text import one_line
+from access.worker import GrantWorker
+
+G = GrantStatus
+REVOCABLE = (G.INVITED, G.ACTIVE)  # GRANTING is left to finish (as "I'm done" leaves it): roles may be landing
+PAGE = 20  # grants on one page of the admin list (a section block each: well within a modal's 100 blocks)
+OWNED_SCAN = 1000  # live grants looked through for the ones a person owns (the App Home)
+Role = Literal["admin", "owner"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrantFilter:
+    """What the admin list is narrowed to: an integration, part of a resource name, a person (id or email)."""
+
+    integration: str | None = None
+    resource: str = ""
+    person: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.integration is None and not self.resource and self.person is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveGrant:
+    """A live grant with who approved it (Slack ids, or `auto` / `break_glass`)."""
+
+    grant: Grant
+    approved_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LivePage:
+    items: tuple[LiveGrant, ...]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def more(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+
+class LiveGrants:
+    """The queries: a page of every live grant (admins), and the live grants a person owns (owners)."""
+
+    def __init__(self, *, store: Store, directory: GroupDirectory, groups: ApproverGroups | None = None) -> None:
+        self._store = store
+        self._directory = directory
+        self._groups = groups
+
+    def page(self, *, where: GrantFilter = GrantFilter(), offset: int = 0, limit: int = PAGE) -> LivePage:
+        """A page of every live grant matching `where` (for admins: the caller checks who asks)."""
+        with self._store.unit_of_work() as uow:
+            grants, total = uow.grants.live(integration=where.integration, resource=where.resource,
+                                            person=where.person, offset=offset, limit=limit)
+            items = tuple(_with_approvers(uow, g) for g in grants)
+        return LivePage(items=items, total=total, offset=max(offset, 0), limit=limit)
+
+    def owned(self, *, user_id: str, limit: int = PAGE) -> tuple[LiveGrant, ...]:
+        """The live grants of others on resources `user_id` owns now (as a click would find them), oldest first."""
+        with self._store.unit_of_work() as uow:
+            grants = [g for g in uow.grants.live(limit=OWNED_SCAN)[0] if g.requester_id != user_id]
+            specs = {spec.name: spec for spec in uow.integrations.list()}
+            resources = {(g.integration, g.resource_id): uow.inventory.resource(
+                integration=g.integration, atlas_id=g.resource_id) for g in grants}
+        mine: list[Grant] = []
+        owners: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        for grant in grants:  # the directory may ask Slack: outside the transaction
+            if grant.integration not in specs:
+                continue
+            key = (grant.integration, grant.resource_id, grant.requester_id)
+            if key not in owners:
+                owners[key] = policy.approvers_now(
+                    integration=specs[grant.integration], kind=grant.resource_kind,
+                    resource=resources[(grant.integration, grant.resource_id)], requester_id=grant.requester_id,
+                    directory=self._directory, groups=self._groups).user_ids
+            if user_id in owners[key]:
+                mine.append(grant)
+            if len(mine) >= limit:
+                break
+        with self._store.unit_of_work() as uow:
+            return tuple(_with_approvers(uow, g) for g in mine)
+
+
+class GrantControl:
+    def __init__(self, *, store: Store, clock: Clock, worker: GrantWorker, directory: GroupDirectory,
+                 is_admin: Callable[[str], bool], groups: ApproverGroups | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self._worker = worker
+        self._directory = directory
+        self._is_admin = is_admin  # ATLAS_ACCESS_ADMINS, asked at each click
+        self._groups = groups
+        self.queries = LiveGrants(store=store, directory=directory, groups=groups)
+
+    # --- queries --------------------------------------------------------------------------------------
+
+    def live(self, *, where: GrantFilter = GrantFilter(), offset: int = 0, limit: int = PAGE) -> LivePage:
+        return self.queries.page(where=where, offset=offset, limit=limit)
+
+    def grant(self, grant_id: int) -> Grant:
+        with self._store.unit_of_work() as uow:
+            return _load(uow, grant_id)
+
+    def role_of(self, *, grant_id: int, user_id: str) -> Role:
+        """As what `user_id` may revoke the grant now; else raises why not (the refusal audited). For the
+        Revoke button: its modal opens only for someone whose submission could be taken."""
+        with self._store.unit_of_work() as uow:
+            grant = _load(uow, grant_id)
+        return self._authorise(grant, user_id)
+
+    # --- the command ----------------------------------------------------------------------------------
+
+    def revoke_now(self, *, grant_id: int, user_id: str, reason: str, run: bool = True) -> Grant:
+        """End the grant at once for `reason`; with `run`, the revocation runs before this returns.
+
+        Raises FieldErrors for a reason that says nothing (or too much), NotAllowed for someone who may not (or
+        a grant that has ended or is ending), NotFound; StaleWrite when another click won the race.
+        """
+        text = policy.check_reason(reason)
+        with self._store.unit_of_work() as uow:
+            grant = _load(uow, grant_id)
+        role = self._authorise(grant, user_id)  # the directory may ask Slack: outside the transaction
+        now = self._clock.now()
+        with self._store.unit_of_work() as uow:
+            current = _load(uow, grant_id)
+            _check_revocable(current)  # it may have moved on while the directory was asked
+            saved = uow.grants.save(lifecycle.revoke_now(current, now=now, by=user_id, role=role, reason=text))
+            uow.audit.add(AuditEvent(
+                at=now, actor=user_id, action=f"revoked_by_{role}", integration=saved.integration,
+                request_id=saved.request_id, grant_id=saved.id,
+                detail={"resource": saved.resource_name, "holder": saved.requester_id, "roles": list(saved.roles),
+                        "reason": text}))
+        if run:
+            self._worker.run_due()
+        return saved
+
+    def finish(self) -> None:
+        """What `revoke_now(..., run=False)` left: the worker's revocation, now."""
+        self._worker.run_due()
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _authorise(self, grant: Grant, user_id: str) -> Role:
+        try:
+            _check_revocable(grant)
+            if self._is_admin(user_id):
+                return "admin"
+            if user_id != grant.requester_id and user_id in self._owners(grant):
+                return "owner"
+            raise NotAllowed("Only an admin or an owner of the resource can revoke someone's access (owners are "
+                             "settled when you click, as for approvals): you are neither.")
+        except NotAllowed as refusal:
+            with self._store.unit_of_work() as uow:
+                uow.audit.add(AuditEvent(at=self._clock.now(), actor=user_id, action="refused",
+                                         integration=grant.integration, request_id=grant.request_id,
+                                         grant_id=grant.id, detail={"resource": grant.resource_name,
+                                                                    "action": "revoke_now",
+                                                                    "reason": refusal.reason}))
+            raise
+
+    def _owners(self, grant: Grant) -> tuple[str, ...]:
+        with self._store.unit_of_work() as uow:
+            spec = uow.integrations.get(grant.integration)
+            resource = uow.inventory.resource(integration=grant.integration, atlas_id=grant.resource_id)
+        if spec is None:
+            return ()
+        return policy.approvers_now(integration=spec, kind=grant.resource_kind, resource=resource,
+                                    requester_id=grant.requester_id, directory=self._directory,
+                                    groups=self._groups).user_ids
+
+
+def parse_filter(text: str) -> GrantFilter | str:
+    """`integration:prod resource:payments person:<@U1>` (any order, any subset; a bare word is part of a
+    resource name) as a GrantFilter; or what is wrong with it, to tell the person."""
+    integration: str | None = None
+    person: str | None = None
+    resource: list[str] = []
+    for word in one_line(text).split():
+        key, colon, value = word.partition(":")
+        if not colon:
+            key, value = "resource", word
+        key = key.lower()
+        if not value:
+            return f"Say what {key} to look for: {key}:<value>."
+        if key == "integration":
+            integration = value[:64]
+        elif key == "resource":
+            resource.append(value[:100])
+        elif key in ("person", "user", "for"):
+            person = _person(value)
+            if person is None:
+                return "Name the person as @mention, a Slack user id or an email address."
+        else:
+            return f"I don't know the filter `{key[:30]}`: use integration:, resource: or person:."
+    return GrantFilter(integration=integration, resource=" ".join(resource)[:100], person=person)
+
+
+def _person(value: str) -> str | None:
+    """A Slack mention `<@U1|ann>` or `<@U1>`, a user id, or an email; None for anything else."""
+    if value.startswith("<@") and value.endswith(">"):
+        value = value[2:-1].partition("|")[0]
+    if "@" in value and not value.startswith("@") and len(value) <= 254:
+        return value
+    if value[:1] in ("U", "W") and value.isalnum() and len(value) <= 32:
+        return value
+    return None
+
+
+def _check_revocable(grant: Grant) -> None:
+    if grant.status is G.GRANTING:
+        raise NotAllowed("This access is still being granted in Atlas: try again in a moment.")
+    if grant.status not in REVOCABLE:
+        raise NotAllowed("This access has already ended, or is ending now: there is nothing left to revoke.")
+
+
+def _with_approvers(uow: UnitOfWork, grant: Grant) -> LiveGrant:
+    request = uow.requests.get(grant.request_id)
+    return LiveGrant(grant=grant, approved_by=approved_by(request) if request is not None else ())
+
+
+def approved_by(request: AccessRequest) -> tuple[str, ...]:
+    if request.approvals:
+        return tuple(a.user_id for a in request.approvals)
+    return (request.decided_by,) if request.decided_by else ()
+
+
+def _load(uow: UnitOfWork, grant_id: int) -> Grant:
+    grant = uow.grants.get(grant_id)
+    if grant is None:
+        raise NotFound(f"grant {grant_id}")
+    return grant
