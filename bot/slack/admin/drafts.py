@@ -15,6 +15,7 @@ from typing import Any
 from access.config import EVERYONE, AccessFlowSpec, ApiKeyCredentials, IntegrationSpec, format_duration
 from access.connections import OktaApiToken, OktaServiceApp
 from access.model import DiscoveryType
+from access.network import DEFAULT_WIDEST_V4
 from bot.slack.admin import ids
 
 DISCOVERY_TYPES = tuple(kind.value for kind in DiscoveryType)
@@ -67,6 +68,8 @@ class FlowDraft:
     approvals_required: str = "1"
     justification: str = "required"
     break_glass: bool = False
+    network_access: str = "none"  # or "requester_ip" (cluster flows: the requester's IP on the access list)
+    network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
     enabled: bool = True
 
 
@@ -115,7 +118,8 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         names=", ".join(spec.resources.names), tags=", ".join(f"{k}={v}" for k, v in spec.resources.tags.items()),
         roles=tuple(spec.roles), max_duration=format_duration(spec.max_duration), approval=spec.approval,
         approvals_required=str(spec.approvals_required), justification=spec.justification, enabled=spec.enabled,
-        break_glass=spec.break_glass,
+        break_glass=spec.break_glass, network_access=spec.network_access or "none",
+        network_max_prefix=str(spec.network_max_prefix),
     )  # fmt: skip
 
 
@@ -201,6 +205,7 @@ def flow_from_state(view: dict[str, Any]) -> FlowDraft:
         max_duration=state.text(ids.F_DURATION), approval=state.one(ids.F_APPROVAL),
         approvals_required=state.text(ids.F_APPROVALS), justification=state.one(ids.F_JUSTIFICATION),
         break_glass=bool(state.picked(ids.F_BREAK_GLASS)), enabled=bool(state.picked(ids.F_ENABLED)),
+        network_access=state.one(ids.F_NETWORK) or "none", network_max_prefix=state.text(ids.F_NETWORK_PREFIX),
     )  # fmt: skip
 
 
