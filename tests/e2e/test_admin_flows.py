@@ -15,8 +15,8 @@ import yaml
 
 from access.config import AccessFlowSpec
 from bot.cli import main
-from bot.slack_sim.payloads import state_values_for
 from bot.slack.admin.form_views import RESOURCE_KINDS
+from bot.slack_sim.payloads import state_values_for
 from tests.e2e.admin_harness import IDA, AdminHarness, admin_world, view_text
 from tests.e2e.harness import ANN, DAN, wait
 
