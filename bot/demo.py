@@ -3,11 +3,14 @@
 The real app (Bolt behind the waitress server) on a loopback port, a local Slack Web API simulator, signed requests
 as Slack would send them, the Atlas sandbox, the PagerDuty sandbox, SQLite in a temporary folder. Ann asks for
 access, Bob (an owner) approves, Atlas shows the role, the clock runs out, the role is gone; then Ann takes the
-on-call shift in PagerDuty and her next request is approved at once; a transcript says what happened.
+on-call shift in PagerDuty and her next request is approved at once; then she asks to read one collection of a
+cluster from her public IP address: a temporary custom role, a database user and an expiring IP access-list entry,
+a sign-in shown once, and all three gone at the end; a transcript says what happened.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,6 +40,9 @@ CHANNEL = "C0APPROVALS"
 ANN, BOB, DAN = "U0ANN", "U0BOB", "U0DAN"
 ROLE = "GROUP_DATA_ACCESS_READ_ONLY"
 WHY = "INC-1234: checkout errors since 09:40, need to read the payments orders collection"
+CLUSTER = "payments/payments-main"
+COLLECTION_ROLE = "read@orders.payments"
+ANN_IP = "34.120.5.7"
 
 
 def say(text: str = "") -> None:
@@ -72,6 +78,12 @@ def config(org_id: str, public_key: str, private_key: str, minutes: int, pagerdu
             "max_duration": f"{max(minutes, 60)}m", "approval": "owners", "justification": "required",
             "auto_approve": {"on_call": {"provider": "pagerduty", "schedules": [SCHEDULE],
                                          "max_duration": f"{max(minutes, 60)}m"}},
+        }, {
+            # Database access finer than a database, from the requester's address only, both gone at the end.
+            "name": "acme-clusters", "integration": "acme", "requesters": ["everyone"],
+            "resources": {"types": ["cluster"], "names": ["payments/*"]}, "roles": ["read@orders", COLLECTION_ROLE],
+            "max_duration": f"{max(minutes, 60)}m", "approval": "owners", "justification": "required",
+            "network_access": "requester_ip",
         }],
     }
 
@@ -140,6 +152,7 @@ class Demo:
         self.approve(request_id)
         self.expire(request_id)
         self.on_call()
+        self.collection()
         self.audit()
 
     def setup(self) -> None:
@@ -149,7 +162,8 @@ class Demo:
                                          self.seeded["private_key"], self.minutes, self.pagerduty_key))
         self.runtime.config.apply(document, actor="demo")
         say("\n1. An admin applies the configuration: integration `acme` (with a PagerDuty connection), access flow "
-            f"`acme-projects` (whoever is on call in PagerDuty schedule {SCHEDULE} is approved at once; Bob is now).")
+            f"`acme-projects` (whoever is on call in PagerDuty schedule {SCHEDULE} is approved at once; Bob is now), "
+            "access flow `acme-clusters` (one collection on payments' clusters, from the requester's IP address).")
         report = self.runtime.sync.run("acme", actor="demo")
         say("2. The inventory is synced from Atlas:")
         for line in describe_changes("acme", report.changes).splitlines():
@@ -165,7 +179,8 @@ class Demo:
         options = self.slack.block_suggestion(ANN, "resource", "pay", view).json().get("options", [])
         say(f"   She types 'pay' and is offered: {', '.join(o['text']['text'] for o in options)}")
         old_hash = view["hash"]
-        self.slack.block_action(ANN, "resource", options[0], view=view)
+        project = next(o for o in options if o["text"]["text"].startswith("project "))
+        self.slack.block_action(ANN, "resource", project, view=view)
         view = wait(lambda: (lambda v: v if v and v["hash"] != old_hash else None)(self.sim.views.get(view["id"])))
         preview = [line for block in view["blocks"] if block["type"] == "context"
                    for line in texts({"blocks": [block]})]
@@ -225,8 +240,76 @@ class Demo:
         say(f"   {self.minutes} minutes later the grant is {ended.status.value if ended else '?'}; Atlas shows "
             f"{self.roles()}.")
 
+    def collection(self) -> None:
+        group = self.seeded["payments"]
+        say(f"\n10. Ann needs to read one collection, orders.payments, on cluster {CLUSTER}, from her laptop "
+            f"({ANN_IP}). Flow `acme-clusters` says `{COLLECTION_ROLE}` and `network_access: requester_ip`.")
+        before = len(self.runtime.service.mine(user_id=ANN).requests)
+        opened = len(self.sim.calls_to("views.open"))
+        self.slack.command(ANN, text="")
+        wait(lambda: len(self.sim.calls_to("views.open")) > opened)
+        view = wait(lambda: self.sim.last_view(user_id=ANN, callback_id="access_request"))
+        options = self.slack.block_suggestion(ANN, "resource", "payments-main", view).json().get("options", [])
+        cluster = next(o for o in options if o["text"]["text"].startswith(f"cluster {CLUSTER} "))
+        old_hash = view["hash"]
+        self.slack.block_action(ANN, "resource", cluster, view=view)
+        view = wait(lambda: (lambda v: v if v and v["hash"] != old_hash else None)(self.sim.views.get(view["id"])))
+        form = {"roles": [COLLECTION_ROLE], "duration": None, "duration_custom": f"{self.minutes}m",
+                "justification": WHY}
+        refused = self.slack.submit(ANN, view, {**form, "network": "10.1.2.3"}).json()["errors"]["network"]
+        say(f"   She picks {cluster['text']['text']}; the modal asks for her IP address. A private one is refused "
+            f"there: \"{refused}\"")
+        answer = self.slack.submit(ANN, view, {**form, "network": ANN_IP})
+        if answer.content:
+            raise RuntimeError(f"the modal refused the request: {answer.text}")
+        request = wait(lambda: (lambda r: r[0] if len(r) > before and r[0].message_ts else None)(
+            self.runtime.service.mine(user_id=ANN).requests))
+        say(f"   She asks for {COLLECTION_ROLE} from {ANN_IP}; the approval message says:")
+        for line in texts(self.sim.message(CHANNEL, str(request.message_ts))):
+            say(f"     | {line}")
+        say("   Bob (@payments-oncall, owner of project payments) clicks Approve.")
+        assert request.channel and request.message_ts and request.id  # announced
+        self.slack.block_action(BOB, "approve", str(request.id), message=(request.channel, request.message_ts))
+        wait(lambda: (lambda g: g if g and g.status is GrantStatus.ACTIVE else None)(
+            self.runtime.service.get(request.id or 0)[1]))
+        [role] = self.sandbox.custom_roles(group)
+        actions = ", ".join(f"{a['action']} on {r['db']}.{r['collection']}" for a in role["actions"]
+                            for r in a["resources"])
+        [user] = self.sandbox.database_users(group)
+        [entry] = self.sandbox.access_list(group)
+        say(f"   Atlas now has: custom role {role['roleName']} ({actions}); database user {user['username']} holding "
+            f"only {', '.join(r['roleName'] for r in user['roles'])}, deleted by Atlas at {user['deleteAfterDate']}; "
+            f"IP access-list entry {entry['cidrBlock']} \"{entry['comment']}\", deleted by Atlas at "
+            f"{entry['deleteAfterDate']}.")
+        offer = wait(lambda: [m for m in self.sim.dms(ANN) if "Show credentials" in str(m.get("blocks"))])[-1]
+        say(f"   Ann's DM (no password in it): {offer['text'].splitlines()[0]}")
+        shown = self.show_credentials(offer)
+        say("   She presses Show credentials; a modal shows her sign-in (password masked here):")
+        for line in shown:
+            say(f"     | {line}")
+        again = self.show_credentials(offer)
+        say(f"   Pressed again: \"{again[0]}\"")
+        say(f"\n11. {self.minutes} minutes pass; the sweep runs.")
+        self.clock.advance(timedelta(minutes=self.minutes))
+        self.runtime.worker.run_due()
+        ended = self.runtime.service.get(request.id)[1]
+        say(f"   The grant is {ended.status.value if ended else '?'}; Atlas now has custom roles "
+            f"{self.sandbox.custom_roles(group)}, database users {self.sandbox.database_users(group)}, IP access "
+            f"list {self.sandbox.access_list(group)}.")
+
+    def show_credentials(self, offer: dict[str, Any]) -> list[str]:
+        """Ann presses the DM's button: the lines of the modal that opened, or the note she got instead."""
+        views, notes = len(self.sim.calls_to("views.open")), len(self.sim.ephemerals(ANN))
+        button = next(e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
+        self.slack.block_action(ANN, "show_credentials", button["value"], message=offer)
+        wait(lambda: len(self.sim.calls_to("views.open")) > views or len(self.sim.ephemerals(ANN)) > notes)
+        if len(self.sim.calls_to("views.open")) == views:
+            return [self.sim.ephemerals(ANN)[-1].get("text", "")]
+        view = wait(lambda: self.sim.last_view(user_id=ANN, callback_id="shown_credentials"))
+        return [re.sub(r"(Password:\*\s*`)[^`]+`", r"\1********`", line) for line in texts(view)]
+
     def audit(self) -> None:
-        say("\n10. The audit trail:")
+        say("\n12. The audit trail:")
         with self.runtime.store.unit_of_work() as uow:
             for event in uow.audit.query():
                 say(f"     {event.at:%H:%M:%S} {event.actor:>8} {event.action}")

@@ -24,5 +24,15 @@ def test_the_demo_runs_the_whole_story(tmp_path: Path) -> None:
     assert "system revoked" in out
     assert "Approved at once, because she is on call" in out and "auto auto_approved_on_call" in out
     assert "30 minutes later the grant is revoked" in out
+    # the collection-scoped read with an expiring network entry: made, shown once, and all of it gone at the end
+    assert 'A private one is refused there: "10.1.2.3/32 is not a public address' in out
+    assert "`34.120.5.7/32` on the IP access list until the access ends" in out
+    assert "(FIND on orders.payments); database user ann-g3-" in out
+    assert 'IP access-list entry 34.120.5.7/32 "atlas-access request #3 (ann@example.com)", deleted by Atlas at' in out
+    assert "Ann's DM (no password in it): :key: You now have `read@orders.payments`" in out
+    assert "*Password:* `********`" in out and "*Connection string:* `mongodb+srv://ann-g3-" in out
+    assert 'Pressed again: "These credentials cannot be shown: they are shown once only' in out
+    assert "The grant is revoked; Atlas now has custom roles [], database users [], IP access list []." in out
+    assert "U0ANN credentials_revealed" in out
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir()), "the demo leaves nothing behind in the working folder"

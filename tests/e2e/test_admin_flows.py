@@ -16,6 +16,7 @@ import yaml
 from access.config import AccessFlowSpec
 from bot.cli import main
 from bot.slack.admin.form_views import RESOURCE_KINDS
+from bot.slack_sim.payloads import state_values_for
 from tests.e2e.admin_harness import IDA, AdminHarness, admin_world, view_text
 from tests.e2e.harness import ANN, DAN, wait
 
@@ -233,3 +234,97 @@ def test_cluster_and_break_glass_rules_are_field_errors(world: AdminHarness, cha
                       admin_flow_justification="required") | changes
     answer = submitted(world, modal, values)
     assert block in answer["errors"] and words in answer["errors"][block], answer
+
+
+# --- a network path that expires: network_access and network_max_prefix --------------------------------------------
+
+needs_network = pytest.mark.skipif("network_access" not in AccessFlowSpec.model_fields,
+                                   reason="network access is not in this version")
+
+
+def cluster_flow(**changes: Any) -> dict[str, Any]:
+    return new_flow(admin_flow_name="db-readers", admin_flow_everyone=["everyone"], admin_flow_types=["cluster"],
+                    admin_flow_names="payments/*", admin_flow_tags=None, admin_flow_roles=[],
+                    admin_flow_other_roles="read@orders.payments", admin_flow_max_duration="1d",
+                    admin_flow_approvals_required="1", admin_flow_justification="required",
+                    admin_flow_network_access="requester_ip", admin_flow_network_max_prefix="28") | changes
+
+
+def shown_flow(cli: Any, name: str) -> dict[str, Any]:
+    code, out, _ = cli("config", "show")
+    assert code == 0
+    return dict(next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == name))
+
+
+@needs_network
+def test_a_cluster_flow_that_opens_the_requester_s_ip_is_set_in_the_modal(world: AdminHarness, cli: Any) -> None:
+    # when dan saves a cluster flow asking for the requester's IP address, at most a /28
+    _, modal = open_flow_modal(world)
+    assert {"admin_flow_network_access", "admin_flow_network_max_prefix"} <= {
+        b.get("block_id") for b in modal["blocks"]}
+    assert submitted(world, modal, cluster_flow()) == {}
+
+    # then `config show` prints both settings, and the edit modal shows them
+    shown = shown_flow(cli, "db-readers")
+    assert (shown["network_access"], shown["network_max_prefix"]) == ("requester_ip", 28)
+    _, modal = open_flow_modal(world, "db-readers")
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["admin_flow_network_access"]["initial_option"]["value"] == "requester_ip"
+    assert inputs["admin_flow_network_max_prefix"]["initial_value"] == "28"
+
+    # and ann's request modal asks for her address, refusing a block wider than the flow's /28
+    world.runtime.sync.run("prod")
+    form = world.pick(ANN, world.open_modal(ANN), "payments/payments-main")
+    assert any(b.get("block_id") == "network" for b in form["blocks"])
+    answer = world.slack.submit(ANN, form, {"roles": ["read@orders.payments"], "duration": "1h",
+                                            "duration_custom": None, "justification": "INC-1: read the payments",
+                                            "network": "34.120.5.0/24"})
+    assert "/24 is too wide: at most a /28" in answer.json()["errors"]["network"]
+
+    # when an edit gives a bad prefix, nothing changes
+    answer = submitted(world, modal, {"admin_flow_network_max_prefix": "8"})
+    assert "from 16 to 32" in answer["errors"]["admin_flow_network_max_prefix"]
+    assert shown_flow(cli, "db-readers")["network_max_prefix"] == 28
+
+    # when dan turns the network path off, the flow no longer opens one and `config show` drops both settings
+    assert submitted(world, modal, {"admin_flow_network_access": "none",
+                                    "admin_flow_network_max_prefix": None}) == {}
+    shown = shown_flow(cli, "db-readers")
+    assert "network_access" not in shown and "network_max_prefix" not in shown
+    with world.runtime.store.unit_of_work() as uow:
+        flow = uow.flows.get("db-readers")
+        assert flow is not None and flow.network_access is None and flow.network_max_prefix == 24
+
+
+@needs_network
+@pytest.mark.parametrize(("changes", "block", "words"), [
+    ({"admin_flow_network_max_prefix": "8"}, "admin_flow_network_max_prefix", "from 16 to 32"),
+    ({"admin_flow_network_max_prefix": "33"}, "admin_flow_network_max_prefix", "from 16 to 32"),
+    ({"admin_flow_network_max_prefix": "/2x"}, "admin_flow_network_max_prefix", "from 16 to 32"),
+    ({"admin_flow_network_max_prefix": "²⁴"}, "admin_flow_network_max_prefix", "from 16 to 32"),
+    ({"admin_flow_types": ["project"], "admin_flow_names": "payments", "admin_flow_roles": ["GROUP_READ_ONLY"],
+      "admin_flow_other_roles": None}, "admin_flow_network_access", "pick Clusters"),
+    ({"admin_flow_types": ["cluster", "project"]}, "admin_flow_network_access", "pick Clusters"),
+])
+def test_bad_network_settings_are_field_errors_and_save_nothing(world: AdminHarness, changes: dict[str, Any],
+                                                                block: str, words: str) -> None:
+    _, modal = open_flow_modal(world)
+    answer = submitted(world, modal, cluster_flow(**changes))
+    assert answer["response_action"] == "errors"
+    assert block in answer["errors"] and words in answer["errors"][block], answer
+    assert "admin_flow_name" not in answer["errors"]
+    with world.runtime.store.unit_of_work() as uow:
+        assert uow.flows.get("db-readers") is None
+
+
+@needs_network
+def test_a_forged_network_choice_is_a_field_error(world: AdminHarness) -> None:
+    # given a submission whose radio button holds a value the modal never offered (only a forged payload can)
+    _, modal = open_flow_modal(world)
+    state = state_values_for(modal, cluster_flow())
+    state["admin_flow_network_access"]["admin_flow_network_access"]["selected_option"] = {
+        "text": {"type": "plain_text", "text": "everywhere"}, "value": "everywhere"}
+    answer = world.slack.view_submission(DAN, modal, state).json()
+    assert "Pick none" in answer["errors"]["admin_flow_network_access"]
+    with world.runtime.store.unit_of_work() as uow:
+        assert uow.flows.get("db-readers") is None

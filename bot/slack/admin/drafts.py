@@ -15,6 +15,7 @@ from typing import Any
 from access.config import EVERYONE, AccessFlowSpec, ApiKeyCredentials, IntegrationSpec, format_duration
 from access.connections import OktaApiToken, OktaServiceApp
 from access.model import DiscoveryType
+from access.network import DEFAULT_WIDEST_V4
 from bot.slack.admin import ids
 
 DISCOVERY_TYPES = tuple(kind.value for kind in DiscoveryType)
@@ -69,6 +70,8 @@ class FlowDraft:
     approval_reason: str = "optional"
     approval_steps: str = ""  # one step a line: `owners: 1`, `@atlas-security, U0ABC: 2`
     break_glass: bool = False
+    network_access: str = "none"  # or "requester_ip" (cluster flows: the requester's IP on the access list)
+    network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
     enabled: bool = True
 
 
@@ -120,6 +123,7 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         break_glass=spec.break_glass, approval_reason=spec.approval_reason,
         approval_steps="\n".join(f"{s.approvers if isinstance(s.approvers, str) else ', '.join(s.approvers)}: "
                                  f"{s.required}" for s in spec.approval_steps or ()),
+        network_access=spec.network_access or "none", network_max_prefix=str(spec.network_max_prefix),
     )  # fmt: skip
 
 
@@ -206,6 +210,7 @@ def flow_from_state(view: dict[str, Any]) -> FlowDraft:
         approvals_required=state.text(ids.F_APPROVALS), justification=state.one(ids.F_JUSTIFICATION),
         approval_reason=state.one(ids.F_APPROVAL_REASON) or "optional", approval_steps=state.text(ids.F_STEPS),
         break_glass=bool(state.picked(ids.F_BREAK_GLASS)), enabled=bool(state.picked(ids.F_ENABLED)),
+        network_access=state.one(ids.F_NETWORK) or "none", network_max_prefix=state.text(ids.F_NETWORK_PREFIX),
     )  # fmt: skip
 
 

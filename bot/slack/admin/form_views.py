@@ -40,6 +40,8 @@ ATTRIBUTES = {"slack_usergroup": "Slack user group handle", "okta_group": "Okta 
 APPROVALS = {"owners": "The resource's owners approve", "auto": "Approved automatically"}
 JUSTIFICATIONS = {"required": "Required", "optional": "Optional"}
 APPROVAL_REASONS = {"optional": "Optional", "required": "Required with every approval"}
+NETWORK = {"none": "None: the project's IP access list is left as it is",
+           "requester_ip": "The requester's IP address, on the access list until the grant ends"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
 
 
@@ -236,9 +238,23 @@ def _flow_how(draft: FlowDraft) -> list[Block]:
             action_id=ids.F_APPROVAL_REASON, options=reasons,
             initial_option=(_chosen(reasons, [draft.approval_reason]) or reasons)[0])),
         *_break_glass(draft),
+        *_network(draft),
         InputBlock(block_id=ids.F_ENABLED, label="State", optional=True, element=CheckboxesElement(
             action_id=ids.F_ENABLED, options=enabled, initial_options=enabled if draft.enabled else None),
             hint="A disabled flow is kept, but nobody can ask through it."),
+    ]  # fmt: skip
+
+
+def _network(draft: FlowDraft) -> list[Block]:
+    choices = _options(NETWORK)
+    return [
+        InputBlock(block_id=ids.F_NETWORK, label="Network path (cluster flows)", element=RadioButtonsElement(
+            action_id=ids.F_NETWORK, options=choices,
+            initial_option=(_chosen(choices, [draft.network_access]) or choices)[0]),
+            hint="The requester gives a public IP address or CIDR block in the request; Atlas deletes the entry "
+                 "at the grant's expiry, the bot at revocation."),
+        _text_input(ids.F_NETWORK_PREFIX, "Widest block a requester may give", draft.network_max_prefix,
+                    optional=True, max_length=3, hint="An IPv4 prefix length from 16 to 32 (24: at most a /24)."),
     ]  # fmt: skip
 
 

@@ -23,6 +23,8 @@ from access.config import (
     ServiceAccountCredentials,
 )
 from access.connections import OktaServiceApp
+from access.model import ResourceKind
+from access.network import DEFAULT_WIDEST_V4
 from bot.slack.admin import ids
 from bot.slack.admin.drafts import FlowDraft, IntegrationDraft, owner_words, words_of
 from bot.slack.payloads import InputErrors
@@ -45,7 +47,7 @@ FLOW_BLOCKS = {
     "names": ids.F_NAMES, "tags": ids.F_TAGS, "roles": ids.F_ROLES, "max_duration": ids.F_DURATION,
     "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
     "approval_reason": ids.F_APPROVAL_REASON, "approval_steps": ids.F_STEPS,
-    "break_glass": ids.F_BREAK_GLASS,
+    "break_glass": ids.F_BREAK_GLASS, "network_access": ids.F_NETWORK, "network_max_prefix": ids.F_NETWORK_PREFIX,
 }  # fmt: skip
 FRIENDLY = {
     ids.I_NAME: "Use 1 to 64 letters, digits, - and _ (no spaces).",
@@ -56,7 +58,9 @@ FRIENDLY = {
     ids.F_TYPES: "Pick at least one resource type: organization, project or cluster.",
     ids.F_ROLES: "Pick at least one role.",
     ids.F_APPROVALS: "A whole number from 1 to 10.",
+    ids.F_NETWORK_PREFIX: "A prefix length from 16 to 32, e.g. 24 for at most a /24 (256 addresses).",
 }
+NETWORK_CHOICES = ("none", "requester_ip")
 RESOURCE_OWNER_RULE = ("A resource owner needs at least one integration owner: they decide when a project has no "
                        "owner tag.")
 
@@ -266,6 +270,7 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
     }  # fmt: skip
     if "break_glass" in AccessFlowSpec.model_fields:
         data["break_glass"] = draft.break_glass
+    data |= _network(draft, errors)
     if stored is not None and draft.editing:
         data = stored.model_dump(mode="json") | data
     try:
@@ -290,6 +295,26 @@ def _steps(text: str, errors: dict[str, str]) -> list[dict[str, Any]] | None:
         names = [w.strip() for w in who.split(",") if w.strip()]
         steps.append({"approvers": "owners" if names == ["owners"] else names, "required": int(count)})
     return steps or None
+
+
+def _network(draft: FlowDraft, errors: dict[str, str]) -> dict[str, Any]:
+    """network_access and network_max_prefix from the modal (a blank prefix is the default)."""
+    if draft.network_access not in NETWORK_CHOICES:  # only a forged payload sends another value
+        errors[ids.F_NETWORK] = "Pick none, or the requester's IP address."
+        return {}
+    prefix_text = draft.network_max_prefix.removeprefix("/").strip()
+    data: dict[str, Any] = {"network_access": None if draft.network_access == "none" else draft.network_access}
+    if prefix_text:
+        if not _DIGITS.match(prefix_text):
+            errors[ids.F_NETWORK_PREFIX] = FRIENDLY[ids.F_NETWORK_PREFIX]
+            return data
+        data["network_max_prefix"] = int(prefix_text)
+    else:
+        data["network_max_prefix"] = DEFAULT_WIDEST_V4
+    if data["network_access"] is not None and list(draft.types) != [ResourceKind.CLUSTER.value]:
+        errors[ids.F_NETWORK] = ("The requester's IP address goes on a project's IP access list for a database "
+                                 "user: pick Clusters as the only resource type.")
+    return data
 
 
 def _tags(text: str, errors: dict[str, str]) -> dict[str, str]:
@@ -336,6 +361,8 @@ def _placed(error: ValidationError, blocks: Mapping[str, str], *, secret_block: 
         if loc and loc[0] == "resources":
             loc = loc[1:]
         block = blocks.get(loc[0] if loc else "", next(iter(blocks.values())))
+        if not loc and "network_access" in str(item["msg"]) and "network_access" in blocks:  # the model's rule
+            block = blocks["network_access"]
         if loc[:1] == ["credentials"] and secret_block and any(p in _SECRET_FIELD.values() for p in loc):
             block = secret_block
         words = _words(block, item["type"], str(item["msg"]))

@@ -70,6 +70,8 @@ F_JUSTIFICATION = "admin_flow_justification"
 F_APPROVAL_REASON = "admin_flow_approval_reason"
 F_STEPS = "admin_flow_approval_steps"
 F_BREAK_GLASS = "admin_flow_break_glass"
+F_NETWORK = "admin_flow_network_access"
+F_NETWORK_PREFIX = "admin_flow_network_max_prefix"
 F_ENABLED = "admin_flow_enabled"
 
 # the live grants list (`/atlas-admin grants [filters]`): its modal and its Previous / Next buttons
