@@ -21,7 +21,7 @@ from typing import Literal
 
 from access import lifecycle, policy
 from access.approver_groups import ApproverGroups
-from access.entities import AccessRequest, AuditEvent, Grant
+from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import NotAllowed, NotFound
 from access.model import GrantStatus
 from access.ports import Clock, GroupDirectory, Store, UnitOfWork
@@ -89,13 +89,18 @@ class LiveGrants:
         with self._store.unit_of_work() as uow:
             grants = [g for g in uow.grants.live(limit=OWNED_SCAN)[0] if g.requester_id != user_id]
             specs = {spec.name: spec for spec in uow.integrations.list()}
-            resources = {(g.integration, g.resource_id): uow.inventory.resource(
-                integration=g.integration, atlas_id=g.resource_id) for g in grants}
+        # Each resource read once, and only as far as the scan goes: reading all of them up front was a query per
+        # live grant at every render of an owner's Home (a thousand during an expiry burst, bench/revocation.py).
+        resources: dict[tuple[str, str], InventoryResource | None] = {}
         mine: list[Grant] = []
         owners: dict[tuple[str, str, str], tuple[str, ...]] = {}
         for grant in grants:  # the directory may ask Slack: outside the transaction
             if grant.integration not in specs:
                 continue
+            if (grant.integration, grant.resource_id) not in resources:
+                with self._store.unit_of_work() as uow:
+                    resources[(grant.integration, grant.resource_id)] = uow.inventory.resource(
+                        integration=grant.integration, atlas_id=grant.resource_id)
             key = (grant.integration, grant.resource_id, grant.requester_id)
             if key not in owners:
                 owners[key] = policy.approvers_now(
