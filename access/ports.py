@@ -270,6 +270,10 @@ class GrantRepository(Protocol):
         list (network_added), by id: the entry stays while one of them needs it."""
         ...
 
+    def live_resources(self) -> list[tuple[str, str, ResourceKind]]:
+        """The distinct (integration, resource id, kind) that live grants are on, in that order."""
+        ...
+
     def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
              offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:
         """Grants in GRANTING, INVITED, ACTIVE, REVOKING or FAILED matching every filter given (`integration`

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, or_,
 from sqlalchemy.orm import Session
 
 from access.entities import Grant
-from access.model import REVOCATION_OWED, GrantFigures, GrantStatus
+from access.model import REVOCATION_OWED, GrantFigures, GrantStatus, ResourceKind
 from storage.rows import entity, insert_row, save_versioned, table_of, values
 from storage.tables import GrantRow
 
@@ -117,6 +117,12 @@ class SqlGrantRepository:
             GRANT.c.requester_id == requester_id, GRANT.c.status.in_(statuses),
             order=(GRANT.c.created_at.desc(), GRANT.c.id.desc()),
         )
+
+    def live_resources(self) -> list[tuple[str, str, ResourceKind]]:
+        statement = (select(GRANT.c.integration, GRANT.c.resource_id, GRANT.c.resource_kind).distinct()
+                     .where(GRANT.c.status.in_(LIVE))
+                     .order_by(GRANT.c.integration, GRANT.c.resource_id, GRANT.c.resource_kind))
+        return [(str(i), str(r), ResourceKind(k)) for i, r, k in self._session.execute(statement)]
 
     def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
              offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:

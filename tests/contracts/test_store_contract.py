@@ -276,6 +276,17 @@ def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: St
     assert [g.id for g in found] == [mine.id, theirs.id]
 
 
+def test_the_resources_live_grants_are_on_each_once(store_world: StoreWorld) -> None:
+    first = add_grant(store_world, status=G.ACTIVE)
+    add_grant(store_world, status=G.GRANTING, username="bob@example.com")  # the same resource: once
+    add_grant(store_world, status=G.ACTIVE, integration="zstaging", resource_id="6a0000000000000000000002")
+    add_grant(store_world, status=G.REVOKED, resource_id="6a0000000000000000000003")  # ended: not live
+    with store_world.store.unit_of_work() as uow:
+        found = uow.grants.live_resources()
+    assert found == [(first.integration, first.resource_id, first.resource_kind),
+                     ("zstaging", "6a0000000000000000000002", first.resource_kind)]
+
+
 def test_live_grants_filtered_and_paged_oldest_first_with_the_count(store_world: StoreWorld) -> None:
     made = {status: add_grant(store_world, status=status) for status in GrantStatus}
     other_place = add_grant(store_world, integration="staging", resource_name="Ledger_2",

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from access.entities import AccessRequest, AuditEvent, Grant
-from access.model import GrantStatus, RequestStatus
+from access.model import GrantStatus, RequestStatus, ResourceKind
 from access.ports import Duplicate, StaleWrite
 from tests.fakes.tables import Sequences, Tables, as_utc, stored, stored_event
 
@@ -156,6 +156,10 @@ class MemoryGrants:
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]:
         found = [g for g in self._rows.values() if g.requester_id == requester_id and g.status in statuses]
         return sorted(found, key=lambda g: (g.created_at, g.id or 0), reverse=True)
+
+    def live_resources(self) -> list[tuple[str, str, ResourceKind]]:
+        return sorted({(g.integration, g.resource_id, g.resource_kind) for g in self._rows.values()
+                       if g.status in LIVE})
 
     def live(self, *, integration: str | None = None, resource: str = "", person: str | None = None,
              offset: int = 0, limit: int = 20) -> tuple[list[Grant], int]:
