@@ -12,6 +12,7 @@ import pytest
 from access.database_access import HOLD_FOR
 from access.errors import NotAllowed
 from access.model import GrantStatus
+from access.worker import UNREVEALED_EVERY
 from tests.fakes.faults import KINDS
 from tests.usecases.world import ANN, BOB, CLUSTER, CLUSTER_FLOW, OPTIONS, PAYMENTS, World, flow
 
@@ -69,7 +70,10 @@ def test_credentials_never_shown_within_ten_minutes_delete_the_user_and_tell_the
     grant_id = database_grant(clusters, shown=False)
     clusters.expire(HOLD_FOR - timedelta(seconds=1))
     assert clusters.grant(grant_id).status is G.ACTIVE and clusters.vault.held() == [grant_id]
-    clusters.expire(timedelta(seconds=1))
+    clusters.clock.advance(seconds=1)  # from now on it cannot be shown (the vault keeps to its date)...
+    with pytest.raises(NotAllowed):
+        clusters.reveals.reveal(grant_id=grant_id, user_id=ANN.user_id)
+    clusters.expire(UNREVEALED_EVERY)  # ...and the next look for unshown sign-ins, seconds later, ends the grant
     grant = clusters.grant(grant_id)
     assert grant.status is G.REVOKED and clusters.atlas.database_users[PAYMENTS] == {}
     assert clusters.vault.held() == []
