@@ -12,6 +12,7 @@ within 3 s.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -238,12 +239,17 @@ class RequestListeners:
     def approve_for(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """"Approve for…": a modal (for someone who may decide the request now) with a duration and a reason."""
         ack()
+        self._open_decision_modal(body, client, context, self._open_approve_for)
+
+    def _open_decision_modal(self, body: dict[str, Any], client: WebClient, context: BoltContext,
+                             open_modal: Callable[[dict[str, Any], int, WebClient], None]) -> None:
+        """A decision's modal (Approve for…, Deny) opened at once for a click from our workspace on a request."""
         request_id = p.request_id_of(body)
         if p.is_foreign(body, team_of(context)) or request_id is None:
             text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
             self._later(lambda: self._tell_clicker(client, body, text))
             return
-        self._later.urgent(lambda: self._open_approve_for(body, request_id, client))
+        self._later.urgent(lambda: open_modal(body, request_id, client))
 
     def _open_approve_for(self, body: dict[str, Any], request_id: int, client: WebClient) -> None:
         try:
@@ -298,12 +304,7 @@ class RequestListeners:
 
     def deny(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        request_id = p.request_id_of(body)
-        if p.is_foreign(body, team_of(context)) or request_id is None:
-            text = words.FOREIGN_TEAM if request_id else words.TRY_AGAIN
-            self._later(lambda: self._tell_clicker(client, body, text))
-            return
-        self._later.urgent(lambda: self._open_deny(body, request_id, client))
+        self._open_decision_modal(body, client, context, self._open_deny)
 
     def _open_deny(self, body: dict[str, Any], request_id: int, client: WebClient) -> None:
         """The Deny modal, for someone who may decide the request now; anyone else hears why instead."""
