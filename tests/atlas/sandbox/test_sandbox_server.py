@@ -96,9 +96,10 @@ def test_a_hundred_and_twenty_concurrent_connections_wait_side_by_side(acme: Acm
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    # Then all 240 calls succeed in far less than 240 x 50 ms (12 s)
+    # Then all 240 calls succeed in far less than 240 x 50 ms (12 s): side by side, not one after another (the
+    # bound leaves room for CI's four test workers on two cores, where 120 threads start slowly: 5.3 s was seen)
     assert statuses.count(200) == 240 and acme.sandbox.count("getOrg") == 241
-    assert elapsed < 5.0, elapsed
+    assert elapsed < 8.0, elapsed
 
 
 def test_stop_closes_idle_keep_alive_connections(acme: Acme) -> None:
