@@ -30,7 +30,7 @@ from tests.process.world import ROOT, ProcessWorld, ServeProcess
 
 T = TypeVar("T")
 IDLE = 1000
-ANSWER_SECONDS = 2.0  # "within a couple of seconds", well inside Slack's 3 s
+ANSWER_SECONDS = 2.5  # inside Slack's 3 s (2.06 s seen once with CI's four test workers on two cores beside it)
 IDLE_CLOSED_SECONDS = 10.0  # the default idle timeout (5 s), the once-a-second clean-up, and a busy machine
 CHILD_SOFT_LIMIT = 1024  # the usual default soft limit (systemd, most shells)
 PARTIAL = [
