@@ -10,7 +10,8 @@ raises `Duplicate`, and `after_race` tells it what the winner stored):
   for a new request; the grant for an extension (so at most one pending extension a grant). A second one is
   refused with a pointer to the first. Deciding, cancelling or expiring the first frees its key
   (`access.lifecycle` clears it), and the same request may be asked again.
-- One person has at most `max_pending` requests waiting for a decision, extensions included.
+- One person has at most `max_pending` requests waiting for a decision, extensions included. The count and the
+  add are one step across replicas: the unit of work holds the person first (`RequestRepository.hold_requester`).
 
 The last two rules are about requests that wait for approvers (and ping them): a request its flow grants at once
 (auto-approval, break-glass) is neither refused by them nor counted, though a replay of it is still a replay.
@@ -78,6 +79,9 @@ def check_twin(uow: UnitOfWork, *, requester_id: str, key: str, submission: str 
 
 
 def check_cap(uow: UnitOfWork, *, requester_id: str, max_pending: int) -> None:
+    """Refuse when the person already has `max_pending` requests waiting; held until the unit of work ends, so
+    two replicas storing the same person's requests at once count one after the other."""
+    uow.requests.hold_requester(requester_id)
     waiting = len(uow.requests.pending_for(requester_id, limit=max_pending + 1))
     if waiting >= max_pending:
         many = f"{waiting} requests" if waiting != 1 else "1 request"

@@ -247,6 +247,14 @@ class RequestRepository(Protocol):
 
     def pending_for(self, requester_id: str, *, limit: int = 1000) -> list[AccessRequest]: ...  # oldest first
 
+    def hold_requester(self, requester_id: str) -> None:
+        """Until this unit of work ends, make any other unit of work that holds the same person wait here.
+
+        Counting one person's pending requests and adding one is then one step across replicas: two requests
+        arriving at once on two replicas cannot both see room under the cap (`access.once_only.check_cap`).
+        """
+        ...
+
     def by_submission_key(self, key: str) -> AccessRequest | None: ...
 
 

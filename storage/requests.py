@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,13 @@ REQUEST = table_of(AccessRequestRow)
 _GET = select(REQUEST).where(REQUEST.c.id == bindparam("id", type_=REQUEST.c.id.type))  # built once: per grant step
 # The unique keys of access.once_only: PostgreSQL names the index, SQLite the column, in a violation's message.
 _ONCE_ONLY_KEYS = ("submission_key", "pending_key")
+_HOLD = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def requester_lock_key(requester_id: str) -> int:
+    """A signed 64-bit advisory lock key for one person's pending requests (its own namespace by the prefix)."""
+    digest = hashlib.blake2b(f"pending-requests\x1f{requester_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class SqlRequestRepository:
@@ -70,6 +78,12 @@ class SqlRequestRepository:
             .order_by(REQUEST.c.created_at, REQUEST.c.id).limit(limit)
         )
         return [entity(AccessRequest, row) for row in self._session.execute(statement)]
+
+    def hold_requester(self, requester_id: str) -> None:
+        """PostgreSQL: a transaction-level advisory lock on the person, let go at commit or rollback. SQLite: the
+        unit of work already holds the database's write lock from its first statement (BEGIN IMMEDIATE)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(_HOLD, {"key": requester_lock_key(requester_id)})
 
     def by_submission_key(self, key: str) -> AccessRequest | None:
         row = self._session.execute(select(REQUEST).where(REQUEST.c.submission_key == key)).first()

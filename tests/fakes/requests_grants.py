@@ -100,6 +100,9 @@ class MemoryRequests:
         mine = [r for r in self._rows.values() if r.requester_id == requester_id and r.status is RequestStatus.PENDING]
         return sorted(mine, key=lambda r: (r.created_at, r.id or 0))[:limit]
 
+    def hold_requester(self, requester_id: str) -> None:
+        """Nothing to hold: the fake store runs one unit of work at a time."""
+
     def by_submission_key(self, key: str) -> AccessRequest | None:
         return next((r for r in self._rows.values() if r.submission_key == key), None)
 

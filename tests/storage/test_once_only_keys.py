@@ -7,9 +7,11 @@ import threading
 
 import pytest
 
-from access import lifecycle
+from access import lifecycle, once_only
+from access.errors import RequestRefused
 from access.model import RequestStatus
 from access.ports import Duplicate
+from storage.requests import requester_lock_key
 from storage.store import SqlStore
 from tests.storage import builders as b
 
@@ -95,3 +97,59 @@ def test_two_replicas_inserting_the_same_submission_at_once_store_one(store: Sql
 
     # then the second is a Duplicate, and one request is stored
     assert outcome == ["duplicate"] and count(store) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize(("second_requester", "expected"), [
+    ("U0REQUESTER", "refused"),  # the same person: the second count waits for the first add, and finds no room
+    ("U0SOMEONE", "added"),      # someone else: not held up, not refused
+])
+def test_two_replicas_counting_one_persons_pending_requests_at_once_keep_the_cap(
+        store: SqlStore, second_requester: str, expected: str) -> None:
+    # given a person with one request short of the cap, and one replica that counted and added, not yet committed
+    cap = 3
+    with store.unit_of_work() as uow:
+        for n in range(cap - 1):
+            uow.requests.add(b.request(pending_key=f"K{n}"))
+    counted, release, outcome = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with store.unit_of_work() as uow:
+            once_only.check_cap(uow, requester_id="U0REQUESTER", max_pending=cap)
+            uow.requests.add(b.request(pending_key="K-first"))
+            counted.set()
+            release.wait(5)
+
+    def second() -> None:
+        try:
+            with store.unit_of_work() as uow:
+                once_only.check_cap(uow, requester_id=second_requester, max_pending=cap)
+                uow.requests.add(b.request(requester_id=second_requester, pending_key="K-second"))
+            outcome.append("added")
+        except RequestRefused:
+            outcome.append("refused")
+
+    winner = threading.Thread(target=first)
+    winner.start()
+    assert counted.wait(5)
+    # when another replica counts the same person's requests meanwhile, and the first then commits
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(0.5)
+    before_commit = list(outcome)
+    release.set()
+    winner.join(5)
+    other.join(5)
+
+    # then the cap holds: the same person's second is held until the first commits and refused (not stored);
+    # someone else's goes through at once
+    assert outcome == [expected]
+    assert before_commit == ([] if expected == "refused" else ["added"])
+    assert count(store) == cap and count(store, second_requester) == (cap if expected == "refused" else 1)
+
+
+def test_the_hold_on_a_persons_requests_is_a_stable_64_bit_key() -> None:
+    key = requester_lock_key("U0REQUESTER")
+    assert key == requester_lock_key("U0REQUESTER") != requester_lock_key("U0SOMEONE")
+    assert -(2 ** 63) <= key < 2 ** 63
