@@ -91,12 +91,15 @@ class LiveGrants:
             specs = {spec.name: spec for spec in uow.integrations.list()}
             places = [(i, r, k) for i, r, k in uow.grants.live_resources() if i in specs]
             found = {(i, r): uow.inventory.resource(integration=i, atlas_id=r) for i, r, _ in places}
-        # Most people own nothing anyone holds: asked once per resource with live grants (not per grant), they
-        # read no grant at all. (The owners a resource has for nobody in particular: an integration owner who
-        # decides only because a group's sole member asked is not listed here; Revoke asks again at its click.)
+        # Most people own nothing anyone holds: asked once per resource with live grants (not per grant), and
+        # once per integration for its owners (who decide when the owner group's sole member asked), they read
+        # no grant at all. The scan below asks per holder, as a click would.
         if not any(user_id in policy.approvers_now(integration=specs[i], kind=k, resource=found[(i, r)],
                                                    requester_id="", directory=self._directory,
-                                                   groups=self._groups).user_ids for i, r, k in places):
+                                                   groups=self._groups).user_ids for i, r, k in places) \
+                and not any(user_id in policy.owners_via(specs[i].integration_owners, self._directory,
+                                                         groups=self._groups, integration=specs[i])
+                            for i in dict.fromkeys(i for i, _, _ in places)):
             return ()
         # Live grants read a page at a time, and each resource once, only as far as the scan goes: reading a
         # thousand grants and their resources up front at every render of an owner's Home, during an expiry burst,

@@ -193,6 +193,18 @@ def test_owners_see_the_live_grants_on_what_they_own(world: World) -> None:
     assert ([i.grant.id for i in admin_home.live], admin_home.live_total) == ([on_payments.id, on_search.id], 2)
 
 
+def test_an_integration_owner_sees_a_grant_they_own_only_because_the_owner_groups_sole_member_asked(
+        world: World) -> None:
+    # given bob alone in @payments-oncall: his own request on payments goes to the integration owners (dan)
+    world.directory.set_members("payments-oncall", [BOB])
+    his = world.approved(who=person(BOB), by=DAN)
+    hers = world.approved()  # ann's, decided by bob, the owner group
+    # then dan sees bob's grant among what he owns (he may revoke it), and bob sees ann's but not his own
+    assert [i.grant.id for i in world.control.queries.owned(user_id=DAN)] == [his.id]
+    assert [i.grant.id for i in world.control.queries.owned(user_id=BOB)] == [hers.id]
+    assert world.control.role_of(grant_id=his.id or 0, user_id=DAN) == "owner"
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("", GrantFilter()),
     ("payments", GrantFilter(resource="payments")),
