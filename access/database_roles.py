@@ -154,14 +154,14 @@ def certificate_months(start: datetime, end: datetime) -> int:
     whole months, so the grant's length is rounded UP to calendar months from `start` (an hour is 1 month, a
     month and a second 2); at least 1. ValueError past Atlas's 24 (a cluster grant lasts 7 days at most)."""
     months = 1
-    while _add_months(start, months) < end:
+    while add_months(start, months) < end:
         months += 1
         if months > MAX_CERTIFICATE_MONTHS:
             raise ValueError(f"a certificate lasts at most {MAX_CERTIFICATE_MONTHS} months")
     return months
 
 
-def _add_months(moment: datetime, months: int) -> datetime:
+def add_months(moment: datetime, months: int) -> datetime:
     """The same day and time `months` calendar months later (the month's last day when it is shorter)."""
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
