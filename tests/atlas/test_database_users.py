@@ -160,7 +160,8 @@ def test_months_outside_1_to_24_are_never_sent(world: World, group: str, months:
     assert world.count("createGroupDatabaseUserCert") == 0
 
 
-PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+PEM = ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+       "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
 
 
 @pytest.mark.parametrize("content", [PEM.encode(), json.dumps(PEM).encode()], ids=["as is", "json-quoted"])
