@@ -196,6 +196,7 @@ class InventoryUser:
     org_roles: tuple[str, ...] = ()
     project_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     present: bool = True
+    team_ids: tuple[str, ...] = ()  # the Atlas teams it is in (none known until a sync after they were read)
 
 
 @dataclass(frozen=True, kw_only=True)

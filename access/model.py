@@ -137,6 +137,7 @@ class DiscoveredUser:
     status: MembershipStatus
     org_roles: frozenset[str] = frozenset()
     project_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # group id -> roles
+    team_ids: frozenset[str] = frozenset()  # the teams it is in (listOrgUsers' teamIds: no extra call)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -167,6 +167,7 @@ class AtlasUserRow(SQLModel, table=True):
     org_roles: tuple[str, ...] = Field(sa_type=StrTuple)
     project_roles: dict[str, tuple[str, ...]] = Field(sa_type=RolesByProject)
     present: bool = True
+    team_ids: tuple[str, ...] | None = Field(default=None, sa_type=StrTuple)  # NULL: synced before teams were read
 
 
 # --- requests, grants, audit ---------------------------------------------------------------------------

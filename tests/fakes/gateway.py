@@ -232,7 +232,8 @@ class FakeGateway:
             tell("users")
             users.append(DiscoveredUser(id=member.user_id, username=member.username, status=member.status,
                                         org_roles=frozenset(member.org_roles),
-                                        project_roles={g: frozenset(r) for g, r in member.projects.items() if r}))
+                                        project_roles={g: frozenset(r) for g, r in member.projects.items() if r},
+                                        team_ids=frozenset(t for t in member.teams if t in self.atlas.teams)))
         teams: tuple[DiscoveredTeam, ...] = ()
         if DiscoveryType.TEAMS in types:
             teams = tuple(DiscoveredTeam(id=t.id, name=t.name, project_roles={

@@ -2,6 +2,9 @@
 grant's `database_auth` ("x509", or NULL for a password), so revocation deletes the user from the database it
 authenticates on (`$external` for X.509, `admin` for SCRAM).
 
+Reconciliation of team memberships: `atlas_user.team_ids`, the teams a synced user is in (listOrgUsers' `teamIds`,
+read by discovery already), NULL until the next sync.
+
 Nullable columns added in place; existing flows, requests and grants read as password sign-in.
 
 Revision ID: 0017
@@ -26,9 +29,11 @@ def upgrade() -> None:
     op.add_column("access_flow", sa.Column("auth", sa.String(16), nullable=True))
     op.add_column("access_request", sa.Column("database_auth", sa.String(16), nullable=True))
     op.add_column("grant", sa.Column("database_auth", sa.String(16), nullable=True))
+    op.add_column("atlas_user", sa.Column("team_ids", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE atlas_user DROP COLUMN team_ids")
     op.execute('ALTER TABLE "grant" DROP COLUMN database_auth')
     op.execute("ALTER TABLE access_request DROP COLUMN database_auth")
     op.execute("ALTER TABLE access_flow DROP COLUMN auth")
