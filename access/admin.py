@@ -248,6 +248,8 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
         if spec.network_access is None:  # only a cluster flow that opens a network path shows these
             flow.pop("network_access", None)
             flow.pop("network_max_prefix", None)
+        if spec.auth == "password":
+            flow.pop("auth", None)  # the default sign-in (a password) is not repeated
         if not spec.delegates:
             flow.pop("delegates", None)  # nobody asks for others: not repeated
         if spec.max_schedule_ahead == DEFAULT_SCHEDULE_AHEAD:

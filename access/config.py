@@ -292,6 +292,9 @@ class AccessFlowSpec(_Strict):
     # project's IP access list until the grant ends (see access.network); at most a /network_max_prefix (IPv4).
     network_access: Literal["requester_ip"] | None = None
     network_max_prefix: Annotated[int, Field(ge=16, le=32)] = DEFAULT_WIDEST_V4
+    # How a cluster flow's temporary database user signs in: SCRAM with a password (the default), or an
+    # Atlas-managed X.509 certificate (`x509`: user on `$external`, certificate from createGroupDatabaseUserCert).
+    auth: Literal["password", "x509"] = "password"
     enabled: bool = True
 
     @model_validator(mode="before")
@@ -339,6 +342,8 @@ class AccessFlowSpec(_Strict):
     def _network_for_clusters(self) -> AccessFlowSpec:
         if self.network_access is not None and self.resources.types != [ResourceKind.CLUSTER]:
             raise ValueError("network_access opens the project's IP access list: it is for cluster flows")
+        if self.auth != "password" and self.resources.types != [ResourceKind.CLUSTER]:
+            raise ValueError("auth: x509 is how a temporary database user signs in: it is for cluster flows")
         return self
 
     @model_validator(mode="after")

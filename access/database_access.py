@@ -12,6 +12,14 @@ the requester. A crash before the grant is saved ACTIVE leaves it GRANTING: the 
 the same user and holds that instead.
 Revoking (expiry, "I'm done", a grant that kept failing) deletes the user; a 404 means Atlas already did.
 
+A flow with `auth: x509` makes an Atlas-managed X.509 user instead (`$external`, no password), then a certificate
+for it (`create_user_certificate`) valid for the grant's length rounded up to whole months (Atlas's granularity,
+`certificate_months`): the certificate may outlive the grant, the user does not, as Atlas still deletes it at
+`deleteAfterDate` and revocation deletes it from `$external`. The PEM file (certificate and private key) is held
+and shown exactly as a password is. A crash between the user and its certificate leaves the grant GRANTING with
+its username saved: the retry updates the same user and makes a new certificate; a grant that never gets that far
+is revoked as any failed one, which deletes the user.
+
 The bookkeeping (save, finish with an audit row, failure back-off) is the worker's, shared through
 `access.grant_records.GrantRecords`: the state machine and its guarantees are the same; only the Atlas side differs.
 """
@@ -28,7 +36,9 @@ from access import lifecycle
 from access.database_roles import (
     AUTH_DATABASE,
     MAX_LIFETIME,
+    X509,
     DatabaseRole,
+    certificate_months,
     custom_role_name,
     new_password,
     parse_database_role,
@@ -77,7 +87,8 @@ class DatabaseUserSteps:
         grant = self._attempt(grant)
         now = self._clock.now()
         until = expiry(now, grant.duration_seconds)
-        password = new_password()
+        x509 = grant.database_auth == X509
+        password = None if x509 else new_password()
         gateway = self._gateways(grant.integration)
         username = grant.database_user or ""
         try:
@@ -98,9 +109,12 @@ class DatabaseUserSteps:
                 cluster=grant.resource, username=username, password=password, roles=_as_user_roles(roles, username),
                 delete_after=until, description=f"atlas-access request #{grant.request_id} for {grant.username}"[:100],
             )
+            certificate = gateway.create_user_certificate(
+                cluster=grant.resource, username=username, months=certificate_months(now, until)) if x509 else None
             self._vault.hold(HeldCredentials(
                 grant_id=grant.id or 0, requester_id=grant.requester_id, username=username, password=password,
-                connection_string=connection_string(address, username), expires_at=min(now + HOLD_FOR, until)))
+                certificate=certificate, connection_string=connection_string(address, username, x509=x509),
+                expires_at=min(now + HOLD_FOR, until)))
         except Exception as error:
             self._records.grant_failed(grant, error)
             return
@@ -109,7 +123,7 @@ class DatabaseUserSteps:
             added_user=True, next_attempt_at=None, attempts=0, last_error=None, lease_owner=None, lease_until=None,
         )
         self._records.finish(active, "granted", notify=False, database_user=active.database_user,
-                             delete_after=utc_iso(until), roles=list(active.roles),
+                             delete_after=utc_iso(until), roles=list(active.roles), **_auth_detail(active),
                              **_network_detail(active, active.network_added or None), **_roles_detail(active))
         self._deliver(active)
 
@@ -215,7 +229,8 @@ class DatabaseUserSteps:
         gateway = self._gateways(grant.integration)
         try:
             if grant.database_user:
-                already_gone = gateway.delete_database_user(cluster=grant.resource, username=grant.database_user)
+                already_gone = gateway.delete_database_user(cluster=grant.resource, username=grant.database_user,
+                                                            x509=grant.database_auth == X509)
                 for name in _custom_role_names(grant):  # after the user: nothing is left holding them
                     gateway.delete_custom_role(cluster=grant.resource, name=name)
             network = self._close_network(grant, gateway)
@@ -283,8 +298,22 @@ def _network_detail(grant: Grant, changed: bool | None) -> NetworkDetail:
     return {"network_entry": grant.network_entry, "network_changed": bool(changed)}
 
 
-def connection_string(address: str | None, username: str) -> str | None:
-    """`mongodb+srv://<user>@<host>/?authSource=admin` (the password is asked for by the client), or None."""
+class AuthDetail(TypedDict, total=False):
+    auth: str
+
+
+def _auth_detail(grant: Grant) -> AuthDetail:
+    """The audit detail of how the user signs in, for an X.509 one (never its certificate)."""
+    return {"auth": X509} if grant.database_auth == X509 else {}
+
+
+def connection_string(address: str | None, username: str, *, x509: bool = False) -> str | None:
+    """`mongodb+srv://<user>@<host>/?authSource=admin` (the password is asked for by the client), or for an X.509
+    user `mongodb+srv://<host>/?authMechanism=MONGODB-X509&authSource=%24external` (the user is the certificate's
+    subject; the client is given the PEM file); None without an address."""
     if not address or not address.startswith("mongodb+srv://"):
         return None
-    return f"mongodb+srv://{username}@{address.removeprefix('mongodb+srv://').rstrip('/')}/?authSource=admin"
+    host = address.removeprefix("mongodb+srv://").rstrip("/")
+    if x509:
+        return f"mongodb+srv://{host}/?authMechanism=MONGODB-X509&authSource=%24external"
+    return f"mongodb+srv://{username}@{host}/?authSource=admin"

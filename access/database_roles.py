@@ -14,14 +14,18 @@ so a grant on a cluster can never last longer than `MAX_LIFETIME`.
 
 from __future__ import annotations
 
+import calendar
 import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 MAX_LIFETIME = timedelta(days=7)
 AUTH_DATABASE = "admin"  # SCRAM users authenticate against admin
+EXTERNAL_DATABASE = "$external"  # X.509 users authenticate against $external
+X509 = "x509"  # a flow's `auth` / a grant's `database_auth` for an Atlas-managed X.509 user
+MAX_CERTIFICATE_MONTHS = 24  # createGroupDatabaseUserCert's monthsUntilExpiration: 1 to 24
 PER_DATABASE_ROLES = ("read", "readWrite", "dbAdmin")
 ANY_DATABASE_ROLES = ("readAnyDatabase", "readWriteAnyDatabase", "dbAdminAnyDatabase")
 # MongoDB database names: no / \ . space " $ * < > : | ? and at most 64 bytes. admin, local and config hold
@@ -138,3 +142,27 @@ def temporary_username(*, email: str, grant_id: int) -> str:
 def new_password() -> str:
     """A fresh random password; it reaches the requester once and is kept nowhere."""
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def auth_database(database_auth: str | None) -> str:
+    """The database a temporary user authenticates on: `$external` for X.509, `admin` for a password."""
+    return EXTERNAL_DATABASE if database_auth == X509 else AUTH_DATABASE
+
+
+def certificate_months(start: datetime, end: datetime) -> int:
+    """`monthsUntilExpiration` for a certificate that must outlive a grant from `start` to `end`: Atlas counts
+    whole months, so the grant's length is rounded UP to calendar months from `start` (an hour is 1 month, a
+    month and a second 2); at least 1. ValueError past Atlas's 24 (a cluster grant lasts 7 days at most)."""
+    months = 1
+    while add_months(start, months) < end:
+        months += 1
+        if months > MAX_CERTIFICATE_MONTHS:
+            raise ValueError(f"a certificate lasts at most {MAX_CERTIFICATE_MONTHS} months")
+    return months
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (the month's last day when it is shorter)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))

@@ -85,6 +85,7 @@ class AccessRequest(_OnResource):
     outcome_note: str | None = None  # what became of an approved extension when the flow left less room than asked
     on_call: OnCallNote | None = None  # a flow with on-call auto-approval: what the check found (access.on_call)
     network_entry: str | None = None  # a cluster flow with network_access: the CIDR block asked for (access.network)
+    database_auth: str | None = None  # a cluster flow's sign-in: "x509" (its flow's `auth`); None: a password
     requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
     approval_steps: tuple[StepRule, ...] = ()  # ordered steps, each waiting for the one before (access.steps)
     starts_at: datetime | None = None  # scheduled access: granted at this moment (None: as soon as approved)
@@ -130,6 +131,9 @@ class Grant(_OnResource):
     # it was there before, as someone's baseline, and is left alone at revocation).
     network_entry: str | None = None
     network_added: bool | None = None
+    # How its database user signs in (the request's, kept so revocation deletes the right user): "x509" for an
+    # Atlas-managed X.509 user on $external; None: a SCRAM user with a password on admin.
+    database_auth: str | None = None
     ended_as: str | None = None  # "admin" or "owner": ended by someone else through Revoke now (access.revocation)
     end_reason: str | None = None  # the reason they gave, for the holder's DM and the approval message
     created_at: datetime
@@ -192,6 +196,7 @@ class InventoryUser:
     org_roles: tuple[str, ...] = ()
     project_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     present: bool = True
+    team_ids: tuple[str, ...] = ()  # the Atlas teams it is in (none known until a sync after they were read)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -134,6 +134,7 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
         roles=request.roles,
         duration_seconds=request.duration_seconds,
         network_entry=request.network_entry,
+        database_auth=request.database_auth,
         next_attempt_at=max(now, request.starts_at) if request.starts_at is not None else now,  # scheduled: then
         created_at=now,
         updated_at=now,

@@ -137,6 +137,7 @@ class DiscoveredUser:
     status: MembershipStatus
     org_roles: frozenset[str] = frozenset()
     project_roles: dict[str, frozenset[str]] = field(default_factory=dict)  # group id -> roles
+    team_ids: frozenset[str] = frozenset()  # the teams it is in (listOrgUsers' teamIds: no extra call)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,13 +254,19 @@ class AccessListEntry:
 @dataclass(frozen=True, kw_only=True)
 class HeldCredentials:
     """A temporary database user's sign-in, held (encrypted, see access.ports.CredentialVault) until its requester
-    opens it once, for at most access.reveal.HOLD_FOR. Never stored in the clear, logged or audited."""
+    opens it once, for at most access.reveal.HOLD_FOR. Never stored in the clear, logged or audited.
+
+    A SCRAM user's has a password; an Atlas-managed X.509 user's has the certificate instead: the PEM file Atlas
+    made (certificate and private key)."""
 
     grant_id: int
     requester_id: str  # the only Slack user it is shown to
     username: str
-    password: str = field(repr=False)
-    connection_string: str | None = None  # mongodb+srv://user@host/?authSource=admin, when Atlas gave the host
+    password: str | None = field(default=None, repr=False)
+    certificate: str | None = field(default=None, repr=False)  # X.509: the PEM file, private key included
+    # mongodb+srv://user@host/?authSource=admin, or for X.509 mongodb+srv://host/?authMechanism=MONGODB-X509&
+    # authSource=%24external, when Atlas gave the host
+    connection_string: str | None = None
     expires_at: datetime
 
 

@@ -85,24 +85,33 @@ class AtlasGateway(Protocol):
         ...
 
     def create_database_user(
-        self, *, cluster: ResourceRef, username: str, password: str, roles: Sequence[DatabaseRole],
+        self, *, cluster: ResourceRef, username: str, password: str | None, roles: Sequence[DatabaseRole],
         delete_after: datetime, description: str,
     ) -> None:
-        """Create a temporary database user scoped to `cluster`, which Atlas deletes itself at `delete_after`.
+        """Create a temporary database user scoped to `cluster`, which Atlas deletes itself at `delete_after`:
+        a SCRAM user on admin with `password`, or, with password None, an Atlas-managed X.509 user on $external
+        (its certificate from `create_user_certificate`).
 
         Idempotent for a retry: a user of that name already there (made by an attempt whose answer was
         lost) is updated to this password, roles, scope and date. The password appears in no error or log.
         """
         ...
 
+    def create_user_certificate(self, *, cluster: ResourceRef, username: str, months: int) -> str:
+        """A new certificate for the Atlas-managed X.509 user, valid `months` (1 to 24): the PEM file with the
+        certificate and its private key. Atlas gives it once; it appears in no error or log."""
+        ...
+
     def extend_database_user(
-        self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole], delete_after: datetime
+        self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole], delete_after: datetime,
+        x509: bool = False,
     ) -> None:
         """Move the user's deletion to `delete_after` (an extended grant; at most 7 days from now)."""
         ...
 
-    def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
-        """Delete the temporary database user; True if it was already gone (Atlas deleted it at its date)."""
+    def delete_database_user(self, *, cluster: ResourceRef, username: str, x509: bool = False) -> bool:
+        """Delete the temporary database user (an X.509 one from $external); True if it was already gone (Atlas
+        deleted it at its date)."""
         ...
 
     def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:

@@ -7,6 +7,9 @@ Three kinds of drift, each with its audit row:
 - `unmanaged_role`: a role that some access flow hands out, held with no live grant and not part of the
   person's baseline, is reported to the integration owners once, and removed only when the integration
   says so (`IntegrationSpec.remove_unmanaged_roles`, or the deprecated `ReconcileOptions.remove_unmanaged`).
+  Membership of an Atlas team that a team flow offers counts as its role TEAM_MEMBER on that team: read from
+  the synced users' team ids (listOrgUsers' `teamIds`, which discovery reads anyway: no extra Atlas call), and
+  removed, when the integration says so, with removeOrgTeamUser.
 It reads the inventory as the last sync left it, so the job runs a sync first (see `bot.scheduler`).
 """
 
@@ -20,8 +23,9 @@ from typing import Protocol
 
 from access import lifecycle
 from access.config import AccessFlowSpec
-from access.entities import AuditEvent, Grant, InventoryUser
-from access.model import GrantStatus, ResourceKind, ResourceRef
+from access.entities import AuditEvent, Grant, InventoryResource, InventoryUser
+from access.model import TEAM_MEMBER, GrantStatus, ResourceKind, ResourceRef
+from access.policy import resource_matches
 from access.ports import AtlasGateway, Clock, Notifier, Store
 
 log = logging.getLogger(__name__)
@@ -151,11 +155,13 @@ class ReconcileService:
             users = uow.inventory.users(integration=integration)
             reported = {(e.detail.get("username"), e.detail.get("resource_id"), e.detail.get("role"))
                         for e in uow.audit.query(integration=integration) if e.action == "unmanaged_role"}
-            names = {r.atlas_id: r.name for r in uow.inventory.resources(integration=integration, limit=100_000)}
+            resources = uow.inventory.resources(integration=integration, limit=100_000)
         if spec is None:
             return [], []
+        names = {r.atlas_id: r.name for r in resources}
         granted = self._ledger.grants(integration=integration, statuses=(*HELD_BY_GRANT, G.REVOKED))
-        holdings = _holdings(users, spec.organization_id, flows, granted, lambda i: names.get(i, i))
+        holdings = _holdings(users, spec.organization_id, flows, granted, lambda i: names.get(i, i),
+                             teams=_offered_teams(flows, resources))
         drifts = [d for d in holdings if (d.username, d.resource.atlas_id, d.role) not in reported]
         removing = spec.remove_unmanaged_roles or integration in self.options.remove_unmanaged
         removed = [d for d in drifts if removing and self._remove(integration, d, errors)]
@@ -177,7 +183,8 @@ class ReconcileService:
             return False
 
     def _tell_owners(self, integration: str, drifts: list[Drift], removed: list[Drift]) -> None:
-        lines = [f"• {d.username}: `{d.role}` on {d.resource.kind.value} {d.resource.name}"
+        lines = [f"• {d.username}: " + (f"member of team {d.resource.name}" if d.resource.kind is ResourceKind.TEAM
+                                          else f"`{d.role}` on {d.resource.kind.value} {d.resource.name}")
                  + (" (removed)" if d in removed else "") for d in drifts[:20]]
         more = f"\n…and {len(drifts) - 20} more (see the audit trail)" if len(drifts) > 20 else ""
         text = (f"Reconciliation of *{integration}* found roles in Atlas that no access request granted:\n"
@@ -202,14 +209,23 @@ class ReconcileService:
                           detail=({"resource": grant.resource_name} if grant else {}) | detail)
 
 
+def _offered_teams(flows: list[AccessFlowSpec], resources: Iterable[InventoryResource]) -> frozenset[str]:
+    """The ids of the present teams some team flow offers: membership of another team is none of the bot's."""
+    team_flows = [f for f in flows if ResourceKind.TEAM in f.resources.types]
+    return frozenset(r.atlas_id for r in resources if r.kind is ResourceKind.TEAM and r.present
+                     and any(resource_matches(f, r) for f in team_flows))
+
+
 def _holdings(users: Iterable[InventoryUser], organization_id: str, flows: list[AccessFlowSpec],
-              granted: list[Grant], names: Callable[[str], str]) -> list[Drift]:
-    """Flow roles held with no live grant giving them and not in any grant's baseline for that person."""
-    kinds = {ResourceKind.PROJECT: set[str](), ResourceKind.ORGANIZATION: set[str]()}
+              granted: list[Grant], names: Callable[[str], str], teams: frozenset[str] = frozenset()) -> list[Drift]:
+    """Flow roles held with no live grant giving them and not in any grant's baseline for that person (team
+    membership, of the `teams` a flow offers, as TEAM_MEMBER on the team)."""
+    kinds = {ResourceKind.PROJECT: set[str](), ResourceKind.ORGANIZATION: set[str](),
+             ResourceKind.TEAM: {TEAM_MEMBER} if teams else set[str]()}
     for flow in flows:
         for kind in flow.resources.types:
             key = ResourceKind(getattr(kind, "value", kind))
-            if key in kinds:
+            if key in kinds and key is not ResourceKind.TEAM:
                 kinds[key] |= set(flow.roles)
     covered: dict[tuple[str, str], set[str]] = {}
     for grant in granted:
@@ -222,6 +238,8 @@ def _holdings(users: Iterable[InventoryUser], organization_id: str, flows: list[
         held = [(ResourceKind.ORGANIZATION, organization_id, names(organization_id), user.org_roles)]
         held += [(ResourceKind.PROJECT, project, names(project), roles)
                  for project, roles in user.project_roles.items()]
+        held += [(ResourceKind.TEAM, team, names(team), (TEAM_MEMBER,))
+                 for team in sorted(set(user.team_ids) & teams)]
         for kind, atlas_id, name, roles in held:
             for role in sorted(set(roles) & kinds[kind] - covered.get((user.username, atlas_id), set())):
                 drifts.append(Drift(username=user.username, role=role, resource=ResourceRef(

@@ -24,7 +24,7 @@ from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
-from access.model import GrantStatus, OnCallNote, RequestStatus
+from access.model import GrantStatus, OnCallNote, RequestStatus, ResourceKind
 from access.policy import Approvers, Requester
 from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, OnCall, Store, UnitOfWork
 from access.worker import GrantWorker
@@ -540,6 +540,7 @@ class AccessService:
             approvals_required=sum(s.required for s in flow.approval_steps) if flow.approval_steps
             else flow.approvals_required, approval_steps=steps.rules_of(flow), channel=spec.approval_channel,
             break_glass=flow.break_glass, created_at=now, updated_at=now,  # type: ignore[arg-type]
+            database_auth=flow.auth if resource.kind is ResourceKind.CLUSTER and flow.auth != "password" else None,
         )
 
     def _auto_approve(self, uow: UnitOfWork, request: AccessRequest, requester: Requester) -> Grant:

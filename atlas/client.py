@@ -104,12 +104,18 @@ class AtlasClient:
         self, operation_id: str, *, path_params: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None, json: Any = None, priority: Priority = Priority.NORMAL,
     ) -> Any:
-        """Run one operation; the parsed JSON body (None for 204 or an empty body), or an AtlasError."""
+        """Run one operation; the parsed JSON body (None for 204 or an empty body), or an AtlasError.
+
+        An operation whose answer the spec gives as a bare string (`Operation.answers_text`: a certificate's PEM
+        file) returns that string: Atlas sends it as is, under the versioned JSON media type, and a JSON-quoted
+        string is read as the same text."""
         operation = op(operation_id)
         response = self._send(operation, url=_url(operation, path_params or {}), params=params, body=json,
                               priority=priority)
         if response.status_code == 204 or not response.content:
             return None
+        if operation.answers_text:
+            return _text(response)
         return response.json()
 
     def paginate(
@@ -244,6 +250,19 @@ class _Request:
 def _url(operation: Operation, path_params: Mapping[str, str]) -> str:
     # Quote every value whole: an access-list entry like 10.0.0.0/8 or a team name with a space is one segment.
     return operation.url(**{key: quote(str(value), safe="") for key, value in path_params.items()})
+
+
+def _text(response: httpx.Response) -> str:
+    """The answer of a string-valued operation: the body as sent, or the string a JSON-quoted body holds."""
+    text = response.text
+    if text.lstrip().startswith('"'):
+        try:
+            quoted = jsonlib.loads(text)
+        except ValueError:
+            return text
+        if isinstance(quoted, str):
+            return quoted
+    return text
 
 
 def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:

@@ -113,20 +113,24 @@ class AtlasGateway:
                        already_gone=rest.already_gone and not removed)
 
     @at_the_port
-    def create_database_user(self, *, cluster: ResourceRef, username: str, password: str,
+    def create_database_user(self, *, cluster: ResourceRef, username: str, password: str | None,
                              roles: Sequence[DatabaseRole], delete_after: datetime, description: str) -> None:
         DatabaseUsers(self.client).create(cluster_id=cluster.atlas_id, username=username, password=password,
                                           roles=roles, delete_after=delete_after, description=description)
 
     @at_the_port
-    def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
-                             delete_after: datetime) -> None:
-        DatabaseUsers(self.client).extend(cluster_id=cluster.atlas_id, username=username, roles=roles,
-                                          delete_after=delete_after)
+    def create_user_certificate(self, *, cluster: ResourceRef, username: str, months: int) -> str:
+        return DatabaseUsers(self.client).certificate(cluster_id=cluster.atlas_id, username=username, months=months)
 
     @at_the_port
-    def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
-        return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username)
+    def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
+                             delete_after: datetime, x509: bool = False) -> None:
+        DatabaseUsers(self.client).extend(cluster_id=cluster.atlas_id, username=username, roles=roles,
+                                          delete_after=delete_after, x509=x509)
+
+    @at_the_port
+    def delete_database_user(self, *, cluster: ResourceRef, username: str, x509: bool = False) -> bool:
+        return DatabaseUsers(self.client).delete(cluster_id=cluster.atlas_id, username=username, x509=x509)
 
     @at_the_port
     def create_custom_role(self, *, cluster: ResourceRef, name: str, role: DatabaseRole) -> None:

@@ -18,6 +18,9 @@ class Operation:
     method: str
     path: str  # template, e.g. /api/atlas/v2/orgs/{orgId}/users
     version: str  # the newest version the spec lists, sent in Accept / Content-Type
+    # Its success answer is a bare string, not a JSON document (the spec's schema is `type: string` under the
+    # versioned JSON media type): the client hands back the text (see atlas.client.AtlasClient.call).
+    answers_text: bool = False
 
     @property
     def media_type(self) -> str:
@@ -70,6 +73,7 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("getGroupDatabaseUser", "GET", "/api/atlas/v2/groups/{groupId}/databaseUsers/{databaseName}/{username}", "2023-01-01"),
     ("updateGroupDatabaseUser", "PATCH", "/api/atlas/v2/groups/{groupId}/databaseUsers/{databaseName}/{username}", "2023-01-01"),
     ("deleteGroupDatabaseUser", "DELETE", "/api/atlas/v2/groups/{groupId}/databaseUsers/{databaseName}/{username}", "2023-01-01"),
+    ("createGroupDatabaseUserCert", "POST", "/api/atlas/v2/groups/{groupId}/databaseUsers/{username}/certs", "2023-01-01"),
     ("listGroupCustomDbRoleRoles", "GET", "/api/atlas/v2/groups/{groupId}/customDBRoles/roles", "2023-01-01"),
     ("createGroupCustomDbRoleRole", "POST", "/api/atlas/v2/groups/{groupId}/customDBRoles/roles", "2023-01-01"),
     ("getGroupCustomDbRoleRole", "GET", "/api/atlas/v2/groups/{groupId}/customDBRoles/roles/{roleName}", "2023-01-01"),
@@ -105,8 +109,12 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("getRateLimit", "GET", "/api/atlas/v2/rateLimits/{endpointSetId}", "2025-03-12"),
 )
 
+# Answered with a string rather than a JSON document: the PEM file of a new X.509 certificate and its private key.
+TEXT_ANSWERS = frozenset({"createGroupDatabaseUserCert"})
+
 OPERATIONS: dict[str, Operation] = {
-    row[0]: Operation(operation_id=row[0], method=row[1], path=row[2], version=row[3]) for row in _ROWS
+    row[0]: Operation(operation_id=row[0], method=row[1], path=row[2], version=row[3],
+                      answers_text=row[0] in TEXT_ANSWERS) for row in _ROWS
 }
 
 

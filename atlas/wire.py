@@ -53,7 +53,7 @@ class OrgUser:
 
     def to_domain(self) -> DiscoveredUser:
         return DiscoveredUser(id=self.id, username=self.username, status=self.status, org_roles=self.org_roles,
-                              project_roles=dict(self.project_roles))
+                              project_roles=dict(self.project_roles), team_ids=self.team_ids)
 
 
 def same_username(a: str, b: str) -> bool:

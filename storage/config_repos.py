@@ -286,6 +286,8 @@ def _flow(row: Any) -> AccessFlowSpec:
         data.pop("pending", None)  # a flow stored before pending timeouts existed: the defaults
     if data.get("network_max_prefix") is None:
         data.pop("network_max_prefix", None)  # stored before network access existed
+    if data.get("auth") is None:
+        data.pop("auth", None)  # stored before X.509 sign-in existed: a password
     if data.get("max_schedule_ahead") is None:
         data.pop("max_schedule_ahead", None)  # stored before scheduling existed: the default
     if not data.get("delegates"):

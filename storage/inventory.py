@@ -136,7 +136,8 @@ class SqlInventoryRepository:
             .order_by(USER.c.username, USER.c.id)
         )
         return [
-            InventoryUser(**{k: v for k, v in row._mapping.items() if k != "id"})
+            InventoryUser(**{k: v for k, v in row._mapping.items() if k not in ("id", "team_ids")},
+                          team_ids=tuple(row._mapping["team_ids"] or ()))
             for row in self._session.execute(statement)
         ]
 

@@ -83,7 +83,8 @@ def _project(p: DiscoveredProject) -> Item:
 def _user(u: DiscoveredUser) -> Item:
     return (u.id,), {"atlas_id": u.id, "username": u.username, "status": u.status,
                      "org_roles": tuple(sorted(u.org_roles)),
-                     "project_roles": {gid: tuple(sorted(roles)) for gid, roles in u.project_roles.items()}}
+                     "project_roles": {gid: tuple(sorted(roles)) for gid, roles in u.project_roles.items()},
+                     "team_ids": tuple(sorted(u.team_ids))}
 
 
 def _sync(session: Session, model: type[SQLModel], integration: str, key: tuple[str, ...], label: str | None,

@@ -91,6 +91,7 @@ class AccessFlowRow(SQLModel, table=True):
     auto_approve: dict[str, Any] | None = Field(default=None, sa_type=JSON)  # AutoApprove (on call); None: none
     network_access: str | None = Field(default=None, sa_type=String(16))  # "requester_ip" (cluster flows)
     network_max_prefix: int | None = None  # the widest IPv4 block it opens; None: the default
+    auth: str | None = Field(default=None, sa_type=String(16))  # "password" or "x509" (cluster flows); None: password
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -166,6 +167,7 @@ class AtlasUserRow(SQLModel, table=True):
     org_roles: tuple[str, ...] = Field(sa_type=StrTuple)
     project_roles: dict[str, tuple[str, ...]] = Field(sa_type=RolesByProject)
     present: bool = True
+    team_ids: tuple[str, ...] | None = Field(default=None, sa_type=StrTuple)  # NULL: synced before teams were read
 
 
 # --- requests, grants, audit ---------------------------------------------------------------------------
@@ -214,6 +216,7 @@ class AccessRequestRow(SQLModel, table=True):
     outcome_note: str | None = Field(default=None, sa_type=Text)  # an extension given less time than asked: why
     on_call: OnCallNote | None = Field(default=None, sa_type=OnCallNotes)  # what an on-call check found
     network_entry: str | None = Field(default=None, sa_type=String(64))  # the CIDR block asked for, if any
+    database_auth: str | None = Field(default=None, sa_type=String(16))  # "x509", or None: a password
     requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
     approval_steps: tuple[StepRule, ...] = Field(default=(), sa_type=StepRules, nullable=True)  # steps; NULL: none
     starts_at: datetime | None = _when()  # scheduled access: when it is granted (NULL: once approved)
@@ -263,6 +266,7 @@ class GrantRow(SQLModel, table=True):
     baseline_at: datetime | None = _when()  # when the baseline was taken (NULL: nothing changed in Atlas yet)
     network_entry: str | None = Field(default=None, sa_type=String(64))  # the IP access list entry it opens
     network_added: bool | None = None  # it put the entry there (None: not looked at yet)
+    database_auth: str | None = Field(default=None, sa_type=String(16))  # "x509", or None: a password
     ended_as: str | None = Field(default=None, sa_type=String(16))  # Revoke now: "admin" or "owner"
     end_reason: str | None = Field(default=None, sa_type=Text)  # Revoke now: the reason given
     created_at: datetime = _when(nullable=False)

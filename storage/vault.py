@@ -1,5 +1,8 @@
 """The SQL `access.ports.CredentialVault`: temporary database users' sign-ins, Fernet-encrypted, deleted as read.
 
+A sign-in is a password or, for an X.509 user, the PEM file with its certificate and private key: both only ever
+inside the encrypted `secret` column, never in a column of their own.
+
 Why the database and not memory: Slack sends the "Show credentials" click to whichever replica it reaches, and
 a secret in one replica's memory could not be shown by another (nor outlive its restart, which would leave a
 user nobody can sign in as until the sweep deletes it). So the secret is encrypted with ATLAS_ACCESS_SECRET_KEY
@@ -38,6 +41,7 @@ class SqlCredentialVault:
 
     def hold(self, held: HeldCredentials) -> None:
         secret = self._secrets.encrypt(json.dumps({"username": held.username, "password": held.password,
+                                                   "certificate": held.certificate,
                                                    "connection_string": held.connection_string}))
         with translated(), self._engine.begin() as connection:
             connection.execute(delete(HELD).where(HELD.c.grant_id == held.grant_id))
@@ -55,8 +59,8 @@ class SqlCredentialVault:
             return None
         data = json.loads(self._secrets.decrypt(str(row.secret)))
         return HeldCredentials(grant_id=grant_id, requester_id=requester_id, username=str(data["username"]),
-                               password=str(data["password"]), connection_string=data.get("connection_string"),
-                               expires_at=row.expires_at)
+                               password=data.get("password"), certificate=data.get("certificate"),
+                               connection_string=data.get("connection_string"), expires_at=row.expires_at)
 
     def overdue(self, *, now: datetime, limit: int = 100) -> list[int]:
         query = (select(HELD.c.grant_id).where(HELD.c.expires_at <= now)

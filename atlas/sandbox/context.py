@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -14,10 +14,17 @@ from atlas.sandbox.errors import VALIDATION_ERROR, ApiFailure, bad_request
 from atlas.sandbox.state import State
 
 T = TypeVar("T")
-Reply = tuple[int, Any]  # HTTP status and the JSON body (None: no body)
+Reply = tuple[int, Any]  # HTTP status and the JSON body (None: no body; a TextBody: sent as is)
 Handler = Callable[["Ctx"], Reply]
 MAX_ITEMS_PER_PAGE = 500
 DEFAULT_ITEMS_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """An answer the spec gives as a bare string (a PEM file): sent as its text, not JSON-quoted, as Atlas does."""
+
+    text: str = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

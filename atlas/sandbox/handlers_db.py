@@ -69,6 +69,7 @@ def create_database_user(ctx: Ctx) -> Reply:
     if len(users) >= MAX_PER_PROJECT:
         raise bad_request(f"Group {group_id} already has {MAX_PER_PROJECT} database users.", DATABASE_USER_LIMIT)
     _require_secret(ctx, database)
+    _check_external(ctx, database)
     user = DatabaseUser(group_id=group_id, database_name=database, username=username, document={})
     _apply(ctx, user, _document(ctx, group_id, username, database))
     users[(database, username)] = user
@@ -121,6 +122,19 @@ def _require_secret(ctx: Ctx, database: str) -> None:
     password = ctx.field("password", required=False)
     if database == "admin" and not external and (password is None or len(password) < 8):
         raise bad_request("A SCRAM database user (databaseName admin) needs a password of at least 8 characters.")
+
+
+def _check_external(ctx: Ctx, database: str) -> None:
+    """At most one external method; an externally authenticated user (X.509 among them) lives on `$external`
+    and has no password (Atlas refuses both mistakes)."""
+    methods = [name for name in _AUTH_TYPES if (ctx.field(name, required=False) or "NONE") != "NONE"]
+    if len(methods) > 1:
+        raise bad_request(f"A database user authenticates one way: {', '.join(methods)} are all set.")
+    if methods and database != "$external":
+        raise bad_request(f"A user with {methods[0]} {ctx.field(methods[0])} must be created on the $external "
+                          "database.", "INVALID_AUTH_DATABASE")
+    if methods and ctx.field("password", required=False) is not None:
+        raise bad_request(f"A user with {methods[0]} {ctx.field(methods[0])} takes no password.")
 
 
 def _check_roles(state: State, group_id: str, roles: list[Any]) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 from atlas.sandbox import (
     auth,
+    handlers_certs,
     handlers_core,
     handlers_db,
     handlers_keys,
@@ -41,7 +42,7 @@ from atlas.sandbox.versions import check_content_type, negotiate
 
 HANDLERS: dict[str, Handler] = {
     **handlers_core.HANDLERS, **handlers_users.HANDLERS, **handlers_teams.HANDLERS, **handlers_keys.HANDLERS,
-    **handlers_db.HANDLERS, **handlers_network.HANDLERS, **handlers_roles.HANDLERS,
+    **handlers_db.HANDLERS, **handlers_certs.HANDLERS, **handlers_network.HANDLERS, **handlers_roles.HANDLERS,
 }
 _HEX_ID = re.compile(r"^[a-f0-9]{24}$")
 _HEX_PARAMS = ("orgId", "groupId", "userId", "teamId", "apiUserId", "secretId")

@@ -148,3 +148,6 @@ class DatabaseUser:
     username: str
     document: dict[str, Any]
     delete_after: datetime | None = None
+    # An Atlas-managed X.509 user's certificates (createGroupDatabaseUserCert): id, subject, createdAt, notAfter.
+    # Never the PEM or its private key, which Atlas gives once and keeps nowhere.
+    certificates: list[dict[str, Any]] = field(default_factory=list)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from atlas.sandbox import handlers_db, handlers_network, keys, members, routing, views
+from atlas.sandbox.context import TextBody
 from atlas.sandbox.errors import ApiFailure
 from atlas.sandbox.faults import Faults
 from atlas.sandbox.pipeline import Incoming, parsed_body, refresh, serve
@@ -269,5 +270,10 @@ class Sandbox:
             method=request.method, path=raw_path, query=dict(query), headers=safe_headers(lowered),
             body=safe_body(parsed_body(request)), operation_id=route.operation_id, status=answer.status),
             at=now, challenge=challenge)
-        content = b"" if answer.payload is None else json.dumps(answer.payload).encode()
+        if answer.payload is None:
+            content = b""
+        elif isinstance(answer.payload, TextBody):
+            content = answer.payload.text.encode()
+        else:
+            content = json.dumps(answer.payload).encode()
         return answer.status, answer.headers, content

@@ -390,7 +390,17 @@ _EVENTS = {
 
 
 def credentials_offer_text(*, request: AccessRequest, grant: Grant, until: datetime) -> str:
-    """The DM that replaced the password: the user is ready, its sign-in is shown once by the button (no secret)."""
+    """The DM that replaced the password: the user is ready, its sign-in is shown once by the button (no secret).
+    For an X.509 user it says a certificate is waiting (and that it outlives the user, who is still deleted)."""
+    if grant.database_auth == "x509":
+        return (
+            f":key: You now have {roles_words(grant.roles)} on {resource_words(grant)} (request #{request.id}) "
+            f"through a temporary X.509 database user, {mrkdwn.code(grant.database_user or '')}, until "
+            f"{when(grant.expires_at)}.\nA certificate is waiting for you: press *Show credentials* to see it "
+            f"(with its private key) and the connection string. It is shown once only, and only until {when(until)}. "
+            "Not shown by then, the user is deleted. The certificate may stay valid for longer, but the user it "
+            "signs in as is deleted at the end of the period, by Atlas itself even if atlas-access is down."
+        )
     return (
         f":key: You now have {roles_words(grant.roles)} on {resource_words(grant)} (request #{request.id}) "
         f"through a temporary database user, {mrkdwn.code(grant.database_user or '')}, until "

@@ -47,6 +47,11 @@ def code(value: object) -> str:
     return "`" + line(value).replace("`", "'") + "`"
 
 
+def code_block(value: object) -> str:
+    """`value` as a preformatted block, line breaks kept: escaped, its own triple backticks broken up."""
+    return "```\n" + text(value).replace("```", "` ` `") + "\n```"
+
+
 def mention(user_id: str) -> str:
     """A user mention the bot means to make (`user_id` is a Slack id from Slack or our records, never typed)."""
     return f"<@{text(user_id)}>"

@@ -44,7 +44,9 @@ def offer_blocks(text: str, grant: Grant) -> list[dict[str, Any]]:
 
 
 def credentials_modal(held: HeldCredentials) -> dict[str, Any]:
-    lines = [f"*Username:* {mrkdwn.code(held.username)}", f"*Password:* {mrkdwn.code(held.password)}",
+    if held.certificate is not None:
+        return _certificate_modal(held, held.certificate)
+    lines = [f"*Username:* {mrkdwn.code(held.username)}", f"*Password:* {mrkdwn.code(held.password or '')}",
              "*Authentication database:* `admin`"]
     if held.connection_string:
         lines.append(f"*Connection string:* {mrkdwn.code(held.connection_string)}")
@@ -55,6 +57,56 @@ def credentials_modal(held: HeldCredentials) -> dict[str, Any]:
             "before you close this."))),
     ])  # fmt: skip
     return dict(view.to_dict())
+
+
+def _certificate_modal(held: HeldCredentials, pem: str) -> dict[str, Any]:
+    """An X.509 user's sign-in: the PEM file (certificate, then private key) in code blocks, split over as many
+    sections as Slack's 3000 characters a section need, and how to connect with it."""
+    file = f"{held.username}.pem"
+    lines = [f"*Username:* {mrkdwn.code(held.username)} (the certificate's subject)",
+             "*Authentication:* X.509, database `$external`"]
+    if held.connection_string:
+        lines.append(f"*Connection string:* {mrkdwn.code(held.connection_string)}")
+    pieces = pem_pieces(pem)
+    several = len(pieces) > 1
+    where = held.connection_string or "<connection string>"
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text="\n".join(lines))),
+        SectionBlock(text=MarkdownTextObject(text=(
+            f"*Certificate and private key* ({len(pieces)} part{'s' if several else ''}): copy "
+            f"{'them, in this order, into one file' if several else 'it into a file'}, e.g. {mrkdwn.code(file)}, "
+            "readable by you only."))),
+        *(SectionBlock(text=MarkdownTextObject(text=mrkdwn.code_block(piece))) for piece in pieces),
+        SectionBlock(text=MarkdownTextObject(text="Connect with " + mrkdwn.code(
+            f'mongosh "{where}" --tls --tlsCertificateKeyFile {file}'))),
+        SectionBlock(text=MarkdownTextObject(text=(
+            ":warning: This is the only time it is shown: atlas-access keeps no copy now, and Atlas gives a "
+            "certificate's private key once. Copy it before you close this."))),
+    ]
+    view = View(type="modal", callback_id=CREDENTIALS_CALLBACK, title="Your certificate", close="Done",
+                blocks=blocks)
+    return dict(view.to_dict())
+
+
+CODE_BLOCK_ROOM = mrkdwn.SECTION_TEXT - len(mrkdwn.code_block(""))  # what a section's code block may hold
+
+
+def pem_pieces(pem: str, *, limit: int = CODE_BLOCK_ROOM) -> list[str]:
+    """The PEM file in pieces of whole lines, each at most `limit` characters (so a section's code block fits in
+    Slack's 3000), a new piece at each `-----BEGIN` line: joined with line breaks, the pieces are the file again."""
+    pieces: list[list[str]] = [[]]
+    size = 0
+    for row in pem.strip().splitlines():
+        if pieces[-1] and (row.startswith("-----BEGIN") or size + 1 + len(row) > limit):
+            pieces.append([])
+            size = 0
+        while len(row) > limit:  # a line longer than a piece (not PEM): cut, never left for Slack to refuse
+            pieces[-1].append(row[:limit])
+            pieces.append([])
+            row = row[limit:]
+        size += len(row) + (1 if pieces[-1] else 0)
+        pieces[-1].append(row)
+    return ["\n".join(piece) for piece in pieces if piece]
 
 
 def register_reveal(app: App, *, reveals: CredentialReveals, courier: CredentialsCourier,

@@ -181,3 +181,13 @@ def test_the_owner_tag_of_a_clusters_project_names_its_approvers() -> None:
                                          requester=policy.Requester(user_id="U1", email="ann@example.com"),
                                          directory=directory)
     assert approvers.user_ids == ("U2", "U3") and approvers.source == "resource_owner"
+
+
+def test_a_cluster_flow_may_sign_in_with_x509_and_nothing_else_may() -> None:
+    assert errors_of(cluster_flow(auth="x509")) == {}
+    assert errors_of(cluster_flow(auth="password")) == {}
+    assert flow(["*"]).auth == "password"  # the default
+    assert any("auth" in where or "x509" in says for where, says in errors_of(cluster_flow(auth="kerberos")).items())
+    project = copy.deepcopy(VALID)
+    project["access_flows"][0]["auth"] = "x509"
+    assert any("x509" in says for says in errors_of(project).values()), errors_of(project)

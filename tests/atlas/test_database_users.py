@@ -114,3 +114,83 @@ def test_an_extended_grant_moves_the_date_atlas_deletes_the_user(world: World, g
     assert user["deleteAfterDate"] == "2026-03-02T14:00:00Z" and len(user["roles"]) == 2
     world.clock.advance(hours=2)
     assert world.sandbox.expire_database_users() == 0
+
+
+# --- X.509: an Atlas-managed user on $external and its certificate -------------------------------------------------
+
+
+def create_x509(gateway: AtlasGateway, ref: ResourceRef, world: World, *, hours: float = 2) -> None:
+    gateway.create_database_user(cluster=ref, username="ann-g1-abcdef", password=None, roles=ROLES,
+                                 delete_after=world.clock.now() + timedelta(hours=hours),
+                                 description="atlas-access request #1 for ann@example.com")
+
+
+def test_an_x509_user_lives_on_external_gets_its_pem_and_is_deleted_there(world: World, group: str) -> None:
+    gateway = world.gateway()
+    ref = cluster(world, group)
+    create_x509(gateway, ref, world)
+    [user] = world.sandbox.database_users(group)
+    assert (user["databaseName"], user["x509Type"]) == ("$external", "MANAGED") and "password" not in user
+    pem = gateway.create_user_certificate(cluster=ref, username="ann-g1-abcdef", months=1)
+    assert pem.startswith("-----BEGIN CERTIFICATE-----") and "-----BEGIN PRIVATE KEY-----" in pem
+    # a retry after a lost answer updates the same user on $external, keeping its way of signing in
+    create_x509(gateway, ref, world, hours=3)
+    [user] = world.sandbox.database_users(group)
+    assert user["x509Type"] == "MANAGED" and user["deleteAfterDate"] == "2026-03-02T12:00:00Z"
+    gateway.extend_database_user(cluster=ref, username="ann-g1-abcdef", roles=ROLES, x509=True,
+                                 delete_after=world.clock.now() + timedelta(hours=5))
+    assert world.sandbox.database_users(group)[0]["deleteAfterDate"] == "2026-03-02T14:00:00Z"
+    # a SCRAM user's database (admin) does not hold it: deleting names $external
+    assert gateway.delete_database_user(cluster=ref, username="ann-g1-abcdef") is True
+    assert gateway.delete_database_user(cluster=ref, username="ann-g1-abcdef", x509=True) is False
+    assert world.sandbox.database_users(group) == []
+
+
+def test_a_certificate_for_a_user_that_is_gone_is_refused(world: World, group: str) -> None:
+    with pytest.raises(GatewayRefused) as raised:
+        world.gateway().create_user_certificate(cluster=cluster(world, group), username="nobody", months=1)
+    assert raised.value.status == 404 and raised.value.operation == "createGroupDatabaseUserCert"
+
+
+@pytest.mark.parametrize("months", [0, 25])
+def test_months_outside_1_to_24_are_never_sent(world: World, group: str, months: int) -> None:
+    with pytest.raises(ValueError, match="1 to 24"):
+        world.gateway().create_user_certificate(cluster=cluster(world, group), username="ann-g1-abcdef",
+                                                months=months)
+    assert world.count("createGroupDatabaseUserCert") == 0
+
+
+PEM = ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+       "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+
+
+@pytest.mark.parametrize("content", [PEM.encode(), json.dumps(PEM).encode()], ids=["as is", "json-quoted"])
+def test_the_client_reads_the_pem_answer_as_text_however_atlas_wraps_it(world: World, content: bytes) -> None:
+    # Atlas answers the string-valued operation with the PEM itself under its JSON media type; a JSON-quoted
+    # string reads the same
+    def atlas(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content) == {"monthsUntilExpiration": 1}
+        return httpx.Response(201, content=content, headers={"Content-Type": "application/vnd.atlas.2023-01-01+json"})
+
+    client = AtlasClient(credentials=ApiKey(public_key="pub", private_key="priv"),
+                         transport=httpx.MockTransport(atlas), clock=world.clock, sleep=world.sleeps)
+    try:
+        assert client.call("createGroupDatabaseUserCert", path_params={"groupId": "a" * 24, "username": "u"},
+                           json={"monthsUntilExpiration": 1}) == PEM
+    finally:
+        client.close()
+
+
+def test_an_answer_without_a_pem_is_an_error_that_quotes_nothing(world: World, group: str) -> None:
+    def atlas(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=b"MIIE-private-bits", headers={
+            "Content-Type": "application/vnd.atlas.2023-01-01+json"})
+
+    client = AtlasClient(credentials=ApiKey(public_key="pub", private_key="priv"),
+                         transport=httpx.MockTransport(atlas), clock=world.clock, sleep=world.sleeps)
+    try:
+        with pytest.raises(Exception) as raised:
+            AtlasGateway(client).create_user_certificate(cluster=cluster(world, group), username="u", months=1)
+    finally:
+        client.close()
+    assert "MIIE-private-bits" not in str(raised.value) and "no PEM" in str(raised.value)

@@ -92,3 +92,14 @@ def test_every_deprecated_operation_kept_in_the_spec_is_one_the_sandbox_refuses_
         route = resolve(method, re.sub(r"\{[^}]+\}", "5f1a2b3c4d5e6f7a8b9c0d1e", template))
         assert route.kind is RouteKind.DEPRECATED, f"{operation_id} ({method} {template}): {route.kind}"
         assert operation_id in route.detail
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS.values()), ids=lambda o: o.operation_id)
+def test_an_operation_answering_a_bare_string_is_read_as_text(operation: Operation) -> None:
+    # The spec gives createGroupDatabaseUserCert's 201 as `type: string` (a PEM file) under the JSON media type:
+    # the client must hand back that text rather than parse JSON; every other answer is a JSON document.
+    responses = definition_of(operation).get("responses", {})
+    schemas = [body.get("schema", {}) for code, r in responses.items() if str(code).startswith("2")
+               for body in (r.get("content") or {}).values()]
+    strings = bool(schemas) and all(schema.get("type") == "string" for schema in schemas)
+    assert operation.answers_text is strings, operation.operation_id

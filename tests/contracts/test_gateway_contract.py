@@ -427,6 +427,37 @@ def test_atlas_deletes_a_database_user_at_its_date(atlas_world: AtlasWorld) -> N
     assert atlas_world.gateway.delete_database_user(cluster=cluster, username="ann-g1-abc") is True
 
 
+def test_an_x509_user_gets_a_pem_and_is_deleted_from_external(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    cluster = cluster_ref(atlas_world, payments)
+    gw = atlas_world.gateway
+    until = (atlas_world.now() + timedelta(hours=2)).replace(microsecond=0)
+    gw.create_database_user(cluster=cluster, username="ann-g1-abc", password=None, roles=ROLES, delete_after=until,
+                            description="d")
+    user = atlas_world.database_user(payments, "ann-g1-abc")
+    assert user is not None and user.x509 and user.delete_after == until
+    pem = gw.create_user_certificate(cluster=cluster, username="ann-g1-abc", months=1)
+    assert pem.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY-----" in pem
+    assert gw.delete_database_user(cluster=cluster, username="ann-g1-abc") is True  # not a SCRAM user on admin
+    assert atlas_world.database_user(payments, "ann-g1-abc") is not None
+    assert gw.delete_database_user(cluster=cluster, username="ann-g1-abc", x509=True) is False
+    assert atlas_world.database_user(payments, "ann-g1-abc") is None
+
+
+def test_a_certificate_needs_an_x509_user_that_exists(atlas_world: AtlasWorld) -> None:
+    payments = project(atlas_world)
+    cluster = cluster_ref(atlas_world, payments)
+    gw = atlas_world.gateway
+    with pytest.raises(GatewayRefused) as missing:
+        gw.create_user_certificate(cluster=cluster, username="nobody", months=1)
+    assert missing.value.status == 404
+    gw.create_database_user(cluster=cluster, username="ann-g1-abc", password="p" * 32, roles=ROLES,
+                            delete_after=atlas_world.now() + timedelta(hours=1), description="d")
+    with pytest.raises(GatewayRefused) as scram:
+        gw.create_user_certificate(cluster=cluster, username="ann-g1-abc", months=1)
+    assert scram.value.status == 400
+
+
 # --- refusals and trouble ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ and on SqlStore (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -308,6 +309,17 @@ def test_users_present_by_username_with_their_roles(store_world: StoreWorld) -> 
         ("user2@example.com", MembershipStatus.PENDING, ("ORG_MEMBER",))]
     assert users[0].project_roles == {P1.id: ("GROUP_DATA_ACCESS_READ_ONLY", "GROUP_READ_ONLY")}
     assert users[0].atlas_id == U1.id and users[0].integration == "prod" and users[0].present
+
+
+def test_users_keep_the_teams_they_are_in(store_world: StoreWorld) -> None:
+    team = "6c" + "0" * 21 + "1"
+    apply(store_world, P1, users=(replace(U1, team_ids=frozenset({team})), U2))
+    with store_world.store.unit_of_work() as uow:
+        users = uow.inventory.users(integration="prod")
+    assert [u.team_ids for u in users] == [(team,), ()]
+    apply(store_world, P1, users=(U1, U2))  # out of the team again
+    with store_world.store.unit_of_work() as uow:
+        assert [u.team_ids for u in uow.inventory.users(integration="prod")] == [(), ()]
 
 
 def test_integrations_inventories_are_kept_apart(store_world: StoreWorld) -> None:

@@ -95,3 +95,23 @@ def test_the_database_holds_only_ciphertext(vault_world: VaultWorld) -> None:
     with vault_world.engine.connect() as connection:
         stored = " ".join(str(v) for row in connection.execute(text("SELECT * FROM held_credentials")) for v in row)
     assert PASSWORD not in stored and "ann-g1-abc" not in stored
+
+
+PEM = ("-----BEGIN CERTIFICATE-----\nMIIBcertificatebits\n-----END CERTIFICATE-----\n"
+       "-----BEGIN PRIVATE KEY-----\nMIIEprivatekeybits\n-----END PRIVATE KEY-----\n")
+
+
+def test_an_x509_certificate_is_held_shown_once_and_stored_only_encrypted(vault_world: VaultWorld) -> None:
+    vault, now = vault_world.vault, vault_world.clock.now()
+    vault.hold(HeldCredentials(grant_id=1, requester_id="U1", username="ann-g1-abc", certificate=PEM,
+                               connection_string="mongodb+srv://x.ab1cd.mongodb.net/?authMechanism=MONGODB-X509"
+                               "&authSource=%24external", expires_at=now + timedelta(minutes=10)))
+    if vault_world.engine is not None:
+        with vault_world.engine.connect() as connection:
+            stored = " ".join(str(v) for row in connection.execute(text("SELECT * FROM held_credentials"))
+                              for v in row)
+        assert "privatekeybits" not in stored and "certificatebits" not in stored and "BEGIN" not in stored
+    shown = vault.take(grant_id=1, requester_id="U1", now=now)
+    assert shown is not None and shown.certificate == PEM and shown.password is None
+    assert "privatekeybits" not in repr(shown)
+    assert vault.take(grant_id=1, requester_id="U1", now=now) is None

@@ -26,6 +26,7 @@ class DbUser:
     cluster: str
     roles: frozenset[str]  # "role@database"
     delete_after: datetime
+    x509: bool = False  # an Atlas-managed X.509 user on $external
 
 
 class AtlasWorld(Protocol):
@@ -128,7 +129,7 @@ class FakeAtlasWorld:
         if user is None:
             return None
         return DbUser(cluster=user.cluster, roles=frozenset(f"{r.role_name}@{r.database_name}" for r in user.roles),
-                      delete_after=user.delete_after)
+                      delete_after=user.delete_after, x509=user.x509)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -232,7 +233,8 @@ class SandboxAtlasWorld:
             if user["username"] == username:
                 return DbUser(cluster=user["scopes"][0]["name"],
                               roles=frozenset(f"{r['roleName']}@{r['databaseName']}" for r in user["roles"]),
-                              delete_after=datetime.fromisoformat(user["deleteAfterDate"].replace("Z", "+00:00")))
+                              delete_after=datetime.fromisoformat(user["deleteAfterDate"].replace("Z", "+00:00")),
+                              x509=user.get("x509Type") == "MANAGED" and user["databaseName"] == "$external")
         return None
 
     def now(self) -> datetime:

@@ -328,3 +328,50 @@ def test_a_forged_network_choice_is_a_field_error(world: AdminHarness) -> None:
     assert "Pick none" in answer["errors"]["admin_flow_network_access"]
     with world.runtime.store.unit_of_work() as uow:
         assert uow.flows.get("db-readers") is None
+
+
+# --- X.509 sign-in: auth -----------------------------------------------------------------------------------------
+
+
+def test_a_cluster_flow_signing_in_with_x509_is_set_in_the_modal(world: AdminHarness, cli: Any) -> None:
+    # when dan saves a cluster flow whose users sign in with an X.509 certificate
+    _, modal = open_flow_modal(world)
+    assert "admin_flow_auth" in {b.get("block_id") for b in modal["blocks"]}
+    assert submitted(world, modal, cluster_flow(admin_flow_auth="x509")) == {}
+
+    # then `config show` prints it, the store has it, and the edit modal shows it
+    assert shown_flow(cli, "db-readers")["auth"] == "x509"
+    with world.runtime.store.unit_of_work() as uow:
+        flow = uow.flows.get("db-readers")
+        assert flow is not None and flow.auth == "x509"
+    _, modal = open_flow_modal(world, "db-readers")
+    inputs = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert inputs["admin_flow_auth"]["initial_option"]["value"] == "x509"
+
+    # when dan goes back to passwords, `config show` leaves the default out
+    assert submitted(world, modal, {"admin_flow_auth": "password"}) == {}
+    assert "auth" not in shown_flow(cli, "db-readers")
+
+
+@pytest.mark.parametrize("changes", [
+    {"admin_flow_types": ["project"], "admin_flow_names": "payments", "admin_flow_roles": ["GROUP_READ_ONLY"],
+     "admin_flow_other_roles": None, "admin_flow_network_access": "none"},
+    {"admin_flow_types": ["cluster", "project"], "admin_flow_network_access": "none"},
+])
+def test_x509_on_a_flow_not_only_of_clusters_is_a_field_error(world: AdminHarness, changes: dict[str, Any]) -> None:
+    _, modal = open_flow_modal(world)
+    answer = submitted(world, modal, cluster_flow(admin_flow_auth="x509", **changes))
+    assert "pick Clusters" in answer["errors"]["admin_flow_auth"], answer
+    with world.runtime.store.unit_of_work() as uow:
+        assert uow.flows.get("db-readers") is None
+
+
+def test_a_forged_auth_choice_is_a_field_error(world: AdminHarness) -> None:
+    _, modal = open_flow_modal(world)
+    state = state_values_for(modal, cluster_flow())
+    state["admin_flow_auth"]["admin_flow_auth"]["selected_option"] = {
+        "text": {"type": "plain_text", "text": "kerberos"}, "value": "kerberos"}
+    answer = world.slack.view_submission(DAN, modal, state).json()
+    assert "Pick a password or an X.509 certificate" in answer["errors"]["admin_flow_auth"]
+    with world.runtime.store.unit_of_work() as uow:
+        assert uow.flows.get("db-readers") is None

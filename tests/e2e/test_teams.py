@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from access.config import AccessFlowSpec
-from access.model import TEAM_MEMBER, GrantStatus
+from access.model import TEAM_MEMBER, GrantStatus, ResourceKind, ResourceRef
+from bot.scheduler import Timers
 from bot.sync_report import describe_changes
-from tests.e2e.harness import ANN, BOB, CAT, EMAILS, Harness, integration_spec
+from tests.e2e.harness import ANN, BOB, CAT, CHANNEL, EMAILS, EVE, Harness, integration_spec
 
 
 @pytest.fixture
@@ -75,3 +76,27 @@ def test_a_team_is_granted_and_revoked_and_a_member_from_before_stays(team_world
     assert any("team *dbas*" in t for t in world.dm_texts(ANN))
     assert [e.action for e in world.audit() if e.request_id == request.id] == [
         "requested", "approved", "granted", "revoked"]
+
+
+def test_reconciliation_reports_team_memberships_nobody_granted_without_extra_atlas_calls(
+        team_world: Harness) -> None:
+    world = team_world
+    team_id: str = world.team  # type: ignore[attr-defined]
+    team = ResourceRef(kind=ResourceKind.TEAM, organization_id=world.atlas.org_id, atlas_id=team_id, name="dbas")
+    # given someone put eve in dbas in Atlas directly (cat was in it already, with no request either)
+    world.runtime.gateways("prod").grant(resource=team, username=EMAILS[EVE], roles=[TEAM_MEMBER])
+    before = {op: world.sb.count(op) for op in ("listOrgTeamUsers", "getOrgTeam", "getOrgUser")}
+
+    # when the scheduled job syncs and reconciles
+    Timers(world.runtime).reconcile_all()
+
+    # then both memberships are reported once, as unmanaged TEAM_MEMBER on the team, and kept
+    reported = sorted((e.detail["username"], e.detail["resource_id"])
+                      for e in world.audit("unmanaged_role") if e.detail["role"] == TEAM_MEMBER)
+    assert reported == [(EMAILS[CAT], team_id), (EMAILS[EVE], team_id)]
+    assert any("eve@example.com: member of team dbas" in m.get("text", "") for m in world.sim.messages(CHANNEL))
+    assert in_team(world, EVE) and in_team(world, CAT)
+    # and it needed no call per team or per user: the sync's listOrgUsers carries each user's teamIds
+    assert {op: world.sb.count(op) for op in before} == before
+    Timers(world.runtime).reconcile_all()
+    assert len([e for e in world.audit("unmanaged_role") if e.detail["role"] == TEAM_MEMBER]) == 2  # once

@@ -63,6 +63,8 @@ class DatabaseUser:
     roles: tuple[DatabaseRole, ...]
     delete_after: datetime
     description: str
+    x509: bool = False  # an Atlas-managed X.509 user on $external (else SCRAM on admin)
+    certificates: int = 0  # how many certificates Atlas made for it
 
 
 def not_found(operation: str, code: str, detail: str) -> GatewayError:

@@ -11,6 +11,7 @@ grant's fault happens at its look-up, before `before_change`, unless it is named
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -112,19 +113,23 @@ class FakeGateway:
         return self._run("revoke", username, resource.atlas_id,
                          lambda: self._revoke(resource, username, frozenset(roles), remove_user, user_id))
 
-    def create_database_user(self, *, cluster: ResourceRef, username: str, password: str,
+    def create_database_user(self, *, cluster: ResourceRef, username: str, password: str | None,
                              roles: Sequence[DatabaseRole], delete_after: datetime, description: str) -> None:
         self._run("create_database_user", username, cluster.atlas_id, lambda: self._create_database_user(
             cluster, username, password, tuple(roles), delete_after, description))
 
-    def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
-                             delete_after: datetime) -> None:
-        self._run("extend_database_user", username, cluster.atlas_id,
-                  lambda: self._extend_database_user(cluster, username, tuple(roles), delete_after))
+    def create_user_certificate(self, *, cluster: ResourceRef, username: str, months: int) -> str:
+        return self._run("create_user_certificate", username, cluster.atlas_id,
+                         lambda: self._create_user_certificate(cluster, username, months))
 
-    def delete_database_user(self, *, cluster: ResourceRef, username: str) -> bool:
+    def extend_database_user(self, *, cluster: ResourceRef, username: str, roles: Sequence[DatabaseRole],
+                             delete_after: datetime, x509: bool = False) -> None:
+        self._run("extend_database_user", username, cluster.atlas_id,
+                  lambda: self._extend_database_user(cluster, username, tuple(roles), delete_after, x509))
+
+    def delete_database_user(self, *, cluster: ResourceRef, username: str, x509: bool = False) -> bool:
         return self._run("delete_database_user", username, cluster.atlas_id,
-                         lambda: self._delete_database_user(cluster, username))
+                         lambda: self._delete_database_user(cluster, username, x509))
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
@@ -227,7 +232,8 @@ class FakeGateway:
             tell("users")
             users.append(DiscoveredUser(id=member.user_id, username=member.username, status=member.status,
                                         org_roles=frozenset(member.org_roles),
-                                        project_roles={g: frozenset(r) for g, r in member.projects.items() if r}))
+                                        project_roles={g: frozenset(r) for g, r in member.projects.items() if r},
+                                        team_ids=frozenset(t for t in member.teams if t in self.atlas.teams)))
         teams: tuple[DiscoveredTeam, ...] = ()
         if DiscoveryType.TEAMS in types:
             teams = tuple(DiscoveredTeam(id=t.id, name=t.name, project_roles={
@@ -378,7 +384,7 @@ class FakeGateway:
 
     # --- temporary database users --------------------------------------------------------------------------
 
-    def _create_database_user(self, cluster: ResourceRef, username: str, password: str,
+    def _create_database_user(self, cluster: ResourceRef, username: str, password: str | None,
                               roles: tuple[DatabaseRole, ...], delete_after: datetime, description: str) -> None:
         group_id, name = split_cluster_id(cluster.atlas_id)
         operation = "createGroupDatabaseUser"
@@ -386,32 +392,51 @@ class FakeGateway:
         users = self.atlas.database_users[group_id]
         if name not in project.clusters:
             raise bad_request(operation, f"Scope names cluster {name}, which does not exist in group {group_id}.")
-        if username not in users and len(password) < 8:  # a taken name is updated, password and all
+        if username not in users and password is not None and len(password) < 8:  # a taken name is updated
             raise bad_request(operation, "A SCRAM database user needs a password of at least 8 characters.")
+        if username in users and users[username].x509 != (password is None):  # the update names the other database
+            raise not_found(operation, "USERNAME_NOT_FOUND", f"No user with username {username} exists.")
         if username not in users and len(users) >= DATABASE_USERS_PER_PROJECT:
             raise bad_request(operation, f"Group {group_id} already has {DATABASE_USERS_PER_PROJECT} database users.",
                               "MAX_DATABASE_USERS_EXCEEDED")
         users[username] = DatabaseUser(username=username, cluster=name, roles=self._roles(roles, operation, group_id),
                                        delete_after=self._delete_after(delete_after, operation),
-                                       description=description[:100])
+                                       description=description[:100], x509=password is None,
+                                       certificates=users[username].certificates if username in users else 0)
+
+    def _create_user_certificate(self, cluster: ResourceRef, username: str, months: int) -> str:
+        group_id, _ = split_cluster_id(cluster.atlas_id)
+        operation = "createGroupDatabaseUserCert"
+        self.atlas.project(group_id, operation)
+        if not 1 <= months <= 24:
+            raise bad_request(operation, f"Invalid attribute monthsUntilExpiration {months}: must be 1 to 24.")
+        user = self.atlas.database_users[group_id].get(username)
+        if user is None:
+            raise not_found(operation, "USERNAME_NOT_FOUND", f"No user with username {username} exists.")
+        if not user.x509:
+            raise bad_request(operation, f"The user {username} is not an Atlas-managed X.509 user.", "NOT_X509_USER")
+        user.certificates += 1
+        body = secrets.token_urlsafe(48)
+        return (f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+                f"-----BEGIN PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END PRIVATE KEY-----\n")
 
     def _extend_database_user(self, cluster: ResourceRef, username: str, roles: tuple[DatabaseRole, ...],
-                              delete_after: datetime) -> None:
+                              delete_after: datetime, x509: bool) -> None:
         group_id, name = split_cluster_id(cluster.atlas_id)
         operation = "updateGroupDatabaseUser"
         project = self.atlas.project(group_id, operation)
         user = self.atlas.database_users[group_id].get(username)
-        if user is None:
+        if user is None or user.x509 != x509:  # looked for on the other database
             raise not_found(operation, "USERNAME_NOT_FOUND", f"No user with username {username} exists.")
         if name not in project.clusters:
             raise bad_request(operation, f"Scope names cluster {name}, which does not exist in group {group_id}.")
         user.roles = self._roles(roles, operation, group_id)
         user.delete_after = self._delete_after(delete_after, operation)
 
-    def _delete_database_user(self, cluster: ResourceRef, username: str) -> bool:
+    def _delete_database_user(self, cluster: ResourceRef, username: str, x509: bool) -> bool:
         group_id, _ = split_cluster_id(cluster.atlas_id)
         users = self.atlas.database_users.get(group_id, {})
-        if username not in users:
+        if username not in users or users[username].x509 != x509:  # on the other database: Atlas answers 404
             return True
         del users[username]
         return False

@@ -43,7 +43,8 @@ class MemoryInventory:
                     for p in inventory.projects for c in p.clusters}
         users = {(integration, u.id): {
             "atlas_id": u.id, "username": u.username, "status": u.status, "org_roles": tuple(sorted(u.org_roles)),
-            "project_roles": tuple((g, tuple(sorted(r))) for g, r in u.project_roles.items())}
+            "project_roles": tuple((g, tuple(sorted(r))) for g, r in u.project_roles.items()),
+            "team_ids": tuple(sorted(u.team_ids))}
             for u in inventory.users}
         self._sync(t.orgs, "org", integration, orgs)
         new_projects, gone_projects = self._sync(t.projects, "project", integration, projects)
@@ -135,7 +136,8 @@ class MemoryInventory:
         rows = sorted((u for u in self._tx.tables.users.values() if u.integration == integration and u.present),
                       key=lambda u: (u.username, u.id))
         return [InventoryUser(integration=u.integration, atlas_id=u.atlas_id, username=u.username, status=u.status,
-                              org_roles=u.org_roles, project_roles=dict(u.project_roles), present=u.present)
+                              org_roles=u.org_roles, project_roles=dict(u.project_roles), present=u.present,
+                              team_ids=u.team_ids or ())
                 for u in rows]
 
     def counts(self, *, integration: str) -> dict[str, int]:

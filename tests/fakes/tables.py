@@ -83,6 +83,7 @@ class UserRow:
     org_roles: tuple[str, ...]
     project_roles: tuple[tuple[str, tuple[str, ...]], ...]
     present: bool = True
+    team_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

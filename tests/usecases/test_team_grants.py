@@ -10,7 +10,7 @@ import pytest
 
 from access.errors import RequestRefused
 from access.model import TEAM_MEMBER, GrantStatus, ResourceKind
-from tests.usecases.world import ANN, BOB, CYD, DAN, ORG_ID, PAYMENTS, SEARCH, World, flow, integration
+from tests.usecases.world import ANN, BOB, CYD, DAN, ORG_ID, PAYMENTS, SEARCH, World, flow, integration, person
 
 G = GrantStatus
 H = timedelta(hours=1)
@@ -103,3 +103,49 @@ def test_without_owner_tags_the_integration_owners_decide(teams: World) -> None:
     request = teams.submit(resource=teams.team, roles=(TEAM_MEMBER,))
     assert request.approvers and not {BOB, CYD} & set(request.approvers)  # @atlas-admins, not payments-oncall
     assert request.approver_group is None
+
+
+# --- reconciliation: team memberships nobody granted ----------------------------------------------------------------
+
+
+def put_in_team(world: World, email: str, team_id: str) -> None:
+    member = world.atlas.member(ORG_ID, email)
+    assert member is not None
+    member.teams.add(team_id)
+
+
+def test_reconciliation_reports_a_team_membership_nobody_granted_once(teams: World) -> None:
+    put_in_team(teams, ANN.email, teams.team)  # added by hand in Atlas, no request behind it
+    viewers = next(t for t, v in teams.atlas.teams.items() if v.name == "viewers")
+    put_in_team(teams, "dan@example.com", viewers)  # a team no flow offers: none of the bot's business
+    teams.sync.run("prod")
+    report = teams.reconciler.run("prod")
+    assert [(d.username, d.role, d.resource.kind, d.resource.name) for d in report.unmanaged] == [
+        (ANN.email, TEAM_MEMBER, ResourceKind.TEAM, "dbas")]
+    [event] = teams.audit("unmanaged_role")
+    assert event.detail["resource_id"] == teams.team and event.detail["removed"] is False
+    assert teams.atlas.in_team(teams.team, ANN.email)  # reported, not removed: the integration does not say so
+    assert any(f"{ANN.email}: member of team dbas" in a.text for a in teams.notifier.alerts())
+    teams.sync.run("prod")
+    assert teams.reconciler.run("prod").unmanaged == ()  # once
+
+
+def test_members_by_grant_or_from_before_are_not_reported(teams: World) -> None:
+    put_in_team(teams, "dan@example.com", teams.team)
+    baseline = teams.approved(who=person(DAN), resource=teams.team, roles=(TEAM_MEMBER,), duration=H, by=BOB)
+    assert baseline.baseline_roles == (TEAM_MEMBER,)
+    teams.approved(resource=teams.team, roles=(TEAM_MEMBER,), duration=2 * H, by=DAN)  # ann, live
+    teams.sync.run("prod")
+    assert teams.reconciler.run("prod").unmanaged == ()
+    teams.expire(H)  # dan's grant ends; he stays in the team, his baseline
+    teams.sync.run("prod")
+    assert teams.reconciler.run("prod").unmanaged == ()
+
+
+def test_when_the_integration_says_so_the_membership_is_removed(teams: World) -> None:
+    teams.set_integration(discovery=["organizations", "projects", "teams"], remove_unmanaged_roles=True)
+    put_in_team(teams, ANN.email, teams.team)
+    teams.sync.run("prod")
+    report = teams.reconciler.run("prod")
+    assert [d.resource.atlas_id for d in report.removed] == [teams.team]
+    assert not teams.atlas.in_team(teams.team, ANN.email) and teams.atlas.status(ORG_ID, ANN.email) is not None

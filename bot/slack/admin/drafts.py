@@ -72,6 +72,7 @@ class FlowDraft:
     break_glass: bool = False
     network_access: str = "none"  # or "requester_ip" (cluster flows: the requester's IP on the access list)
     network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
+    auth: str = "password"  # or "x509" (cluster flows: an Atlas-managed X.509 user and its certificate)
     enabled: bool = True
 
 
@@ -124,6 +125,7 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         approval_steps="\n".join(f"{s.approvers if isinstance(s.approvers, str) else ', '.join(s.approvers)}: "
                                  f"{s.required}" for s in spec.approval_steps or ()),
         network_access=spec.network_access or "none", network_max_prefix=str(spec.network_max_prefix),
+        auth=spec.auth,
     )  # fmt: skip
 
 
@@ -211,6 +213,7 @@ def flow_from_state(view: dict[str, Any]) -> FlowDraft:
         approval_reason=state.one(ids.F_APPROVAL_REASON) or "optional", approval_steps=state.text(ids.F_STEPS),
         break_glass=bool(state.picked(ids.F_BREAK_GLASS)), enabled=bool(state.picked(ids.F_ENABLED)),
         network_access=state.one(ids.F_NETWORK) or "none", network_max_prefix=state.text(ids.F_NETWORK_PREFIX),
+        auth=state.one(ids.F_AUTH) or "password",
     )  # fmt: skip
 
 

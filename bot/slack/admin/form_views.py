@@ -42,6 +42,8 @@ JUSTIFICATIONS = {"required": "Required", "optional": "Optional"}
 APPROVAL_REASONS = {"optional": "Optional", "required": "Required with every approval"}
 NETWORK = {"none": "None: the project's IP access list is left as it is",
            "requester_ip": "The requester's IP address, on the access list until the grant ends"}
+AUTH = {"password": "A password (SCRAM)",
+        "x509": "An X.509 certificate made by Atlas (for the grant's length, rounded up to months)"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
 
 
@@ -255,6 +257,10 @@ def _network(draft: FlowDraft) -> list[Block]:
                  "at the grant's expiry, the bot at revocation."),
         _text_input(ids.F_NETWORK_PREFIX, "Widest block a requester may give", draft.network_max_prefix,
                     optional=True, max_length=3, hint="An IPv4 prefix length from 16 to 32 (24: at most a /24)."),
+        InputBlock(block_id=ids.F_AUTH, label="Database sign-in (cluster flows)", element=RadioButtonsElement(
+            action_id=ids.F_AUTH, options=_options(AUTH),
+            initial_option=(_chosen(_options(AUTH), [draft.auth]) or _options(AUTH))[0]),
+            hint="How the temporary database user signs in; shown once to the requester either way."),
     ]  # fmt: skip
 
 

@@ -48,6 +48,7 @@ FLOW_BLOCKS = {
     "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
     "approval_reason": ids.F_APPROVAL_REASON, "approval_steps": ids.F_STEPS,
     "break_glass": ids.F_BREAK_GLASS, "network_access": ids.F_NETWORK, "network_max_prefix": ids.F_NETWORK_PREFIX,
+    "auth": ids.F_AUTH,
 }  # fmt: skip
 FRIENDLY = {
     ids.I_NAME: "Use 1 to 64 letters, digits, - and _ (no spaces).",
@@ -61,6 +62,7 @@ FRIENDLY = {
     ids.F_NETWORK_PREFIX: "A prefix length from 16 to 32, e.g. 24 for at most a /24 (256 addresses).",
 }
 NETWORK_CHOICES = ("none", "requester_ip")
+AUTH_CHOICES = ("password", "x509")
 RESOURCE_OWNER_RULE = ("A resource owner needs at least one integration owner: they decide when a project has no "
                        "owner tag.")
 
@@ -271,6 +273,7 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
     if "break_glass" in AccessFlowSpec.model_fields:
         data["break_glass"] = draft.break_glass
     data |= _network(draft, errors)
+    data |= _auth(draft, errors)
     if stored is not None and draft.editing:
         data = stored.model_dump(mode="json") | data
     try:
@@ -315,6 +318,17 @@ def _network(draft: FlowDraft, errors: dict[str, str]) -> dict[str, Any]:
         errors[ids.F_NETWORK] = ("The requester's IP address goes on a project's IP access list for a database "
                                  "user: pick Clusters as the only resource type.")
     return data
+
+
+def _auth(draft: FlowDraft, errors: dict[str, str]) -> dict[str, Any]:
+    """auth from the modal: password, or x509 for a flow of clusters only."""
+    if draft.auth not in AUTH_CHOICES:  # only a forged payload sends another value
+        errors[ids.F_AUTH] = "Pick a password or an X.509 certificate."
+        return {}
+    if draft.auth != "password" and list(draft.types) != [ResourceKind.CLUSTER.value]:
+        errors[ids.F_AUTH] = ("An X.509 certificate is how a temporary database user signs in: pick Clusters as "
+                              "the only resource type.")
+    return {"auth": draft.auth}
 
 
 def _tags(text: str, errors: dict[str, str]) -> dict[str, str]:
@@ -363,6 +377,8 @@ def _placed(error: ValidationError, blocks: Mapping[str, str], *, secret_block: 
         block = blocks.get(loc[0] if loc else "", next(iter(blocks.values())))
         if not loc and "network_access" in str(item["msg"]) and "network_access" in blocks:  # the model's rule
             block = blocks["network_access"]
+        if not loc and "auth: x509" in str(item["msg"]) and "auth" in blocks:
+            block = blocks["auth"]
         if loc[:1] == ["credentials"] and secret_block and any(p in _SECRET_FIELD.values() for p in loc):
             block = secret_block
         words = _words(block, item["type"], str(item["msg"]))
