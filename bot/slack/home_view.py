@@ -65,7 +65,8 @@ def _section(title: str, items: tuple[Any, ...], render: Any, *, empty: str) -> 
 
 
 def _grant_blocks(grant: Grant, now: datetime) -> list[Block]:
-    text = f"{words.roles_words(grant.roles)} on {words.resource_words(grant)}\n{words.grant_words(grant)}"
+    text = (f"{words.roles_words(grant.roles)} on {words.resource_words(grant)}{words.sign_in_words(grant)}\n"
+            f"{words.grant_words(grant)}")
     if grant.status is GrantStatus.ACTIVE and grant.expires_at is not None:
         text += f" · {time_left(grant.expires_at, now)} left"
     blocks: list[Block] = [SectionBlock(block_id=f"grant-{grant.id}", text=MarkdownTextObject(

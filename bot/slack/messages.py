@@ -92,6 +92,15 @@ def resource_words(request: AccessRequest | Grant) -> str:
     return f"{request.resource_kind.value} *{mrkdwn.line(request.resource_name)}*"
 
 
+def sign_in_words(grant: Grant) -> str:
+    """How a database grant is used, for the App Home: its sign-in and the network path it opened ("" for others)."""
+    if grant.resource_kind is not ResourceKind.CLUSTER:
+        return ""
+    how = "X.509 certificate" if grant.database_auth == "x509" else "password"
+    where = f" · from {mrkdwn.code(grant.network_entry)}" if grant.network_entry else ""
+    return f" · {how}{where}"
+
+
 # --- states ------------------------------------------------------------------------------------------------
 
 
