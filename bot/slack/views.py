@@ -310,6 +310,50 @@ def approval_message(
     return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks]}
 
 
+def group_approval_message(
+    items: list[tuple[AccessRequest, Grant | None]], *, group_mention: str | None = None
+) -> dict[str, Any]:
+    """The approval message of one owner group's items of a request of several resources: what is asked, then each
+    item with its own state and buttons (Approve, Approve for…, Deny), rendered from the stored items."""
+    first = items[0][0]
+    ends = f", all ending {words.when(first.ends_at)}" if first.ends_at is not None else ""
+    start = f", starting {words.when(first.starts_at)}" if first.starts_at is not None else ""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(
+            f"{words.asker_words(first)} asks for access to several resources in one request "
+            f"({words.duration_words(first.duration_seconds)}{start}{ends}). {_approvers(first, group_mention)}: "
+            f"{'these are yours to decide' if len(items) > 1 else 'this one is yours to decide'}, each on its own.",
+            SECTION_TEXT))),
+    ]
+    if first.justification:
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=clip("*Justification*\n" + mrkdwn.quote(first.justification), SECTION_TEXT))))
+    for index, (request, grant) in enumerate(items, start=1):
+        state = words.status_words(request, grant)
+        lines = [f"*{index}. {words.roles_words(request.roles)} on {words.resource_words(request)}* "
+                 f"({mrkdwn.line(request.integration)}, flow {mrkdwn.line(request.flow)}) — request #{request.id}",
+                 f"*Status:* {state} · *Approvals:* {_approvals(request)}"]
+        if (steps := words.steps_words(request)) is not None:
+            lines.append(steps)
+        if request.status is not RequestStatus.PENDING and (decision := words.decision_words(request)):
+            lines.append(decision)
+        blocks.append(SectionBlock(block_id=f"item-{request.id}",
+                                   text=MarkdownTextObject(text=clip("\n".join(lines), SECTION_TEXT))))
+        if request.status is RequestStatus.PENDING:
+            blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
+                ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+                ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
+                ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
+            ]))  # fmt: skip
+        blocks += revoke_actions(grant)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+        f"One request of several resources · {len(items)} item(s) here · asked {words.when(first.created_at)} · "
+        "each item is granted as soon as it is approved", SECTION_TEXT))]))
+    text = (f"Access request from {words.asker_words(first)}: "
+            + "; ".join(f"#{r.id} {mrkdwn.line(r.resource_name)} — {words.status_words(r, g)}" for r, g in items))
+    return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks[:50]]}
+
+
 def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
     return [
         f"*Resource*\n{words.resource_words(request)} ({mrkdwn.line(request.integration)})",
