@@ -488,11 +488,13 @@ def check_bundles(flows: list[AccessFlowSpec], where: Mapping[str, str] | None =
                 naming = [f for f in same if any(_bundle_names_match(p, item.resource) for p in f.resources.names)]
                 field = f"{place}.bundles[{i}].items[{j}].resource"
                 if not naming:
-                    problems.append(f"{field}: '{shown(item.resource)}' is outside every access flow of integration "
+                    problems.append(f"{field}: the bundle '{bundle.name}' of flow '{flow.name}' names "
+                                    f"'{shown(item.resource)}', which is outside every access flow of integration "
                                     f"'{flow.integration}' (no flow's resources.names matches it)")
                 elif not any(set(item.roles) <= set(f.roles) for f in naming):
-                    problems.append(f"{field}: no access flow of integration '{flow.integration}' offers "
-                                    f"{', '.join(shown(r) for r in item.roles)} on '{shown(item.resource)}'")
+                    problems.append(f"{field}: the bundle '{bundle.name}' of flow '{flow.name}' asks for "
+                                    f"{', '.join(shown(r) for r in item.roles)} on '{shown(item.resource)}', which no "
+                                    f"access flow of integration '{flow.integration}' offers there")
     return problems
 
 

@@ -138,6 +138,38 @@ class AccessService:
             or self._is_admin(requester.user_id),
         )
 
+    def bundles(self, *, requester: Requester) -> list[tuple[str, str]]:
+        """The bundles the request modal offers `requester`: (flow name, bundle name) of the enabled flows they may
+        ask through, by flow then bundle."""
+        with self._store.unit_of_work() as uow:
+            flows = [f for f in uow.flows.list(enabled_only=True)
+                     if f.bundles and policy.may_request_somewhere(f, requester, self._directory)]
+        return [(f.name, bundle.name) for f in flows for bundle in f.bundles]
+
+    def bundle_items(self, *, requester: Requester, flow: str, bundle: str) -> list[several.ItemAsked]:
+        """A bundle's items as inventory resources (their ids) with their roles, for the modal to fill in; each is
+        still checked at submission as any item is. RequestRefused when the bundle is gone or names a resource
+        the inventory does not hold (or that no flow lets the person ask for)."""
+        with self._store.unit_of_work() as uow:
+            spec = uow.flows.get(flow)
+            found = next((b for b in spec.bundles if b.name == bundle), None) if spec is not None else None
+            if spec is None or found is None or not spec.enabled \
+                    or not policy.may_request_somewhere(spec, requester, self._directory):
+                raise RequestRefused("That bundle is not offered (any more): pick the resources one by one.")
+            flows = uow.flows.list(enabled_only=True)
+            items = []
+            for item in found.items:
+                named = [r for r in uow.inventory.resources(integration=spec.integration, query=item.resource,
+                                                            limit=100) if r.name == item.resource]
+                usable = [r for r in named if policy.flows_for(flows=flows, requester=requester, resource=r,
+                                                                directory=self._directory)]
+                if not usable:
+                    raise RequestRefused(f"The bundle {bundle} names {item.resource}, which is not in the inventory "
+                                         "or not yours to ask for: pick the resources one by one, or ask an admin.")
+                items.append(several.ItemAsked(integration=spec.integration, resource_id=usable[0].atlas_id,
+                                               roles=tuple(item.roles)))
+        return items
+
     def _on_call_outlook(self, spec: IntegrationSpec, flows: list[AccessFlowSpec], requester: Requester
                          ) -> tuple[OnCallNote | None, timedelta | None]:
         """For the modal: whether the requester is on call for the first flow here that approves on-call people."""

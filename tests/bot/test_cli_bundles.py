@@ -37,9 +37,11 @@ def test_a_bundle_is_applied_and_shown(env: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize(("bundle", "names", "said"), [
     ({"name": "b", "items": [{"resource": "vault", "roles": ["GROUP_READ_ONLY"]}]}, ["payments", "search"],
-     "access_flows[0].bundles[0].items[0].resource: 'vault' is outside every access flow of integration 'prod'"),
+     "access_flows[0].bundles[0].items[0].resource: the bundle 'b' of flow 'prod-projects' names 'vault', which "
+     "is outside every access flow of integration 'prod'"),
     ({"name": "b", "items": [{"resource": "payments", "roles": ["GROUP_OWNER"]}]}, None,
-     "access_flows[0].bundles[0].items[0].resource: no access flow of integration 'prod' offers GROUP_OWNER"),
+     "access_flows[0].bundles[0].items[0].resource: the bundle 'b' of flow 'prod-projects' asks for GROUP_OWNER on "
+     "'payments', which no access flow of integration 'prod' offers there"),
     ({"name": "b", "items": [{"resource": "payments", "roles": ["GROUP_READ_ONLY"]}] * 2}, None,
      "names a resource twice"),
     ({"name": "b", "items": [{"resource": f"p{i}", "roles": ["GROUP_READ_ONLY"]} for i in range(11)]}, None,
@@ -66,4 +68,4 @@ def test_a_bundle_is_checked_against_the_flows_already_stored(env: Path, capsys:
     assert run(capsys, "config", "apply", str(write(env, with_bundle(BUNDLE))))[0] == 0
     narrowed = with_bundle(BUNDLE, names=["payments"])
     code, _, err = run(capsys, "config", "apply", str(write(env, narrowed)))
-    assert code == 2 and "'search' is outside every access flow" in err
+    assert code == 2 and "'search', which is outside every access flow" in err
