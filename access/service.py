@@ -544,8 +544,10 @@ class AccessService:
             # scheduled start).
             self.worker.run_due()
             self._refresh(saved, spec, event="approved", unless_granted=True)
+            self._group_summary(saved, spec)
             return saved
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
+        self._group_summary(saved, spec)
         return saved
 
     def check_approval(self, *, request_id: int, duration: timedelta | None, reason: str) -> None:
@@ -595,6 +597,7 @@ class AccessService:
             self._audit(uow, saved, user_id, "denied", reason=text, via=current.via.get(user_id))
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="denied")
+        self._group_summary(saved, spec)
         return saved
 
     def cancel(self, *, request_id: int, user_id: str) -> AccessRequest:
@@ -606,6 +609,7 @@ class AccessService:
             self._audit(uow, saved, user_id, "cancelled")
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="cancelled")
+        self._group_summary(saved, spec)
         return saved
 
     # --- helpers --------------------------------------------------------------------------------------
@@ -760,6 +764,22 @@ class AccessService:
             grant = uow.grants.for_request(first.id or 0)
         self._safely(lambda: self._notifier.tell_requester(
             request=first, grant=grant, event="requested", integration=specs[first.integration]))
+
+    def _group_summary(self, request: AccessRequest, spec: IntegrationSpec) -> None:
+        """An item of a request of several resources was decided: once none is left waiting, the requester gets one
+        DM naming every item's outcome. Sent by the item decided last (by decision time), so two items decided a
+        moment apart still make one summary."""
+        if request.group_id is None or request.status is RequestStatus.PENDING:
+            return
+        with self._store.unit_of_work() as uow:
+            items = uow.requests.in_group(request.group_id)
+        if any(r.status is RequestStatus.PENDING for r in items):
+            return
+        mine = request.decided_at or request.updated_at
+        if any((r.decided_at or r.updated_at) > mine for r in items):
+            return  # a later decision closed the group: it sends the summary
+        self._safely(lambda: self._notifier.tell_requester(request=request, grant=None, event="group_decided",
+                                                           integration=spec))
 
     def _refresh(self, request: AccessRequest, spec: IntegrationSpec, *, event: str | None,
                  unless_granted: bool = False) -> None:

@@ -226,6 +226,19 @@ def group_requested_text(items: list[tuple[AccessRequest, Grant | None]]) -> str
             f"granted as soon as it is approved, and I'll tell you how each goes.{end}\n" + "\n".join(lines))
 
 
+def group_decided_text(items: list[tuple[AccessRequest, Grant | None]]) -> str:
+    """The DM once every item of a request of several resources is decided: each item's outcome."""
+    lines = []
+    for request, grant in items:
+        why = f": “{mrkdwn.line(request.deny_reason)}”" if request.status is RequestStatus.DENIED and \
+            request.deny_reason else ""
+        lines.append(f"• #{request.id} {roles_words(request.roles)} on {resource_words(request)} — "
+                     f"{status_words(request, grant)}{why}")
+    granted = sum(1 for r, _ in items if r.status is RequestStatus.APPROVED)
+    return (f"Every item of your request of several resources is decided: {granted} of {len(items)} approved.\n"
+            + "\n".join(lines))
+
+
 DELEGATE_EVENTS = ("requested", "approved", "denied", "granted", "invited", "grant_failed", "expired")
 
 

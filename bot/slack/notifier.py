@@ -164,10 +164,11 @@ class SlackNotifier:
         self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec,
         kept_by_other_grants: tuple[str, ...] = (),
     ) -> None:
-        if request.group_id is not None and event == "requested":  # one DM naming every item of the request
+        if request.group_id is not None and event in ("requested", "group_decided"):  # one DM naming every item
             with self._store.unit_of_work() as uow:
                 group = [(r, uow.grants.for_request(r.id or 0)) for r in uow.requests.in_group(request.group_id)]
-            text = words.group_requested_text(group or [(request, grant)])
+            text = words.group_requested_text(group or [(request, grant)]) if event == "requested" \
+                else words.group_decided_text(group or [(request, grant)])
         else:
             text = words.requester_text(request=request, grant=grant, event=event, integration=integration,
                                         kept_by_other_grants=kept_by_other_grants)

@@ -5,6 +5,7 @@ flow's bundle fills the modal in; a bundle or a list over the limit is refused i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from access.config import AccessFlowSpec
 from access.model import GrantStatus, RequestStatus
+from bot.slack_sim import payloads
 from tests.e2e.harness import ANN, BOB, CHANNEL, DAN, DATA_READ, JUSTIFICATION, READ, Harness, blocks_text, wait
 
 
@@ -90,6 +92,9 @@ def test_two_owner_groups_two_messages_one_approves_the_other_denies_all_end_tog
                      for t in world.dm_texts(ANN)))
     assert world.project_roles("search", ANN) == set()
     assert world.get(payments.id or 0)[1].status is GrantStatus.ACTIVE  # type: ignore[union-attr]
+    # with every item decided, one DM names each item's outcome
+    summary = wait(lambda: next((t for t in world.dm_texts(ANN) if "Every item" in t), None))
+    assert "1 of 2 approved" in summary and "search is not needed" in summary
 
     # and the granted item ends at the common end: the hour counted from the ask, not from bob's click
     world.expire(timedelta(minutes=40))
@@ -135,3 +140,22 @@ def test_an_item_no_flow_allows_is_refused_in_the_modal_and_nothing_is_stored(wo
     assert answer.json()["errors"] == {"roles@1": "project ledger: Pick at least one role."}
     assert world.row_count("access_request") == before
     assert not [m for m in world.sim.messages(CHANNEL) if "several resources" in blocks_text(m)]
+
+
+def test_more_than_ten_resources_is_refused_on_the_server_and_nothing_is_stored(world: Harness) -> None:
+    # the picker stops at 9 more, but a crafted submission may list any number: the server counts them
+    form = add_more(world, ANN, world.pick(ANN, world.open_modal(ANN), "payments"), "search")
+    meta = json.loads(form["private_metadata"])
+    extra = meta["items"][0]
+    crafted = {**form, "private_metadata": json.dumps({**meta, "items": [extra] * 10})}
+    values = payloads.state_values_for(form, {"roles": [READ], "roles@1": [READ], "duration": "1h",
+                                              "duration_custom": None, "justification": JUSTIFICATION})
+    option = values["more_resources"]["more_resources"]["selected_options"][0]
+    values["more_resources"]["more_resources"]["selected_options"] = [option] * 10
+    for index in range(2, 11):
+        values[f"roles@{index}"] = {f"roles@{index}": {"type": "multi_static_select",
+                                                       "selected_options": [{"value": READ}]}}
+    before = world.row_count("access_request")
+    answer = world.slack.view_submission(ANN, crafted, values)
+    assert "at most 10 resources" in answer.json()["errors"]["more_resources"]
+    assert world.row_count("access_request") == before

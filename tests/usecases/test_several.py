@@ -66,6 +66,7 @@ def test_a_denial_is_per_item(world: World) -> None:
     assert world.request(search.id or 0).status is RequestStatus.DENIED
     assert world.grant_of(payments.id or 0).status is GrantStatus.ACTIVE
     assert "denied" in world.notifier.told(search.id)
+    assert world.notifier.told().count("group_decided") == 1  # once every item is decided, one summary
 
 
 def test_an_item_approved_after_the_common_end_is_refused(world: World) -> None:

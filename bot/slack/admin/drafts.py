@@ -73,6 +73,7 @@ class FlowDraft:
     network_access: str = "none"  # or "requester_ip" (cluster flows: the requester's IP on the access list)
     network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
     enabled: bool = True
+    bundles: str = ""  # the flow's bundles, shown read-only (they are written in YAML and applied with config apply)
 
 
 # --- from stored specs -----------------------------------------------------------------------------------------
@@ -124,6 +125,8 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
         approval_steps="\n".join(f"{s.approvers if isinstance(s.approvers, str) else ', '.join(s.approvers)}: "
                                  f"{s.required}" for s in spec.approval_steps or ()),
         network_access=spec.network_access or "none", network_max_prefix=str(spec.network_max_prefix),
+        bundles="\n".join(f"{b.name}: " + "; ".join(f"{i.resource} ({', '.join(i.roles)})" for i in b.items)
+                          for b in spec.bundles),
     )  # fmt: skip
 
 
