@@ -24,7 +24,7 @@ from access import break_glass, lifecycle, on_call, once_only, policy, selfservi
 from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
-from access.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
+from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
 from access.model import GrantStatus, OnCallNote, RequestStatus, utc_iso
 from access.policy import Approvers, Requester
 from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, OnCall, Store, UnitOfWork
@@ -549,6 +549,24 @@ class AccessService:
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
         self._group_summary(saved, spec)
         return saved
+
+    def approve_all(self, *, request_id: int, user_id: str) -> list[tuple[AccessRequest, AccessError | None]]:
+        """"Approve all" on an owner group's approval message of a request of several resources: `approve` for each
+        item of that message still waiting, each on its own (one refused, say for a reason its flow requires, leaves
+        the others approved). Each item with what became of it: the error that refused it, or None."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            items = several.of_part(uow.requests.in_group(request.group_id), request.group_part) \
+                if request.group_id is not None else [request]
+        outcomes: list[tuple[AccessRequest, AccessError | None]] = []
+        for item in items:
+            if item.status is not RequestStatus.PENDING:
+                continue
+            try:
+                outcomes.append((self.approve(request_id=item.id or 0, user_id=user_id), None))
+            except AccessError as error:
+                outcomes.append((item, error))
+        return outcomes
 
     def check_approval(self, *, request_id: int, duration: timedelta | None, reason: str) -> None:
         """FieldErrors when "Approve for…" with these terms would be refused (the modal shows them before its

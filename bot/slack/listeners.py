@@ -49,6 +49,7 @@ def register(app: App, *, service: AccessService, directory: SlackDirectory, aft
     app.action(v.BUNDLE)(listeners.resource_picked)
     app.view(v.REQUEST_CALLBACK)(listeners.submit_request)
     app.action(v.APPROVE)(listeners.approve)
+    app.action(v.APPROVE_ALL)(listeners.approve_all)
     app.action(v.APPROVE_FOR)(listeners.approve_for)
     app.view(v.APPROVE_FOR_CALLBACK)(listeners.submit_approve_for)
     app.action(v.DENY)(listeners.deny)
@@ -309,6 +310,30 @@ class RequestListeners:
         except Exception:  # the database away, say: nothing was decided, and the clicker hears so
             log.exception("approving request %s failed", request_id)
             self._tell_clicker(client, body, words.TRY_AGAIN)
+
+    def approve_all(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        self._later(lambda: self._approve_all(body, client, team_of(context)))
+
+    def _approve_all(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
+        """Every waiting item of the message, each approved on its own; the clicker hears which were refused."""
+        user_id, request_id = p.user_of(body), p.request_id_of(body)
+        if p.is_foreign(body, our_team) or request_id is None:
+            self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
+            return
+        try:
+            outcomes = self._service.approve_all(request_id=request_id, user_id=user_id)
+        except AccessError as error:
+            self._tell_clicker(client, body, words.error_text(error))
+            return
+        except Exception:
+            log.exception("approving the items of request %s failed", request_id)
+            self._tell_clicker(client, body, words.TRY_AGAIN)
+            return
+        refused = [f"#{item.id} {mrkdwn.line(item.resource_name)}: {words.error_text(error)}"
+                   for item, error in outcomes if error is not None]
+        if refused:
+            self._tell_clicker(client, body, "Not approved:\n" + "\n".join(refused))
 
     def approve_for(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """"Approve for…": a modal (for someone who may decide the request now) with a duration and a reason."""

@@ -55,6 +55,7 @@ NETWORK = "network"  # the requester's IP address or CIDR block (a flow with net
 MORE = "more_resources"  # several resources in one request: the other resources, each with its roles below
 BUNDLE = "bundle"  # a flow's bundle: picking one fills in its resources and roles
 APPROVE, DENY = "approve", "deny"
+APPROVE_ALL = "approve_all"  # a request of several resources: approve every waiting item of the message
 APPROVE_FOR, APPROVE_FOR_CALLBACK = "approve_for", "approve_for_terms"  # "Approve for…" and its modal
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
@@ -391,6 +392,11 @@ def group_approval_message(
                 ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
             ]))  # fmt: skip
         blocks += revoke_actions(grant)
+    waiting = [r for r, _ in items if r.status is RequestStatus.PENDING]
+    if len(waiting) > 1:
+        blocks.append(ActionsBlock(block_id="decide-all", elements=[ButtonElement(
+            text=f"Approve all {len(waiting)} waiting", action_id=APPROVE_ALL, value=str(waiting[0].id),
+            style="primary")]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
         f"One request of several resources · {len(items)} item(s) here · asked {words.when(first.created_at)} · "
         "each item is granted as soon as it is approved", SECTION_TEXT))]))

@@ -159,3 +159,19 @@ def test_more_than_ten_resources_is_refused_on_the_server_and_nothing_is_stored(
     answer = world.slack.view_submission(ANN, crafted, values)
     assert "at most 10 resources" in answer.json()["errors"]["more_resources"]
     assert world.row_count("access_request") == before
+
+
+def test_one_owner_group_one_message_and_approve_all(world: Harness) -> None:
+    # payments and vault are both owned by @payments-oncall: one approval message lists both
+    form = add_more(world, ANN, world.pick(ANN, world.open_modal(ANN), "payments"), "vault")
+    answer = world.slack.submit(ANN, form, {"roles": [READ], "roles@1": [READ], "duration": "1h",
+                                            "duration_custom": None, "justification": JUSTIFICATION})
+    assert answer.status_code == 200 and not answer.content, answer.text
+    payments, vault = wait(lambda: (lambda items: items if all(r.message_ts for r in items) else None)(
+        group_of(world, ANN)))
+    assert payments.message_ts == vault.message_ts
+    assert "Approve all 2 waiting" in str(world.message(payments)["blocks"])
+    assert world.click(BOB, "approve_all", payments).status_code == 200
+    world.wait_grant(payments, GrantStatus.ACTIVE)
+    world.wait_grant(vault, GrantStatus.ACTIVE)
+    assert READ in world.project_roles("vault", ANN)

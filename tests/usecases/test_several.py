@@ -158,3 +158,17 @@ def test_nobody_else_to_approve_one_item_refuses_the_whole_request(world: World)
     with pytest.raises(RequestRefused, match="project search: Nobody else can approve"):
         ask(world, BOTH, who=person(DAN))
     assert world.requests() == []
+
+
+def test_items_of_one_owner_group_share_a_message_and_approve_all_approves_each() -> None:
+    world = World(flows=[flow(), flow("clusters", resources={"types": ["cluster"]}, roles=["readAnyDatabase"],
+                                      max_duration="1d")])
+    project, cluster = ask(world, items((PAYMENTS, (READ,)), (CLUSTER, ("readAnyDatabase",))))
+    assert (project.group_part, cluster.group_part) == (0, 0)  # both owned by @payments-oncall: one message
+    assert len(world.notifier.of(Posted)) == 1
+    outcomes = world.service.approve_all(request_id=cluster.id or 0, user_id=BOB)
+    assert [(r.id, e) for r, e in outcomes] == [(project.id, None), (cluster.id, None)]
+    assert {world.request(r.id or 0).status for r in (project, cluster)} == {RequestStatus.APPROVED}
+    # the requester may not, for any item
+    assert all(isinstance(e, NotAllowed) for _, e in world.service.approve_all(request_id=project.id or 0,
+                                                                                user_id=ANN.user_id)) is True
