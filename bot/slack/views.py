@@ -476,7 +476,9 @@ def approve_for_modal(request: AccessRequest, *, reason_required: bool) -> dict[
 HELP = (
     "*atlas-access* gives you temporary, approved access to MongoDB Atlas.\n"
     "• `/atlas-access` — ask for access: pick an organization, project or cluster, the roles, how long and why. "
-    "On a cluster you get a temporary database user; its password comes by DM, once.\n"
+    "On a cluster you get a temporary database user; its password comes by DM, once. You may add more resources to "
+    "the same request (or pick a bundle): each is approved by its own owners and granted once approved, and all of "
+    "them end together.\n"
     "• `/atlas-access emergency` — the same, with “This is an emergency” ticked: where a break-glass flow allows "
     "it, access is granted at once without approval and the owners review it afterwards.\n"
     "• `/atlas-access list` — your requests and the access you hold now.\n"
