@@ -14,7 +14,21 @@ from access.model import GrantStatus, RequestStatus
 from access.policy import Requester
 from access.several import ItemAsked
 from tests.fakes.notifier import Posted
-from tests.usecases.world import ANN, BOB, CLUSTER, DAN, DATA_WRITE, PAYMENTS, READ, SEARCH, WHY, World, flow, person
+from tests.usecases.world import (
+    ANN,
+    BOB,
+    CLUSTER,
+    DAN,
+    DATA_READ,
+    DATA_WRITE,
+    PAYMENTS,
+    READ,
+    SEARCH,
+    WHY,
+    World,
+    flow,
+    person,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -172,3 +186,28 @@ def test_items_of_one_owner_group_share_a_message_and_approve_all_approves_each(
     # the requester may not, for any item
     assert all(isinstance(e, NotAllowed) for _, e in world.service.approve_all(request_id=project.id or 0,
                                                                                 user_id=ANN.user_id)) is True
+
+
+def bundled(*resources: tuple[str, list[str]]) -> World:
+    return World(flows=[flow(bundles=[{"name": "incident", "items": [{"resource": name, "roles": roles}
+                                                                      for name, roles in resources]}])])
+
+
+def test_a_bundle_becomes_items_with_the_inventory_s_ids() -> None:
+    world = bundled(("payments", [READ]), ("search", [READ, DATA_READ]))
+    assert world.service.bundles(requester=ANN) == [("prod-projects", "incident")]
+    assert world.service.bundle_items(requester=ANN, flow="prod-projects", bundle="incident") == items(
+        (PAYMENTS, (READ,)), (SEARCH, (READ, DATA_READ)))
+
+
+@pytest.mark.parametrize(("resources", "flow_name", "bundle", "said"), [
+    ([("payments", [READ]), ("ghost-project", [READ])], "prod-projects", "incident", "names ghost-project"),
+    ([("payments", [READ])], "prod-projects", "gone", "not offered"),
+    ([("payments", [READ])], "no-such-flow", "incident", "not offered"),
+])
+def test_a_bundle_the_inventory_or_the_flows_no_longer_hold_is_refused(
+    resources: list[tuple[str, list[str]]], flow_name: str, bundle: str, said: str
+) -> None:
+    world = bundled(*resources)
+    with pytest.raises(RequestRefused, match=said):
+        world.service.bundle_items(requester=ANN, flow=flow_name, bundle=bundle)
