@@ -14,6 +14,7 @@ from access.config import (
     ConfigDocument,
     IntegrationSpec,
     PendingTimeouts,
+    check_bundles,
     check_flow_against,
     format_duration,
 )
@@ -92,6 +93,12 @@ class ConfigService:
                 for line in check_flow_against(flow, known.get(flow.integration), f"access_flows[{index}]"):
                     field, message = line.split(": ", 1)
                     problems[field] = message
+            # Bundles are checked against every flow as it will be: the stored ones, with this document's over them.
+            after = {f.name: f for f in uow.flows.list()} | {f.name: f for f in document.access_flows}
+            places = {f.name: f"access_flows[{index}]" for index, f in enumerate(document.access_flows)}
+            for line in check_bundles(list(after.values()), places):
+                field, message = line.split(": ", 1)
+                problems[field] = message
             if problems:
                 raise FieldErrors(problems)
             for index, integration in enumerate(document.integrations):
@@ -118,6 +125,8 @@ class ConfigService:
         with self._store.unit_of_work() as uow:
             integration = uow.integrations.get(spec.integration)
             problems = check_flow_against(spec, integration, "flow")
+            after = {f.name: f for f in uow.flows.list()} | {spec.name: spec}
+            problems += check_bundles(list(after.values()), {spec.name: "flow"})
             if problems:
                 raise FieldErrors(dict(line.split(": ", 1) for line in problems))
             created = uow.flows.upsert(spec)
@@ -256,6 +265,8 @@ def redacted(document: ConfigDocument) -> dict[str, Any]:
             flow.pop("max_schedule_ahead", None)  # the documented default is not repeated
         else:
             flow["max_schedule_ahead"] = format_duration(spec.max_schedule_ahead)
+        if not spec.bundles:
+            flow.pop("bundles", None)  # no bundles: not repeated
         if spec.approval_steps is None:
             flow.pop("approval_steps", None)  # one approver list, as `approval` and `approvals_required` say
         if spec.pending == PendingTimeouts():

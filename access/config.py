@@ -8,6 +8,7 @@ limit added after it was stored).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -263,6 +264,33 @@ class ApprovalStep(_Strict):
                 for item in value]
 
 
+MAX_ITEMS = 10  # resources in one request (several resources, or a bundle): checked on the server
+MAX_BUNDLES = 20  # a flow's bundles
+
+
+class BundleItem(_Strict):
+    """One resource of a bundle, named as the inventory names it (`payments`, `payments/orders-db`, a team or an
+    organization's name), and the roles asked for on it."""
+
+    resource: Annotated[str, first_at_most(MAX_PATTERN), Field(min_length=1)]
+    roles: Annotated[list[Role], Field(min_length=1), at_most(MAX_ROLES, "entries")]
+
+
+class Bundle(_Strict):
+    """A named set of resources and roles that the request modal fills in at once (one request, see README)."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    items: Annotated[list[BundleItem], Field(min_length=1), at_most(MAX_ITEMS, "entries")]
+
+    @field_validator("items")
+    @classmethod
+    def _each_resource_once(cls, value: list[BundleItem]) -> list[BundleItem]:
+        names = [item.resource for item in value]
+        if len(set(names)) != len(names):
+            raise ValueError("names a resource twice: give each resource once, with all its roles")
+        return value
+
+
 class AccessFlowSpec(_Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     integration: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -295,7 +323,16 @@ class AccessFlowSpec(_Strict):
     # How a cluster flow's temporary database user signs in: SCRAM with a password (the default), or an
     # Atlas-managed X.509 certificate (`x509`: user on `$external`, certificate from createGroupDatabaseUserCert).
     auth: Literal["password", "x509"] = "password"
+    # Named sets of resources and roles the request modal offers (one request for all of them; each item is still
+    # checked against the flows as if asked alone). Every item must fall under some flow: see `check_bundles`.
+    bundles: Annotated[list[Bundle], at_most(MAX_BUNDLES, "entries")] = []
     enabled: bool = True
+
+    @field_validator("bundles")
+    @classmethod
+    def _bundle_names(cls, value: list[Bundle]) -> list[Bundle]:
+        _no_duplicates([bundle.name for bundle in value], "bundles")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -433,6 +470,36 @@ def check_flow_against(flow: AccessFlowSpec, integration: IntegrationSpec | None
             problems.append(
                 f"{where}.resources.types: integration '{integration.name}' does not discover {kind.value}s"
             )
+    return problems
+
+
+def _bundle_names_match(pattern: str, name: str) -> bool:
+    """A flow's name pattern against a bundle item's resource: as `access.policy` matches clusters, a pattern may
+    match `project/cluster` or the bare cluster name."""
+    return fnmatch.fnmatchcase(name, pattern) or ("/" in name and fnmatch.fnmatchcase(name.rpartition("/")[2], pattern))
+
+
+def check_bundles(flows: list[AccessFlowSpec], where: Mapping[str, str] | None = None) -> list[str]:
+    """Every bundle item must fall under some flow of its integration: a flow whose resource names match the item's
+    resource and whose roles include all of the item's roles. (Types and tags need the inventory: the request
+    checks them, per item, as it checks any request.) `where` maps a flow's name to its place in the input
+    (`access_flows[0]`); problems read `<place>.bundles[i].items[j].resource: ...`."""
+    problems = []
+    for flow in flows:
+        place = (where or {}).get(flow.name, f"flow {flow.name}")
+        same = [f for f in flows if f.integration == flow.integration]
+        for i, bundle in enumerate(flow.bundles):
+            for j, item in enumerate(bundle.items):
+                naming = [f for f in same if any(_bundle_names_match(p, item.resource) for p in f.resources.names)]
+                field = f"{place}.bundles[{i}].items[{j}].resource"
+                if not naming:
+                    problems.append(f"{field}: the bundle '{bundle.name}' of flow '{flow.name}' names "
+                                    f"'{shown(item.resource)}', which is outside every access flow of integration "
+                                    f"'{flow.integration}' (no flow's resources.names matches it)")
+                elif not any(set(item.roles) <= set(f.roles) for f in naming):
+                    problems.append(f"{field}: the bundle '{bundle.name}' of flow '{flow.name}' asks for "
+                                    f"{', '.join(shown(r) for r in item.roles)} on '{shown(item.resource)}', which no "
+                                    f"access flow of integration '{flow.integration}' offers there")
     return problems
 
 

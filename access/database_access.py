@@ -87,6 +87,8 @@ class DatabaseUserSteps:
         grant = self._attempt(grant)
         now = self._clock.now()
         until = expiry(now, grant.duration_seconds)
+        if grant.ends_at is not None:  # an item of a request of several resources ends with the others
+            until = min(until, grant.ends_at.replace(microsecond=0))
         x509 = grant.database_auth == X509
         password = None if x509 else new_password()
         gateway = self._gateways(grant.integration)

@@ -89,6 +89,12 @@ class AccessRequest(_OnResource):
     requested_by: str | None = None  # asked on the requester's behalf by this admin or flow delegate
     approval_steps: tuple[StepRule, ...] = ()  # ordered steps, each waiting for the one before (access.steps)
     starts_at: datetime | None = None  # scheduled access: granted at this moment (None: as soon as approved)
+    # Several resources in one request (see access.several): the items share `group_id`, each is an ordinary
+    # request of its own; `group_part` numbers the approval message (one per owner group) listing it; `ends_at`
+    # is the common end of all the items' access.
+    group_id: str | None = None
+    group_part: int | None = None
+    ends_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0
@@ -136,6 +142,7 @@ class Grant(_OnResource):
     database_auth: str | None = None
     ended_as: str | None = None  # "admin" or "owner": ended by someone else through Revoke now (access.revocation)
     end_reason: str | None = None  # the reason they gave, for the holder's DM and the approval message
+    ends_at: datetime | None = None  # an item of a request of several resources: it ends then at the latest
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -135,6 +135,7 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
         duration_seconds=request.duration_seconds,
         network_entry=request.network_entry,
         database_auth=request.database_auth,
+        ends_at=request.ends_at,
         next_attempt_at=max(now, request.starts_at) if request.starts_at is not None else now,  # scheduled: then
         created_at=now,
         updated_at=now,
@@ -142,8 +143,11 @@ def new_grant_for(request: AccessRequest, *, username: str, now: datetime) -> Gr
 
 
 def activate(grant: Grant, *, now: datetime) -> Grant:
-    """The access is live: the clock starts now."""
+    """The access is live: the clock starts now (an item of a request of several resources ends with the others,
+    at its `ends_at`, or sooner when it was approved for less)."""
     expires = now + timedelta(seconds=grant.duration_seconds)
+    if grant.ends_at is not None:
+        expires = min(expires, grant.ends_at)
     return move_grant(
         grant, G.ACTIVE, now, starts_at=now, expires_at=expires, next_attempt_at=None, attempts=0, last_error=None
     )

@@ -266,6 +266,10 @@ class RequestRepository(Protocol):
 
     def by_submission_key(self, key: str) -> AccessRequest | None: ...
 
+    def in_group(self, group_id: str) -> list[AccessRequest]:
+        """The items of a request of several resources (access.several), by id."""
+        ...
+
 
 class GrantRepository(Protocol):
     def add(self, grant: Grant) -> Grant: ...

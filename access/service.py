@@ -13,18 +13,19 @@ against that resolution, and its audit row says through which group or rule the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from access import break_glass, lifecycle, on_call, once_only, policy, selfservice, steps
+from access import break_glass, lifecycle, on_call, once_only, policy, selfservice, several, steps
 from access.approver_groups import ApproverGroups
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
-from access.errors import AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
-from access.model import GrantStatus, OnCallNote, RequestStatus, ResourceKind
+from access.errors import AccessError, AlreadyDecided, FieldErrors, NotAllowed, NotFound, RequestRefused
+from access.model import GrantStatus, OnCallNote, RequestStatus, ResourceKind, utc_iso
 from access.policy import Approvers, Requester
 from access.ports import AtlasGateway, Clock, Duplicate, GroupDirectory, Notifier, OnCall, Store, UnitOfWork
 from access.worker import GrantWorker
@@ -137,6 +138,38 @@ class AccessService:
             or self._is_admin(requester.user_id),
         )
 
+    def bundles(self, *, requester: Requester) -> list[tuple[str, str]]:
+        """The bundles the request modal offers `requester`: (flow name, bundle name) of the enabled flows they may
+        ask through, by flow then bundle."""
+        with self._store.unit_of_work() as uow:
+            flows = [f for f in uow.flows.list(enabled_only=True)
+                     if f.bundles and policy.may_request_somewhere(f, requester, self._directory)]
+        return [(f.name, bundle.name) for f in flows for bundle in f.bundles]
+
+    def bundle_items(self, *, requester: Requester, flow: str, bundle: str) -> list[several.ItemAsked]:
+        """A bundle's items as inventory resources (their ids) with their roles, for the modal to fill in; each is
+        still checked at submission as any item is. RequestRefused when the bundle is gone or names a resource
+        the inventory does not hold (or that no flow lets the person ask for)."""
+        with self._store.unit_of_work() as uow:
+            spec = uow.flows.get(flow)
+            found = next((b for b in spec.bundles if b.name == bundle), None) if spec is not None else None
+            if spec is None or found is None or not spec.enabled \
+                    or not policy.may_request_somewhere(spec, requester, self._directory):
+                raise RequestRefused("That bundle is not offered (any more): pick the resources one by one.")
+            flows = uow.flows.list(enabled_only=True)
+            items = []
+            for item in found.items:
+                named = [r for r in uow.inventory.resources(integration=spec.integration, query=item.resource,
+                                                            limit=100) if r.name == item.resource]
+                usable = [r for r in named if policy.flows_for(flows=flows, requester=requester, resource=r,
+                                                                directory=self._directory)]
+                if not usable:
+                    raise RequestRefused(f"The bundle {bundle} names {item.resource}, which is not in the inventory "
+                                         "or not yours to ask for: pick the resources one by one, or ask an admin.")
+                items.append(several.ItemAsked(integration=spec.integration, resource_id=usable[0].atlas_id,
+                                               roles=tuple(item.roles)))
+        return items
+
     def _on_call_outlook(self, spec: IntegrationSpec, flows: list[AccessFlowSpec], requester: Requester
                          ) -> tuple[OnCallNote | None, timedelta | None]:
         """For the modal: whether the requester is on call for the first flow here that approves on-call people."""
@@ -241,6 +274,94 @@ class AccessService:
                 self.worker.run_due()
         return request
 
+    def submit_many(
+        self,
+        *,
+        requester: Requester,
+        items: Sequence[several.ItemAsked],
+        duration: timedelta,
+        justification: str,
+        announce: bool = True,
+        emergency: bool = False,
+        submission_key: str | None = None,
+        network: str | None = None,
+        on_behalf: Requester | None = None,
+        start: datetime | None = None,
+    ) -> list[AccessRequest]:
+        """Ask for several resources in one request (see access.several): each item is checked as `submit` checks
+        a request alone, and all are stored together or none is (FieldErrors name the item: `roles@<index>` for
+        its roles, the shared fields with the item's name; a RequestRefused starts with it). One item is an
+        ordinary request. Every item's access ends at the same moment: the submission (or `start`) plus
+        `duration`. Break-glass is for one resource at a time.
+        """
+        several.check_items(items)
+        if len(items) == 1:
+            only = items[0]
+            return [self.submit(requester=requester, integration=only.integration, resource_id=only.resource_id,
+                                roles=only.roles, duration=duration, justification=justification, announce=announce,
+                                emergency=emergency, submission_key=submission_key, network=network,
+                                on_behalf=on_behalf, start=start)]
+        now = self._clock.now()
+        asker = requester
+        if on_behalf is not None and on_behalf.user_id != requester.user_id:
+            requester = on_behalf
+        try:
+            if emergency:
+                raise FieldErrors({"emergency": "Emergency (break-glass) access is for one resource at a time: ask "
+                                                "for the others in a request of their own."})
+            checked = [None if start is not None else self._on_call_before(
+                requester, item.integration, item.resource_id, item.roles, duration, now, emergency=False)
+                for item in items]
+            made, grants = self._store_several(requester, items, duration, justification, now,
+                                               submission=submission_key, checked=checked, network=network,
+                                               asker=asker, start=start)
+        except RequestRefused as refused:
+            self._refused(asker, items[0].integration, ",".join(i.resource_id for i in items), refused.reason)
+            raise
+        if announce:
+            self._announce_group(made[0].group_id or "")
+            if grants:
+                self.worker.run_due()
+        return made
+
+    def _store_several(
+        self, requester: Requester, items: Sequence[several.ItemAsked], duration: timedelta, justification: str,
+        now: datetime, *, submission: str | None, checked: list[tuple[str, OnCallNote] | None],
+        network: str | None, asker: Requester, start: datetime | None,
+    ) -> tuple[list[AccessRequest], int]:
+        """Every item stored in one unit of work, numbered by approval message (one per owner group); or none."""
+        group = (uuid.uuid4().hex, (start or now) + duration)
+        try:
+            with self._store.unit_of_work() as uow:
+                once_only.check_replay(uow, submission)
+                made, grants = [], 0
+                for index, item in enumerate(items):
+                    try:
+                        request, _, grant = self._check_and_add(
+                            uow, requester, item.integration, item.resource_id, item.roles, duration, justification,
+                            now, emergency=False, submission=submission if index == 0 else None,
+                            checked=checked[index], network=network, asker=asker, start=start, group=group)
+                    except FieldErrors as errors:
+                        label = self._label(uow, item)
+                        raise FieldErrors(several.item_errors(errors.errors, index=index, label=label)) from None
+                    except RequestRefused as refused:
+                        raise RequestRefused(f"{self._label(uow, item)}: {refused.reason}") from None
+                    made.append(request)
+                    grants += grant is not None
+                numbers = several.parts(made)
+                made = [uow.requests.save(replace(r, group_part=n)) for r, n in zip(made, numbers, strict=True)]
+        except Duplicate:  # another replica stored the same submission just now
+            first = items[0]
+            key = once_only.asking_key(requester_id=requester.user_id, integration=first.integration,
+                                       resource_id=first.resource_id, roles=first.roles)
+            once_only.after_race(self._store, submission=submission, requester_id=requester.user_id, key=key)
+        return made, grants
+
+    @staticmethod
+    def _label(uow: UnitOfWork, item: several.ItemAsked) -> str:
+        resource = uow.inventory.resource(integration=item.integration, atlas_id=item.resource_id)
+        return f"{resource.kind.value} {resource.name}" if resource is not None else item.resource_id
+
     def _on_call_before(
         self, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...], duration: timedelta,
         now: datetime, *, emergency: bool,
@@ -286,64 +407,78 @@ class AccessService:
         start: datetime | None = None,
     ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
         """Check the request against the flows and store it (auto-approved when its flow says so)."""
-        asker = asker or requester
-        for_other = asker.user_id != requester.user_id
         with self._store.unit_of_work() as uow:
             once_only.check_replay(uow, submission)
-            spec, resource, flows = self._matching(uow, requester, integration, resource_id)
-            policy.check_duration(duration, kind=resource.kind)
-            flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
-            if for_other and not policy.may_ask_for_others(flow, asker, self._directory,
-                                                           admin=self._is_admin(asker.user_id)):
-                raise RequestRefused(f"Only admins and the delegates of the access flow {flow.name} may ask for "
-                                     "someone else.")
-            text = policy.check_justification(flow, justification)
-            entry = policy.check_network(flow, network)
-            policy.check_start(start, flow, now=now)
-            approvers = policy.resolve_approvers(
-                integration=spec, resource=resource, requester=requester, directory=self._directory,
-                groups=self._groups,
-            )
-            note = checked[1] if checked is not None and checked[0] == flow.name else None
-            on_call_now = note is not None and note.approved
-            needed = flow.approvals_required
-            if flow.approval_steps:  # the first step's approvers decide first
-                first = replace(self._new_request(requester, spec, flow, resource, roles, duration, "", approvers,
-                                                  now), requested_by=asker.user_id if for_other else None)
-                approvers = steps.approvers_for(first, integration=spec, resource=resource,
-                                                directory=self._directory, groups=self._groups)
-                needed = flow.approval_steps[0].required
-            # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
-            # is an on-call approval (the owners are told, and may revoke it).
-            deciders = [u for u in approvers.user_ids if u != asker.user_id]  # a delegate decides none of theirs
-            if flow.approval == "owners" and not flow.break_glass and not on_call_now \
-                    and len(deciders) < needed:
-                raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
-            if flow.approval_steps and not on_call_now:
-                short = steps.first_short_step(first, integration=spec, resource=resource,
-                                               directory=self._directory, groups=self._groups)
-                if short is not None:
-                    raise RequestRefused(f"Step {short + 1} of the approval has too few approvers besides you "
-                                         f"({steps.rule_words(first.approval_steps[short])}): ask an admin.")
-            asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
-                            on_call=note, network_entry=entry, requested_by=asker.user_id if for_other else None,
-                            starts_at=start)
-            # granted at once, it waits for nobody
-            waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
-            if waits:
-                once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
-                                        max_pending=self._max_pending, submission=submission)
-            request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
-            self._audit(uow, request, asker.user_id, "requested", flow=flow.name, roles=list(roles),
-                        **({"on_behalf_of": requester.user_id} if for_other else {}))
-            grant = None
-            if flow.break_glass:
-                grant = break_glass.open_glass(uow, request, email=requester.email, now=now)
-            elif flow.approval == "auto":
-                grant = self._auto_approve(uow, request, requester)
-            elif on_call_now and note is not None:
-                grant = self._approve_on_call(uow, request, flow, note, requester, now)
-            request = uow.requests.get(request.id or 0) or request
+            return self._check_and_add(uow, requester, integration, resource_id, roles, duration, justification,
+                                       now, emergency=emergency, submission=submission, checked=checked,
+                                       network=network, asker=asker, start=start)
+
+    def _check_and_add(
+        self, uow: UnitOfWork, requester: Requester, integration: str, resource_id: str, roles: tuple[str, ...],
+        duration: timedelta, justification: str, now: datetime, *, emergency: bool, submission: str | None,
+        checked: tuple[str, OnCallNote] | None = None, network: str | None = None, asker: Requester | None = None,
+        start: datetime | None = None, group: tuple[str, datetime] | None = None,
+    ) -> tuple[AccessRequest, IntegrationSpec, Grant | None]:
+        """The checks and the store of one request (or of one item of a request of several: `group` is its group id
+        and common end), in the caller's unit of work."""
+        asker = asker or requester
+        for_other = asker.user_id != requester.user_id
+        spec, resource, flows = self._matching(uow, requester, integration, resource_id)
+        policy.check_duration(duration, kind=resource.kind)
+        flow = policy.choose_flow(flows, roles, duration, emergency=emergency)
+        if for_other and not policy.may_ask_for_others(flow, asker, self._directory,
+                                                       admin=self._is_admin(asker.user_id)):
+            raise RequestRefused(f"Only admins and the delegates of the access flow {flow.name} may ask for "
+                                 "someone else.")
+        text = policy.check_justification(flow, justification)
+        entry = policy.check_network(flow, network)
+        policy.check_start(start, flow, now=now)
+        approvers = policy.resolve_approvers(
+            integration=spec, resource=resource, requester=requester, directory=self._directory,
+            groups=self._groups,
+        )
+        note = checked[1] if checked is not None and checked[0] == flow.name else None
+        on_call_now = note is not None and note.approved
+        needed = flow.approvals_required
+        if flow.approval_steps:  # the first step's approvers decide first
+            first = replace(self._new_request(requester, spec, flow, resource, roles, duration, "", approvers,
+                                              now), requested_by=asker.user_id if for_other else None)
+            approvers = steps.approvers_for(first, integration=spec, resource=resource,
+                                            directory=self._directory, groups=self._groups)
+            needed = flow.approval_steps[0].required
+        # An emergency is not refused for want of reviewers: the loud message still goes to the channel; nor
+        # is an on-call approval (the owners are told, and may revoke it).
+        deciders = [u for u in approvers.user_ids if u != asker.user_id]  # a delegate decides none of theirs
+        if flow.approval == "owners" and not flow.break_glass and not on_call_now \
+                and len(deciders) < needed:
+            raise RequestRefused("Nobody else can approve this request: ask an admin to set the owners.")
+        if flow.approval_steps and not on_call_now:
+            short = steps.first_short_step(first, integration=spec, resource=resource,
+                                           directory=self._directory, groups=self._groups)
+            if short is not None:
+                raise RequestRefused(f"Step {short + 1} of the approval has too few approvers besides you "
+                                     f"({steps.rule_words(first.approval_steps[short])}): ask an admin.")
+        asked = replace(self._new_request(requester, spec, flow, resource, roles, duration, text, approvers, now),
+                        on_call=note, network_entry=entry, requested_by=asker.user_id if for_other else None,
+                        starts_at=start, group_id=group[0] if group else None,
+                        ends_at=group[1] if group else None)
+        # granted at once, it waits for nobody
+        waits = flow.approval == "owners" and not flow.break_glass and not on_call_now
+        if waits:
+            once_only.check_pending(uow, requester_id=requester.user_id, key=once_only.pending_key(asked),
+                                    max_pending=self._max_pending, submission=submission)
+        request = uow.requests.add(once_only.keyed(asked, submission=submission, waits=waits))
+        self._audit(uow, request, asker.user_id, "requested", flow=flow.name, roles=list(roles),
+                    **({"on_behalf_of": requester.user_id} if for_other else {}),
+                    **({"group": group[0]} if group else {}))
+        grant = None
+        if flow.break_glass:
+            grant = break_glass.open_glass(uow, request, email=requester.email, now=now)
+        elif flow.approval == "auto":
+            grant = self._auto_approve(uow, request, requester)
+        elif on_call_now and note is not None:
+            grant = self._approve_on_call(uow, request, flow, note, requester, now)
+        request = uow.requests.get(request.id or 0) or request
         return request, spec, grant
 
     def announce(self, *, request_id: int) -> None:
@@ -353,7 +488,13 @@ class AccessService:
             request = self._load(uow, request_id)
             spec = self._integration(uow, request.integration)
             granting = uow.grants.for_request(request_id) is not None
-        self._announce(request, spec)
+            if request.group_id is not None:
+                granting = any(uow.grants.for_request(r.id or 0) is not None
+                               for r in uow.requests.in_group(request.group_id))
+        if request.group_id is not None:
+            self._announce_group(request.group_id)
+        else:
+            self._announce(request, spec)
         if granting:
             self.worker.run_due()
 
@@ -377,6 +518,9 @@ class AccessService:
                 nonlocal seconds, text
                 deciding = _deciding(r, current, user_id)
                 lifecycle.check_decider(deciding, user_id)  # who may comes first: then the terms of the approval
+                if r.ends_at is not None and now >= r.ends_at:
+                    raise NotAllowed(f"This item's access would already have ended: every item of the request ends "
+                                     f"together, at {utc_iso(r.ends_at)}. Deny it, or let it expire.")
                 seconds, text = self._approval_terms(uow, r, duration, reason)
                 return lifecycle.approve(deciding, user_id=user_id, now=now, seconds=seconds, reason=text)
 
@@ -400,9 +544,29 @@ class AccessService:
             # scheduled start).
             self.worker.run_due()
             self._refresh(saved, spec, event="approved", unless_granted=True)
+            self._group_summary(saved, spec)
             return saved
         self._refresh(saved, spec, event="approved" if saved.status is RequestStatus.APPROVED else None)
+        self._group_summary(saved, spec)
         return saved
+
+    def approve_all(self, *, request_id: int, user_id: str) -> list[tuple[AccessRequest, AccessError | None]]:
+        """"Approve all" on an owner group's approval message of a request of several resources: `approve` for each
+        item of that message still waiting, each on its own (one refused, say for a reason its flow requires, leaves
+        the others approved). Each item with what became of it: the error that refused it, or None."""
+        with self._store.unit_of_work() as uow:
+            request = self._load(uow, request_id)
+            items = several.of_part(uow.requests.in_group(request.group_id), request.group_part) \
+                if request.group_id is not None else [request]
+        outcomes: list[tuple[AccessRequest, AccessError | None]] = []
+        for item in items:
+            if item.status is not RequestStatus.PENDING:
+                continue
+            try:
+                outcomes.append((self.approve(request_id=item.id or 0, user_id=user_id), None))
+            except AccessError as error:
+                outcomes.append((item, error))
+        return outcomes
 
     def check_approval(self, *, request_id: int, duration: timedelta | None, reason: str) -> None:
         """FieldErrors when "Approve for…" with these terms would be refused (the modal shows them before its
@@ -451,6 +615,7 @@ class AccessService:
             self._audit(uow, saved, user_id, "denied", reason=text, via=current.via.get(user_id))
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="denied")
+        self._group_summary(saved, spec)
         return saved
 
     def cancel(self, *, request_id: int, user_id: str) -> AccessRequest:
@@ -462,6 +627,7 @@ class AccessService:
             self._audit(uow, saved, user_id, "cancelled")
             spec = self._integration(uow, saved.integration)
         self._refresh(saved, spec, event="cancelled")
+        self._group_summary(saved, spec)
         return saved
 
     # --- helpers --------------------------------------------------------------------------------------
@@ -585,6 +751,54 @@ class AccessService:
             grant = uow.grants.for_request(current.id or 0)
         self._safely(lambda: self._notifier.tell_requester(
             request=current, grant=grant, event="requested", integration=spec))
+
+    def _announce_group(self, group_id: str) -> None:
+        """A request of several resources: one approval message per owner group (each part not posted yet), then
+        one DM to the requester naming every item, once every part is posted."""
+        with self._store.unit_of_work() as uow:
+            items = uow.requests.in_group(group_id)
+            specs = {r.integration: self._integration(uow, r.integration) for r in items}
+        if not items:
+            return
+        posted_now = False
+        for part in sorted({r.group_part for r in items}, key=lambda n: n if n is not None else -1):
+            members = several.of_part(items, part)
+            if all(r.message_ts for r in members):
+                continue
+            first = members[0]
+            posted = self._safely(lambda first=first: self._notifier.post_request(  # type: ignore[misc]
+                request=first, integration=specs[first.integration]))
+            if not posted:
+                return  # the sweep announces what is left without a message
+            channel, ts = posted
+            posted_now = True
+            with self._store.unit_of_work() as uow:
+                for member in members:
+                    current = self._load(uow, member.id or 0)
+                    uow.requests.save(replace(current, channel=channel, message_ts=ts))
+        if not posted_now:
+            return
+        with self._store.unit_of_work() as uow:
+            first = self._load(uow, items[0].id or 0)
+            grant = uow.grants.for_request(first.id or 0)
+        self._safely(lambda: self._notifier.tell_requester(
+            request=first, grant=grant, event="requested", integration=specs[first.integration]))
+
+    def _group_summary(self, request: AccessRequest, spec: IntegrationSpec) -> None:
+        """An item of a request of several resources was decided: once none is left waiting, the requester gets one
+        DM naming every item's outcome. Sent by the item decided last (by decision time), so two items decided a
+        moment apart still make one summary."""
+        if request.group_id is None or request.status is RequestStatus.PENDING:
+            return
+        with self._store.unit_of_work() as uow:
+            items = uow.requests.in_group(request.group_id)
+        if any(r.status is RequestStatus.PENDING for r in items):
+            return
+        mine = request.decided_at or request.updated_at
+        if any((r.decided_at or r.updated_at) > mine for r in items):
+            return  # a later decision closed the group: it sends the summary
+        self._safely(lambda: self._notifier.tell_requester(request=request, grant=None, event="group_decided",
+                                                           integration=spec))
 
     def _refresh(self, request: AccessRequest, spec: IntegrationSpec, *, event: str | None,
                  unless_granted: bool = False) -> None:

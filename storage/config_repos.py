@@ -292,6 +292,8 @@ def _flow(row: Any) -> AccessFlowSpec:
         data.pop("max_schedule_ahead", None)  # stored before scheduling existed: the default
     if not data.get("delegates"):
         data.pop("delegates", None)  # none (or stored before delegates existed): left unset, as config show shows it
+    if not data.get("bundles"):
+        data.pop("bundles", None)  # none (or stored before bundles existed)
     if data.get("approval_reason") is None:
         data.pop("approval_reason", None)  # stored before approval reasons existed: optional
     return AccessFlowSpec.model_validate({**data, "max_duration": timedelta(seconds=row["max_duration_seconds"])},

@@ -88,3 +88,7 @@ class SqlRequestRepository:
     def by_submission_key(self, key: str) -> AccessRequest | None:
         row = self._session.execute(select(REQUEST).where(REQUEST.c.submission_key == key)).first()
         return None if row is None else entity(AccessRequest, row)
+
+    def in_group(self, group_id: str) -> list[AccessRequest]:
+        statement = select(REQUEST).where(REQUEST.c.group_id == group_id).order_by(REQUEST.c.id)
+        return [entity(AccessRequest, row) for row in self._session.execute(statement)]

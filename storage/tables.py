@@ -92,6 +92,7 @@ class AccessFlowRow(SQLModel, table=True):
     network_access: str | None = Field(default=None, sa_type=String(16))  # "requester_ip" (cluster flows)
     network_max_prefix: int | None = None  # the widest IPv4 block it opens; None: the default
     auth: str | None = Field(default=None, sa_type=String(16))  # "password" or "x509" (cluster flows); None: password
+    bundles: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)  # Bundle list; None: none
     enabled: bool = True
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
@@ -220,6 +221,11 @@ class AccessRequestRow(SQLModel, table=True):
     requested_by: str | None = Field(default=None, sa_type=SLACK_ID)  # a delegate who asked for the requester
     approval_steps: tuple[StepRule, ...] = Field(default=(), sa_type=StepRules, nullable=True)  # steps; NULL: none
     starts_at: datetime | None = _when()  # scheduled access: when it is granted (NULL: once approved)
+    # Several resources in one request: the members share `group_id`; `group_part` numbers the approval message
+    # (one per owner group) the item is listed on; `ends_at` is the common end of every item's access.
+    group_id: str | None = Field(default=None, sa_type=String(32), index=True)
+    group_part: int | None = None
+    ends_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int
@@ -260,6 +266,7 @@ class GrantRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     lease_owner: str | None = Field(default=None, sa_type=String(128))
     lease_until: datetime | None = _when()
+    ends_at: datetime | None = _when()  # a request of several resources: no later than this, whenever activated
     alerted: bool = False
     reminder_sent_at: datetime | None = _when()  # the expiry reminder went out (sent once across replicas)
     ended_by: str | None = Field(default=None, sa_type=SLACK_ID)  # "I'm done": who ended it early

@@ -23,7 +23,8 @@ from slack_sdk.errors import SlackApiError
 from access import once_only
 from access.errors import AccessError, FieldErrors, Replayed, RequestRefused
 from access.policy import Requester
-from access.service import AccessService
+from access.service import AccessService, RequestForm
+from access.several import ItemAsked
 from access.text import one_line
 from bot.slack import messages as words
 from bot.slack import mrkdwn
@@ -43,8 +44,12 @@ def register(app: App, *, service: AccessService, directory: SlackDirectory, aft
     app.command(COMMAND)(listeners.command)
     app.options(v.RESOURCE)(listeners.load_resources)
     app.action(v.RESOURCE)(listeners.resource_picked)
+    app.options(v.MORE)(listeners.load_resources)
+    app.action(v.MORE)(listeners.resource_picked)
+    app.action(v.BUNDLE)(listeners.resource_picked)
     app.view(v.REQUEST_CALLBACK)(listeners.submit_request)
     app.action(v.APPROVE)(listeners.approve)
+    app.action(v.APPROVE_ALL)(listeners.approve_all)
     app.action(v.APPROVE_FOR)(listeners.approve_for)
     app.view(v.APPROVE_FOR_CALLBACK)(listeners.submit_approve_for)
     app.action(v.DENY)(listeners.deny)
@@ -89,6 +94,21 @@ class RequestListeners:
         if isinstance(requester, str):
             client.views_update(view_id=str(opened["view"]["id"]), view=v.notice_modal(requester))
             respond(text=requester, response_type="ephemeral")
+            return
+        bundles = self._bundles(requester)
+        if bundles:  # the flows' bundles this person may pick, offered once they are known
+            try:
+                client.views_update(view_id=str(opened["view"]["id"]), hash=opened["view"].get("hash"),
+                                    view=v.request_modal(emergency=emergency, bundles=bundles))
+            except SlackApiError as error:  # hash_conflict: a pick already updated the modal
+                log.info("views.update with the bundles failed: %s", error.response.get("error"))
+
+    def _bundles(self, requester: Requester) -> list[tuple[str, str]]:
+        try:
+            return self._service.bundles(requester=requester)
+        except Exception:  # the database away, say: the modal works without them
+            log.exception("listing the bundles failed")
+            return []
 
     def _list(self, user_id: str, respond: Respond) -> None:
         try:
@@ -136,37 +156,83 @@ class RequestListeners:
         view = body.get("view") or {}
         if not view.get("id"):
             return  # a pick from outside the request modal: there is no modal to update
-        option = (body.get("actions") or [{}])[0].get("selected_option") or {}
-        value = str(option.get("value") or "")
-        picked = v.parse_resource_value(value)
+        action = (body.get("actions") or [{}])[0]
         requester = self._requester(p.user_of(body), our_team)
         emergency = p.emergency_asked(view)
-        if isinstance(requester, str) or picked is None:
-            fallback = words.TRY_AGAIN if value == v.UNAVAILABLE else words.NO_RESOURCE
-            modal = v.request_modal(notice=requester if isinstance(requester, str) else fallback, emergency=emergency)
+        if isinstance(requester, str):
+            modal = v.request_modal(notice=requester, emergency=emergency)
+        elif action.get("action_id") == v.BUNDLE:
+            modal = self._bundle_modal(requester, str((action.get("selected_option") or {}).get("value") or ""),
+                                       emergency=emergency)
+        elif action.get("action_id") == v.MORE:
+            modal = self._more_modal(requester, view, action, emergency=emergency)
         else:
-            modal = self._form_modal(requester, *picked, emergency=emergency)
+            value = str((action.get("selected_option") or {}).get("value") or "")
+            picked = v.parse_resource_value(value)
+            if picked is None:
+                fallback = words.TRY_AGAIN if value == v.UNAVAILABLE else words.NO_RESOURCE
+                modal = v.request_modal(notice=fallback, emergency=emergency, bundles=self._bundles(requester))
+            else:
+                modal = self._form_modal(requester, *picked, emergency=emergency)
         try:
             client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=modal)
         except SlackApiError as error:  # hash_conflict: a later pick already updated the modal
             log.info("views.update of the request modal failed: %s", error.response.get("error"))
 
-    def _form_modal(self, requester: Requester, integration: str, resource_id: str, *,
+    def _bundle_modal(self, requester: Requester, value: str, *, emergency: bool) -> dict[str, Any]:
+        """A bundle picked: its first resource as the one asked for, the others under "More resources", each with
+        the bundle's roles picked."""
+        flow, _, bundle = value.partition("|")
+        bundles = self._bundles(requester)
+        try:
+            items = self._service.bundle_items(requester=requester, flow=flow, bundle=bundle)
+        except AccessError as error:
+            return v.request_modal(notice=words.error_text(error), emergency=emergency, bundles=bundles)
+        except Exception:
+            log.exception("reading bundle %s failed", value[:100])
+            return v.request_modal(notice=words.TRY_AGAIN, emergency=emergency, bundles=bundles)
+        first, *rest = items
+        return self._form_modal(requester, first.integration, first.resource_id, emergency=emergency,
+                                preset=first.roles, more=rest)
+
+    def _more_modal(self, requester: Requester, view: dict[str, Any], action: dict[str, Any], *,
                     emergency: bool) -> dict[str, Any]:
+        """"More resources" changed: the form again, with the roles of each resource picked there (those already
+        chosen kept)."""
+        primary = p.meta_resource(view)
+        if primary is None:
+            return v.request_modal(notice=words.NO_RESOURCE, emergency=emergency, bundles=self._bundles(requester))
+        values = p.view_values(view)
+        kept = {item: p.picked_many(values, v.item_roles(index))
+                for index, item in enumerate(p.meta_items(view), start=1)}
+        chosen = [c for o in (action.get("selected_options") or [])[:20] if isinstance(o, dict)
+                  and (c := v.parse_resource_value(str(o.get("value") or ""))) is not None]
+        more = [ItemAsked(integration=i, resource_id=r, roles=kept.get((i, r), ())) for i, r in chosen]
+        return self._form_modal(requester, *primary, emergency=emergency, preset=p.picked_many(values, v.ROLES),
+                                more=more)
+
+    def _form_modal(self, requester: Requester, integration: str, resource_id: str, *,
+                    emergency: bool, preset: tuple[str, ...] = (), more: list[ItemAsked] | None = None
+                    ) -> dict[str, Any]:
+        bundles = self._bundles(requester)
         try:
             form = self._service.form(requester=requester, integration=integration, resource_id=resource_id)
+            extras: list[tuple[RequestForm, tuple[str, ...]]] = [
+                (self._service.form(requester=requester, integration=item.integration,
+                                    resource_id=item.resource_id), item.roles) for item in more or []]
         except AccessError as error:
-            return v.request_modal(notice=words.error_text(error), emergency=emergency)
+            return v.request_modal(notice=words.error_text(error), emergency=emergency, bundles=bundles)
         except Exception:  # the database away, say: the modal says so instead of staying as it was
             log.exception("building the request form failed")
-            return v.request_modal(notice=words.TRY_AGAIN, emergency=emergency)
+            return v.request_modal(notice=words.TRY_AGAIN, emergency=emergency, bundles=bundles)
         group = self._directory.group_id(form.approvers.group) if form.approvers.group else None
         preview = v.approvers_preview(form, group_mention=mrkdwn.user_group(group) if group else None)
         notice = None
         if emergency and form.emergency_max_duration is None:
             notice = (f"No emergency (break-glass) access is set up for {form.resource.kind.value} "
                       f"{mrkdwn.line(form.resource.name)}: this request goes to its approvers as usual.")
-        return v.request_modal(form=form, approvers=preview, notice=notice, emergency=emergency)
+        return v.request_modal(form=form, approvers=preview, notice=notice, emergency=emergency, bundles=bundles,
+                               extras=extras, preset=preset)
 
     def submit_request(self, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         # Validation and the commit happen before the ack so errors can still go back in it; the approval
@@ -199,12 +265,21 @@ class RequestListeners:
                     "their Slack profile shows no email address, and their Atlas username would be it.")})
             on_behalf = person
         try:
-            request = self._service.submit(
-                requester=requester, integration=form.integration, resource_id=form.resource_id, roles=form.roles,
-                duration=form.duration, justification=form.justification, announce=False, emergency=form.emergency,
-                network=form.network,
-                submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf, start=form.start,
-            )  # fmt: skip
+            if form.more:  # several resources in one request
+                items = [ItemAsked(integration=form.integration, resource_id=form.resource_id, roles=form.roles),
+                         *(ItemAsked(integration=i, resource_id=r, roles=roles) for i, r, roles in form.more)]
+                request = self._service.submit_many(
+                    requester=requester, items=items, duration=form.duration, justification=form.justification,
+                    announce=False, emergency=form.emergency, network=form.network,
+                    submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf, start=form.start,
+                )[0]  # fmt: skip
+            else:
+                request = self._service.submit(
+                    requester=requester, integration=form.integration, resource_id=form.resource_id,
+                    roles=form.roles, duration=form.duration, justification=form.justification, announce=False,
+                    emergency=form.emergency, network=form.network,
+                    submission_key=once_only.submission_key(view.get("id")), on_behalf=on_behalf, start=form.start,
+                )  # fmt: skip
         except Replayed:
             raise
         except FieldErrors as errors:
@@ -235,6 +310,30 @@ class RequestListeners:
         except Exception:  # the database away, say: nothing was decided, and the clicker hears so
             log.exception("approving request %s failed", request_id)
             self._tell_clicker(client, body, words.TRY_AGAIN)
+
+    def approve_all(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        self._later(lambda: self._approve_all(body, client, team_of(context)))
+
+    def _approve_all(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
+        """Every waiting item of the message, each approved on its own; the clicker hears which were refused."""
+        user_id, request_id = p.user_of(body), p.request_id_of(body)
+        if p.is_foreign(body, our_team) or request_id is None:
+            self._tell_clicker(client, body, words.FOREIGN_TEAM if request_id else words.TRY_AGAIN)
+            return
+        try:
+            outcomes = self._service.approve_all(request_id=request_id, user_id=user_id)
+        except AccessError as error:
+            self._tell_clicker(client, body, words.error_text(error))
+            return
+        except Exception:
+            log.exception("approving the items of request %s failed", request_id)
+            self._tell_clicker(client, body, words.TRY_AGAIN)
+            return
+        refused = [f"#{item.id} {mrkdwn.line(item.resource_name)}: {words.error_text(error)}"
+                   for item, error in outcomes if error is not None]
+        if refused:
+            self._tell_clicker(client, body, "Not approved:\n" + "\n".join(refused))
 
     def approve_for(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         """"Approve for…": a modal (for someone who may decide the request now) with a duration and a reason."""

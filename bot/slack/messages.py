@@ -216,7 +216,36 @@ def requester_text(*, request: AccessRequest, grant: Grant | None, event: str, i
         text += "\n" + mrkdwn.text(integration.custom_access_details)
     if event == "requested" and request.requested_by:
         text = f"{mention(request.requested_by)} asked for this access on your behalf. {text}"
+    if request.group_id is not None and event != "requested":
+        text = f"One item of your request of several resources: {text}"
     return text
+
+
+def group_requested_text(items: list[tuple[AccessRequest, Grant | None]]) -> str:
+    """The one DM a request of several resources gets when it is sent: every item, where it went, and the end."""
+    first = items[0][0]
+    lines = []
+    for request, grant in items:
+        who = f"@{mrkdwn.line(request.approver_group)}" if request.approver_group else "its approvers"
+        state = status_words(request, grant) if request.status is not RequestStatus.PENDING else f"sent to {who}"
+        lines.append(f"• #{request.id} {roles_words(request.roles)} on {resource_words(request)} — {state}")
+    end = f" All of it ends together, {when(first.ends_at)}." if first.ends_at is not None else ""
+    on_behalf = f"{mention(first.requested_by)} asked for this access on your behalf. " if first.requested_by else ""
+    return (f"{on_behalf}I've sent your request for {len(items)} resources, each to its own approvers; each is "
+            f"granted as soon as it is approved, and I'll tell you how each goes.{end}\n" + "\n".join(lines))
+
+
+def group_decided_text(items: list[tuple[AccessRequest, Grant | None]]) -> str:
+    """The DM once every item of a request of several resources is decided: each item's outcome."""
+    lines = []
+    for request, grant in items:
+        why = f": “{mrkdwn.line(request.deny_reason)}”" if request.status is RequestStatus.DENIED and \
+            request.deny_reason else ""
+        lines.append(f"• #{request.id} {roles_words(request.roles)} on {resource_words(request)} — "
+                     f"{status_words(request, grant)}{why}")
+    granted = sum(1 for r, _ in items if r.status is RequestStatus.APPROVED)
+    return (f"Every item of your request of several resources is decided: {granted} of {len(items)} approved.\n"
+            + "\n".join(lines))
 
 
 DELEGATE_EVENTS = ("requested", "approved", "denied", "granted", "invited", "grant_failed", "expired")

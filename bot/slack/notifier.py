@@ -67,6 +67,11 @@ class _Versions:
             self._sent[key] = (max(last[0], seen[0]), max(last[1], seen[1]))
 
 
+def _group_seen(items: list[tuple[AccessRequest, Grant | None]]) -> tuple[int, int]:
+    """How far a group message's render has come: the sums of its items' versions (each only grows)."""
+    return (sum(r.version for r, _ in items), sum(g.version for _, g in items if g is not None))
+
+
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                               "request_timeout"})
 OUTBOX_LEASE = timedelta(seconds=60)  # a replica sending a parcel has it this long before another may take it
@@ -103,13 +108,21 @@ class SlackNotifier:
     # --- the approval message ---------------------------------------------------------------------------
 
     def post_request(self, *, request: AccessRequest, integration: IntegrationSpec) -> tuple[str, str] | None:
+        """The approval message; for an item of a request of several resources, the message of its owner group,
+        listing every item of that group (`group_part`)."""
         channel = request.channel or integration.approval_channel
-        content = views.approval_message(request, None, group_mention=self._group_mention(request))
+        if request.group_id is not None:
+            items = self._group_items(request)
+            content = views.group_approval_message(items, group_mention=self._group_mention(request))
+            seen = _group_seen(items)
+        else:
+            content = views.approval_message(request, None, group_mention=self._group_mention(request))
+            seen = (request.version, 0)
         answer = self._call("chat.postMessage", lambda: self._client.chat_postMessage(channel=channel, **content))
         if answer is None:
             return None
         where = (str(answer["channel"]), str(answer["ts"]))
-        self._versions.record(where, (request.version, 0))
+        self._versions.record(where, seen)
         return where
 
     def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None:
@@ -124,15 +137,26 @@ class SlackNotifier:
         """Send this state of the approval message; False when Slack refused it in a way a later try may pass."""
         key = (str(request.channel), str(request.message_ts))
         seen = (request.version, grant.version if grant is not None else 0)
+        items: list[tuple[AccessRequest, Grant | None]] = []
+        if request.group_id is not None:  # the whole owner group's message, from its items as stored now
+            items = self._group_items(request)
+            seen = _group_seen(items)
         with self._versions.lock_for(key):
             if self._versions.is_stale(key, seen):
                 return True  # a newer render of this message is already in Slack
-            content = views.approval_message(request, grant, group_mention=self._group_mention(request))
+            content = views.group_approval_message(items, group_mention=self._group_mention(request)) if items \
+                else views.approval_message(request, grant, group_mention=self._group_mention(request))
             answer, transient = self._send("chat.update", lambda: self._client.chat_update(
                 channel=key[0], ts=key[1], **content))  # fmt: skip
             if answer is not None:
                 self._versions.record(key, seen)
             return answer is not None or not transient
+
+    def _group_items(self, request: AccessRequest) -> list[tuple[AccessRequest, Grant | None]]:
+        """The items on the same approval message as `request` (its owner group's part), with their grants."""
+        with self._store.unit_of_work() as uow:
+            members = [r for r in uow.requests.in_group(request.group_id or "") if r.group_part == request.group_part]
+            return [(r, uow.grants.for_request(r.id or 0)) for r in members] or [(request, None)]
 
     # --- the requester and the owners -------------------------------------------------------------------
 
@@ -140,8 +164,14 @@ class SlackNotifier:
         self, *, request: AccessRequest, grant: Grant | None, event: str, integration: IntegrationSpec,
         kept_by_other_grants: tuple[str, ...] = (),
     ) -> None:
-        text = words.requester_text(request=request, grant=grant, event=event, integration=integration,
-                                    kept_by_other_grants=kept_by_other_grants)
+        if request.group_id is not None and event in ("requested", "group_decided"):  # one DM naming every item
+            with self._store.unit_of_work() as uow:
+                group = [(r, uow.grants.for_request(r.id or 0)) for r in uow.requests.in_group(request.group_id)]
+            text = words.group_requested_text(group or [(request, grant)]) if event == "requested" \
+                else words.group_decided_text(group or [(request, grant)])
+        else:
+            text = words.requester_text(request=request, grant=grant, event=event, integration=integration,
+                                        kept_by_other_grants=kept_by_other_grants)
         extra = expiring_blocks(text, grant) if event == "expiring" and grant is not None else {}
         # Posted to the user id: Slack delivers it in the app's DM with them, without a conversations.open
         # (Tier 3, about 50 a minute) per person, which a burst of expiries would run into.

@@ -36,6 +36,8 @@ class RequestSubmission:
     network: str | None = None  # the IP address or CIDR block typed, when the modal asks for one
     on_behalf: str | None = None  # "For": the Slack user the access is asked for (admins and delegates)
     start: datetime | None = None  # "Start later": when the access starts (None: once approved)
+    # Several resources in one request: the others, each (integration, resource id, roles), in the modal's order
+    more: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -84,6 +86,11 @@ def _chosen_resource(view: dict[str, Any], values: dict[str, dict[str, Any]]) ->
     parsed = v.parse_resource_value(picked(values, v.RESOURCE))
     if parsed:
         return parsed
+    return meta_resource(view)
+
+
+def meta_resource(view: dict[str, Any]) -> tuple[str, str] | None:
+    """The (integration, resource id) the request form was built for, from its private metadata."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except (ValueError, RecursionError):
@@ -110,11 +117,43 @@ def request_submission(view: dict[str, Any]) -> RequestSubmission:
         else None
     moment = _input(values, v.START).get("selected_date_time")
     start = datetime.fromtimestamp(moment, tz=UTC) if isinstance(moment, int) and 0 < moment < 2**33 else None
+    more = more_items(view, values)
     return RequestSubmission(integration=resource[0], resource_id=resource[1], roles=roles, duration=duration,
+                             more=more,
                              custom_duration=custom, justification=justification, emergency=_emergency(values),
                              on_behalf=on_behalf, start=start,
                              emergency_shown=any(isinstance(block, dict) and block.get("block_id") == v.EMERGENCY
                                                  for block in view.get("blocks") or ()), network=network)
+
+
+MAX_META_ITEMS = 20  # what private metadata may list: the server's limit (access.config.MAX_ITEMS) is checked later
+STILL_UPDATING = "The form was still updating: wait until each resource shows its roles, then submit again."
+
+
+def meta_items(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """The other resources the modal was last built with (its private metadata's `items`), or []."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        return []
+    listed = meta.get("items") if isinstance(meta, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [(str(i[0]), str(i[1])) for i in listed[:MAX_META_ITEMS]
+            if isinstance(i, list) and len(i) == 2 and all(isinstance(x, str) and x for x in i)]
+
+
+def more_items(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> tuple[tuple[str, str, tuple[str, ...]],
+                                                                                  ...]:
+    """The other resources and their roles; InputErrors when "More resources" no longer matches the roles shown."""
+    if v.MORE not in values:
+        return ()
+    chosen = [v.parse_resource_value(value) for value in picked_many(values, v.MORE)]
+    built = meta_items(view)
+    if any(c is None for c in chosen) or chosen != built:
+        raise InputErrors({v.MORE: STILL_UPDATING})
+    return tuple((integration, resource_id, picked_many(values, v.item_roles(index)))
+                 for index, (integration, resource_id) in enumerate(built, start=1))
 
 
 def _emergency(values: dict[str, dict[str, Any]]) -> bool:
@@ -170,6 +209,11 @@ def field_errors_to_blocks(errors: dict[str, str], submission: RequestSubmission
             block = v.NETWORK
         elif field == v.START:
             block = v.START
+        elif field == "resources" and submission.more:
+            block = v.MORE
+        elif field.startswith(f"{v.ROLES}@") and field.removeprefix(f"{v.ROLES}@").isdigit() \
+                and 0 < int(field.removeprefix(f"{v.ROLES}@")) <= len(submission.more):
+            block = field
         else:
             block = v.RESOURCE
         placed[block] = f"{placed[block]} {message}" if block in placed else message

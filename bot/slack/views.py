@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
     DateTimePickerElement,
+    ExternalDataMultiSelectElement,
     ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
@@ -29,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from access.config import format_duration
+from access.config import MAX_ITEMS, format_duration
 from access.entities import AccessRequest, Grant, InventoryResource
 from access.model import RequestStatus
 from access.service import MyAccess, RequestForm
@@ -51,7 +52,10 @@ START = "start"  # "Start later": scheduled access (a date and time), within the
 ON_BEHALF = "on_behalf"  # "For" (admins and delegates): whom the access is for, when not oneself
 EMERGENCY = "emergency"  # the "This is an emergency" box: its block id, action id and option value
 NETWORK = "network"  # the requester's IP address or CIDR block (a flow with network_access); the FieldErrors key
+MORE = "more_resources"  # several resources in one request: the other resources, each with its roles below
+BUNDLE = "bundle"  # a flow's bundle: picking one fills in its resources and roles
 APPROVE, DENY = "approve", "deny"
+APPROVE_ALL = "approve_all"  # a request of several resources: approve every waiting item of the message
 APPROVE_FOR, APPROVE_FOR_CALLBACK = "approve_for", "approve_for_terms"  # "Approve for…" and its modal
 PRESETS = (timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4), timedelta(hours=8),
            timedelta(days=1), timedelta(days=2), timedelta(days=3), timedelta(days=7))
@@ -118,44 +122,86 @@ def unavailable_options() -> list[dict[str, Any]]:
     return [Option(value=UNAVAILABLE, text=":warning: Can't search right now: try again in a minute").to_dict("block")]
 
 
+def item_roles(index: int) -> str:
+    """The block and action id of the roles of the `index`-th resource (from 1: the first is `roles`); equal to the
+    domain's FieldErrors key for them (access.several.roles_key)."""
+    return f"{ROLES}@{index}"
+
+
 def request_modal(
-    *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None, emergency: bool = False
+    *, form: RequestForm | None = None, approvers: str = "", notice: str | None = None, emergency: bool = False,
+    bundles: list[tuple[str, str]] | None = None, extras: list[tuple[RequestForm, tuple[str, ...]]] | None = None,
+    preset: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The modal: a resource picker; once a resource is picked, its roles, duration and justification.
+
+    Several resources in one request: "More resources" adds others (`extras`: each one's form and the roles picked
+    so far), each with its own roles; `bundles` ((flow, bundle) names) offers a flow's bundles, which fill all of
+    that in (`preset`: the first resource's roles).
 
     Where a break-glass flow covers the resource, an optional "This is an emergency" box: only a submission with
     it ticked is an emergency grant. `emergency` (from `/atlas-access emergency`) ticks it beforehand and is
     kept in the private metadata through later picks.
     """
-    blocks: list[Block] = [InputBlock(
+    blocks: list[Block] = [ActionsBlock(block_id=BUNDLE, elements=[StaticSelectElement(
+        action_id=BUNDLE, placeholder="Or pick a bundle (several resources at once)",
+        options=[Option(value=clip(f"{flow}|{name}", 150), text=clip(f"{mrkdwn.plain(name)} ({mrkdwn.plain(flow)})",
+                                                                      OPTION_TEXT))
+                 for flow, name in bundles[:100]])])] if bundles else []
+    blocks.append(InputBlock(
         block_id=RESOURCE, label="Organization, project or cluster", dispatch_action=True,
         element=ExternalDataSelectElement(
             action_id=RESOURCE, placeholder="Type to search the inventory", min_query_length=0,
             initial_option=resource_option(form.resource) if form else None,
         ),
-    )]  # fmt: skip
+    ))  # fmt: skip
     if emergency and form is None and not notice:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=EMERGENCY_MODE)]))
     if notice:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f":warning: {notice}", SECTION_TEXT))]))
     meta: dict[str, object] = {"emergency": True} if emergency else {}
     if form is not None:
-        blocks += _form_blocks(form, approvers, emergency=emergency)
+        more = _more_blocks(extras or [])
+        own = _form_blocks(form, approvers, emergency=emergency, preset=preset)
+        blocks += [own[0], *more, *own[1:]]
         meta |= {"integration": form.resource.integration, "resource_id": form.resource.atlas_id}
+        if extras:
+            meta["items"] = [[f.resource.integration, f.resource.atlas_id] for f, _ in extras]
     metadata = json.dumps(meta) if meta else ""
     view = View(type="modal", callback_id=REQUEST_CALLBACK, title="Atlas access", submit="Request", close="Cancel",
                 blocks=blocks, private_metadata=metadata)
     return view.to_dict()
 
 
-def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool) -> list[Block]:
+def _more_blocks(extras: list[tuple[RequestForm, tuple[str, ...]]]) -> list[Block]:
+    """"More resources" (the same request), and the roles of each one picked there."""
+    blocks: list[Block] = [InputBlock(
+        block_id=MORE, label="More resources (the same request)", optional=True, dispatch_action=True,
+        hint=f"Up to {MAX_ITEMS} in all, each approved by its own owners; all of them end together.",
+        element=ExternalDataMultiSelectElement(
+            action_id=MORE, placeholder="Type to search the inventory", min_query_length=0,
+            max_selected_items=MAX_ITEMS - 1,
+            initial_options=[resource_option(f.resource) for f, _ in extras] or None))]
+    for index, (form, picked) in enumerate(extras, start=1):
+        options = [Option(value=role, text=clip(mrkdwn.plain(role), OPTION_TEXT)) for role in form.roles[:100]]
+        chosen = [o for o in options if o.value in picked]
+        blocks.append(InputBlock(
+            block_id=item_roles(index), label=clip(f"Roles on {form.resource.kind.value} "
+                                                   f"{mrkdwn.plain(form.resource.name)}", 2000),
+            element=StaticMultiSelectElement(action_id=item_roles(index), placeholder="Pick one or more roles",
+                                             options=options, initial_options=chosen or None)))
+    return blocks
+
+
+def _form_blocks(form: RequestForm, approvers: str, *, emergency: bool, preset: tuple[str, ...] = ()) -> list[Block]:
     presets = duration_presets(form.max_duration)
+    role_options = [Option(value=role, text=clip(mrkdwn.plain(role), OPTION_TEXT)) for role in form.roles[:100]]
+    chosen = [o for o in role_options if o.value in preset]
     initial = next((p for p in presets if p[0] == timedelta(hours=1)), presets[-1])
     box = [_emergency_box(ticked=emergency)] if form.emergency_max_duration is not None else []
     return [
         InputBlock(block_id=ROLES, label="Roles", element=StaticMultiSelectElement(
-            action_id=ROLES, placeholder="Pick one or more roles",
-            options=[Option(value=role, text=clip(mrkdwn.plain(role), OPTION_TEXT)) for role in form.roles[:100]],
+            action_id=ROLES, placeholder="Pick one or more roles", options=role_options, initial_options=chosen or None,
         )),
         InputBlock(block_id=DURATION, label="For how long", element=StaticSelectElement(
             action_id=DURATION, placeholder="Pick a duration", initial_option=_duration_option(initial),
@@ -310,6 +356,55 @@ def approval_message(
     return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks]}
 
 
+def group_approval_message(
+    items: list[tuple[AccessRequest, Grant | None]], *, group_mention: str | None = None
+) -> dict[str, Any]:
+    """The approval message of one owner group's items of a request of several resources: what is asked, then each
+    item with its own state and buttons (Approve, Approve for…, Deny), rendered from the stored items."""
+    first = items[0][0]
+    ends = f", all ending {words.when(first.ends_at)}" if first.ends_at is not None else ""
+    start = f", starting {words.when(first.starts_at)}" if first.starts_at is not None else ""
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(
+            f"{words.asker_words(first)} asks for access to several resources in one request "
+            f"({words.duration_words(first.duration_seconds)}{start}{ends}). {_approvers(first, group_mention)}: "
+            f"{'these are yours to decide' if len(items) > 1 else 'this one is yours to decide'}, each on its own.",
+            SECTION_TEXT))),
+    ]
+    if first.justification:
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=clip("*Justification*\n" + mrkdwn.quote(first.justification), SECTION_TEXT))))
+    for index, (request, grant) in enumerate(items, start=1):
+        state = words.status_words(request, grant)
+        lines = [f"*{index}. {words.roles_words(request.roles)} on {words.resource_words(request)}* "
+                 f"({mrkdwn.line(request.integration)}, flow {mrkdwn.line(request.flow)}) — request #{request.id}",
+                 f"*Status:* {state} · *Approvals:* {_approvals(request)}"]
+        if (steps := words.steps_words(request)) is not None:
+            lines.append(steps)
+        if request.status is not RequestStatus.PENDING and (decision := words.decision_words(request)):
+            lines.append(decision)
+        blocks.append(SectionBlock(block_id=f"item-{request.id}",
+                                   text=MarkdownTextObject(text=clip("\n".join(lines), SECTION_TEXT))))
+        if request.status is RequestStatus.PENDING:
+            blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
+                ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+                ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
+                ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
+            ]))  # fmt: skip
+        blocks += revoke_actions(grant)
+    waiting = [r for r, _ in items if r.status is RequestStatus.PENDING]
+    if len(waiting) > 1:
+        blocks.append(ActionsBlock(block_id="decide-all", elements=[ButtonElement(
+            text=f"Approve all {len(waiting)} waiting", action_id=APPROVE_ALL, value=str(waiting[0].id),
+            style="primary")]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+        f"One request of several resources · {len(items)} item(s) here · asked {words.when(first.created_at)} · "
+        "each item is granted as soon as it is approved", SECTION_TEXT))]))
+    text = (f"Access request from {words.asker_words(first)}: "
+            + "; ".join(f"#{r.id} {mrkdwn.line(r.resource_name)} — {words.status_words(r, g)}" for r, g in items))
+    return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks[:50]]}
+
+
 def _fields(request: AccessRequest, group_mention: str | None) -> list[str]:
     return [
         f"*Resource*\n{words.resource_words(request)} ({mrkdwn.line(request.integration)})",
@@ -381,7 +476,9 @@ def approve_for_modal(request: AccessRequest, *, reason_required: bool) -> dict[
 HELP = (
     "*atlas-access* gives you temporary, approved access to MongoDB Atlas.\n"
     "• `/atlas-access` — ask for access: pick an organization, project or cluster, the roles, how long and why. "
-    "On a cluster you get a temporary database user; its password comes by DM, once.\n"
+    "On a cluster you get a temporary database user; its password comes by DM, once. You may add more resources to "
+    "the same request (or pick a bundle): each is approved by its own owners and granted once approved, and all of "
+    "them end together.\n"
     "• `/atlas-access emergency` — the same, with “This is an emergency” ticked: where a break-glass flow allows "
     "it, access is granted at once without approval and the owners review it afterwards.\n"
     "• `/atlas-access list` — your requests and the access you hold now.\n"

@@ -195,6 +195,17 @@ def test_by_submission_key(store_world: StoreWorld) -> None:
         assert uow.requests.by_submission_key("V0OTHER") is None
 
 
+def test_the_items_of_a_request_of_several_resources_by_id(store_world: StoreWorld) -> None:
+    ends = T0 + timedelta(hours=1)
+    first = add_request(store_world, group_id="g1", group_part=0, ends_at=ends)
+    add_request(store_world)  # alone
+    second = add_request(store_world, group_id="g1", group_part=1, ends_at=ends)
+    with store_world.store.unit_of_work() as uow:
+        assert uow.requests.in_group("g1") == [first, second]
+        assert uow.requests.in_group("g2") == []
+        assert [r.ends_at for r in uow.requests.in_group("g1")] == [ends, ends]
+
+
 def test_a_requesters_requests_newest_first_up_to_the_limit(store_world: StoreWorld) -> None:
     made = [add_request(store_world, created_at=T0 + timedelta(minutes=m)) for m in (2, 0, 1)]
     same_time = add_request(store_world, created_at=T0 + timedelta(minutes=2))  # ties: the later id first

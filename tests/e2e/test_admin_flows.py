@@ -375,3 +375,28 @@ def test_a_forged_auth_choice_is_a_field_error(world: AdminHarness) -> None:
     assert "Pick a password or an X.509 certificate" in answer["errors"]["admin_flow_auth"]
     with world.runtime.store.unit_of_work() as uow:
         assert uow.flows.get("db-readers") is None
+def test_a_flow_s_bundles_show_read_only_are_kept_and_a_change_leaving_one_outside_every_flow_is_refused(
+    world: AdminHarness, cli: Any
+) -> None:
+    with world.runtime.store.unit_of_work() as uow:
+        flow = uow.flows.get("prod-projects")
+        assert flow is not None
+        uow.flows.upsert(AccessFlowSpec.model_validate({**flow.model_dump(), "bundles": [
+            {"name": "incident-payments", "items": [{"resource": "payments", "roles": ["GROUP_READ_ONLY"]},
+                                                    {"resource": "search", "roles": ["GROUP_READ_ONLY"]}]}]}))
+    _, modal = open_flow_modal(world, "prod-projects")
+    assert "incident-payments: payments (GROUP_READ_ONLY); search (GROUP_READ_ONLY)" in view_text(modal)
+    # narrowing the names so that search falls outside every flow is a field error, and nothing changes
+    answer = submitted(world, modal, {"admin_flow_names": "payments, ledger, solo, vault"})
+    assert answer["response_action"] == "errors"
+    # (prod-org's names match anything, but it offers organization roles only)
+    assert "GROUP_READ_ONLY on 'search', which no access flow of integration 'prod' offers there" in \
+        answer["errors"]["admin_flow_names"]
+    _, out, _ = cli("config", "show")
+    flow_shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
+    assert "search" in flow_shown["resources"]["names"]
+    # another change keeps the bundles as they are
+    assert submitted(world, modal, {"admin_flow_max_duration": "4h"}) == {}
+    _, out, _ = cli("config", "show")
+    flow_shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
+    assert flow_shown["max_duration"] == "4h" and flow_shown["bundles"][0]["name"] == "incident-payments"

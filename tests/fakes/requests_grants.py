@@ -106,6 +106,9 @@ class MemoryRequests:
     def by_submission_key(self, key: str) -> AccessRequest | None:
         return next((r for r in self._rows.values() if r.submission_key == key), None)
 
+    def in_group(self, group_id: str) -> list[AccessRequest]:
+        return sorted((r for r in self._rows.values() if r.group_id == group_id), key=lambda r: r.id or 0)
+
 
 def due_at(grant: Grant) -> datetime | None:
     """When a live grant's next piece of work falls due (`storage.grants.DUE_AT`)."""

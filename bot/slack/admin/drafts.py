@@ -74,6 +74,7 @@ class FlowDraft:
     network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
     auth: str = "password"  # or "x509" (cluster flows: an Atlas-managed X.509 user and its certificate)
     enabled: bool = True
+    bundles: str = ""  # the flow's bundles, shown read-only (they are written in YAML and applied with config apply)
 
 
 # --- from stored specs -----------------------------------------------------------------------------------------
@@ -126,6 +127,8 @@ def flow_draft(spec: AccessFlowSpec) -> FlowDraft:
                                  f"{s.required}" for s in spec.approval_steps or ()),
         network_access=spec.network_access or "none", network_max_prefix=str(spec.network_max_prefix),
         auth=spec.auth,
+        bundles="\n".join(f"{b.name}: " + "; ".join(f"{i.resource} ({', '.join(i.roles)})" for i in b.items)
+                          for b in spec.bundles),
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from access.model import ORG_ROLES, PROJECT_ROLES, ResourceKind
+from bot.slack import mrkdwn
 from bot.slack.admin import ids
 from bot.slack.admin.connection_fields import connection_blocks
 from bot.slack.admin.drafts import DISCOVERY_TYPES, FlowDraft, IntegrationDraft
@@ -168,6 +169,10 @@ def flow_modal(draft: FlowDraft, *, integrations: list[str], extra_roles: tuple[
                notice: str | None = None) -> dict[str, object]:
     """Every field of an access flow, as `config apply` knows them; `integrations` must not be empty."""
     blocks = _notice(notice) + _flow_who(draft, integrations) + _flow_what(draft, extra_roles) + _flow_how(draft)
+    if draft.bundles:  # read-only here: saving the modal keeps them as they are
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+            "*Bundles* (read-only here: change them in the YAML with `config apply`)\n" + mrkdwn.text(draft.bundles),
+            3000))]))
     return View(type="modal", callback_id=ids.FLOW, title="Edit access flow" if draft.editing else "New access flow",
                 submit="Save", close="Cancel", blocks=blocks,
                 private_metadata=_metadata(draft.name, draft.editing)).to_dict()

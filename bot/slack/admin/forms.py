@@ -358,6 +358,8 @@ def place_flow_problems(problems: Mapping[str, str], *, roles: list[str], typed:
         parts = field.removeprefix("flow.").replace("[", ".").replace("]", "").split(".")
         key = parts[1] if parts[0] == "resources" and len(parts) > 1 else parts[0]
         block = FLOW_BLOCKS.get(key, ids.F_INTEGRATION)
+        if "bundles[" in field:  # a bundle (this flow's or another's) the change leaves outside every flow
+            block = ids.F_NAMES
         if key == "roles" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(roles) \
                 and roles[int(parts[1])] in typed:
             block = ids.F_OTHER_ROLES
