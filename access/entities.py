@@ -95,6 +95,7 @@ class AccessRequest(_OnResource):
     group_id: str | None = None
     group_part: int | None = None
     ends_at: datetime | None = None
+    group_told_at: datetime | None = None  # on a group's first item: when the requester was told every outcome
     created_at: datetime
     updated_at: datetime
     version: int = 0

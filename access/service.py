@@ -786,17 +786,11 @@ class AccessService:
 
     def _group_summary(self, request: AccessRequest, spec: IntegrationSpec) -> None:
         """An item of a request of several resources was decided: once none is left waiting, the requester gets one
-        DM naming every item's outcome. Sent by the item decided last (by decision time), so two items decided a
-        moment apart still make one summary."""
+        DM naming every item's outcome, exactly once (`several.claim_summary`), whichever decision came last."""
         if request.group_id is None or request.status is RequestStatus.PENDING:
             return
-        with self._store.unit_of_work() as uow:
-            items = uow.requests.in_group(request.group_id)
-        if any(r.status is RequestStatus.PENDING for r in items):
-            return
-        mine = request.decided_at or request.updated_at
-        if any((r.decided_at or r.updated_at) > mine for r in items):
-            return  # a later decision closed the group: it sends the summary
+        if several.claim_summary(self._store, request, now=self._clock.now()) is None:
+            return  # an item still waits, or another decision's thread (or replica) told it
         self._safely(lambda: self._notifier.tell_requester(request=request, grant=None, event="group_decided",
                                                            integration=spec))
 

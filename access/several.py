@@ -13,11 +13,14 @@ numbered by `group_part`, each listing its items with their own buttons and re-r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from access.config import MAX_ITEMS
 from access.entities import AccessRequest
 from access.errors import FieldErrors
+from access.model import RequestStatus
+from access.ports import StaleWrite, Store
 
 ITEMS = "resources"  # the FieldErrors key of the list of resources itself (too many, twice the same)
 SHARED_FIELDS = ("duration", "justification", "start", "network", "emergency", "on_behalf")
@@ -78,3 +81,30 @@ def parts(items: Sequence[AccessRequest]) -> list[int]:
 
 def of_part(items: Sequence[AccessRequest], part: int | None) -> list[AccessRequest]:
     return [item for item in items if item.group_part == part]
+
+
+def claim_summary(store: Store, item: AccessRequest, *, now: datetime) -> AccessRequest | None:
+    """After `item` was decided (approved, denied, cancelled or expired): when no item of its group waits any more,
+    mark the group told (`group_told_at` on its first item, compare-and-set) and return the item to tell it with;
+    None when some item still waits, when it was told already, or when `item` is alone.
+
+    Whoever saw the last decision tries, and exactly one wins: the last item decided always sees the others
+    decided (its own read follows its own commit), and two deciders reading at once race on the first item's
+    version. A lost race with a change to the first item that is not the mark reads again.
+    """
+    if item.group_id is None:
+        return None
+    for _ in range(3):
+        with store.unit_of_work() as uow:
+            items = uow.requests.in_group(item.group_id)
+            if not items or any(r.status is RequestStatus.PENDING for r in items):
+                return None
+            head = min(items, key=lambda r: r.id or 0)
+            if head.group_told_at is not None:
+                return None
+            try:
+                uow.requests.save(replace(head, group_told_at=now, updated_at=now))
+            except StaleWrite:
+                continue
+        return item
+    return None

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from access import lifecycle
+from access import lifecycle, several
 from access.config import AccessFlowSpec, IntegrationSpec
 from access.config import PendingTimeouts as PendingTimeoutsSpec
 from access.entities import AccessRequest, AuditEvent, Grant
@@ -126,7 +126,15 @@ class PendingTimeouts:
             return False  # decided, or taken by another replica, in the meantime
         if spec is not None:
             self._tell(saved, step, spec)
+            if step == "expired" and several.claim_summary(self._store, saved, now=now) is not None:
+                self._tell_summary(saved, spec)  # the last item of a request of several was left undecided
         return True
+
+    def _tell_summary(self, request: AccessRequest, spec: IntegrationSpec) -> None:
+        try:
+            self._notifier.tell_requester(request=request, grant=None, event="group_decided", integration=spec)
+        except Exception:
+            log.exception("telling the outcomes of request group %s failed", request.group_id)
 
     def _tell(self, request: AccessRequest, step: str, spec: IntegrationSpec) -> None:
         calls: list[Callable[[], None]] = [

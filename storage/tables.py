@@ -226,6 +226,7 @@ class AccessRequestRow(SQLModel, table=True):
     group_id: str | None = Field(default=None, sa_type=String(32), index=True)
     group_part: int | None = None
     ends_at: datetime | None = _when()
+    group_told_at: datetime | None = _when()  # on the group's first item: the summary of outcomes was sent then
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
     version: int

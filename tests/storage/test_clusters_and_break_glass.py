@@ -149,7 +149,7 @@ def _insert_old_rows(connection: Connection) -> None:
            "approval_steps",  # and 0015's
            "starts_at",  # and 0016's
            "database_auth",  # and 0017's
-           "group_id", "group_part", "ends_at"}  # and 0018's
+           "group_id", "group_part", "ends_at", "group_told_at"}  # and 0018's
     insert("access_flow", {
         "name": "f", "integration": "prod", "requesters": ["everyone"], "resources": {"types": ["project"]},
         "roles": ["GROUP_READ_ONLY"], "max_duration_seconds": 3600, "approval": "owners", "approvals_required": 1,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from access import several
 from access.config import MAX_ITEMS
 from access.errors import FieldErrors, NotAllowed, Replayed, RequestRefused
 from access.model import GrantStatus, RequestStatus
@@ -211,3 +212,27 @@ def test_a_bundle_the_inventory_or_the_flows_no_longer_hold_is_refused(
     world = bundled(*resources)
     with pytest.raises(RequestRefused, match=said):
         world.service.bundle_items(requester=ANN, flow=flow_name, bundle=bundle)
+
+
+def test_the_last_item_left_undecided_expires_and_the_summary_still_comes_once(world: World) -> None:
+    payments, search = ask(world, BOTH)
+    world.service.approve(request_id=payments.id or 0, user_id=BOB)
+    assert "group_decided" not in world.notifier.told()  # search still waits
+    # nobody decides search: the pending-request timeouts expire it, and that closes the group
+    world.clock.advance(timedelta(days=8))
+    world.timeouts.run()
+    assert world.request(search.id or 0).status is RequestStatus.EXPIRED
+    assert world.notifier.told().count("group_decided") == 1
+    world.timeouts.run()
+    assert world.notifier.told().count("group_decided") == 1
+
+
+def test_the_summary_is_claimed_once_whoever_else_sees_every_item_decided(world: World) -> None:
+    payments, search = ask(world, BOTH)
+    world.service.deny(request_id=search.id or 0, user_id=DAN, reason="not for search")
+    world.service.approve(request_id=payments.id or 0, user_id=BOB)
+    assert world.notifier.told().count("group_decided") == 1
+    # a second decider's thread (or replica) that also saw every item decided finds the group told
+    assert several.claim_summary(world.store, world.request(search.id or 0), now=world.clock.now()) is None
+    head = world.request(payments.id or 0)
+    assert head.group_told_at == world.clock.now()

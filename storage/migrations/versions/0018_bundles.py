@@ -1,7 +1,8 @@
 """Several resources in one request, and bundles: a flow's named sets of resources and roles
 (`access_flow.bundles`, JSON); the request group of an item (`access_request.group_id`, indexed), the approval
 message it is listed on (`group_part`) and the common end of the group's access (`access_request.ends_at`,
-`grant.ends_at`).
+`grant.ends_at`), and when the requester was told every item's outcome (`access_request.group_told_at`, on the
+group's first item: the summary is sent once).
 
 Nullable columns added in place; existing flows have no bundles, existing requests are alone.
 
@@ -28,6 +29,7 @@ def upgrade() -> None:
     op.add_column("access_request", sa.Column("group_id", sa.String(32), nullable=True))
     op.add_column("access_request", sa.Column("group_part", sa.Integer(), nullable=True))
     op.add_column("access_request", sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("access_request", sa.Column("group_told_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_access_request_group_id", "access_request", ["group_id"])
     op.add_column("grant", sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True))
 
@@ -35,6 +37,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute('ALTER TABLE "grant" DROP COLUMN ends_at')
     op.drop_index("ix_access_request_group_id", table_name="access_request")
+    op.execute("ALTER TABLE access_request DROP COLUMN group_told_at")
     op.execute("ALTER TABLE access_request DROP COLUMN ends_at")
     op.execute("ALTER TABLE access_request DROP COLUMN group_part")
     op.execute("ALTER TABLE access_request DROP COLUMN group_id")
