@@ -424,6 +424,21 @@ class Store(Protocol):
     def ping(self) -> bool: ...
 
 
+class AlertLedger(Protocol):
+    """What the timer rounds told integration owners, shared by every replica and kept across restarts
+    (`access.rounds`): a lasting failure is told once, not once per replica or per restart."""
+
+    def tell_once(self, *, round_name: str, integration: str, failure: str) -> bool:
+        """Mark `failure` of `round_name` on `integration` as told; True when nobody had told it since that
+        integration's work in the round last went through (the caller then tells it), False otherwise."""
+        ...
+
+    def works_again(self, *, round_name: str, integrations: Collection[str]) -> None:
+        """`integrations`' work in `round_name` went through: forget what was told of them, so the next failure is
+        news again."""
+        ...
+
+
 class Outbox(Protocol):
     """Messages Slack refused through every retry, kept (in the database) until they go through.
 

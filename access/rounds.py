@@ -7,7 +7,10 @@ is told to that integration's owners once while it lasts, and the round goes on 
 that persists is not told again every round; a different one is; once that integration's work in the round
 goes through, the next failure is news again.
 
-What was told is remembered in this process: a restart, or another replica, tells a lasting failure once more.
+What was told is remembered in this process and, given an `AlertLedger` (the database's, in the app), for every
+replica and across restarts: of two replicas meeting the same lasting failure one tells it, and a restart does not
+tell it again. A ledger that cannot be reached (the database is away) does not silence an alert: it is told, at
+most once while this process remembers it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pydantic import ValidationError
 from access.admin import validation_errors
 from access.bounds import shown
 from access.errors import AccessError
-from access.ports import Notifier, Store
+from access.ports import AlertLedger, Notifier, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,9 +48,10 @@ def describe(error: BaseException) -> str:
 class FaultIsolation:
     """Remembers, per round and integration, the failures its owners were told of (see the module's doc)."""
 
-    def __init__(self, *, store: Store, notifier: Notifier | None) -> None:
+    def __init__(self, *, store: Store, notifier: Notifier | None, ledger: AlertLedger | None = None) -> None:
         self._store = store
         self._notifier = notifier
+        self._ledger = ledger
         self._told: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
@@ -56,25 +60,47 @@ class FaultIsolation:
         """One pass of the round called `name` (`"sync"`, ...); its integrations' failures are settled at the end."""
         current = Round(name=name, isolation=self)
         yield current
-        for integration in current.succeeded - current.failed:
+        working = current.succeeded - current.failed
+        for integration in working:
             with self._lock:
                 cleared = self._told.pop((name, integration), None)
             if cleared:
                 log.info("%s of %s works again", name, integration)
+        if working and self._ledger is not None:
+            try:
+                self._ledger.works_again(round_name=name, integrations=working)
+            except Exception as error:  # kept until a later round gets through: a later failure may go untold
+                log.warning("could not record that the %s round works again: %s", name, describe(error))
 
     def failed(self, round_name: str, integration: str, error: Exception, what: str) -> None:
         description = describe(error)
         with self._lock:
             told = self._told.setdefault((round_name, integration), set())
-            news = description not in told
+            news_here = description not in told
             told.add(description)
         where = f" ({what})" if what else ""
-        if not news:
+        if news_here:
+            log.warning("%s of %s failed%s: %s; the next round tries again", round_name, integration, where,
+                        description)
+        else:
             log.debug("%s of %s failed again%s: %s", round_name, integration, where, description)
-            return
-        log.warning("%s of %s failed%s: %s; the next round tries again", round_name, integration, where,
-                    description)
-        self._tell_owners(round_name, integration, description)
+        if self._first_to_tell(round_name, integration, description, news_here=news_here):
+            self._tell_owners(round_name, integration, description)
+        elif news_here:
+            log.info("%s of %s: its owners were told of this failure already", round_name, integration)
+
+    def _first_to_tell(self, round_name: str, integration: str, description: str, *, news_here: bool) -> bool:
+        """Whether nobody told this failure yet: the ledger says, for every replica and across restarts (another
+        replica's round that went through makes it news again here too); without a ledger, or when it cannot be
+        reached, this process's memory alone (so the alert is not lost)."""
+        if self._ledger is None:
+            return news_here
+        try:
+            return self._ledger.tell_once(round_name=round_name, integration=integration, failure=description)
+        except Exception as error:
+            log.warning("could not check whether the %s failure of %s was told already: %s", round_name,
+                        integration, describe(error))
+            return news_here
 
     def _tell_owners(self, round_name: str, integration: str, description: str) -> None:
         if self._notifier is None or not integration:

@@ -49,6 +49,7 @@ from bot.slack.pacing import AckGate
 from bot.slack_retries import retry_handlers
 from okta.groups import OktaGroups
 from pagerduty.on_call import PagerDutyOnCall
+from storage.alerts import SqlAlertLedger
 from storage.crypto import SecretBox
 from storage.engine import POOL_SIZE, make_engine
 from storage.grant_ledger import SqlGrantLedger
@@ -68,6 +69,7 @@ class Runtime:
     clock: Clock
     store: SqlStore
     outbox: SqlOutbox
+    alerts: SqlAlertLedger  # what the timer rounds told integration owners, for every replica (access.rounds)
     metrics: Metrics  # this runtime's own registry (see bot.observability)
     slack: WebClient
     directory: SlackDirectory
@@ -170,7 +172,8 @@ def build_runtime(
     rotation = RotationService(store=store, notifier=notifier, clock=clock, authority=lambda: authority,
                                in_use=sync.running)
     return Runtime(
-        settings=settings, clock=clock, store=store, outbox=outbox, metrics=metrics, slack=slack,
+        settings=settings, clock=clock, store=store, outbox=outbox, alerts=SqlAlertLedger(store.engine, clock),
+        metrics=metrics, slack=slack,
         directory=directory, gateways=gateways, credential_check=AtlasCredentialCheck(clients), on_call=on_call,
         okta=okta, approver_groups=approver_groups, homes=homes,
         home_refresher=refresher, home_publisher=publisher, notifier=notifier, worker=worker, service=service,

@@ -36,7 +36,7 @@ class Timers:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         notifier = runtime.notifier
-        self._isolation = FaultIsolation(store=runtime.store, notifier=notifier)
+        self._isolation = FaultIsolation(store=runtime.store, notifier=notifier, ledger=runtime.alerts)
         self._expiry = ExpiryReminders(store=runtime.store, notifier=notifier, clock=runtime.clock,
                                        lead=timedelta(minutes=runtime.settings.expiry_reminder_minutes),
                                        isolation=self._isolation)

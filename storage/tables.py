@@ -331,3 +331,16 @@ class HeldCredentialsRow(SQLModel, table=True):
     secret: str = Field(sa_type=Text)
     expires_at: datetime = _when(nullable=False, index=True)
     created_at: datetime = _when(nullable=False)
+
+
+class RoundAlertRow(SQLModel, table=True):
+    """A failure of a timer round that the integration's owners were told of (`storage.alerts`, `access.rounds`):
+    one row per round, integration and failure (`fingerprint`: a digest of its one-line description), deleted once
+    that integration's work in the round goes through again."""
+
+    __tablename__ = "round_alert"
+
+    round_name: str = Field(primary_key=True, sa_type=String(64))
+    integration: str = Field(primary_key=True, sa_type=String(64))
+    fingerprint: str = Field(primary_key=True, sa_type=String(64))
+    told_at: datetime = _when(nullable=False)

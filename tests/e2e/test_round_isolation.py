@@ -243,3 +243,28 @@ def test_values_stored_before_the_bounds_stop_no_round(tmp_path: Path, monkeypat
         assert "access_flows[0].max_duration: '400d' is longer than 365d, the longest allowed" in err
     finally:
         world.close()
+
+
+def test_a_lasting_failure_is_told_once_across_replicas_and_restarts(tmp_path: Path) -> None:
+    world = TwoIntegrations(tmp_path)
+    try:
+        # given alpha's sync fails on one replica, and its owners were told
+        credentials_from_unset_variables(world)
+        world.timers.sync_all()
+        assert len(world.alerts()) == 1
+        # when a second replica meets the same failure, and then a restarted process does
+        other_replica, restarted = Timers(world.runtime), Timers(world.runtime)
+        other_replica.sync_all()
+        restarted.sync_all()
+        # then the owners were told once: the database remembers it for every replica
+        assert len(world.alerts()) == 1
+        # and once a sync goes through on any of them, the next failure is news again (told once more)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("ALPHA_PUBLIC_UNSET", world.alpha_public)
+            env.setenv("ALPHA_PRIVATE_UNSET", world.alpha_private)
+            other_replica.sync_all()
+        restarted.sync_all()
+        world.timers.sync_all()
+        assert len(world.alerts()) == 2
+    finally:
+        world.close()
