@@ -167,8 +167,9 @@ def serve(app: WsgiApp, *, host: str, port: int, front: HttpFront) -> None:
     """Serve until interrupted (the caller then lets the listeners finish)."""
     front = front.fitted_to_open_files()
     server = create_front_server(app, host=host, port=port, front=front)
+    # The port bound (`--port 0`: one the system picked, which a supervisor or test reads from this line).
     log.info("serving Slack requests on http://%s:%d%s (at most %d connections, idle ones closed after %d s)",
-             host, port, EVENTS_PATH, front.connection_limit, front.idle_timeout_seconds)
+             host, int(server.effective_port), EVENTS_PATH, front.connection_limit, front.idle_timeout_seconds)
     server.run()
 
 

@@ -13,8 +13,8 @@ real time: the children read the system clock, so durations here are seconds and
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -80,27 +80,57 @@ def wait(predicate: Callable[[], T | None], *, timeout: float = 30.0, what: str 
         time.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+# The line `serve` logs once it listens, naming the port it bound (see bot.slack.http.serve).
+LISTENING = re.compile(rb"serving Slack requests on http://127\.0\.0\.1:(\d+)/")
 
 
 class ServeProcess:
     """One `atlas-access serve` child; its log goes to a file that failures print."""
 
     def __init__(self, *, name: str, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
-        self.name, self.log_path, self.port = name, log_path, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.name, self.log_path = name, log_path
+        # Port 0: the child binds a port the system picks and names it in its log. A port picked here and handed
+        # over would be free only until then: another test's server (on another xdist worker) could take it in
+        # between, and this test's polls would reach that server instead (seen: /healthz sent to an Atlas sandbox).
+        self._port: int | None = None
+        self._log_start = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the same log
         with log_path.open("ab") as log:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", *args],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.pid = self._child.pid
         self.ready_at: datetime | None = None
 
     def __repr__(self) -> str:
-        return f"ServeProcess({self.name!r}, pid={self.pid}, port={self.port})"
+        return f"ServeProcess({self.name!r}, pid={self.pid}, port={self._port})"
+
+    @property
+    def port(self) -> int:
+        """The port the child listens on, from its log (waiting for it to listen, up to READY_SECONDS)."""
+        if self._port is None:
+            deadline = time.monotonic() + READY_SECONDS
+            while self._listening() is None:
+                if self._child.poll() is not None:
+                    raise AssertionError(f"{self} exited with {self._child.returncode} before listening:\n"
+                                         f"{self.log_tail()}")
+                elif time.monotonic() > deadline:
+                    raise AssertionError(f"{self} not listening within {READY_SECONDS} s:\n{self.log_tail()}")
+                time.sleep(0.02)
+        assert self._port is not None
+        return self._port
+
+    def _listening(self) -> int | None:
+        """The port, once the child's log says it listens (read from its own part of the log); None until then."""
+        if self._port is None:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                found = LISTENING.search(log.read())
+            self._port = int(found.group(1)) if found is not None else None
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = READY_SECONDS) -> ServeProcess:
         """Until GET /healthz answers 200 (the start-up sweep has run by then); a child that died is an error."""
@@ -108,6 +138,9 @@ class ServeProcess:
         while time.monotonic() < deadline:
             if self._child.poll() is not None:
                 raise AssertionError(f"{self} exited with {self._child.returncode}:\n{self.log_tail()}")
+            if self._listening() is None:
+                time.sleep(0.05)
+                continue
             try:
                 if httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200:
                     self.ready_at = now()
