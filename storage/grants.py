@@ -12,8 +12,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, case, func, or_, select, update
 
 from access.entities import Grant
 from access.model import REVOCATION_OWED, GrantFigures, GrantStatus, ResourceKind
@@ -83,7 +82,7 @@ _NEXT_DUE = _next_due_statement()
 
 
 class SqlGrantRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def add(self, grant: Grant) -> Grant:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from access.entities import AccessRequest
 from access.model import RequestStatus
@@ -23,7 +22,7 @@ _ONCE_ONLY_KEYS = ("submission_key", "pending_key")
 
 
 class SqlRequestRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def add(self, request: AccessRequest) -> AccessRequest:
