@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from access import lifecycle
@@ -106,41 +106,46 @@ class GrantWorker:
         """Claim and work one grant at a time until nothing is due."""
         worked = 0
         while claimed := self._claim(1)[0]:
-            self._work_safely(claimed[0])
-            worked += 1
+            worked += self._work_safely(claimed[0])
         return worked
 
     def _claim(self, limit: int, *, next_due: bool = False) -> tuple[list[_Claimed], datetime | None]:
-        """Lease up to `limit` due grants in one transaction; with `next_due`, and when fewer were due, also when
+        """Lease up to `limit` due grants in one transaction; with `next_due`, and when none was due, also when
         the next one falls due (None: nothing is scheduled).
 
         An expired role grant is moved to REVOKING in the same transaction (one unit of work fewer per
-        revocation), with the person's other live grants read for `_revoke`. Each grant is read and moved in
-        turn, as separate claims did: a person's two grants claimed together see each other as they would."""
+        revocation), with the person's other live grants read for `_revoke`. A person's grants on one resource
+        claimed together are worked one after the other on one thread, each reading the others when its turn
+        comes: revoked side by side, each would keep the roles the other one gives, and neither remove them."""
         now = self._clock.now()
-        found: list[_Claimed] = []
+        found: dict[tuple[str, str], _Claimed] = {}
         due: datetime | None = None
         with self._store.unit_of_work() as uow:
             for grant in uow.grants.claim_due(now=now, owner=self.options.owner,
                                               lease_seconds=self.options.lease_seconds, limit=limit):
-                if grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
+                key = (grant.username, grant.resource_id)
+                if key in found:  # the same person's grant on the same resource: worked after it, on its thread
+                    found[key].later.append(grant)
+                elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
                     others = _others(uow, grant)
                     moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
-                    found.append(_Claimed(grant=moved, others=others))
+                    found[key] = _Claimed(grant=moved, others=others)
                 else:
-                    found.append(_Claimed(grant=grant))
-            if next_due and len(found) < limit:
+                    found[key] = _Claimed(grant=grant)
+            if next_due and not found:
                 due = uow.grants.next_due_at()
-        return found, due
+        return list(found.values()), due
 
-    def _work_safely(self, claimed: _Claimed) -> None:
-        grant = claimed.grant
-        try:
-            self._work(grant, others=claimed.others)
-        except StaleWrite:
-            log.info("grant %s moved on under another worker; leaving it", grant.id)
-        except Exception:
-            log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
+    def _work_safely(self, claimed: _Claimed) -> int:
+        """Work a claimed grant (and those claimed with it, in turn); how many."""
+        for grant, others in ((claimed.grant, claimed.others), *((later, None) for later in claimed.later)):
+            try:
+                self._work(grant, others=others)
+            except StaleWrite:
+                log.info("grant %s moved on under another worker; leaving it", grant.id)
+            except Exception:
+                log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
+        return 1 + len(claimed.later)
 
     def _work(self, grant: Grant, *, others: list[Grant] | None = None) -> None:
         if grant.resource_kind is ResourceKind.CLUSTER:
@@ -266,6 +271,7 @@ class _Claimed:
 
     grant: Grant
     others: list[Grant] | None = None
+    later: list[Grant] = field(default_factory=list)  # the same person's grants on the resource, claimed with it
 
 
 def _others(uow: UnitOfWork, grant: Grant) -> list[Grant]:
@@ -284,9 +290,10 @@ class _Crew:
 
     The dispatcher claims as many due grants as there are idle threads, in one transaction, and hands each to a
     thread of its own at once: a lease so covers the work of one grant, never a queue behind slow Atlas calls
-    (50 grants at 200 ms of Atlas each outlast a 10 s lease). Between claims it rests until the next grant falls
-    due (asked in the claim's transaction), at least TICK_SECONDS and at most WATCH_SECONDS, or until a thread
-    is free when all are busy; the grants falling due meanwhile are claimed together. A claim for each grant
+    (50 grants at 200 ms of Atlas each outlast a 10 s lease). After a claim that found some it rests a tick
+    (TICK_SECONDS); after one that found none, until the next grant falls due (asked in the same transaction),
+    at least a tick and at most WATCH_SECONDS; and, when every thread is busy, until one is free. The grants
+    falling due meanwhile are claimed together. A claim for each grant
     falling due, by every idle thread and by a watcher on each replica, with a next-due query each time, was
     the largest share of a replica's CPU during a burst (py-spy on bench/revocation.py); the tick adds at most
     50 ms to a revocation's lateness. The crew ends when a claim finds nothing, no thread works and nothing
@@ -370,11 +377,12 @@ class _Crew:
             found, due = self._worker._claim(room, next_due=True)
             claimed_at = time.monotonic()
             ahead = None if due is None else (due - clock.now()).total_seconds()
+            grants = sum(1 + len(claimed.later) for claimed in found)
             with self._state:
                 self._working.update(id(claimed) for claimed in found)
                 self._running += len(found)
-                self._handed += len(found)
-                if len(found) < room:  # nothing more is due now
+                self._handed += grants
+                if grants < room:  # nothing more is due now
                     self._cleared = (pokes, frozenset(self._working), self._handed)
                     self._state.notify_all()
                 if not found and not self._running and not self._poked and (ahead is None
@@ -383,10 +391,10 @@ class _Crew:
                     return
             for claimed in found:
                 pool.submit(self._work, claimed)
-            if len(found) == room or ahead is None:
-                wait = self.TICK_SECONDS if len(found) == room else self.WATCH_SECONDS
+            if found:  # more may fall due meanwhile: claimed together a tick later (once a thread is free)
+                wait = self.TICK_SECONDS
             else:
-                wait = min(max(ahead, self.TICK_SECONDS), self.WATCH_SECONDS)
+                wait = self.WATCH_SECONDS if ahead is None else min(max(ahead, self.TICK_SECONDS), self.WATCH_SECONDS)
 
     def _rest(self, *, until: float) -> None:
         """Until `until` (monotonic) or a poke, and a thread is free."""
