@@ -7,11 +7,13 @@ notifier wakes after every change) can be built before the use cases that change
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from access import steps
 from access.approver_groups import ApproverGroups
+from access.config import IntegrationSpec
 from access.entities import AccessRequest, Grant
 from access.model import GrantStatus, RequestStatus
 from access.ports import Clock, GroupDirectory, Store
@@ -72,11 +74,19 @@ class HomeQueries:
             pending = [r for r in uow.requests.pending(limit=1000)
                        if user_id not in (r.requester_id, r.requested_by)
                        and all(a.user_id != user_id for a in r.approvals)]
-            specs = {spec.name: spec for spec in uow.integrations.list()}
             resources = {(r.integration, r.resource_id): uow.inventory.resource(
                 integration=r.integration, atlas_id=r.resource_id) for r in pending}
+        # Only the integrations of what is pending, from the store's cache of decrypted specs: a Home is rendered
+        # after each change concerning its person, and decrypting every integration each time was a tenth of it.
+        specs = _specs(self._store, (r.integration for r in pending))
         # The directory may ask Slack: outside the transaction.
         waiting = [r for r in pending if r.integration in specs and user_id in steps.approvers_for(
             r, integration=specs[r.integration], resource=resources[(r.integration, r.resource_id)],
             directory=self._directory, groups=self._groups).user_ids]
         return tuple(sorted(waiting, key=lambda r: r.created_at, reverse=True)[:limit])
+
+
+def _specs(store: Store, names: Iterable[str]) -> dict[str, IntegrationSpec]:
+    """The named integrations that exist, from the store's cache (seconds old at most when another process
+    changed one: as a Home's offers go, since each click checks anew)."""
+    return {name: spec for name in dict.fromkeys(names) if (spec := store.integration(name)) is not None}

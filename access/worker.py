@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from access import lifecycle
@@ -46,7 +47,9 @@ class GrantWorker:
         # metrics take revocation lateness), shared with the cluster branch.
         self._records = GrantRecords(store=store, notifier=notifier, clock=clock, options=options, observer=observer)
         self._options = options
-        self._local = threading.local()  # what this thread's last claim prepared for its revocation
+        self._local = threading.local()  # `in_crew`: this thread works for this process's crew
+        self._crew_lock = threading.Lock()
+        self._crew: _Crew | None = None  # the crew draining now, if any
         self._unrevealed_at: datetime | None = None  # the last look for sign-ins never shown in time
         # Grants on clusters: temporary database users.
         self._clusters = clusters or DatabaseUserSteps(store=store, gateways=gateways, notifier=notifier,
@@ -66,7 +69,12 @@ class GrantWorker:
 
         First, the cluster grants whose sign-in was never shown in time are ended, so this round deletes them (looked
         for at most every UNREVEALED_EVERY: a sign-in is held for minutes, and a round runs for each grant falling
-        due, where a query each was a tenth of a replica's CPU in bench/revocation.py)."""
+        due, where a query each was a tenth of a replica's CPU in bench/revocation.py).
+
+        With `concurrency` above 1 one crew drains per process (`_Crew`): a call wakes its dispatcher (starting one
+        if none runs) and returns once the grants due at the call are worked, counting those its claims took. Two
+        crews side by side each claimed for every grant falling due, and the exact-time timer was armed again
+        after each (a claim, a next-due query and a timer job per grant, on both replicas: bench/revocation.py)."""
         now = self._clock.now()
         if self._unrevealed_at is None or now - self._unrevealed_at >= UNREVEALED_EVERY:
             self._unrevealed_at = now
@@ -74,53 +82,78 @@ class GrantWorker:
                 self._clusters.sweep_unrevealed()
             except Exception:
                 log.exception("ending the grants whose credentials were never shown failed; the next round retries")
-        first = self._claim()
-        if first is None:
-            return 0  # the usual sweep: nothing due, no thread started
         if self.options.concurrency < 2:
-            return self._drain(first)
-        return _Crew(self, size=self.options.concurrency).drain(first)
+            return self._drain()
+        with self._crew_lock:
+            ticket = self._crew.poke() if self._crew is not None else None
+            if self._crew is None or ticket is None:
+                self._crew = _Crew(self, size=self.options.concurrency)
+                ticket = self._crew.poke()
+                self._crew.start()
+            crew = self._crew
+        if getattr(self._local, "in_crew", False) or ticket is None:
+            return 0  # asked from a grant the crew works: waiting for the crew would wait for itself
+        return crew.wait(ticket)
 
-    def _drain(self, grant: Grant | None = None) -> int:
-        """Work `grant`, then claim and work one more at a time until nothing is due."""
+    def watched_until(self) -> datetime | None:
+        """While a crew drains, it watches for grants falling due: the timers need not look before this."""
+        crew = self._crew
+        if crew is None or not crew.draining:
+            return None
+        return self._clock.now() + timedelta(seconds=_Crew.WATCH_SECONDS)
+
+    def _drain(self) -> int:
+        """Claim and work one grant at a time until nothing is due."""
         worked = 0
-        while (grant := grant or self._claim()) is not None:
-            self._work_safely(grant)
-            worked, grant = worked + 1, None
+        while claimed := self._claim(1)[0]:
+            worked += self._work_safely(claimed[0])
         return worked
 
-    def _seconds_to_next_due(self) -> float | None:
-        with self._store.unit_of_work() as uow:
-            due = uow.grants.next_due_at()
-        return None if due is None else (due - self._clock.now()).total_seconds()
+    def _claim(self, limit: int, *, next_due: bool = False) -> tuple[list[_Claimed], datetime | None]:
+        """Lease up to `limit` due grants in one transaction; with `next_due`, and when none was due, also when
+        the next one falls due (None: nothing is scheduled).
 
-    def _claim(self) -> Grant | None:
-        """Lease the next due grant. An expired role grant is moved to REVOKING in the same transaction (one
-        unit of work fewer per revocation), with the person's other live grants read for `_revoke`, which runs
-        on this same thread."""
+        An expired role grant is moved to REVOKING in the same transaction (one unit of work fewer per
+        revocation), with the person's other live grants read for `_revoke`. A person's grants on one resource
+        claimed together are worked one after the other on one thread, each reading the others when its turn
+        comes: revoked side by side, each would keep the roles the other one gives, and neither remove them."""
         now = self._clock.now()
-        self._local.prepared = None
+        found: dict[tuple[str, str], _Claimed] = {}
+        due: datetime | None = None
         with self._store.unit_of_work() as uow:
             claimed = uow.grants.claim_due(now=now, owner=self.options.owner,
-                                           lease_seconds=self.options.lease_seconds, limit=1)
-            if not claimed:
-                return None
-            grant = claimed[0]
-            if grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
-                others = _others(uow, grant)
-                grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
-                self._local.prepared = _Prepared(grant_id=grant.id, others=others)
-        return grant
+                                           lease_seconds=self.options.lease_seconds, limit=limit)
+            expired = [g for g in claimed if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER]
+            live: dict[tuple[str, str], list[Grant]] = {}
+            for grant in uow.grants.live_for_each([(g.username, g.resource_id) for g in expired]):  # one read
+                live.setdefault((grant.username, grant.resource_id), []).append(grant)
+            for grant in claimed:
+                key = (grant.username, grant.resource_id)
+                if key in found:  # the same person's grant on the same resource: worked after it, on its thread
+                    found[key].later.append(grant)
+                elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
+                    others = [g for g in live.get(key, []) if g.id != grant.id]
+                    moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now),
+                                            since=grant)
+                    found[key] = _Claimed(grant=moved, others=others)
+                else:
+                    found[key] = _Claimed(grant=grant)
+            if next_due and not found:
+                due = uow.grants.next_due_at()
+        return list(found.values()), due
 
-    def _work_safely(self, grant: Grant) -> None:
-        try:
-            self._work(grant)
-        except StaleWrite:
-            log.info("grant %s moved on under another worker; leaving it", grant.id)
-        except Exception:
-            log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
+    def _work_safely(self, claimed: _Claimed) -> int:
+        """Work a claimed grant (and those claimed with it, in turn); how many."""
+        for grant, others in ((claimed.grant, claimed.others), *((later, None) for later in claimed.later)):
+            try:
+                self._work(grant, others=others)
+            except StaleWrite:
+                log.info("grant %s moved on under another worker; leaving it", grant.id)
+            except Exception:
+                log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
+        return 1 + len(claimed.later)
 
-    def _work(self, grant: Grant) -> None:
+    def _work(self, grant: Grant, *, others: list[Grant] | None = None) -> None:
         if grant.resource_kind is ResourceKind.CLUSTER:
             self._clusters.work(grant)
         elif grant.status is G.GRANTING:
@@ -128,7 +161,7 @@ class GrantWorker:
         elif grant.status is G.INVITED:
             self._poll_invitation(grant)
         else:
-            self._revoke(grant)
+            self._revoke(grant, others=others)
 
     # --- granting -------------------------------------------------------------------------------------
 
@@ -171,7 +204,8 @@ class GrantWorker:
                    "added_user": added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
         if result.status is MembershipStatus.ACTIVE:
             grant = lifecycle.activate(replace(grant, **changes), now=now)  # type: ignore[arg-type]
-            self._records.finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))
+            self._records.finish(grant, "granted", since=recorded, added=list(grant.added_roles),
+                                 baseline=list(grant.baseline_roles))
         else:
             grant = lifecycle.move_grant(
                 grant, G.INVITED, now, expires_at=now + self.options.invitation_timeout,
@@ -206,19 +240,20 @@ class GrantWorker:
 
     # --- revoking -------------------------------------------------------------------------------------
 
-    def _revoke(self, grant: Grant, *, reason: str = "expired") -> None:
+    def _revoke(self, grant: Grant, *, reason: str = "expired", others: list[Grant] | None = None) -> None:
+        """`others`: the person's other live grants, read by the claim that moved this one to REVOKING just now."""
         now = self._clock.now()
         # A first try may remove roles by the recorded user id without a look-up; a later one (after a failure
         # or a crash, when the removal may have landed) looks first, so a removal never reaches Atlas twice.
-        prepared: _Prepared | None = self._local.__dict__.pop("prepared", None)
-        if prepared is not None and prepared.grant_id == grant.id:  # moved to REVOKING by its claim just now
-            first_try, others = True, prepared.others
+        if others is not None:  # moved to REVOKING by its claim just now
+            first_try = True
         else:
             first_try = grant.status in (G.ACTIVE, G.INVITED)
             with self._store.unit_of_work() as uow:
                 others = _others(uow, grant)
                 if first_try:
                     grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+        stored = grant  # as saved: the finish writes only what it changes
         roles = lifecycle.roles_to_remove(grant, others)
         remove_user = lifecycle.should_remove_user(grant, others)
         try:
@@ -233,17 +268,18 @@ class GrantWorker:
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
         kept = [r for r in grant.roles if r not in roles]
         why = lifecycle.revocation_reason(grant, reason)  # "I'm done" is no expiry, whatever woke the revocation
-        self._records.finish(grant, "revoked", notify=grant.granted_at is not None, **why,
+        self._records.finish(grant, "revoked", since=stored, notify=grant.granted_at is not None, **why,
                      removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
                      kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A claim that moved an expired grant to REVOKING, and the person's other live grants it read."""
+@dataclass(frozen=True, kw_only=True)
+class _Claimed:
+    """A claimed grant; `others` when the claim moved it (expired) to REVOKING: the person's other live grants."""
 
-    grant_id: int | None
-    others: list[Grant]
+    grant: Grant
+    others: list[Grant] | None = None
+    later: list[Grant] = field(default_factory=list)  # the same person's grants on the resource, claimed with it
 
 
 def _others(uow: UnitOfWork, grant: Grant) -> list[Grant]:
@@ -258,85 +294,132 @@ def _settled_others(uow: UnitOfWork, grant: Grant) -> list[Grant]:
 
 
 class _Crew:
-    """Threads draining due grants together for one `run_due`.
+    """Threads working due grants together, and a dispatcher thread claiming for them.
 
-    A thread that has claimed a grant starts one more while there is room; one that finds nothing due stops,
-    but for one, the watcher, while others still work: grants keep falling due during a burst, and without a
-    watcher they would wait for a busy thread to finish its grant (at 100 expiries a second that made the
-    median revocation half a second late, bench/revocation.py). The watcher sleeps until the next grant
-    falls due (at most WATCH_SECONDS at a time), claims it, and so hands the watch to the thread it starts.
-    The crew so grows with the backlog and shrinks as it clears: a fixed set of threads would lose for good
-    every thread that found nothing due at the start of a burst, and fall behind for the rest of it.
+    The dispatcher claims as many due grants as there are idle threads, in one transaction, and hands each to a
+    thread of its own at once: a lease so covers the work of one grant, never a queue behind slow Atlas calls
+    (50 grants at 200 ms of Atlas each outlast a 10 s lease). After a claim that found some it rests a tick
+    (TICK_SECONDS); after one that found none, until the next grant falls due (asked in the same transaction),
+    at least a tick and at most WATCH_SECONDS; and, when every thread is busy, until one is free. The grants
+    falling due meanwhile are claimed together. A claim for each grant
+    falling due, by every idle thread and by a watcher on each replica, with a next-due query each time, was
+    the largest share of a replica's CPU during a burst (py-spy on bench/revocation.py); the tick adds at most
+    50 ms to a revocation's lateness. The crew ends when a claim finds nothing, no thread works and nothing
+    falls due within WATCH_SECONDS: the timers take over (`bot.scheduler`).
+
+    `run_due` pokes the dispatcher and waits for its ticket: until a claim begun after the poke has left
+    nothing due, and the grants worked at that moment are done (what was due at the call is then worked).
     """
 
     WATCH_SECONDS = 0.5
-    # After a claim that found nothing although something was due (another replica's claim held the row): the
-    # watcher spun on next-due and claim queries, 15% of a replica's CPU while it revoked (py-spy).
-    MISSED_SECONDS = 0.02
+    TICK_SECONDS = 0.05
 
     def __init__(self, worker: GrantWorker, *, size: int) -> None:
         self._worker, self._size = worker, size
         self._state = threading.Condition()
         self._running = 0
-        self._worked = 0
-        self._watching = False
-        self._pool: ThreadPoolExecutor | None = None
+        self._working: set[int] = set()  # the id() of each _Claimed being worked
+        self._handed = 0  # grants handed to threads so far
+        self._pokes = 0
+        self._poked = False
+        # At the last claim that left nothing due: the pokes it answered, the grants being worked, _handed.
+        self._cleared: tuple[int, frozenset[int], int] = (0, frozenset(), 0)
+        self._ending = self._ended = False
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._main, name="grant-dispatcher", daemon=True)
 
-    def drain(self, first: Grant) -> int:
-        with ThreadPoolExecutor(max_workers=self._size - 1, thread_name_prefix="grant-worker") as pool:
-            self._pool = pool
-            self._join()
-            self._run(first)
-            with self._state:
-                self._state.wait_for(lambda: self._running == 0)
-        return self._worked
+    @property
+    def draining(self) -> bool:
+        return not self._ending
 
-    def _join(self) -> bool:
+    def start(self) -> None:
+        self._thread.start()
+
+    def poke(self) -> tuple[int, int] | None:
+        """Ask for a claim now; the ticket to `wait` on, or None when the crew is ending (start another)."""
         with self._state:
-            if self._running >= self._size:
-                return False
-            self._running += 1
-            return True
+            if self._ending:
+                return None
+            self._pokes += 1
+            self._poked = True
+            self._state.notify_all()
+            return self._pokes, self._handed
 
-    def _run(self, grant: Grant | None) -> None:
+    def wait(self, ticket: tuple[int, int]) -> int:
+        """Until what was due at the poke is worked; how many grants the claims since took. Raises what stopped the
+        dispatcher before it answered the poke (the database away, say)."""
+        poke, handed_before = ticket
+        with self._state:
+            self._state.wait_for(lambda: self._ended or self._cleared[0] >= poke)
+            if self._cleared[0] < poke:
+                if self._error is not None:
+                    raise self._error
+                return self._handed - handed_before
+            _, working, handed = self._cleared
+            self._state.wait_for(lambda: self._ended or not working & self._working)
+            return handed - handed_before
+
+    def _main(self) -> None:
         try:
-            while (grant := grant or self._worker._claim() or self._watch()) is not None:
-                if self._pool is not None and self._join():
-                    self._pool.submit(self._run, None)  # work is waiting: another pair of hands
-                self._worker._work_safely(grant)
+            with ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="grant-worker") as pool:
+                try:
+                    self._dispatch(pool)
+                except Exception as error:  # told to the callers waiting (the timers log it)
+                    with self._state:
+                        self._error, self._ending = error, True
                 with self._state:
-                    self._worked += 1
-                grant = None
-        except Exception:
-            log.exception("claiming due grants failed; the next sweep will try again")
+                    self._state.wait_for(lambda: self._running == 0)
+        finally:
+            with self._state:
+                self._ending = self._ended = True
+                self._state.notify_all()
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        wait, claimed_at = 0.0, time.monotonic()
+        clock = self._worker._clock
+        while True:
+            if wait > 0:
+                self._rest(until=claimed_at + wait)
+            with self._state:
+                room, pokes, self._poked = self._size - self._running, self._pokes, False
+            found, due = self._worker._claim(room, next_due=True)
+            claimed_at = time.monotonic()
+            ahead = None if due is None else (due - clock.now()).total_seconds()
+            grants = sum(1 + len(claimed.later) for claimed in found)
+            with self._state:
+                self._working.update(id(claimed) for claimed in found)
+                self._running += len(found)
+                self._handed += grants
+                if grants < room:  # nothing more is due now
+                    self._cleared = (pokes, frozenset(self._working), self._handed)
+                    self._state.notify_all()
+                if not found and not self._running and not self._poked and (ahead is None
+                                                                              or ahead > self.WATCH_SECONDS):
+                    self._ending = True
+                    return
+            for claimed in found:
+                pool.submit(self._work, claimed)
+            if found:  # more may fall due meanwhile: claimed together a tick later (once a thread is free)
+                wait = self.TICK_SECONDS
+            else:
+                wait = self.WATCH_SECONDS if ahead is None else min(max(ahead, self.TICK_SECONDS), self.WATCH_SECONDS)
+
+    def _rest(self, *, until: float) -> None:
+        """Until `until` (monotonic) or a poke, and a thread is free."""
+        with self._state:
+            while True:
+                free = self._running < self._size
+                left = until - time.monotonic()
+                if free and (self._poked or left <= 0):
+                    return
+                self._state.wait(left if free else self.WATCH_SECONDS)
+
+    def _work(self, claimed: _Claimed) -> None:
+        self._worker._local.in_crew = True
+        try:
+            self._worker._work_safely(claimed)
         finally:
             with self._state:
                 self._running -= 1
+                self._working.discard(id(claimed))
                 self._state.notify_all()
-
-    def _watch(self) -> Grant | None:
-        """Nothing is due now: while other threads work, keep watch for the next grant to fall due."""
-        with self._state:
-            if self._watching or self._running < 2:
-                return None  # another thread watches, or none works: the sweep's timer takes over
-            self._watching = True
-        try:
-            missed = False
-            while True:
-                with self._state:
-                    if self._running < 2:
-                        return None
-                wait = self._worker._seconds_to_next_due()
-                if wait is None or wait > self.WATCH_SECONDS:
-                    wait = self.WATCH_SECONDS
-                if missed:  # due, yet another claimer holds it for now: no spinning on two queries meanwhile
-                    wait = max(wait, self.MISSED_SECONDS)
-                if wait > 0:
-                    with self._state:  # a thread finishing wakes the watcher: maybe it is the last one
-                        self._state.wait(wait)
-                if (grant := self._worker._claim()) is not None:
-                    return grant
-                missed = wait <= self.MISSED_SECONDS
-        finally:
-            with self._state:
-                self._watching = False

@@ -88,6 +88,11 @@ class Timers:
         now = self._runtime.clock.now()
         if due - now > timedelta(seconds=self._runtime.settings.sweep_interval_seconds):
             return  # the periodic sweep comes first anyway
+        # While the worker's crew drains it watches for grants falling due itself: the timer only has to take over
+        # if it ends, not fire (with a claim and this query) for each grant of a burst.
+        watched = self._runtime.worker.watched_until()
+        if watched is not None:
+            due = max(due, watched)
         # Two instances: this timer is often armed by a "next-due" run that has yet to finish, and fires at once
         # when the grant is due already. With one instance allowed, APScheduler skipped that run and dropped the
         # one-shot job, so later grants waited for the periodic sweep (stalls of 4 s in bench/revocation.py). A

@@ -16,8 +16,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select
 
 from access.entities import AuditEvent
 from storage.rows import entity, table_of, values
@@ -58,7 +57,7 @@ _INSERT = insert(AUDIT)
 
 
 class SqlAuditLog:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def add(self, event: AuditEvent) -> None:

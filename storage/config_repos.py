@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, insert, select, update
 
 from access.bounds import STORED
 from access.config import AccessFlowSpec, IntegrationSpec, ResourceOwner
@@ -70,7 +69,7 @@ class SpecCache:
 
 
 class SqlIntegrationRepository:
-    def __init__(self, session: Session, secrets: SecretBox, now: Callable[[], datetime],
+    def __init__(self, session: Connection, secrets: SecretBox, now: Callable[[], datetime],
                  cache: SpecCache | None = None) -> None:
         self._session = session
         self._secrets = secrets
@@ -249,7 +248,7 @@ class SqlIntegrationRepository:
 
 
 class SqlFlowRepository:
-    def __init__(self, session: Session, now: Callable[[], datetime]) -> None:
+    def __init__(self, session: Connection, now: Callable[[], datetime]) -> None:
         self._session = session
         self._now = now
 
@@ -300,7 +299,7 @@ def _flow(row: Any) -> AccessFlowSpec:
                                          context=STORED)  # limits added after it was stored are not applied again
 
 
-def _upsert_by_name(session: Session, table: Table, data: dict[str, Any], now: datetime) -> bool:
+def _upsert_by_name(session: Connection, table: Table, data: dict[str, Any], now: datetime) -> bool:
     existing = session.execute(select(table.c.id).where(table.c.name == data["name"])).scalar()
     if existing is None:
         session.execute(insert(table).values(**data, created_at=now, updated_at=now))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal, select
 
 from access.database_roles import cluster_atlas_id, split_cluster_id
 from access.entities import InventoryResource, InventoryUser, SyncChanges, TeamProject
@@ -38,20 +37,20 @@ _CLUSTERS = select(
 )
 
 
-def inventory_counts(session: Session, *, integration: str) -> dict[str, int]:
+def inventory_counts(session: Connection, *, integration: str) -> dict[str, int]:
     """Present rows per kind: organizations, projects, clusters, users; and teams, when there are any."""
     counts = {name: _present(session, table, integration) for name, table in COUNTED.items()}
     teams = _present(session, TEAM, integration)
     return counts | ({"teams": teams} if teams else {})
 
 
-def _present(session: Session, table: Table, integration: str) -> int:
+def _present(session: Connection, table: Table, integration: str) -> int:
     return int(session.execute(select(func.count()).select_from(table)
                                .where(table.c.integration == integration, table.c.present.is_(True))).scalar_one())
 
 
 class SqlInventoryRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def apply(self, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:

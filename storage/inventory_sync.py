@@ -16,8 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlmodel import SQLModel
 
 from access.entities import SyncChanges
@@ -42,7 +41,7 @@ class _Outcome:
     count: int = 0
 
 
-def apply_inventory(session: Session, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:
+def apply_inventory(session: Connection, *, integration: str, inventory: Inventory, now: datetime) -> SyncChanges:
     org_id = inventory.organization_id
     orgs = _sync(session, OrganizationRow, integration, ("atlas_id",), "name",
                  [((org_id,), {"atlas_id": org_id, "name": inventory.organization_name})])
@@ -87,7 +86,7 @@ def _user(u: DiscoveredUser) -> Item:
                      "team_ids": tuple(sorted(u.team_ids))}
 
 
-def _sync(session: Session, model: type[SQLModel], integration: str, key: tuple[str, ...], label: str | None,
+def _sync(session: Connection, model: type[SQLModel], integration: str, key: tuple[str, ...], label: str | None,
           wanted: Iterable[Item]) -> _Outcome:
     table = table_of(model)
     key_columns = [table.c[k] for k in key]
@@ -111,7 +110,7 @@ def _sync(session: Session, model: type[SQLModel], integration: str, key: tuple[
     return outcome
 
 
-def _write(session: Session, model: type[SQLModel], table: Table, integration: str, label: str | None,
+def _write(session: Connection, model: type[SQLModel], table: Table, integration: str, label: str | None,
            stored: dict[Key, tuple[int, bool]], batch: list[Item], outcome: _Outcome) -> None:
     known = [stored[k][0] for k, _ in batch if k in stored]
     rows = {row.id: row for chunk in _batches(known, CHUNK)
@@ -130,9 +129,14 @@ def _write(session: Session, model: type[SQLModel], table: Table, integration: s
             if not row.present:
                 _added(outcome, item_key, data, label)
     if inserts:
-        session.execute(insert(model), inserts)
-    if updates:
-        session.execute(update(model), updates)  # ORM bulk UPDATE by primary key (executemany)
+        session.execute(insert(table), inserts)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for each in updates:
+        by_columns.setdefault(tuple(name for name in each if name != "id"), []).append(each)
+    for names, rows_of in by_columns.items():  # UPDATE by primary key, one executemany per set of columns
+        statement = (update(table).where(table.c.id == bindparam("b_id"))
+                     .values({name: bindparam(f"b_{name}") for name in names}))  # fmt: skip
+        session.execute(statement, [{"b_id": each["id"], **{f"b_{n}": each[n] for n in names}} for each in rows_of])
 
 
 def _added(outcome: _Outcome, item_key: Key, data: dict[str, Any], label: str | None) -> None:
@@ -141,12 +145,12 @@ def _added(outcome: _Outcome, item_key: Key, data: dict[str, Any], label: str | 
         outcome.added_labels.append(str(data[label]))
 
 
-def _mark_vanished(session: Session, table: Table, ids: list[int]) -> None:
+def _mark_vanished(session: Connection, table: Table, ids: list[int]) -> None:
     for chunk in _batches(ids, CHUNK):
         session.execute(update(table).where(table.c.id.in_(chunk)).values(present=False))
 
 
-def _project_names(session: Session, integration: str) -> dict[str, str]:
+def _project_names(session: Connection, integration: str) -> dict[str, str]:
     table = table_of(ProjectRow)
     rows = session.execute(select(table.c.atlas_id, table.c.name).where(table.c.integration == integration))
     return {atlas_id: name for atlas_id, name in rows}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from access.entities import AccessRequest
 from access.model import RequestStatus
@@ -31,7 +30,7 @@ def requester_lock_key(requester_id: str) -> int:
 
 
 class SqlRequestRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def add(self, request: AccessRequest) -> AccessRequest:
@@ -82,7 +81,7 @@ class SqlRequestRepository:
     def hold_requester(self, requester_id: str) -> None:
         """PostgreSQL: a transaction-level advisory lock on the person, let go at commit or rollback. SQLite: the
         unit of work already holds the database's write lock from its first statement (BEGIN IMMEDIATE)."""
-        if self._session.get_bind().dialect.name == "postgresql":
+        if self._session.dialect.name == "postgresql":
             self._session.execute(_HOLD, {"key": requester_lock_key(requester_id)})
 
     def by_submission_key(self, key: str) -> AccessRequest | None:

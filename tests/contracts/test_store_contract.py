@@ -263,6 +263,20 @@ def test_a_grant_needs_its_request_and_is_its_only_one(store_world: StoreWorld, 
         assert uow.grants.live_for(username="second@example.com", resource_id=b.request().resource_id) == []
 
 
+def test_a_grant_saved_since_its_stored_state_writes_what_changed_and_is_a_compare_and_set(
+        store_world: StoreWorld) -> None:
+    request = add_request(store_world)
+    with store_world.store.unit_of_work() as uow:
+        stored = uow.grants.add(b.full_grant(request.id or 0))
+    changed = dataclasses.replace(stored, status=G.REVOKED, lease_owner=None, roles=("a", "b"), last_error=None)
+    with store_world.store.unit_of_work() as uow:
+        saved = uow.grants.save(changed, since=stored)
+    assert saved == dataclasses.replace(changed, version=2) and get_grant(store_world, stored.id or 0) == saved
+    with pytest.raises(StaleWrite), store_world.store.unit_of_work() as uow:  # the version read is gone
+        uow.grants.save(dataclasses.replace(stored, status=G.FAILED), since=stored)
+    assert get_grant(store_world, stored.id or 0) == saved
+
+
 def test_live_grants_of_one_person_on_one_resource(store_world: StoreWorld) -> None:
     made = {status: add_grant(store_world, status=status) for status in GrantStatus}
     add_grant(store_world, username="bob@example.com")
@@ -270,6 +284,19 @@ def test_live_grants_of_one_person_on_one_resource(store_world: StoreWorld) -> N
     with store_world.store.unit_of_work() as uow:
         live = uow.grants.live_for(username="ada@example.com", resource_id=b.request().resource_id)
     assert [g.id for g in live] == [made[s].id for s in GrantStatus if s is not G.REVOKED]
+
+
+def test_live_grants_of_several_people_and_resources_in_one_read(store_world: StoreWorld) -> None:
+    resource, other = b.request().resource_id, "6a0000000000000000000002"
+    made = {status: add_grant(store_world, status=status) for status in GrantStatus}
+    bobs = add_grant(store_world, username="bob@example.com", resource_id=other)
+    add_grant(store_world, username="bob@example.com")  # bob on the first resource: not asked for
+    add_grant(store_world, resource_id=other)  # ada on the other: not asked for
+    with store_world.store.unit_of_work() as uow:
+        live = uow.grants.live_for_each([("ada@example.com", resource), ("bob@example.com", other),
+                                         ("ada@example.com", resource), ("nobody@example.com", resource)])
+        assert uow.grants.live_for_each([]) == []
+    assert [g.id for g in live] == sorted([*(made[s].id or 0 for s in GrantStatus if s is not G.REVOKED), bobs.id or 0])
 
 
 def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: StoreWorld) -> None:

@@ -146,13 +146,26 @@ class MemoryGrants:
     def for_request(self, request_id: int) -> Grant | None:
         return next((g for g in self._rows.values() if g.request_id == request_id), None)
 
-    def save(self, grant: Grant) -> Grant:
-        return save_versioned(self._tx.writing().grants, grant, "grant")
+    def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
+        rows = self._tx.writing().grants
+        current = rows.get(grant.id or 0)
+        if since is not None and current is not None and current.version == grant.version:
+            # Only what differs from `since` is written, over the row as stored, as the SQL UPDATE does.
+            changed = {f.name: getattr(grant, f.name) for f in dataclasses.fields(grant)
+                       if getattr(grant, f.name) != getattr(since, f.name)}
+            saved = save_versioned(rows, dataclasses.replace(current, **changed), "grant")
+            return dataclasses.replace(grant, version=saved.version)
+        return save_versioned(rows, grant, "grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         found = [g for g in self._rows.values()
                  if g.username == username and g.resource_id == resource_id and g.status in LIVE]
         return sorted(found, key=lambda g: g.id or 0)
+
+    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
+        wanted = set(keys)
+        return sorted((g for g in self._rows.values() if (g.username, g.resource_id) in wanted and g.status in LIVE),
+                      key=lambda g: g.id or 0)
 
     def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
         found = [g for g in self._rows.values() if g.network_entry == cidr and g.network_added is True

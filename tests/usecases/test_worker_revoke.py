@@ -5,7 +5,7 @@ for ever, the owners are alerted once after a few; a lost answer is never a seco
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -103,6 +103,18 @@ def test_the_later_of_two_grants_keeps_the_role_until_it_ends(world: World) -> N
     assert world.grant(short.id or 0).status is G.REVOKED and world.roles() == {READ, DATA_READ}
     world.expire(2 * H)
     assert world.grant(long.id or 0).status is G.REVOKED and world.roles() == set()
+
+
+def test_two_grants_of_one_person_expiring_together_in_a_crew_take_both_roles_away() -> None:
+    # given a crew of threads, whose claim takes both of ann's grants on payments at once
+    world = World(options=replace(OPTIONS, concurrency=3))
+    first = world.approved(roles=(READ,), duration=H)
+    second = world.approved(roles=(READ, DATA_READ), duration=H)
+    # when both expire at the same moment
+    world.expire(H)
+    # then both are revoked, and she holds nothing there: neither kept the role for the other one
+    assert {world.grant(g.id or 0).status for g in (first, second)} == {G.REVOKED}
+    assert world.roles() == set()
 
 
 # --- failures ---------------------------------------------------------------------------------------------------
