@@ -48,6 +48,10 @@ def posted_texts(world: Harness, since: int) -> list[tuple[str, str]]:
 
 
 def test_whatever_is_typed_reaches_slack_inert(world: Harness) -> None:
+    # Examples follow each other faster than Slack lets one channel be posted to (about one a second with short
+    # bursts): past the burst, a DM waits in the outbox for a later round, and this story is about escaping, not
+    # pacing (tests/e2e/test_fault_matrix.py has the outbox). So the fake Slack's per-channel limit is off here.
+    world.sim.channel_burst = None
     view = world.pick(ANN, world.open_modal(ANN), "payments")
     submissions = iter(range(1_000_000))
 
