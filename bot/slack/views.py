@@ -338,11 +338,7 @@ def approval_message(
     if nudged:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(nudged, SECTION_TEXT))]))
     if request.status is RequestStatus.PENDING:
-        blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
-            ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
-            ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
-            ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
-        ]))  # fmt: skip
+        blocks.append(decide_actions(request))
     elif decision:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(decision, SECTION_TEXT))))
     if grant is not None:
@@ -354,6 +350,15 @@ def approval_message(
     )]))  # fmt: skip
     text = on_call_summary(request, _approvers(request, group_mention)) or _summary(request, grant)
     return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks]}
+
+
+def decide_actions(request: AccessRequest) -> ActionsBlock:
+    """A waiting request's buttons: Approve, Approve for… and Deny, each carrying only the request's id."""
+    return ActionsBlock(block_id=f"decide-{request.id}", elements=[
+        ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
+        ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
+        ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
+    ])  # fmt: skip
 
 
 def group_approval_message(
@@ -386,11 +391,7 @@ def group_approval_message(
         blocks.append(SectionBlock(block_id=f"item-{request.id}",
                                    text=MarkdownTextObject(text=clip("\n".join(lines), SECTION_TEXT))))
         if request.status is RequestStatus.PENDING:
-            blocks.append(ActionsBlock(block_id=f"decide-{request.id}", elements=[
-                ButtonElement(text="Approve", action_id=APPROVE, value=str(request.id), style="primary"),
-                ButtonElement(text="Approve for…", action_id=APPROVE_FOR, value=str(request.id)),
-                ButtonElement(text="Deny", action_id=DENY, value=str(request.id), style="danger"),
-            ]))  # fmt: skip
+            blocks.append(decide_actions(request))
         blocks += revoke_actions(grant)
     waiting = [r for r, _ in items if r.status is RequestStatus.PENDING]
     if len(waiting) > 1:
