@@ -121,13 +121,18 @@ class GrantWorker:
         found: dict[tuple[str, str], _Claimed] = {}
         due: datetime | None = None
         with self._store.unit_of_work() as uow:
-            for grant in uow.grants.claim_due(now=now, owner=self.options.owner,
-                                              lease_seconds=self.options.lease_seconds, limit=limit):
+            claimed = uow.grants.claim_due(now=now, owner=self.options.owner,
+                                           lease_seconds=self.options.lease_seconds, limit=limit)
+            expired = [g for g in claimed if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER]
+            live: dict[tuple[str, str], list[Grant]] = {}
+            for grant in uow.grants.live_for_each([(g.username, g.resource_id) for g in expired]):  # one read
+                live.setdefault((grant.username, grant.resource_id), []).append(grant)
+            for grant in claimed:
                 key = (grant.username, grant.resource_id)
                 if key in found:  # the same person's grant on the same resource: worked after it, on its thread
                     found[key].later.append(grant)
                 elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
-                    others = _others(uow, grant)
+                    others = [g for g in live.get(key, []) if g.id != grant.id]
                     moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
                     found[key] = _Claimed(grant=moved, others=others)
                 else:

@@ -12,7 +12,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, case, func, or_, select, tuple_, update
 
 from access.entities import Grant
 from access.model import REVOCATION_OWED, GrantFigures, GrantStatus, ResourceKind
@@ -103,6 +103,12 @@ class SqlGrantRepository:
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})
         return [entity(Grant, row) for row in rows]
+
+    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
+        if not keys:
+            return []
+        return self._many(tuple_(GRANT.c.username, GRANT.c.resource_id).in_(sorted(set(keys))),
+                          GRANT.c.status.in_(LIVE), order=(GRANT.c.id,))
 
     def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
         return self._many(

@@ -261,6 +261,19 @@ def test_live_grants_of_one_person_on_one_resource(store_world: StoreWorld) -> N
     assert [g.id for g in live] == [made[s].id for s in GrantStatus if s is not G.REVOKED]
 
 
+def test_live_grants_of_several_people_and_resources_in_one_read(store_world: StoreWorld) -> None:
+    resource, other = b.request().resource_id, "6a0000000000000000000002"
+    made = {status: add_grant(store_world, status=status) for status in GrantStatus}
+    bobs = add_grant(store_world, username="bob@example.com", resource_id=other)
+    add_grant(store_world, username="bob@example.com")  # bob on the first resource: not asked for
+    add_grant(store_world, resource_id=other)  # ada on the other: not asked for
+    with store_world.store.unit_of_work() as uow:
+        live = uow.grants.live_for_each([("ada@example.com", resource), ("bob@example.com", other),
+                                         ("ada@example.com", resource), ("nobody@example.com", resource)])
+        assert uow.grants.live_for_each([]) == []
+    assert [g.id for g in live] == sorted([*(made[s].id or 0 for s in GrantStatus if s is not G.REVOKED), bobs.id or 0])
+
+
 def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: StoreWorld) -> None:
     group, cidr = "6a0000000000000000000009", "34.120.5.7/32"
     on = {"resource_id": f"{group}/orders-db", "network_entry": cidr}

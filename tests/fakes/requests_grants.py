@@ -148,6 +148,11 @@ class MemoryGrants:
                  if g.username == username and g.resource_id == resource_id and g.status in LIVE]
         return sorted(found, key=lambda g: g.id or 0)
 
+    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
+        wanted = set(keys)
+        return sorted((g for g in self._rows.values() if (g.username, g.resource_id) in wanted and g.status in LIVE),
+                      key=lambda g: g.id or 0)
+
     def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
         found = [g for g in self._rows.values() if g.network_entry == cidr and g.network_added is True
                  and g.status in LIVE and g.resource_id.startswith(f"{group_id}/")]
