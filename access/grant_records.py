@@ -59,10 +59,11 @@ class GrantRecords:
             return uow.grants.save(grant)
 
     def finish(self, grant: Grant, action: str, *, notify: bool = True, kept_by_others: tuple[str, ...] = (),
-               **detail: object) -> None:
-        """Save the grant with its audit row in one transaction, then tell people."""
+               since: Grant | None = None, **detail: object) -> None:
+        """Save the grant with its audit row in one transaction, then tell people. `since`: the grant as stored
+        (only what differs from it is written)."""
         with self._store.unit_of_work() as uow:
-            saved = uow.grants.save(grant)
+            saved = uow.grants.save(grant, since=since)
             uow.audit.add(AuditEvent(at=self._clock.now(), actor="system", action=action,
                                      integration=grant.integration, request_id=grant.request_id,
                                      grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))

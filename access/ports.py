@@ -257,7 +257,10 @@ class GrantRepository(Protocol):
 
     def for_request(self, request_id: int) -> Grant | None: ...
 
-    def save(self, grant: Grant) -> Grant: ...  # compare-and-set on version, as RequestRepository.save
+    def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
+        """Compare-and-set on version, as RequestRepository.save. `since`: the grant as stored at that version;
+        only what differs from it is written (the rest is as stored: the version says nothing changed it)."""
+        ...
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         """Grants of `username` on `resource_id` in GRANTING, INVITED, ACTIVE, REVOKING or FAILED."""

@@ -133,7 +133,8 @@ class GrantWorker:
                     found[key].later.append(grant)
                 elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
                     others = [g for g in live.get(key, []) if g.id != grant.id]
-                    moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+                    moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now),
+                                            since=grant)
                     found[key] = _Claimed(grant=moved, others=others)
                 else:
                     found[key] = _Claimed(grant=grant)
@@ -203,7 +204,8 @@ class GrantWorker:
                    "added_user": added_user, "granted_at": now, "lease_owner": None, "lease_until": None}
         if result.status is MembershipStatus.ACTIVE:
             grant = lifecycle.activate(replace(grant, **changes), now=now)  # type: ignore[arg-type]
-            self._records.finish(grant, "granted", added=list(grant.added_roles), baseline=list(grant.baseline_roles))
+            self._records.finish(grant, "granted", since=recorded, added=list(grant.added_roles),
+                                 baseline=list(grant.baseline_roles))
         else:
             grant = lifecycle.move_grant(
                 grant, G.INVITED, now, expires_at=now + self.options.invitation_timeout,
@@ -251,6 +253,7 @@ class GrantWorker:
                 others = _others(uow, grant)
                 if first_try:
                     grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+        stored = grant  # as saved: the finish writes only what it changes
         roles = lifecycle.roles_to_remove(grant, others)
         remove_user = lifecycle.should_remove_user(grant, others)
         try:
@@ -265,7 +268,7 @@ class GrantWorker:
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
         kept = [r for r in grant.roles if r not in roles]
         why = lifecycle.revocation_reason(grant, reason)  # "I'm done" is no expiry, whatever woke the revocation
-        self._records.finish(grant, "revoked", notify=grant.granted_at is not None, **why,
+        self._records.finish(grant, "revoked", since=stored, notify=grant.granted_at is not None, **why,
                      removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
                      kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 

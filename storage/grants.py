@@ -97,8 +97,8 @@ class SqlGrantRepository:
     def for_request(self, request_id: int) -> Grant | None:
         return self._one(GRANT.c.request_id == request_id)
 
-    def save(self, grant: Grant) -> Grant:
-        return save_versioned(self._session, GRANT, grant, what="grant")
+    def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
+        return save_versioned(self._session, GRANT, grant, what="grant", since=since)
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})

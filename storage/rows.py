@@ -45,12 +45,19 @@ def _versioned_update(table: Table, names: tuple[str, ...]) -> Update:
             .values(columns))
 
 
-def save_versioned(session: Connection, table: Table, item: E, *, what: str) -> E:
-    """UPDATE ... SET ..., version = version + 1 WHERE id = :id AND version = :version; StaleWrite if no row."""
+def save_versioned(session: Connection, table: Table, item: E, *, what: str, since: E | None = None) -> E:
+    """UPDATE ... SET ..., version = version + 1 WHERE id = :id AND version = :version; StaleWrite if no row.
+
+    `since`: the item as stored at that version; only the columns that differ from it are written (the rest are
+    as stored, which the compare-and-set guarantees). Every column's value goes through its type's processing,
+    a JSON column's serialisation included: a grant's step changes three or seven of its forty-odd columns."""
     data = values(item)
     item_id, version = data.pop("id"), data["version"]
     if item_id is None:
         raise StaleWrite(f"{what} was never added")
+    if since is not None:
+        before = values(since)
+        data = {name: value for name, value in data.items() if name != "version" and value != before[name]}
     data["version"] = version + 1
     parameters = {f"v_{name}": value for name, value in data.items()} | {"v_id": item_id, "v_seen": version}
     result = cast(CursorResult[Any], session.execute(_versioned_update(table, tuple(data)), parameters))

@@ -252,6 +252,20 @@ def test_a_grant_needs_its_request_and_is_its_only_one(store_world: StoreWorld, 
         assert uow.grants.live_for(username="second@example.com", resource_id=b.request().resource_id) == []
 
 
+def test_a_grant_saved_since_its_stored_state_writes_what_changed_and_is_a_compare_and_set(
+        store_world: StoreWorld) -> None:
+    request = add_request(store_world)
+    with store_world.store.unit_of_work() as uow:
+        stored = uow.grants.add(b.full_grant(request.id or 0))
+    changed = dataclasses.replace(stored, status=G.REVOKED, lease_owner=None, roles=("a", "b"), last_error=None)
+    with store_world.store.unit_of_work() as uow:
+        saved = uow.grants.save(changed, since=stored)
+    assert saved == dataclasses.replace(changed, version=2) and get_grant(store_world, stored.id or 0) == saved
+    with pytest.raises(StaleWrite), store_world.store.unit_of_work() as uow:  # the version read is gone
+        uow.grants.save(dataclasses.replace(stored, status=G.FAILED), since=stored)
+    assert get_grant(store_world, stored.id or 0) == saved
+
+
 def test_live_grants_of_one_person_on_one_resource(store_world: StoreWorld) -> None:
     made = {status: add_grant(store_world, status=status) for status in GrantStatus}
     add_grant(store_world, username="bob@example.com")

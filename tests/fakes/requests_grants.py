@@ -140,8 +140,16 @@ class MemoryGrants:
     def for_request(self, request_id: int) -> Grant | None:
         return next((g for g in self._rows.values() if g.request_id == request_id), None)
 
-    def save(self, grant: Grant) -> Grant:
-        return save_versioned(self._tx.writing().grants, grant, "grant")
+    def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
+        rows = self._tx.writing().grants
+        current = rows.get(grant.id or 0)
+        if since is not None and current is not None and current.version == grant.version:
+            # Only what differs from `since` is written, over the row as stored, as the SQL UPDATE does.
+            changed = {f.name: getattr(grant, f.name) for f in dataclasses.fields(grant)
+                       if getattr(grant, f.name) != getattr(since, f.name)}
+            saved = save_versioned(rows, dataclasses.replace(current, **changed), "grant")
+            return dataclasses.replace(grant, version=saved.version)
+        return save_versioned(rows, grant, "grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         found = [g for g in self._rows.values()
