@@ -4,11 +4,12 @@ The database is the truth. Timers only wake `run_due`; any replica may run it. A
 and saved with a compare-and-set, so a worker that lost its lease cannot mark anything done. Failures
 back off with jitter and are retried forever; the integration owners hear about it after a few.
 
-Each worker thread claims one grant at a time, so a lease covers the work of one grant: a claimed batch
-worked in turn lets the lease of its tail run out while it waits behind slow Atlas calls (50 grants at
-200 ms of Atlas each outlast a 10 s lease), and another replica may then claim those grants too. Up to
-`concurrency` threads work at once, because a revocation mostly waits on Atlas: one thread at a time left
-200 grants expiring over 4 s with two replicas revoked up to 34 s late (bench/revocation.py).
+A lease covers the work of one grant: a claimed batch worked in turn lets the lease of its tail run out while
+it waits behind slow Atlas calls (50 grants at 200 ms of Atlas each outlast a 10 s lease), and another replica
+may then claim those grants too. So a claim takes at most as many grants as there are idle threads, and each
+goes to a thread of its own at once (`_Crew`). Up to `concurrency` threads work at once, because a revocation
+mostly waits on Atlas: one thread at a time left 200 grants expiring over 4 s with two replicas revoked up to
+34 s late (bench/revocation.py).
 """
 
 from __future__ import annotations

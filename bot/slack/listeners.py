@@ -296,7 +296,7 @@ class RequestListeners:
 
     def approve(self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        self._later(lambda: self._approve(body, client, team_of(context)))
+        self._later.granting(lambda: self._approve(body, client, team_of(context)))
 
     def _approve(self, body: dict[str, Any], client: WebClient, our_team: str | None) -> None:
         user_id, request_id = p.user_of(body), p.request_id_of(body)
@@ -388,7 +388,7 @@ class RequestListeners:
             return
         ack()
         user_id = p.user_of(body)
-        self._later(lambda: self._approve_for(request_id, user_id, duration, reason, client))
+        self._later.granting(lambda: self._approve_for(request_id, user_id, duration, reason, client))
 
     def _approve_for(self, request_id: int, user_id: str, duration: timedelta, reason: str,
                      client: WebClient) -> None:

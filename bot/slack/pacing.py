@@ -87,12 +87,18 @@ class AfterAck:
         self._gate = gate
 
     def __call__(self, work: Callable[[], object]) -> None:
-        self._work.submit(self._run, work, self._gate.arrivals)
+        self._work.submit(self._run, work, None)
 
     def urgent(self, work: Callable[[], object]) -> None:
-        self._urgent.submit(self._run, work, self._gate.arrivals)
+        self._urgent.submit(self._run, work, None)
 
-    def _run(self, work: Callable[[], object], since: int) -> None:
+    def granting(self, work: Callable[[], object]) -> None:
+        """Work that starts a grant someone waits on (an approval): it starts at once when no other request arrived
+        since its own (see `AckGate.wait_turn`), rather than after a lull; other work keeps the lull, which also
+        spaces the posts of a quick succession of clicks under Slack's per-channel limit."""
+        self._work.submit(self._run, work, self._gate.arrivals)
+
+    def _run(self, work: Callable[[], object], since: int | None) -> None:
         self._gate.wait_turn(since=since)
         try:
             work()
