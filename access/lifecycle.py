@@ -185,18 +185,26 @@ def backoff(attempts: int, *, base: float = 2.0, cap: float = 300.0, rng: random
     return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
+# Grants on their way out: being revoked, or their revocation failing and retried. Their roles keep nobody's: each
+# takes its own away, less what the grants that stay need. Were they to keep each other's, two of one person's
+# grants on one resource revoked at once (two replicas) would each keep the role the other gives, and neither
+# remove it.
+ENDING = (G.REVOKING, G.FAILED)
+
+
 def roles_to_remove(grant: Grant, others: list[Grant]) -> tuple[str, ...]:
-    """What a revocation takes away: the grant's roles, less the baseline and what other live grants need."""
+    """What a revocation takes away: the grant's roles, less the baseline and what the other live grants that stay
+    need (not those ending too: see ENDING)."""
     keep = set(grant.baseline_roles)
     for other in others:
-        if other.id != grant.id:
+        if other.id != grant.id and other.status not in ENDING:
             keep |= set(other.roles)
     return tuple(role for role in grant.roles if role not in keep)
 
 
 def should_remove_user(grant: Grant, others: list[Grant]) -> bool:
-    """Remove the person from the resource when they held nothing before and no other grant keeps them."""
-    return not grant.baseline_roles and not any(o.id != grant.id for o in others)
+    """Remove the person from the resource when they held nothing before and no other grant that stays keeps them."""
+    return not grant.baseline_roles and not any(o.id != grant.id and o.status not in ENDING for o in others)
 
 
 def attributed(grant: Grant, *, added_roles: frozenset[str], added_user: bool,

@@ -136,7 +136,12 @@ class GrantWorker:
                     others = [g for g in live.get(key, []) if g.id != grant.id]
                     moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now),
                                             since=grant)
-                    found[key] = _Claimed(grant=moved, others=others)
+                    # Read before this claim commits, the others may be moving to REVOKING on another replica
+                    # right now (due too, or ending): then they are read again after the commit, when each of two
+                    # such claims sees at least the other's move, so one of them takes the shared roles away.
+                    settled = all(g.status is G.ACTIVE and g.expires_at is not None and g.expires_at > now
+                                  for g in others)
+                    found[key] = _Claimed(grant=moved, others=others if settled else None)
                 else:
                     found[key] = _Claimed(grant=grant)
             if next_due and not found:

@@ -108,11 +108,19 @@ def test_activation_starts_the_clock_now() -> None:
     (("GROUP_READ_ONLY",), (), [("GROUP_READ_ONLY",)], (), False),
     # another live grant on a different role: remove mine, keep the person
     (("GROUP_OWNER",), (), [("GROUP_READ_ONLY",)], ("GROUP_OWNER",), False),
+    # another grant with the same role on its way out too (revoked at once elsewhere, or its revocation failing):
+    # it keeps nothing, or the two would each keep the role for the other, and neither remove it
+    (("GROUP_READ_ONLY",), (), [("GROUP_READ_ONLY", GrantStatus.REVOKING)], ("GROUP_READ_ONLY",), True),
+    (("GROUP_READ_ONLY",), (), [("GROUP_READ_ONLY", GrantStatus.FAILED)], ("GROUP_READ_ONLY",), True),
+    # one that stays still keeps it (still granting: what it holds is unknown, so it keeps its roles too)
+    (("GROUP_READ_ONLY",), (), [("GROUP_READ_ONLY", GrantStatus.GRANTING)], (), False),
 ])
-def test_what_a_revocation_removes(mine: tuple[str, ...], baseline: tuple[str, ...], others: list[tuple[str, ...]],
+def test_what_a_revocation_removes(mine: tuple[str, ...], baseline: tuple[str, ...], others: list[tuple[object, ...]],
                                    removed: tuple[str, ...], remove_user: bool) -> None:
     subject = grant(1, mine, baseline)
-    other_grants = [grant(10 + i, roles) for i, roles in enumerate(others)]
+    other_grants = [grant(10 + i, tuple(r for r in roles if isinstance(r, str)),
+                          status=next((r for r in roles if isinstance(r, GrantStatus)), GrantStatus.ACTIVE))
+                    for i, roles in enumerate(others)]
     assert lifecycle.roles_to_remove(subject, other_grants) == removed
     assert lifecycle.should_remove_user(subject, other_grants) is remove_user
 

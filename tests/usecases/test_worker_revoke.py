@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from access.model import GrantStatus
+from access.worker import GrantWorker
 from tests.fakes.faults import KINDS
 from tests.usecases.world import ANN, DATA_READ, DATA_WRITE, OPTIONS, ORG_ID, PAYMENTS, READ, World, flow
 
@@ -114,6 +115,28 @@ def test_two_grants_of_one_person_expiring_together_in_a_crew_take_both_roles_aw
     world.expire(H)
     # then both are revoked, and she holds nothing there: neither kept the role for the other one
     assert {world.grant(g.id or 0).status for g in (first, second)} == {G.REVOKED}
+    assert world.roles() == set()
+
+
+def test_two_replicas_revoking_one_persons_two_grants_at_once_take_the_shared_role_away() -> None:
+    # given ann's two grants on payments, both giving READ, expiring together, and two replicas working one each
+    world = World(options=replace(OPTIONS, concurrency=1))
+    first = world.approved(roles=(READ, DATA_READ), duration=H)
+    second = world.approved(roles=(READ,), duration=H)
+    other = GrantWorker(store=world.store, gateways=world.gateways, notifier=world.notifier, clock=world.clock,
+                        options=replace(OPTIONS, owner="replica-b", concurrency=1), vault=world.vault)
+    meanwhile: list[str] = []
+
+    def other_replica_revokes(method: str) -> None:
+        if method == "revoke" and not meanwhile:  # while the first's removal is out, the other takes the second
+            meanwhile.append(method)
+            other.run_due()
+
+    world.gateway.meanwhile = other_replica_revokes
+    # when both expire, one replica revoking the first while the other revokes the second
+    world.expire(H)
+    # then neither kept READ for the other, which was ending too: she holds nothing there
+    assert meanwhile and {world.grant(g.id or 0).status for g in (first, second)} == {G.REVOKED}
     assert world.roles() == set()
 
 
