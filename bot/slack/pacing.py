@@ -10,6 +10,7 @@ in flight (at most `max_wait` seconds, so work still progresses under constant l
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -20,13 +21,17 @@ from bot.observability import ContextThreadPool
 
 log = logging.getLogger(__name__)
 
+# The Slack request being served, in its context (which Bolt's listener pool and AfterAck copy): work handed over
+# knows which request in flight is its own.
+_OWN: contextvars.ContextVar[object | None] = contextvars.ContextVar("own_slack_request", default=None)
+
 
 class AckGate:
     """Counts Slack requests in flight; work waits for a lull (none in flight, none just arrived)."""
 
     def __init__(self, *, max_wait: float = 0.25, quiet: float = 0.02) -> None:
         self._max_wait, self._quiet = max_wait, quiet
-        self._in_flight = 0
+        self._in_flight: set[object] = set()
         self._arrivals = 0  # Slack requests so far
         self._last_arrival = 0.0
         self._idle = threading.Condition()
@@ -34,35 +39,37 @@ class AckGate:
     @contextmanager
     def request(self) -> Iterator[None]:
         """Around one Slack request, from arrival to its response (its ack)."""
+        own = object()
         with self._idle:
-            self._in_flight += 1
+            self._in_flight.add(own)
             self._arrivals += 1
             self._last_arrival = time.monotonic()
+        token = _OWN.set(own)
         try:
             yield
         finally:
+            _OWN.reset(token)
             with self._idle:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.notify_all()
+                self._in_flight.discard(own)
+                self._idle.notify_all()
 
-    @property
-    def arrivals(self) -> int:
-        """How many Slack requests have arrived so far (for `wait_turn(since=...)`)."""
+    def handing_over(self) -> tuple[int, object | None]:
+        """For `wait_turn`: the arrivals so far, and the request being served here (None outside one)."""
         with self._idle:
-            return self._arrivals
+            return self._arrivals, _OWN.get()
 
-    def wait_turn(self, *, since: int | None = None) -> None:
+    def wait_turn(self, *, since: tuple[int, object | None] | None = None) -> None:
         """Let the acks in flight go first, and those of a burst still arriving (requests seldom come alone).
 
-        `since`: `arrivals` when the work was handed over, after its own request arrived. If no request came
-        since, none is arriving, and the one still in flight is its own (whose ack is decided: Bolt sends it at its
-        next look, up to 10 ms later): the work goes at once. A lone Approve click's grant waited for its own ack to
-        leave and then `quiet` more, about 30 ms of each click-to-grant (bench/ack.py)."""
+        `since`: `handing_over()` when the work was handed over, within its own request. If no request came since
+        and none is in flight but its own (whose ack is decided: Bolt sends it at its next look, up to 10 ms
+        later), the work goes at once: a lone Approve click's grant waited for its own ack to leave and then
+        `quiet` more, about 30 ms of each click-to-grant (bench/ack.py). Any other request in flight (the tail of
+        a burst) goes first, as for all other work: its ack counts more than a grant's few milliseconds."""
         deadline = time.monotonic() + self._max_wait
         with self._idle:
             while (left := deadline - time.monotonic()) > 0:
-                if since is not None and self._arrivals == since and self._in_flight <= 1:
+                if since is not None and self._arrivals == since[0] and self._in_flight <= {since[1]}:
                     return
                 if self._in_flight:
                     self._idle.wait(left)
@@ -96,9 +103,9 @@ class AfterAck:
         """Work that starts a grant someone waits on (an approval): it starts at once when no other request arrived
         since its own (see `AckGate.wait_turn`), rather than after a lull; other work keeps the lull, which also
         spaces the posts of a quick succession of clicks under Slack's per-channel limit."""
-        self._work.submit(self._run, work, self._gate.arrivals)
+        self._work.submit(self._run, work, self._gate.handing_over())
 
-    def _run(self, work: Callable[[], object], since: int | None) -> None:
+    def _run(self, work: Callable[[], object], since: tuple[int, object | None] | None) -> None:
         self._gate.wait_turn(since=since)
         try:
             work()
