@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from storage.crypto import SecretBox
 from storage.engine import make_engine
@@ -42,17 +43,23 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=STORES)
-def store_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreWorld]:
-    if request.param == "fake":
-        yield StoreWorld.fake()
-        return
+def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """The empty database of a `[sqlite]` or `[postgres]` case (the caller disposes of it)."""
     if request.param == "sqlite":
         engine = make_engine(sqlite_url(tmp_path))
         create_all(engine)
     else:
         engine = make_engine(request.getfixturevalue("postgres_url"))
         truncate_all(engine)
+    return engine
+
+
+@pytest.fixture(params=STORES)
+def store_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreWorld]:
+    if request.param == "fake":
+        yield StoreWorld.fake()
+        return
+    engine = sql_engine(request, tmp_path)
     world = SqlStoreWorld(engine, SecretBox(SecretBox.generate_key()), kind=request.param)
     yield world
     engine.dispose()

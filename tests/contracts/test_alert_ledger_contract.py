@@ -11,10 +11,7 @@ import pytest
 
 from access.ports import AlertLedger
 from storage.alerts import SqlAlertLedger
-from storage.engine import make_engine
-from storage.migrations import create_all
-from storage.testing import sqlite_url, truncate_all
-from tests.contracts.conftest import STORES
+from tests.contracts.conftest import STORES, sql_engine
 from tests.fakes import ManualClock
 from tests.fakes.alerts import MemoryAlertLedger
 
@@ -26,12 +23,7 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertLedg
     if request.param == "fake":
         yield MemoryAlertLedger()
         return
-    if request.param == "sqlite":
-        engine = make_engine(sqlite_url(tmp_path))
-        create_all(engine)
-    else:
-        engine = make_engine(request.getfixturevalue("postgres_url"))
-        truncate_all(engine)
+    engine = sql_engine(request, tmp_path)
     yield SqlAlertLedger(engine, ManualClock())
     engine.dispose()
 

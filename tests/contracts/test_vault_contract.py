@@ -14,11 +14,8 @@ from sqlalchemy import Engine, text
 from access.model import HeldCredentials
 from access.ports import CredentialVault
 from storage.crypto import SecretBox
-from storage.engine import make_engine
-from storage.migrations import create_all
-from storage.testing import sqlite_url, truncate_all
 from storage.vault import SqlCredentialVault
-from tests.contracts.conftest import STORES
+from tests.contracts.conftest import STORES, sql_engine
 from tests.fakes import ManualClock
 from tests.fakes.vault import MemoryVault
 
@@ -43,12 +40,7 @@ def vault_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vaul
     if request.param == "fake":
         yield VaultWorld(MemoryVault(), clock)
         return
-    if request.param == "sqlite":
-        engine = make_engine(sqlite_url(tmp_path))
-        create_all(engine)
-    else:
-        engine = make_engine(request.getfixturevalue("postgres_url"))
-        truncate_all(engine)
+    engine = sql_engine(request, tmp_path)
     yield VaultWorld(SqlCredentialVault(engine, SecretBox(SecretBox.generate_key()), clock), clock, engine)
     engine.dispose()
 
