@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from access import lifecycle
-from access.entities import AuditEvent, Grant
+from access.entities import AccessRequest, AuditEvent, Grant
 from access.errors import GatewayRateLimited
 from access.model import GrantStatus
 from access.ports import Clock, Notifier, Store
@@ -59,15 +59,17 @@ class GrantRecords:
             return uow.grants.save(grant)
 
     def finish(self, grant: Grant, action: str, *, notify: bool = True, kept_by_others: tuple[str, ...] = (),
-               since: Grant | None = None, **detail: object) -> None:
+               since: Grant | None = None, request: AccessRequest | None = None, **detail: object) -> None:
         """Save the grant with its audit row in one transaction, then tell people. `since`: the grant as stored
-        (only what differs from it is written)."""
+        (only what differs from it is written); `request`: the grant's request when the caller has read it (else
+        read here, for the messages)."""
         with self._store.unit_of_work() as uow:
             saved = uow.grants.save(grant, since=since)
             uow.audit.add(AuditEvent(at=self._clock.now(), actor="system", action=action,
                                      integration=grant.integration, request_id=grant.request_id,
                                      grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
-            request = uow.requests.get(grant.request_id)
+            if request is None:
+                request = uow.requests.get(grant.request_id)
         spec = self._store.integration(grant.integration)
         if self._observer is not None:
             observer = self._observer

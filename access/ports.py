@@ -76,7 +76,9 @@ class AtlasGateway(Protocol):
         user_id: str | None = None,
     ) -> RevokeResult:
         """Take `roles` away from `username` on `resource`; idempotent (a 404 means done). `user_id`, the
-        Atlas id the grant recorded, lets a plain role removal skip the look-up.
+        Atlas id the grant recorded, lets a plain role removal skip the look-up, and so a project user's removal
+        (`remove_user`); pass it with `remove_user` only for a person who was an active member when granted
+        (no invitation to withdraw). What the id path cannot do (Atlas refuses it) goes through the look-up.
 
         With `remove_user` (the grant added the user and nothing else keeps them) the user is removed
         from the resource, which also withdraws a pending invitation. A role removal that would leave
@@ -243,6 +245,11 @@ class RequestRepository(Protocol):
 
     def get(self, request_id: int) -> AccessRequest | None: ...
 
+    def get_many(self, request_ids: Collection[int]) -> dict[int, AccessRequest]:
+        """The requests of these ids that exist, by id, in one read (the grant worker's claim reads those of all the
+        grants it claims at once, rather than one read a grant as each finishes)."""
+        ...
+
     def save(self, request: AccessRequest) -> AccessRequest:
         """Write `request` if the stored version equals `request.version`; return it with version+1.
 
@@ -281,6 +288,11 @@ class GrantRepository(Protocol):
     def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
         """Compare-and-set on version, as RequestRepository.save. `since`: the grant as stored at that version;
         only what differs from it is written (the rest is as stored: the version says nothing changed it)."""
+        ...
+
+    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+        """`save(grant, since=stored)` of each (grant, stored) pair, in as few statements as their changed columns
+        allow; the saved grants in order. StaleWrite if any one's version moved (leave the unit of work then)."""
         ...
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:

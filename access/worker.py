@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from access import lifecycle
 from access.database_access import DatabaseUserSteps
-from access.entities import Grant
+from access.entities import AccessRequest, Grant
 from access.grant_records import GrantRecords, Observer, WorkerOptions
 from access.model import GrantStatus, MembershipStatus, ResourceKind, UserAccess
 from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, StaleWrite, Store, UnitOfWork
@@ -128,38 +128,46 @@ class GrantWorker:
             live: dict[tuple[str, str], list[Grant]] = {}
             for grant in uow.grants.live_for_each([(g.username, g.resource_id) for g in expired]):  # one read
                 live.setdefault((grant.username, grant.resource_id), []).append(grant)
+            # Their requests too, in one read, for the revocation's messages: not one read a grant as each finishes.
+            requests = uow.requests.get_many([g.request_id for g in expired])
+            moves: list[tuple[Grant, Grant]] = []  # (moved to REVOKING, as claimed): saved together below
             for grant in claimed:
                 key = (grant.username, grant.resource_id)
                 if key in found:  # the same person's grant on the same resource: worked after it, on its thread
                     found[key].later.append(grant)
                 elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
                     others = [g for g in live.get(key, []) if g.id != grant.id]
-                    moved = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now),
-                                            since=grant)
+                    moves.append((lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now), grant))
                     # Read before this claim commits, the others may be moving to REVOKING on another replica
                     # right now (due too, or ending): then they are read again after the commit, when each of two
                     # such claims sees at least the other's move, so one of them takes the shared roles away.
                     settled = all(g.status is G.ACTIVE and g.expires_at is not None and g.expires_at > now
                                   for g in others)
-                    found[key] = _Claimed(grant=moved, others=others if settled else None)
+                    found[key] = _Claimed(grant=grant, others=others if settled else None,
+                                          request=requests.get(grant.request_id))
                 else:
                     found[key] = _Claimed(grant=grant)
+            # One statement for the moves (the claim's row locks hold them: none can have moved meanwhile).
+            for moved in uow.grants.save_many(moves):
+                key = (moved.username, moved.resource_id)
+                found[key] = replace(found[key], grant=moved)
             if next_due and not found:
                 due = uow.grants.next_due_at()
         return list(found.values()), due
 
     def _work_safely(self, claimed: _Claimed) -> int:
         """Work a claimed grant (and those claimed with it, in turn); how many."""
-        for grant, others in ((claimed.grant, claimed.others), *((later, None) for later in claimed.later)):
+        for grant, others, request in ((claimed.grant, claimed.others, claimed.request),
+                                       *((later, None, None) for later in claimed.later)):
             try:
-                self._work(grant, others=others)
+                self._work(grant, others=others, request=request)
             except StaleWrite:
                 log.info("grant %s moved on under another worker; leaving it", grant.id)
             except Exception:
                 log.exception("grant %s: unexpected failure; its lease will expire and it will be retried", grant.id)
         return 1 + len(claimed.later)
 
-    def _work(self, grant: Grant, *, others: list[Grant] | None = None) -> None:
+    def _work(self, grant: Grant, *, others: list[Grant] | None = None, request: AccessRequest | None = None) -> None:
         if grant.resource_kind is ResourceKind.CLUSTER:
             self._clusters.work(grant)
         elif grant.status is G.GRANTING:
@@ -167,7 +175,7 @@ class GrantWorker:
         elif grant.status is G.INVITED:
             self._poll_invitation(grant)
         else:
-            self._revoke(grant, others=others)
+            self._revoke(grant, others=others, request=request)
 
     # --- granting -------------------------------------------------------------------------------------
 
@@ -246,15 +254,19 @@ class GrantWorker:
 
     # --- revoking -------------------------------------------------------------------------------------
 
-    def _revoke(self, grant: Grant, *, reason: str = "expired", others: list[Grant] | None = None) -> None:
-        """`others`: the person's other live grants, read by the claim that moved this one to REVOKING just now."""
+    def _revoke(self, grant: Grant, *, reason: str = "expired", others: list[Grant] | None = None,
+                request: AccessRequest | None = None) -> None:
+        """`others`: the person's other live grants, read by the claim that moved this one to REVOKING just now;
+        `request`: its request, read by that claim too (None: the finish reads it)."""
         now = self._clock.now()
         # A first try may remove roles by the recorded user id without a look-up; a later one (after a failure
         # or a crash, when the removal may have landed) looks first, so a removal never reaches Atlas twice.
-        if others is not None:  # moved to REVOKING by its claim just now
-            first_try = True
+        # An active grant's person was a member when granted: no invitation to withdraw, so even their removal
+        # from the project may go by id (an invited one's removal looks first: it may withdraw the invitation).
+        if others is not None:  # moved to REVOKING by its claim just now (it was ACTIVE)
+            first_try = member = True
         else:
-            first_try = grant.status in (G.ACTIVE, G.INVITED)
+            first_try, member = grant.status in (G.ACTIVE, G.INVITED), grant.status is G.ACTIVE
             with self._store.unit_of_work() as uow:
                 others = _others(uow, grant)
                 if first_try:
@@ -265,7 +277,7 @@ class GrantWorker:
         try:
             result = self._gateways(grant.integration).revoke(
                 resource=grant.resource, username=grant.username, roles=roles, remove_user=remove_user,
-                user_id=grant.atlas_user_id if first_try else None)
+                user_id=grant.atlas_user_id if first_try and (member or not remove_user) else None)
         except Exception as error:
             self._records.revoke_failed(grant, error)
             return
@@ -274,9 +286,9 @@ class GrantWorker:
         # A grant that never reached Atlas (given up) was already explained to its requester: no second DM.
         kept = [r for r in grant.roles if r not in roles]
         why = lifecycle.revocation_reason(grant, reason)  # "I'm done" is no expiry, whatever woke the revocation
-        self._records.finish(grant, "revoked", since=stored, notify=grant.granted_at is not None, **why,
-                     removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
-                     kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
+        self._records.finish(grant, "revoked", since=stored, request=request, notify=grant.granted_at is not None,
+                             **why, removed=sorted(result.removed_roles), removed_user=result.removed_user, kept=kept,
+                             kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,6 +297,7 @@ class _Claimed:
 
     grant: Grant
     others: list[Grant] | None = None
+    request: AccessRequest | None = None  # the grant's request, read by the claim (for the messages)
     later: list[Grant] = field(default_factory=list)  # the same person's grants on the resource, claimed with it
 
 

@@ -1,9 +1,10 @@
 """The domain's AtlasGateway port over the typed client: discover, look a user up, grant roles, revoke them.
 
 Every change starts from a fresh look-up (`listOrgUsers?username=`), because adding a PENDING or ACTIVE user
-is a 409 and a revocation must only take away what is still there; the one exception is the removal of roles
-from a person who keeps roles of their own, by the user id the grant recorded, where Atlas itself refuses
-what would be wrong (the last role, a user who left) and the look-up path then takes over. Grants add only
+is a 409 and a revocation must only take away what is still there; the exceptions are a revocation's first
+try by the user id the grant recorded (the removal of roles from a person who keeps roles of their own, or of
+a person the grant added to the project as an active member), where Atlas itself refuses what would be wrong
+(the last role, a user who left) and the look-up path then takes over. Grants add only
 the missing roles; revocations remove only the roles named, and remove the user when that would leave no role
 (Atlas keeps at least one) or when asked to. A 404 while revoking means it is already done, so revoking
 twice is harmless.
@@ -98,7 +99,10 @@ class AtlasGateway:
                remove_user: bool, user_id: str | None = None) -> RevokeResult:
         self._refuse_own(username)
         removed: frozenset[str] = frozenset()
-        if user_id and resource.kind is ResourceKind.PROJECT and roles and not remove_user:
+        if user_id and resource.kind is ResourceKind.PROJECT and remove_user:
+            if self._remove_project_user_by_id(resource, user_id):
+                return RevokeResult(removed_roles=frozenset(roles), removed_user=True)
+        elif user_id and resource.kind is ResourceKind.PROJECT and roles:
             removed, done = self._remove_project_roles_by_id(resource, user_id, frozenset(roles))
             if done:
                 return RevokeResult(removed_roles=removed, removed_user=False)
@@ -295,6 +299,18 @@ class AtlasGateway:
                 return frozenset(removed), False
             removed.add(role)
         return frozenset(removed), True
+
+    def _remove_project_user_by_id(self, resource: ResourceRef, user_id: str) -> bool:
+        """The grant added the person to the project as an active member of the organization (the caller passes
+        the id only then: there is no invitation to withdraw), so they leave the project by the recorded id, in
+        one call with no look-up. Whether that went through; Atlas refusing it (they left meanwhile, an unknown
+        project, any 400/404/409) leaves the look-up path to decide, as it always did."""
+        try:
+            self.client.call("removeGroupUser", path_params={"groupId": resource.atlas_id, "userId": user_id})
+        except (AtlasBadRequest, AtlasNotFound, AtlasConflict) as refused:
+            log.info("removing the user by id was refused (%s); looking the user up", refused.error_code)
+            return False
+        return True
 
     def _remove_from_project(self, resource: ResourceRef, user: OrgUser) -> bool:
         """Take the user out of the project; True if Atlas said they were already gone.

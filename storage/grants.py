@@ -9,6 +9,7 @@ BEGIN IMMEDIATE and so is the only writer.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, case
 
 from access.entities import Grant
 from access.model import REVOCATION_OWED, GrantFigures, GrantStatus, ResourceKind
-from storage.rows import entity, insert_row, save_versioned, table_of, values
+from storage.rows import entity, insert_row, save_versioned, save_versioned_many, table_of, values
 from storage.tables import GrantRow
 
 GRANT = table_of(GrantRow)
@@ -99,6 +100,9 @@ class SqlGrantRepository:
 
     def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
         return save_versioned(self._session, GRANT, grant, what="grant", since=since)
+
+    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+        return save_versioned_many(self._session, GRANT, changes, what="grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:
         rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})

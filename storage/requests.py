@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Collection
 
 from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ REQUEST = table_of(AccessRequestRow)
 
 
 _GET = select(REQUEST).where(REQUEST.c.id == bindparam("id", type_=REQUEST.c.id.type))  # built once: per grant step
+_GET_MANY = select(REQUEST).where(REQUEST.c.id.in_(bindparam("ids", expanding=True)))  # per claim of due grants
 # The unique keys of access.once_only: PostgreSQL names the index, SQLite the column, in a violation's message.
 _ONCE_ONLY_KEYS = ("submission_key", "pending_key")
 _HOLD = text("SELECT pg_advisory_xact_lock(:key)")
@@ -50,6 +52,12 @@ class SqlRequestRepository:
     def get(self, request_id: int) -> AccessRequest | None:
         row = self._session.execute(_GET, {"id": request_id}).first()
         return None if row is None else entity(AccessRequest, row)
+
+    def get_many(self, request_ids: Collection[int]) -> dict[int, AccessRequest]:
+        if not request_ids:
+            return {}
+        rows = self._session.execute(_GET_MANY, {"ids": sorted(set(request_ids))})
+        return {request.id or 0: request for request in (entity(AccessRequest, row) for row in rows)}
 
     def save(self, request: AccessRequest) -> AccessRequest:
         return save_versioned(self._session, REQUEST, request, what="request")

@@ -386,9 +386,12 @@ BY_ID_CASES = [
              [READ, DATA_READ], False, ["removeGroupUserRole", "removeGroupUserRole", "listOrgUsers",
                                         "removeGroupUser"], set(),
              RevokeResult(removed_roles=frozenset({DATA_READ, READ}), removed_user=True), roles=[READ, DATA_READ]),
-    ByIdCase("the grant added her: looked up first, as always", [DATA_READ], True,
-             ["listOrgUsers", "removeGroupUser"], set(),
+    ByIdCase("the grant added her: out of the project by id, one call, no look-up", [DATA_READ], True,
+             ["removeGroupUser"], set(),
              RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
+    ByIdCase("the grant added her and she left the organization: a 404, and the look-up finds her gone", None, True,
+             ["removeGroupUser", "listOrgUsers"], set(),
+             RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)),
 ]
 
 

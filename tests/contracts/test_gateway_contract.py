@@ -352,6 +352,10 @@ BY_ID_CASES = [
              RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
     ByIdCase("a role she no longer holds", [READ], False, {READ},
              RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=False)),
+    ByIdCase("the grant added her and she left the organization: done", None, True, set(),
+             RevokeResult(removed_roles=frozenset(), removed_user=False, already_gone=True)),
+    ByIdCase("the grant added her, someone gave her another role meanwhile: out with it, as by the look-up",
+             [READ, DATA_READ], True, set(), RevokeResult(removed_roles=frozenset({DATA_READ}), removed_user=True)),
 ]
 
 

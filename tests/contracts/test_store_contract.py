@@ -195,6 +195,14 @@ def test_by_submission_key(store_world: StoreWorld) -> None:
         assert uow.requests.by_submission_key("V0OTHER") is None
 
 
+def test_several_requests_by_id_in_one_read(store_world: StoreWorld) -> None:
+    first, second = add_request(store_world), add_request(store_world, requester_id="U9")
+    with store_world.store.unit_of_work() as uow:
+        found = uow.requests.get_many([second.id or 0, first.id or 0, second.id or 0, 999_999])
+        assert found == {first.id: first, second.id: second}
+        assert uow.requests.get_many([]) == {}
+
+
 def test_the_items_of_a_request_of_several_resources_by_id(store_world: StoreWorld) -> None:
     ends = T0 + timedelta(hours=1)
     first = add_request(store_world, group_id="g1", group_part=0, ends_at=ends)
@@ -248,6 +256,25 @@ def test_a_grant_save_is_a_compare_and_set(store_world: StoreWorld) -> None:
     with pytest.raises(StaleWrite), store_world.store.unit_of_work() as uow:
         uow.grants.save(dataclasses.replace(grant, status=G.FAILED))
     assert get_grant(store_world, grant.id or 0) == saved and saved.version == 2
+
+
+def test_several_grant_saves_at_once_each_a_compare_and_set(store_world: StoreWorld) -> None:
+    first, second, third = add_grant(store_world), add_grant(store_world), add_grant(store_world)
+    moved = [dataclasses.replace(first, status=G.REVOKING, next_attempt_at=T0),
+             dataclasses.replace(second, status=G.REVOKING, next_attempt_at=T0),
+             dataclasses.replace(third, last_error="boom")]  # another set of columns: a statement of its own
+    with store_world.store.unit_of_work() as uow:
+        saved = uow.grants.save_many(list(zip(moved, [first, second, third], strict=True)))
+    assert saved == [dataclasses.replace(g, version=2) for g in moved]
+    assert [get_grant(store_world, g.id or 0) for g in moved] == saved
+    # one of them moved on meanwhile: the whole unit of work is refused and leaves both as they were
+    with store_world.store.unit_of_work() as uow:
+        uow.grants.save(dataclasses.replace(saved[1], last_error="elsewhere"))
+    again = [dataclasses.replace(g, status=G.REVOKED) for g in saved[:2]]
+    with pytest.raises(StaleWrite), store_world.store.unit_of_work() as uow:
+        uow.grants.save_many(list(zip(again, saved[:2], strict=True)))
+    assert get_grant(store_world, first.id or 0) == saved[0]
+    assert (get_grant(store_world, second.id or 0) or saved[1]).last_error == "elsewhere"
 
 
 @pytest.mark.parametrize("case", ["no such request", "a second grant for one request"])

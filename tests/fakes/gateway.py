@@ -311,7 +311,10 @@ class FakeGateway:
     def _revoke(self, resource: ResourceRef, username: str, roles: frozenset[str], remove_user: bool,
                 user_id: str | None) -> RevokeResult:
         removed: frozenset[str] = frozenset()
-        if user_id and resource.kind is ResourceKind.PROJECT and roles and not remove_user:
+        if user_id and resource.kind is ResourceKind.PROJECT and remove_user:
+            if self._remove_user_by_id(resource, user_id):
+                return RevokeResult(removed_roles=roles, removed_user=True)
+        elif user_id and resource.kind is ResourceKind.PROJECT and roles:
             removed, done = self._remove_by_id(resource, user_id, roles)
             if done:
                 return RevokeResult(removed_roles=removed, removed_user=False)
@@ -322,6 +325,14 @@ class FakeGateway:
             return self._revoke_org(resource, member, roles, remove_user)
         rest = self._revoke_project(resource, member, roles - removed, remove_user)
         return replace(rest, removed_roles=rest.removed_roles | removed, already_gone=rest.already_gone and not removed)
+
+    def _remove_user_by_id(self, resource: ResourceRef, user_id: str) -> bool:
+        """removeGroupUser by the recorded id; Atlas refuses a user not in the project (or not in the org)."""
+        member = self.atlas.members.get(resource.organization_id, {}).get(user_id)
+        if resource.atlas_id not in self.atlas.projects or member is None or resource.atlas_id not in member.projects:
+            return False
+        del member.projects[resource.atlas_id]
+        return True
 
     def _remove_by_id(self, resource: ResourceRef, user_id: str, roles: frozenset[str]) -> tuple[frozenset[str], bool]:
         """A call a role by the recorded id; Atlas refuses the last role, a user not there, an unknown project."""

@@ -4,7 +4,7 @@ as `storage.requests`, `storage.grants` and `storage.audit`."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -80,6 +80,9 @@ class MemoryRequests:
     def get(self, request_id: int) -> AccessRequest | None:
         return self._rows.get(request_id)
 
+    def get_many(self, request_ids: Collection[int]) -> dict[int, AccessRequest]:
+        return {i: self._rows[i] for i in sorted(set(request_ids)) if i in self._rows}
+
     def save(self, request: AccessRequest) -> AccessRequest:
         rows = self._tx.writing().requests
         for key in ("submission_key", "pending_key"):
@@ -145,6 +148,9 @@ class MemoryGrants:
 
     def for_request(self, request_id: int) -> Grant | None:
         return next((g for g in self._rows.values() if g.request_id == request_id), None)
+
+    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+        return [self.save(grant, since=stored) for grant, stored in changes]
 
     def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
         rows = self._tx.writing().grants
