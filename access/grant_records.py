@@ -9,7 +9,9 @@ taking this as a collaborator, rather than one branch reaching into another's pr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -18,7 +20,7 @@ from access import lifecycle
 from access.entities import AccessRequest, AuditEvent, Grant
 from access.errors import GatewayRateLimited
 from access.model import GrantStatus
-from access.ports import Clock, Notifier, Store
+from access.ports import Clock, Notifier, StaleWrite, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 G = GrantStatus
@@ -45,6 +47,24 @@ class GrantSteps(Protocol):
     def work(self, grant: Grant) -> None: ...
 
 
+@dataclass(eq=False, kw_only=True)
+class PendingFinish:
+    """A step's write (the grant's compare-and-set save and its audit row), waiting for a transaction; then what
+    came of it: the grant as saved and its request, or the error (StaleWrite: it moved on meanwhile)."""
+
+    grant: Grant
+    since: Grant | None
+    event: AuditEvent
+    request: AccessRequest | None
+    saved: Grant | None = None
+    error: Exception | None = None
+
+
+# Takes a step's write to commit it in a transaction of its own making (the crew's next claim), and answers once it
+# is committed or has failed (True), or at once that it will not (False: the step commits it itself).
+FinishSink = Callable[[PendingFinish], bool]
+
+
 class GrantRecords:
     def __init__(self, *, store: Store, notifier: Notifier, clock: Clock, options: WorkerOptions,
                  observer: Observer | None = None) -> None:
@@ -53,6 +73,35 @@ class GrantRecords:
         self._clock = clock
         self.options = options
         self._observer = observer
+        self._local = threading.local()  # `sink`: where this thread's finishes are committed, if not by itself
+
+    @contextmanager
+    def finishing_through(self, sink: FinishSink) -> Iterator[None]:
+        """While the block runs, this thread's finishes are handed to `sink` (see `_Crew` in access.worker)."""
+        self._local.sink = sink
+        try:
+            yield
+        finally:
+            self._local.sink = None
+
+    @staticmethod
+    def write(uow: UnitOfWork, pending: Sequence[PendingFinish]) -> None:
+        """Each step's save and audit row, in the caller's transaction; a step whose grant moved on meanwhile gets
+        its StaleWrite (and no audit row) while the others go through: a compare-and-set that matched no row
+        leaves the transaction usable. The requests not read yet, in one read."""
+        for item in pending:
+            try:
+                item.saved = uow.grants.save(item.grant, since=item.since)
+            except StaleWrite as stale:
+                item.error = stale
+                continue
+            uow.audit.add(item.event)
+        unread = [item.grant.request_id for item in pending if item.saved is not None and item.request is None]
+        if unread:
+            found = uow.requests.get_many(unread)
+            for item in pending:
+                if item.saved is not None and item.request is None:
+                    item.request = found.get(item.grant.request_id)
 
     def save(self, grant: Grant) -> Grant:
         with self._store.unit_of_work() as uow:
@@ -63,13 +112,18 @@ class GrantRecords:
         """Save the grant with its audit row in one transaction, then tell people. `since`: the grant as stored
         (only what differs from it is written); `request`: the grant's request when the caller has read it (else
         read here, for the messages)."""
-        with self._store.unit_of_work() as uow:
-            saved = uow.grants.save(grant, since=since)
-            uow.audit.add(AuditEvent(at=self._clock.now(), actor="system", action=action,
-                                     integration=grant.integration, request_id=grant.request_id,
-                                     grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
-            if request is None:
-                request = uow.requests.get(grant.request_id)
+        item = PendingFinish(grant=grant, since=since, request=request, event=AuditEvent(
+            at=self._clock.now(), actor="system", action=action, integration=grant.integration,
+            request_id=grant.request_id, grant_id=grant.id, detail={"resource": grant.resource_name, **detail}))
+        sink: FinishSink | None = getattr(self._local, "sink", None)
+        if sink is None or not sink(item):
+            with self._store.unit_of_work() as uow:
+                self.write(uow, [item])
+        if item.error is not None:
+            raise item.error
+        saved, request = item.saved, item.request
+        if saved is None:
+            raise RuntimeError("a finish was committed without its grant")  # a broken sink
         spec = self._store.integration(grant.integration)
         if self._observer is not None:
             observer = self._observer

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from access import lifecycle
 from access.database_access import DatabaseUserSteps
 from access.entities import AccessRequest, Grant
-from access.grant_records import GrantRecords, Observer, WorkerOptions
+from access.grant_records import GrantRecords, Observer, PendingFinish, WorkerOptions
 from access.model import GrantStatus, MembershipStatus, ResourceKind, UserAccess
 from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, StaleWrite, Store, UnitOfWork
 
@@ -110,9 +110,11 @@ class GrantWorker:
             worked += self._work_safely(claimed[0])
         return worked
 
-    def _claim(self, limit: int, *, next_due: bool = False) -> tuple[list[_Claimed], datetime | None]:
+    def _claim(self, limit: int, *, next_due: bool = False,
+               finishes: Sequence[PendingFinish] = ()) -> tuple[list[_Claimed], datetime | None]:
         """Lease up to `limit` due grants in one transaction; with `next_due`, and when none was due, also when
-        the next one falls due (None: nothing is scheduled).
+        the next one falls due (None: nothing is scheduled). `finishes`, handed over by the crew's threads, are
+        written first in the same transaction (with `limit` 0, only they are).
 
         An expired role grant is moved to REVOKING in the same transaction (one unit of work fewer per
         revocation), with the person's other live grants read for `_revoke`. A person's grants on one resource
@@ -122,8 +124,11 @@ class GrantWorker:
         found: dict[tuple[str, str], _Claimed] = {}
         due: datetime | None = None
         with self._store.unit_of_work() as uow:
+            # The finishes the crew's threads handed over first: a person's grant finished here is no longer live
+            # for the claim's read of the others below.
+            self._records.write(uow, finishes)
             claimed = uow.grants.claim_due(now=now, owner=self.options.owner,
-                                           lease_seconds=self.options.lease_seconds, limit=limit)
+                                           lease_seconds=self.options.lease_seconds, limit=limit) if limit else []
             expired = [g for g in claimed if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER]
             live: dict[tuple[str, str], list[Grant]] = {}
             for grant in uow.grants.live_for_each([(g.username, g.resource_id) for g in expired]):  # one read
@@ -151,7 +156,7 @@ class GrantWorker:
             for moved in uow.grants.save_many(moves):
                 key = (moved.username, moved.resource_id)
                 found[key] = replace(found[key], grant=moved)
-            if next_due and not found:
+            if next_due and limit and not found:
                 due = uow.grants.next_due_at()
         return list(found.values()), due
 
@@ -323,15 +328,19 @@ class _Crew:
     falling due meanwhile are claimed together. A claim for each grant
     falling due, by every idle thread and by a watcher on each replica, with a next-due query each time, was
     the largest share of a replica's CPU during a burst (py-spy on bench/revocation.py); the tick adds at most
-    50 ms to a revocation's lateness. The crew ends when a claim finds nothing, no thread works and nothing
-    falls due within WATCH_SECONDS: the timers take over (`bot.scheduler`).
+    100 ms to a revocation's lateness. Each claim costs about the same whatever it takes (a transaction of four
+    statements), so the tick sets how many grants share one: 100 ms rather than 50 took about a twentieth off
+    the CPU per revocation at 100 expiries a second, for 50 ms more lateness at worst. The threads' finishes
+    (save and audit row) are committed in the next claim's transaction too (`take_finish`). The crew ends when
+    a claim finds nothing, no thread works and nothing falls due within WATCH_SECONDS: the timers take over
+    (`bot.scheduler`).
 
     `run_due` pokes the dispatcher and waits for its ticket: until a claim begun after the poke has left
     nothing due, and the grants worked at that moment are done (what was due at the call is then worked).
     """
 
     WATCH_SECONDS = 0.5
-    TICK_SECONDS = 0.05
+    TICK_SECONDS = 0.1
 
     def __init__(self, worker: GrantWorker, *, size: int) -> None:
         self._worker, self._size = worker, size
@@ -345,6 +354,12 @@ class _Crew:
         self._cleared: tuple[int, frozenset[int], int] = (0, frozenset(), 0)
         self._ending = self._ended = False
         self._error: Exception | None = None
+        # Finishes handed over by the crew's threads, committed with the next claim (`take_finish`); when the
+        # oldest of them came; what became of each taken (by id(): committed, or to be committed by its thread).
+        self._finishes: list[PendingFinish] = []
+        self._finishes_since = 0.0
+        self._answered: dict[int, bool] = {}
+        self._waiters = 0  # callers in `wait`: while any waits, finishes are committed at once
         self._thread = threading.Thread(target=self._main, name="grant-dispatcher", daemon=True)
 
     @property
@@ -369,14 +384,41 @@ class _Crew:
         dispatcher before it answered the poke (the database away, say)."""
         poke, handed_before = ticket
         with self._state:
-            self._state.wait_for(lambda: self._ended or self._cleared[0] >= poke)
-            if self._cleared[0] < poke:
-                if self._error is not None:
-                    raise self._error
-                return self._handed - handed_before
-            _, working, handed = self._cleared
-            self._state.wait_for(lambda: self._ended or not working & self._working)
-            return handed - handed_before
+            self._waiters += 1
+            self._state.notify_all()  # finishes waiting for a claim are committed at once while someone waits
+            try:
+                self._state.wait_for(lambda: self._ended or self._cleared[0] >= poke)
+                if self._cleared[0] < poke:
+                    if self._error is not None:
+                        raise self._error
+                    return self._handed - handed_before
+                _, working, handed = self._cleared
+                self._state.wait_for(lambda: self._ended or not working & self._working)
+                return handed - handed_before
+            finally:
+                self._waiters -= 1
+
+    def take_finish(self, item: PendingFinish) -> bool:
+        """A crew thread's finish (`GrantRecords.finishing_through`), committed in the dispatcher's next claim
+        transaction, at most a tick later: a finish in a transaction of its own (BEGIN, save, audit row, COMMIT)
+        was a quarter of a replica's CPU at 100 expiries a second, the claim's transaction runs anyway, and the
+        revocation's moment (`revoked_at`) is the Atlas answer's, not the commit's. True once committed (the item
+        says how it went); False when the dispatcher will not (ending, or its transaction failed): the thread
+        then commits it itself, as it would have."""
+        with self._state:
+            if self._ending:
+                return False
+            if not self._finishes:
+                self._finishes_since = time.monotonic()
+            self._finishes.append(item)
+            self._state.notify_all()
+            self._state.wait_for(lambda: id(item) in self._answered)
+            return self._answered.pop(id(item))
+
+    def _answer(self, finishes: list[PendingFinish], *, committed: bool) -> None:
+        with self._state:
+            self._answered.update((id(item), committed) for item in finishes)
+            self._state.notify_all()
 
     def _main(self) -> None:
         try:
@@ -386,6 +428,10 @@ class _Crew:
                 except Exception as error:  # told to the callers waiting (the timers log it)
                     with self._state:
                         self._error, self._ending = error, True
+                        # finishes handed over meanwhile are committed by their own threads
+                        self._answered.update((id(item), False) for item in self._finishes)
+                        self._finishes = []
+                        self._state.notify_all()
                 with self._state:
                     self._state.wait_for(lambda: self._running == 0)
         finally:
@@ -397,11 +443,20 @@ class _Crew:
         wait, claimed_at = 0.0, time.monotonic()
         clock = self._worker._clock
         while True:
-            if wait > 0:
-                self._rest(until=claimed_at + wait)
+            claiming = self._rest(until=claimed_at + wait) if wait > 0 else True
             with self._state:
-                room, pokes, self._poked = self._size - self._running, self._pokes, False
-            found, due = self._worker._claim(room, next_due=True)
+                room, pokes = (self._size - self._running if claiming else 0), self._pokes
+                if room:
+                    self._poked = False
+                finishes, self._finishes = self._finishes, []
+            try:
+                found, due = self._worker._claim(room, next_due=True, finishes=finishes)
+            except BaseException:
+                self._answer(finishes, committed=False)
+                raise
+            self._answer(finishes, committed=True)
+            if not room:  # only the finishes were due (or every thread is busy): the rest goes on as it was
+                continue
             claimed_at = time.monotonic()
             ahead = None if due is None else (due - clock.now()).total_seconds()
             grants = sum(1 + len(claimed.later) for claimed in found)
@@ -423,20 +478,30 @@ class _Crew:
             else:
                 wait = self.WATCH_SECONDS if ahead is None else min(max(ahead, self.TICK_SECONDS), self.WATCH_SECONDS)
 
-    def _rest(self, *, until: float) -> None:
-        """Until `until` (monotonic) or a poke, and a thread is free."""
+    def _rest(self, *, until: float) -> bool:
+        """Until `until` (monotonic) or a poke, and a thread is free (True: claim); or until the finishes handed over
+        are due their commit (False: commit them alone): a tick after the oldest came, at once while someone waits
+        on the crew. While grants keep falling due the claim comes first, a tick after the last, and takes them."""
         with self._state:
             while True:
+                now = time.monotonic()
                 free = self._running < self._size
-                left = until - time.monotonic()
+                left = until - now
                 if free and (self._poked or left <= 0):
-                    return
-                self._state.wait(left if free else self.WATCH_SECONDS)
+                    return True
+                timeout = left if free else self.WATCH_SECONDS
+                if self._finishes:
+                    commit_in = 0.0 if self._waiters else self._finishes_since + self.TICK_SECONDS - now
+                    if commit_in <= 0:
+                        return False
+                    timeout = min(timeout, commit_in)
+                self._state.wait(timeout)
 
     def _work(self, claimed: _Claimed) -> None:
         self._worker._local.in_crew = True
         try:
-            self._worker._work_safely(claimed)
+            with self._worker._records.finishing_through(self.take_finish):
+                self._worker._work_safely(claimed)
         finally:
             with self._state:
                 self._running -= 1
