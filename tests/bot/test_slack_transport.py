@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,16 +17,21 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 from urllib.error import URLError
+from urllib.parse import urlencode
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from slack_bolt import Ack
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from bot.observability import ObservedWebClient
+from bot.slack.bolt import new_bolt_app
 from bot.slack.transport import KeptConnections
 from bot.slack_retries import retry_handlers
 from tests.e2e.harness import wait
@@ -323,3 +329,31 @@ def test_https_reuses_the_connection_with_the_clients_ssl_context(tmp_path: Path
         with pytest.raises(URLError) as raised:
             client_for(url, retry_handlers=[]).auth_test()
         assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
+
+
+def test_bolts_listeners_call_slack_on_the_apps_kept_connections(wire: Wire) -> None:
+    """Bolt makes a plain WebClient per request; the app's middleware swaps in one on the app's connections, so a
+    listener thread keeps its connection from one request to the next. (Bolt's one auth.test goes its own way.)"""
+    wire.script = [Answer(body={"ok": True, "team_id": "T1", "user_id": "U0BOT", "bot_id": "B1", "team": "t",
+                                "user": "atlas-access"})]
+    app = new_bolt_app(signing_secret="transport-test-secret", client=client_for(wire.url), listener_threads=1)
+
+    @app.command("/access")
+    def command(ack: Ack, client: WebClient) -> None:
+        ack()
+        client.chat_postMessage(channel="C1", text="one")
+        client.chat_postMessage(channel="C1", text="two")
+
+    for _ in range(2):
+        body = urlencode({"command": "/access", "text": "", "user_id": "U1", "team_id": "T1", "channel_id": "C1",
+                          "trigger_id": "1.2.3", "response_url": wire.url + "response"})
+        stamp = str(int(time.time()))
+        signature = SignatureVerifier("transport-test-secret").generate_signature(timestamp=stamp, body=body)
+        response = app.dispatch(BoltRequest(body=body, headers={
+            "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": stamp,
+            "x-slack-signature": signature}))
+        assert response.status == 200
+    wait(lambda: len(wire.requests) == 5)
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    assert [path for path, _ in wire.requests] == ["/api/auth.test"] + ["/api/chat.postMessage"] * 4
+    assert wire.connections == 2
