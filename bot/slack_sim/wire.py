@@ -86,6 +86,9 @@ def bearer_token(authorization: str | None, args: dict[str, Any]) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     server: SimServer
     protocol_version = "HTTP/1.1"
+    # An answer is written as headers, then body: on a kept connection Nagle's algorithm held the body back until
+    # the client's delayed ACK of the headers (about 40 ms a call on Linux). Slack's servers do not make you wait so.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._route()

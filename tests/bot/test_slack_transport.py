@@ -88,6 +88,7 @@ class Wire(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: Wire
+    disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK wait between them
 
     def setup(self) -> None:
         super().setup()
