@@ -41,6 +41,16 @@ class KeptConnections:
         self.idle_seconds = idle_seconds
         self._monotonic = monotonic
         self._local = threading.local()
+        self._default_ssl: ssl.SSLContext | None = None
+        self._ssl_lock = threading.Lock()
+
+    def default_ssl(self) -> ssl.SSLContext:
+        """urllib's default context, made once for all the clients sharing these connections rather than per
+        connection (loading the CA certificates costs)."""
+        with self._ssl_lock:
+            if self._default_ssl is None:
+                self._default_ssl = ssl.create_default_context()
+            return self._default_ssl
 
     def _held(self) -> dict[Key, tuple[http.client.HTTPConnection, float]]:
         held: dict[Key, tuple[http.client.HTTPConnection, float]] | None = getattr(self._local, "held", None)
@@ -95,8 +105,6 @@ class KeepAliveWebClient(WebClient):
     def __init__(self, *, connections: KeptConnections | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.connections = connections or KeptConnections()
-        self._default_ssl: ssl.SSLContext | None = None
-        self._ssl_lock = threading.Lock()
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         parts = urlsplit(url)
@@ -106,8 +114,8 @@ class KeepAliveWebClient(WebClient):
         key: Key = (scheme, parts.hostname, parts.port or DEFAULT_PORTS[scheme])
         status, reason, headers, body = self._exchange(key, req)
         if 300 <= status < 400:
-            # urllib follows some redirects (and refuses others) on its own terms; Slack's Web API answers none, so
-            # the rare one is handed to it whole rather than imitated here.
+            # urllib follows some redirects (and refuses others) on its own terms; the Web API is not expected to
+            # redirect, so the rare one is handed to urllib whole (the request sent again) rather than imitated.
             return super()._perform_urllib_http_request_internal(url, req)
         if not 200 <= status < 300:
             raise urllib.error.HTTPError(url, status, reason, headers, io.BytesIO(body))
@@ -142,7 +150,7 @@ class KeepAliveWebClient(WebClient):
                 raise urllib.error.URLError(error) from error
             except ValueError:
                 # http.client quotes the offending header value, which may be the Authorization header: not here.
-                raise ValueError("a Slack request header value is invalid") from None
+                raise ValueError("a Slack request could not be written (an invalid header value or URL)") from None
             try:
                 response = connection.getresponse()
             except STALE as error:
@@ -157,21 +165,15 @@ class KeepAliveWebClient(WebClient):
             connection.close()  # the server said `Connection: close` (or spoke HTTP/1.0): the next call opens anew
         else:
             self.connections.give_back(key, connection)
-        return response.status, response.reason, response.msg, body
+        return response.status, response.reason, response.headers, body
 
     def _connect(self, key: Key) -> http.client.HTTPConnection:
         """A connection not yet open: `request` connects it, so connection errors surface there (as urllib's)."""
         scheme, host, port = key
         if scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self.ssl or self._ssl())
+            context = self.ssl or self.connections.default_ssl()
+            return http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
         return http.client.HTTPConnection(host, port, timeout=self.timeout)
-
-    def _ssl(self) -> ssl.SSLContext:
-        """urllib's default context, made once rather than per connection (loading the CA certificates costs)."""
-        with self._ssl_lock:
-            if self._default_ssl is None:
-                self._default_ssl = ssl.create_default_context()
-            return self._default_ssl
 
 
 class _Stale(Exception):
