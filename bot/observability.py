@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from access.entities import Grant
 from access.model import GrantFigures
 from access.ports import Clock, DatabaseHealth, Outbox, Store, StoreHealth
+from bot.slack.transport import KeepAliveWebClient
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 T = TypeVar("T")
@@ -206,8 +206,9 @@ class GrantCollector(Collector):
 # --- Slack errors -----------------------------------------------------------------------------------------
 
 
-class ObservedWebClient(WebClient):
-    """A WebClient that reports every failed call (method and Slack's error code, never the payload)."""
+class ObservedWebClient(KeepAliveWebClient):
+    """A WebClient that reports every failed call (method and Slack's error code, never the payload); its calls
+    reuse kept-alive connections (bot.slack.transport)."""
 
     def __init__(self, *, on_error: Callable[[str, str], None] | None = None, **options: Any) -> None:
         super().__init__(**options)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
@@ -23,12 +26,35 @@ class Dispatcher(Protocol):
 
 
 class SimServer(ThreadingHTTPServer):
+    """Keeps a connection open between calls when the client does (HTTP/1.1 without `Connection: close`), as Slack
+    does; `server_close` shuts the open ones, so a stopped fake answers nothing, on a kept connection neither."""
+
     daemon_threads = True
     block_on_close = False  # never wait for a client's idle keep-alive connection at stop()
 
     def __init__(self, address: tuple[str, int], dispatcher: Dispatcher) -> None:
         super().__init__(address, _Handler)
         self.dispatcher = dispatcher
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            still_open = list(self._open)
+        for request in still_open:  # its handler thread reads the end and finishes
+            with contextlib.suppress(OSError):
+                request.shutdown(socket.SHUT_RDWR)
 
 
 def _single_values(pairs: dict[str, list[str]]) -> dict[str, Any]:
@@ -60,6 +86,9 @@ def bearer_token(authorization: str | None, args: dict[str, Any]) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     server: SimServer
     protocol_version = "HTTP/1.1"
+    # An answer is written as headers, then body: on a kept connection Nagle's algorithm held the body back until
+    # the client's delayed ACK of the headers (about 40 ms a call on Linux). Slack's servers do not make you wait so.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._route()
@@ -117,12 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
+        if self.close_connection:  # the client asked to close it (urllib does); else it stays open for the next call
+            self.send_header("Connection", "close")
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
-        self.close_connection = True
 
 
 def _json_or_none(body: bytes) -> Any:

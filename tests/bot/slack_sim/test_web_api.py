@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import time
 
 import pytest
@@ -20,6 +21,30 @@ def _error(call: object) -> SlackApiError:
     with pytest.raises(SlackApiError) as raised:
         call()  # type: ignore[operator]
     return raised.value
+
+
+# connections
+
+
+def _auth_test(connection: http.client.HTTPConnection, headers: dict[str, str]) -> http.client.HTTPResponse:
+    connection.request("POST", "/api/auth.test", b"", {"Authorization": f"Bearer {TOKEN}", **headers})
+    response = connection.getresponse()
+    assert b'"ok": true' in response.read()
+    return response
+
+
+def test_a_connection_is_kept_between_calls_unless_the_client_closes_it_and_stop_closes_it(
+        sim: FakeSlackWebAPI) -> None:
+    host, port = sim.url.removeprefix("http://").split(":")
+    kept = http.client.HTTPConnection(host, int(port), timeout=5)
+    assert not _auth_test(kept, {}).will_close
+    sock = kept.sock
+    assert not _auth_test(kept, {}).will_close and kept.sock is sock  # the same connection, as with Slack
+    closing = http.client.HTTPConnection(host, int(port), timeout=5)
+    assert _auth_test(closing, {"Connection": "close"}).will_close  # urllib's requests
+    sim.stop()
+    assert sock is not None and sock.recv(1) == b""  # a stopped fake answers nothing on a kept connection either
+    kept.close()
 
 
 # auth
