@@ -75,7 +75,7 @@ class HomeQueries:
                        if user_id not in (r.requester_id, r.requested_by)
                        and all(a.user_id != user_id for a in r.approvals)]
             resources = {(r.integration, r.resource_id): uow.inventory.resource(
-                integration=r.integration, atlas_id=r.resource_id) for r in pending}
+                integration=r.integration, atlas_id=r.resource_id, kind=r.resource_kind) for r in pending}
         # Only the integrations of what is pending, from the store's cache of decrypted specs: a Home is rendered
         # after each change concerning its person, and decrypting every integration each time was a tenth of it.
         specs = _specs(self._store, (r.integration for r in pending))

@@ -395,7 +395,11 @@ class InventoryRepository(Protocol):
         self, *, integration: str | None = None, kind: ResourceKind | None = None, query: str = "", limit: int = 100
     ) -> list[InventoryResource]: ...  # present organizations, projects, clusters; query matches the name (any case)
 
-    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None: ...  # a cluster by g/name
+    def resource(self, *, integration: str, atlas_id: str,
+                 kind: ResourceKind | None = None) -> InventoryResource | None:
+        """The resource with that id (a cluster by `<group id>/<name>`), present or not; with `kind`, only one of
+        that kind (one read where the id alone tries organizations, teams and projects in turn)."""
+        ...
 
     def clusters(self, *, integration: str, project_id: str) -> list[tuple[str, str]]: ...  # (name, state)
 

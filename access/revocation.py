@@ -87,8 +87,11 @@ class LiveGrants:
 
     def owned(self, *, user_id: str, limit: int = PAGE) -> tuple[LiveGrant, ...]:
         """The live grants of others on resources `user_id` owns now (as a click would find them), oldest first."""
+        # The places and their resources in one transaction, each resource by its kind (one read, not three):
+        # a Home is rendered after each change concerning its person.
         with self._store.unit_of_work() as uow:
             places = uow.grants.live_resources()
+            found = {(i, r): uow.inventory.resource(integration=i, atlas_id=r, kind=k) for i, r, k in places}
         # The integrations from the store's cache of decrypted specs (decrypting every one at each render of a Home
         # was a tenth of it during an expiry burst); each Revoke click checks its owners anew.
         specs = {name: spec for name in dict.fromkeys(i for i, _, _ in places)
@@ -96,8 +99,6 @@ class LiveGrants:
         places = [(i, r, k) for i, r, k in places if i in specs]
         if not places:
             return ()
-        with self._store.unit_of_work() as uow:
-            found = {(i, r): uow.inventory.resource(integration=i, atlas_id=r) for i, r, _ in places}
         # Most people own nothing anyone holds: asked once per resource with live grants (not per grant), and
         # once per integration for its owners (who decide when the owner group's sole member asked), they read
         # no grant at all. The scan below asks per holder, as a click would.
@@ -120,7 +121,7 @@ class LiveGrants:
             if (grant.integration, grant.resource_id) not in resources:
                 with self._store.unit_of_work() as uow:
                     resources[(grant.integration, grant.resource_id)] = uow.inventory.resource(
-                        integration=grant.integration, atlas_id=grant.resource_id)
+                        integration=grant.integration, atlas_id=grant.resource_id, kind=grant.resource_kind)
             key = (grant.integration, grant.resource_id, grant.requester_id)
             if key not in owners:
                 owners[key] = policy.approvers_now(

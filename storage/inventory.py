@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, literal, select
 
 from access.database_roles import cluster_atlas_id, split_cluster_id
 from access.entities import InventoryResource, InventoryUser, SyncChanges, TeamProject
@@ -25,6 +25,12 @@ _PROJECTS = select(PROJECT, ORG.c.name.label("organization_name")).select_from(
     PROJECT.outerjoin(ORG, and_(ORG.c.integration == PROJECT.c.integration,
                                 ORG.c.atlas_id == PROJECT.c.organization_id))
 )
+_BY_ID = {"integration": bindparam("integration", type_=ORG.c.integration.type),
+          "atlas_id": bindparam("atlas_id", type_=ORG.c.atlas_id.type)}
+_ORG_BY_ID = select(ORG).where(ORG.c.integration == _BY_ID["integration"], ORG.c.atlas_id == _BY_ID["atlas_id"])
+_TEAM_BY_ID = select(TEAM).where(TEAM.c.integration == _BY_ID["integration"], TEAM.c.atlas_id == _BY_ID["atlas_id"])
+_PROJECT_BY_ID = _PROJECTS.where(PROJECT.c.integration == _BY_ID["integration"],
+                                 PROJECT.c.atlas_id == _BY_ID["atlas_id"])
 # A cluster is requestable as `project/cluster`, with its project's organization and tags.
 CLUSTER_PATH = PROJECT.c.name + literal("/") + CLUSTER.c.name
 _CLUSTERS = select(
@@ -91,22 +97,23 @@ class SqlInventoryRepository:
         return team_resource(row, str(org or ""), [(p._mapping["name"], held[p._mapping["atlas_id"]],
                                                     dict(p._mapping["tags"])) for p in projects])
 
-    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
-        """The organization, project or cluster (`<group id>/<cluster name>`) with that id, present or not."""
-        if "/" in atlas_id:
-            return self._cluster(integration, atlas_id)
-        org = self._session.execute(
-            select(ORG).where(ORG.c.integration == integration, ORG.c.atlas_id == atlas_id)
-        ).first()
-        if org is not None:
-            return _org(org._mapping)
-        team = self._session.execute(
-            select(TEAM).where(TEAM.c.integration == integration, TEAM.c.atlas_id == atlas_id)).first()
-        if team is not None:
-            return self._team(team._mapping)
-        project = self._session.execute(
-            _PROJECTS.where(PROJECT.c.integration == integration, PROJECT.c.atlas_id == atlas_id)
-        ).first()
+    def resource(self, *, integration: str, atlas_id: str,
+                 kind: ResourceKind | None = None) -> InventoryResource | None:
+        """The organization, team, project or cluster (`<group id>/<cluster name>`) with that id, present or not;
+        with `kind`, only one of that kind. The statements are built once: an App Home reads a resource at each
+        render, and building and keying a statement per read cost more than the read."""
+        if "/" in atlas_id or kind is ResourceKind.CLUSTER:
+            return self._cluster(integration, atlas_id) if kind in (None, ResourceKind.CLUSTER) else None
+        where = {"integration": integration, "atlas_id": atlas_id}
+        if kind in (None, ResourceKind.ORGANIZATION):
+            org = self._session.execute(_ORG_BY_ID, where).first()
+            if org is not None or kind is not None:
+                return None if org is None else _org(org._mapping)
+        if kind in (None, ResourceKind.TEAM):
+            team = self._session.execute(_TEAM_BY_ID, where).first()
+            if team is not None or kind is not None:
+                return None if team is None else self._team(team._mapping)
+        project = self._session.execute(_PROJECT_BY_ID, where).first()
         return None if project is None else _project(project._mapping)
 
     def _cluster(self, integration: str, atlas_id: str) -> InventoryResource | None:

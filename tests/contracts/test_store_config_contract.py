@@ -291,6 +291,20 @@ def test_a_resource_by_id_carries_its_org_and_tags(store_world: StoreWorld) -> N
                                         name="payments/cluster-1", tags=tags)
 
 
+def test_a_resource_by_id_and_kind_is_only_one_of_that_kind(store_world: StoreWorld) -> None:
+    apply(store_world, P1)
+    cluster_id = f"{P1.id}/cluster-1"
+    with store_world.store.unit_of_work() as uow:
+        for atlas_id, kind in [(b.ORG_ID, ResourceKind.ORGANIZATION), (P1.id, ResourceKind.PROJECT),
+                               (cluster_id, ResourceKind.CLUSTER)]:
+            found = uow.inventory.resource(integration="prod", atlas_id=atlas_id)
+            assert found is not None and uow.inventory.resource(integration="prod", atlas_id=atlas_id,
+                                                                kind=kind) == found
+            for other in set(ResourceKind) - {kind}:
+                assert uow.inventory.resource(integration="prod", atlas_id=atlas_id, kind=other) is None
+        assert uow.inventory.resource(integration="prod", atlas_id="nope", kind=ResourceKind.PROJECT) is None
+
+
 def test_clusters_of_a_project_by_name_with_state(store_world: StoreWorld) -> None:
     apply(store_world, P1, P2)
     with store_world.store.unit_of_work() as uow:

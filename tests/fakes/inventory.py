@@ -108,7 +108,12 @@ class MemoryInventory:
             found += [self._team(r) for r in sorted(teams, key=lambda r: (r.name, r.id))][:limit - len(found)]
         return found
 
-    def resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
+    def resource(self, *, integration: str, atlas_id: str,
+                 kind: ResourceKind | None = None) -> InventoryResource | None:
+        found = self._resource(integration=integration, atlas_id=atlas_id)
+        return found if found is None or kind is None or found.kind is kind else None
+
+    def _resource(self, *, integration: str, atlas_id: str) -> InventoryResource | None:
         self._tx.check()
         t = self._tx.tables
         if "/" in atlas_id:
