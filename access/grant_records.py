@@ -94,8 +94,7 @@ class GrantRecords:
                 item.saved = uow.grants.save(item.grant, since=item.since)
             except StaleWrite as stale:
                 item.error = stale
-                continue
-            uow.audit.add(item.event)
+        uow.audit.add_many([item.event for item in pending if item.saved is not None])
         unread = [item.grant.request_id for item in pending if item.saved is not None and item.request is None]
         if unread:
             found = uow.requests.get_many(unread)

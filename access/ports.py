@@ -349,6 +349,10 @@ class GrantRepository(Protocol):
 class AuditLog(Protocol):
     def add(self, event: AuditEvent) -> None: ...
 
+    def add_many(self, events: Sequence[AuditEvent]) -> None:
+        """`add` of each, in order, in one statement (the grant worker writes the steps of several grants at once)."""
+        ...
+
     def query(
         self, *, since: datetime | None = None, integration: str | None = None, limit: int | None = None
     ) -> Iterator[AuditEvent]: ...  # oldest first

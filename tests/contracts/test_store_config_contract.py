@@ -38,6 +38,17 @@ def test_audit_events_come_back_oldest_first_with_ids(store_world: StoreWorld) -
     assert (events[0].integration, events[0].request_id, events[0].grant_id) == ("prod", 3, 4)
 
 
+def test_audit_events_added_together_come_back_in_order_scrubbed(store_world: StoreWorld) -> None:
+    with store_world.store.unit_of_work() as uow:
+        uow.audit.add_many([AuditEvent(at=T0, actor="system", action="one", detail={"token": "xoxb-1", "n": 1}),
+                            AuditEvent(at=T0, actor="system", action="two", grant_id=7)])
+        uow.audit.add_many([])
+    with store_world.store.unit_of_work() as uow:
+        events = list(uow.audit.query())
+    assert [(e.action, e.grant_id) for e in events] == [("one", None), ("two", 7)]
+    assert (events[0].id or 0) < (events[1].id or 0) and events[0].detail == {"token": "<redacted>", "n": 1}
+
+
 def test_audit_query_filters_by_time_and_integration_and_limits(store_world: StoreWorld) -> None:
     with store_world.store.unit_of_work() as uow:
         for minute, integration in ((0, "prod"), (1, "staging"), (2, "prod"), (3, None)):

@@ -233,6 +233,10 @@ class MemoryAudit:
     def add(self, event: AuditEvent) -> None:
         self._tx.writing().audit.append(stored_event(event, event_id=self._tx.sequences.next("audit")))
 
+    def add_many(self, events: Sequence[AuditEvent]) -> None:
+        for event in events:
+            self.add(event)
+
     def query(self, *, since: datetime | None = None, integration: str | None = None,
               limit: int | None = None) -> Iterator[AuditEvent]:
         self._tx.check()
