@@ -296,6 +296,14 @@ class GrantWorker:
                              kept_by_others=tuple(r for r in kept if r not in grant.baseline_roles))
 
 
+class _Ticket:
+    """What a crew thread waits on for its finish: answered once the dispatcher committed it, or will not."""
+
+    def __init__(self) -> None:
+        self.answered = threading.Event()
+        self.committed = False
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Claimed:
     """A claimed grant; `others` when the claim moved it (expired) to REVOKING: the person's other live grants."""
@@ -354,11 +362,10 @@ class _Crew:
         self._cleared: tuple[int, frozenset[int], int] = (0, frozenset(), 0)
         self._ending = self._ended = False
         self._error: Exception | None = None
-        # Finishes handed over by the crew's threads, committed with the next claim (`take_finish`); when the
-        # oldest of them came; what became of each taken (by id(): committed, or to be committed by its thread).
-        self._finishes: list[PendingFinish] = []
+        # Finishes handed over by the crew's threads, committed with the next claim (`take_finish`), each with the
+        # ticket its thread waits on; when the oldest of them came.
+        self._finishes: list[tuple[PendingFinish, _Ticket]] = []
         self._finishes_since = 0.0
-        self._answered: dict[int, bool] = {}
         self._waiters = 0  # callers in `wait`: while any waits, finishes are committed at once
         self._thread = threading.Thread(target=self._main, name="grant-dispatcher", daemon=True)
 
@@ -405,20 +412,24 @@ class _Crew:
         revocation's moment (`revoked_at`) is the Atlas answer's, not the commit's. True once committed (the item
         says how it went); False when the dispatcher will not (ending, or its transaction failed): the thread
         then commits it itself, as it would have."""
+        ticket = _Ticket()
         with self._state:
             if self._ending:
                 return False
             if not self._finishes:
                 self._finishes_since = time.monotonic()
-            self._finishes.append(item)
-            self._state.notify_all()
-            self._state.wait_for(lambda: id(item) in self._answered)
-            return self._answered.pop(id(item))
+            self._finishes.append((item, ticket))
+            self._state.notify_all()  # the dispatcher
+        # On a ticket of its own, not the crew's condition: a dozen threads waiting there were all woken by every
+        # change of the crew's state, a few times for each grant.
+        ticket.answered.wait()
+        return ticket.committed
 
-    def _answer(self, finishes: list[PendingFinish], *, committed: bool) -> None:
-        with self._state:
-            self._answered.update((id(item), committed) for item in finishes)
-            self._state.notify_all()
+    @staticmethod
+    def _answer(finishes: list[tuple[PendingFinish, _Ticket]], *, committed: bool) -> None:
+        for _, ticket in finishes:
+            ticket.committed = committed
+            ticket.answered.set()
 
     def _main(self) -> None:
         try:
@@ -429,7 +440,7 @@ class _Crew:
                     with self._state:
                         self._error, self._ending = error, True
                         # finishes handed over meanwhile are committed by their own threads
-                        self._answered.update((id(item), False) for item in self._finishes)
+                        self._answer(self._finishes, committed=False)
                         self._finishes = []
                         self._state.notify_all()
                 with self._state:
@@ -450,7 +461,7 @@ class _Crew:
                     self._poked = False
                 finishes, self._finishes = self._finishes, []
             try:
-                found, due = self._worker._claim(room, next_due=True, finishes=finishes)
+                found, due = self._worker._claim(room, next_due=True, finishes=[item for item, _ in finishes])
             except BaseException:
                 self._answer(finishes, committed=False)
                 raise
