@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from access.errors import StoreUnavailable
 from access.model import GrantStatus
 from access.worker import GrantWorker
 from tests.fakes.faults import KINDS
@@ -116,6 +117,22 @@ def test_two_grants_of_one_person_expiring_together_in_a_crew_take_both_roles_aw
     # then both are revoked, and she holds nothing there: neither kept the role for the other one
     assert {world.grant(g.id or 0).status for g in (first, second)} == {G.REVOKED}
     assert world.roles() == set()
+
+
+@pytest.mark.parametrize("handed_back", [False, True])
+def test_a_crew_threads_finish_is_committed_once_by_the_dispatcher_or_else_by_the_thread(handed_back: bool) -> None:
+    # given a crew of threads, whose finishes the dispatcher commits in its own transaction
+    world = World(options=replace(OPTIONS, concurrency=3))
+    grant = world.approved(roles=(READ,), duration=H)
+    if handed_back:  # the database goes away for the one commit that follows the removal in Atlas: the dispatcher's
+        world.gateway.meanwhile = lambda method: world.store.fail_commits(
+            StoreUnavailable("the database went away")) if method == "revoke" else None
+    # when it expires
+    world.expire(H)
+    # then it is revoked once, with one audit row and one message, whoever committed its finish
+    assert world.grant(grant.id or 0).status is G.REVOKED and world.roles() == set()
+    assert len(world.gateway.calls_to("revoke")) == 1 and len(world.audit("revoked")) == 1
+    assert world.notifier.told(grant.request_id).count("revoked") == 1
 
 
 def test_two_replicas_revoking_one_persons_two_grants_at_once_take_the_shared_role_away() -> None:
