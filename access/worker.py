@@ -438,17 +438,25 @@ class _Crew:
                     self._dispatch(pool)
                 except Exception as error:  # told to the callers waiting (the timers log it)
                     with self._state:
-                        self._error, self._ending = error, True
-                        # finishes handed over meanwhile are committed by their own threads
-                        self._answer(self._finishes, committed=False)
-                        self._finishes = []
-                        self._state.notify_all()
+                        self._error = error
+                        self._stop_taking_finishes()
+                except BaseException:  # the threads must not wait for it: the pool's exit waits for them
+                    with self._state:
+                        self._stop_taking_finishes()
+                    raise
                 with self._state:
                     self._state.wait_for(lambda: self._running == 0)
         finally:
             with self._state:
-                self._ending = self._ended = True
-                self._state.notify_all()
+                self._stop_taking_finishes()
+                self._ended = True
+
+    def _stop_taking_finishes(self) -> None:
+        """(Holding the state.) No more finishes are taken; those handed over are committed by their own threads."""
+        self._ending = True
+        self._answer(self._finishes, committed=False)
+        self._finishes = []
+        self._state.notify_all()
 
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         wait, claimed_at = 0.0, time.monotonic()
