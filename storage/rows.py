@@ -46,19 +46,27 @@ def _versioned_update(table: Table, names: tuple[str, ...]) -> Update:
             .values(columns))
 
 
+def _versioned_parameters(item: object, since: object | None, *, what: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The columns a compare-and-set writes (those that differ from `since`, all without it; the version always)
+    and its parameters (`v_<column>`, `v_id`, `v_seen`)."""
+    data = values(item)
+    item_id, version = data.pop("id"), data["version"]
+    if item_id is None:
+        raise StaleWrite(f"{what} was never added")
+    if since is not None:
+        before = values(since)
+        data = {name: value for name, value in data.items() if name != "version" and value != before[name]}
+    data["version"] = version + 1
+    return tuple(data), {f"v_{name}": value for name, value in data.items()} | {"v_id": item_id, "v_seen": version}
+
+
 def save_versioned_many(session: Connection, table: Table, changes: Sequence[tuple[E, E]], *, what: str) -> list[E]:
     """`save_versioned(item, since=stored)` of each pair, as one executemany per set of changed columns (the claim of
     due grants moves each to REVOKING: one round trip, not one a grant); StaleWrite unless every row matched."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for item, stored in changes:
-        data, before = values(item), values(stored)
-        item_id, version = data.pop("id"), data["version"]
-        if item_id is None:
-            raise StaleWrite(f"{what} was never added")
-        changed = {name: value for name, value in data.items() if name != "version" and value != before[name]}
-        changed["version"] = version + 1
-        parameters = {f"v_{name}": value for name, value in changed.items()} | {"v_id": item_id, "v_seen": version}
-        groups.setdefault(tuple(changed), []).append(parameters)
+        names, parameters = _versioned_parameters(item, stored, what=what)
+        groups.setdefault(names, []).append(parameters)
     for names, rows in groups.items():
         result = cast(CursorResult[Any], session.execute(_versioned_update(table, names), rows))
         if result.rowcount != len(rows):
@@ -72,16 +80,8 @@ def save_versioned(session: Connection, table: Table, item: E, *, what: str, sin
     `since`: the item as stored at that version; only the columns that differ from it are written (the rest are
     as stored, which the compare-and-set guarantees). Every column's value goes through its type's processing,
     a JSON column's serialisation included: a grant's step changes three or seven of its forty-odd columns."""
-    data = values(item)
-    item_id, version = data.pop("id"), data["version"]
-    if item_id is None:
-        raise StaleWrite(f"{what} was never added")
-    if since is not None:
-        before = values(since)
-        data = {name: value for name, value in data.items() if name != "version" and value != before[name]}
-    data["version"] = version + 1
-    parameters = {f"v_{name}": value for name, value in data.items()} | {"v_id": item_id, "v_seen": version}
-    result = cast(CursorResult[Any], session.execute(_versioned_update(table, tuple(data)), parameters))
+    names, parameters = _versioned_parameters(item, since, what=what)
+    result = cast(CursorResult[Any], session.execute(_versioned_update(table, names), parameters))
     if result.rowcount != 1:
-        raise StaleWrite(f"{what} {item_id} changed since version {version} was read")
-    return dataclasses.replace(item, version=version + 1)  # type: ignore[type-var]
+        raise StaleWrite(f"{what} {parameters['v_id']} changed since version {parameters['v_seen']} was read")
+    return dataclasses.replace(item, version=parameters["v_seen"] + 1)  # type: ignore[type-var]
