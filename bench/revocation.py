@@ -53,6 +53,8 @@ from tests.process.world import ProcessWorld  # noqa: E402
 
 TARGET_P99 = 2.0
 CAPACITY_P99 = 1.0  # the curve's bar: the highest expiry rate at which p99 lateness stays under this
+# A replica's log lines that can explain a removal sent twice: a lost answer retried, a lease taken over.
+SUSPECT_LOG_WORDS = ("no answer from Atlas", "moved on under another worker", "lease", "Traceback", "ERROR")
 FAR = timedelta(days=1)  # seeded this far ahead, then moved in one UPDATE so no grant is due while seeding
 
 
@@ -75,6 +77,7 @@ class Outcome:
     held: int  # grants the killed replica held a lease on when it died
     replica_cpu: tuple[float, ...] = ()  # CPU seconds each replica spent on the run beyond its idle ticking
     simulators_cpu: float = 0.0  # CPU seconds of this process (the Atlas sandbox and the fake Slack) meanwhile
+    evidence: tuple[str, ...] = ()  # for a duplicate: the person's Atlas calls and the replicas' lines about them
 
     @property
     def cpu_per_revocation_ms(self) -> float:
@@ -184,9 +187,23 @@ def measure(world: ProcessWorld, args: argparse.Namespace, scenario: Scenario) -
     removals = removals_by_user(world.sb)
     duplicates = sum(count - 1 for user, count in removals.items() if user in {s.atlas_user_id for s in seeded})
     statuses = Counter(c.status for c in world.sb.calls[calls_before:])
+    twice = {user for user, count in removals.items() if count > 1 and user in {s.atlas_user_id for s in seeded}}
     return Outcome(scenario=scenario, grants=args.grants, revoked=len(revoked), duplicates=duplicates,
                    lateness=lateness, atlas_calls=statuses, tail=tail_of(revoked), held=held,
-                   replica_cpu=replica_cpu, simulators_cpu=simulators_cpu)
+                   replica_cpu=replica_cpu, simulators_cpu=simulators_cpu, evidence=evidence_of(world, twice))
+
+
+def evidence_of(world: ProcessWorld, users: set[str]) -> tuple[str, ...]:
+    """What a duplicate's cause can be read from: each such person's calls in order, and the replicas' log lines
+    about lost answers, retries and refused removals (the logs go with the run's directory)."""
+    if not users:
+        return ()
+    lines = [f"{call.method} {call.path} -> {call.status}" for call in world.sb.calls
+             if any(user in call.path for user in users)]
+    for process in world.processes:
+        lines += [f"{process.name}: {line}" for line in process.log_path.read_text(errors="replace").splitlines()
+                  if any(word in line for word in SUSPECT_LOG_WORDS) or any(user in line for user in users)]
+    return tuple(lines)
 
 
 def leased_by(world: ProcessWorld, pid: int) -> int:
@@ -242,6 +259,9 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> bool:
         print(f"{outcome.scenario.name}: {sum(calls.values())} Atlas calls ({calls.get(429, 0)} x 429, "
               f"{calls.get(503, 0)} x 503, all retried); the last revocation {outcome.tail:.2f} s after the last "
               f"expiry{killed}")
+    for outcome in outcomes:
+        for line in outcome.evidence:
+            print(f"{outcome.scenario.name}: duplicate evidence: {line}")
     exact = all(o.missed == 0 and o.duplicates == 0 for o in outcomes)  # the reference run's count too
     print("all targets met" if all(verdicts) and exact else "some targets missed")
     return exact
@@ -303,6 +323,8 @@ def curve(args: argparse.Namespace) -> int:
                       f"{outcome.duplicates:>5}{percentile(outcome.lateness, 0.5):>8.2f}{p99:>8.2f}"
                       f"{max(outcome.lateness, default=float('nan')):>8.2f}{outcome.cpu_per_revocation_ms:>12.1f}"
                       f"{outcome.simulators_per_revocation_ms:>12.1f}  {'met' if met else 'missed'}", flush=True)
+                for line in outcome.evidence:
+                    print(f"  duplicate evidence: {line}", flush=True)
     for flaky in (False, True):
         capacity = _capacity(rates, fine[flaky])
         print(f"capacity with the {'flaky' if flaky else 'perfect'} Atlas: "
