@@ -65,7 +65,7 @@ class GrantWorker:
         # Kept while bot/serve.py sizes `concurrency` after construction; the bookkeeping follows the change.
         self._options = self._records.options = options
 
-    def run_due(self) -> int:
+    def run_due(self, *, prompt: bool = True) -> int:
         """Claim and work every due grant, on up to `concurrency` threads; returns how many were worked.
 
         First, the cluster grants whose sign-in was never shown in time are ended, so this round deletes them (looked
@@ -75,7 +75,13 @@ class GrantWorker:
         With `concurrency` above 1 one crew drains per process (`_Crew`): a call wakes its dispatcher (starting one
         if none runs) and returns once the grants due at the call are worked, counting those its claims took. Two
         crews side by side each claimed for every grant falling due, and the exact-time timer was armed again
-        after each (a claim, a next-due query and a timer job per grant, on both replicas: bench/revocation.py)."""
+        after each (a claim, a next-due query and a timer job per grant, on both replicas: bench/revocation.py).
+
+        `prompt`: someone waits on the outcome (a click's grant, a test), so while this call waits the finishes the
+        crew's threads hand over are committed at once, each in a transaction of its own. The timers' sweeps pass
+        False: nobody waits on them, and a sweep waited on the crew most of the time during a burst with a slow
+        Atlas (429s, a second each), which had most finishes committed one by one instead of with the next claim
+        (bench/revocation.py)."""
         now = self._clock.now()
         if self._unrevealed_at is None or now - self._unrevealed_at >= UNREVEALED_EVERY:
             self._unrevealed_at = now
@@ -94,7 +100,7 @@ class GrantWorker:
             crew = self._crew
         if getattr(self._local, "in_crew", False) or ticket is None:
             return 0  # asked from a grant the crew works: waiting for the crew would wait for itself
-        return crew.wait(ticket)
+        return crew.wait(ticket, prompt=prompt)
 
     def watched_until(self) -> datetime | None:
         """While a crew drains, it watches for grants falling due: the timers need not look before this."""
@@ -366,7 +372,7 @@ class _Crew:
         # ticket its thread waits on; when the oldest of them came.
         self._finishes: list[tuple[PendingFinish, _Ticket]] = []
         self._finishes_since = 0.0
-        self._waiters = 0  # callers in `wait`: while any waits, finishes are committed at once
+        self._waiters = 0  # prompt callers in `wait`: while any waits, finishes are committed at once
         self._thread = threading.Thread(target=self._main, name="grant-dispatcher", daemon=True)
 
     @property
@@ -386,12 +392,14 @@ class _Crew:
             self._state.notify_all()
             return self._pokes, self._handed
 
-    def wait(self, ticket: tuple[int, int]) -> int:
+    def wait(self, ticket: tuple[int, int], *, prompt: bool = True) -> int:
         """Until what was due at the poke is worked; how many grants the claims since took. Raises what stopped the
-        dispatcher before it answered the poke (the database away, say)."""
+        dispatcher before it answered the poke (the database away, say). `prompt`: while this waits, finishes are
+        committed at once (see `GrantWorker.run_due`)."""
         poke, handed_before = ticket
+        waiter = 1 if prompt else 0
         with self._state:
-            self._waiters += 1
+            self._waiters += waiter
             self._state.notify_all()  # finishes waiting for a claim are committed at once while someone waits
             try:
                 self._state.wait_for(lambda: self._ended or self._cleared[0] >= poke)
@@ -403,7 +411,7 @@ class _Crew:
                 self._state.wait_for(lambda: self._ended or not working & self._working)
                 return handed - handed_before
             finally:
-                self._waiters -= 1
+                self._waiters -= waiter
 
     def take_finish(self, item: PendingFinish) -> bool:
         """A crew thread's finish (`GrantRecords.finishing_through`), committed in the dispatcher's next claim

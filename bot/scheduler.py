@@ -73,7 +73,7 @@ class Timers:
 
     def sweep(self) -> None:
         try:
-            worked = self._runtime.worker.run_due()
+            worked = self._runtime.worker.run_due(prompt=False)  # nobody waits on a sweep's finishes
             if worked:
                 log.info("sweep worked %d grants", worked)
             self._arm_next()

@@ -72,7 +72,7 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     try:
         check_startup(runtime)
         check_database(runtime)
-        caught_up = runtime.worker.run_due()  # what fell due while no process was running
+        caught_up = runtime.worker.run_due(prompt=False)  # what fell due while no process was running
     except SQLAlchemyError as error:
         raise ConfigurationError(_database_failed(error)) from None
     log.info("start-up sweep worked %d grants", caught_up)

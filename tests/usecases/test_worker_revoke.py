@@ -4,6 +4,8 @@ for ever, the owners are alerted once after a few; a lost answer is never a seco
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -12,6 +14,7 @@ import pytest
 
 from access.errors import StoreUnavailable
 from access.model import GrantStatus
+from access.policy import Requester
 from access.worker import GrantWorker
 from tests.fakes.faults import KINDS
 from tests.usecases.world import ANN, DATA_READ, DATA_WRITE, OPTIONS, ORG_ID, PAYMENTS, READ, World, flow
@@ -230,3 +233,28 @@ def test_access_that_fell_due_while_no_worker_ran_is_revoked_by_the_first_sweep(
     world.clock.advance(days=3)  # the bot was down
     assert world.worker.run_due() == 2
     assert {world.grant(g.id or 0).status for g in grants} == {G.REVOKED} and world.roles() == set()
+
+
+@pytest.mark.parametrize("prompt", [True, False])
+def test_a_sweep_nobody_waits_on_has_the_crews_finishes_share_the_next_claims_transaction(prompt: bool) -> None:
+    # given twelve people's grants expiring together, a crew of as many threads, and an Atlas that answers their
+    # removals one by one, 30 ms apart
+    world = World(options=replace(OPTIONS, concurrency=12))
+    people = [Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com") for n in range(12)]
+    for each in people:
+        world.directory.add_user(each.user_id, each.email)
+        world.atlas.add_user(ORG_ID, each.email)
+        world.approved(who=each)
+    world.clock.advance(H)
+    answered = itertools.count(1)
+    world.gateway.meanwhile = lambda method: time.sleep(0.03 * next(answered)) if method == "revoke" else None
+    before = world.store.commits
+    # when a timer's sweep (prompt=False: nobody waits on its outcome) or a prompt caller works them
+    assert world.worker.run_due(prompt=prompt) == len(people)
+    # then each is revoked once, with its audit row and its message
+    assert {g.status for g in world.grants()} == {G.REVOKED} and len(world.audit("revoked")) == len(people)
+    assert all(world.notifier.told(g.request_id).count("revoked") == 1 for g in world.grants())
+    # and a sweep's finishes went in with the claims, a tick's worth at a time: a few transactions, where one each
+    # (the prompt caller's way) would be twelve
+    if not prompt:
+        assert world.store.commits - before <= len(people) // 2
