@@ -53,8 +53,10 @@ from tests.process.world import ProcessWorld  # noqa: E402
 
 TARGET_P99 = 2.0
 CAPACITY_P99 = 1.0  # the curve's bar: the highest expiry rate at which p99 lateness stays under this
-# A replica's log lines that can explain a removal sent twice: a lost answer retried, a lease taken over.
-SUSPECT_LOG_WORDS = ("no answer from Atlas", "moved on under another worker", "lease", "Traceback", "ERROR")
+# A replica's log lines that can explain a removal sent twice: a lost answer retried, a removal by id refused (the
+# look-up path sends another), a lease taken over.
+SUSPECT_LOG_WORDS = ("no answer from Atlas", "was refused", "moved on under another worker", "lease", "Traceback",
+                     "ERROR")
 FAR = timedelta(days=1)  # seeded this far ahead, then moved in one UPDATE so no grant is due while seeding
 
 
