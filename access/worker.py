@@ -345,7 +345,8 @@ class _Crew:
     100 ms to a revocation's lateness. Each claim costs about the same whatever it takes (a transaction of four
     statements), so the tick sets how many grants share one: 100 ms rather than 50 took about a twentieth off
     the CPU per revocation at 100 expiries a second, for 50 ms more lateness at worst. The threads' finishes
-    (save and audit row) are committed in the next claim's transaction too (`take_finish`). The crew ends when
+    (save and audit row) are committed in the next claim's transaction too (`take_finish`), or at once while a
+    prompt caller waits (`run_due(prompt=True)`: an approval, a test; not the timers' sweeps). The crew ends when
     a claim finds nothing, no thread works and nothing falls due within WATCH_SECONDS: the timers take over
     (`bot.scheduler`).
 
