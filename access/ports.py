@@ -290,9 +290,10 @@ class GrantRepository(Protocol):
         only what differs from it is written (the rest is as stored: the version says nothing changed it)."""
         ...
 
-    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+    def save_many(self, changes: Sequence[tuple[Grant, Grant | None]]) -> list[Grant]:
         """`save(grant, since=stored)` of each (grant, stored) pair, in as few statements as their changed columns
-        allow; the saved grants in order. StaleWrite if any one's version moved (leave the unit of work then)."""
+        allow; the saved grants in order. StaleWrite if any one's version moved (leave the unit of work then: the
+        others may be written)."""
         ...
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:

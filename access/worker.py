@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from access import lifecycle
 from access.database_access import DatabaseUserSteps
 from access.entities import AccessRequest, Grant
-from access.grant_records import GrantRecords, Observer, PendingFinish, WorkerOptions
+from access.grant_records import FinishesMovedOn, GrantRecords, Observer, PendingFinish, WorkerOptions
 from access.model import GrantStatus, MembershipStatus, ResourceKind, UserAccess
 from access.ports import AtlasGateway, Clock, CredentialVault, Notifier, StaleWrite, Store, UnitOfWork
 
@@ -118,6 +118,15 @@ class GrantWorker:
 
     def _claim(self, limit: int, *, next_due: bool = False,
                finishes: Sequence[PendingFinish] = ()) -> tuple[list[_Claimed], datetime | None]:
+        """`_claim_in_one`, the finishes' saves written together; written one by one in a second transaction when
+        one of their grants moved on (the first is rolled back: some may have been written)."""
+        try:
+            return self._claim_in_one(limit, next_due=next_due, finishes=finishes, together=True)
+        except FinishesMovedOn:
+            return self._claim_in_one(limit, next_due=next_due, finishes=finishes, together=False)
+
+    def _claim_in_one(self, limit: int, *, next_due: bool, finishes: Sequence[PendingFinish],
+                      together: bool) -> tuple[list[_Claimed], datetime | None]:
         """Lease up to `limit` due grants in one transaction; with `next_due`, and when none was due, also when
         the next one falls due (None: nothing is scheduled). `finishes`, handed over by the crew's threads, are
         written first in the same transaction (with `limit` 0, only they are).
@@ -132,7 +141,7 @@ class GrantWorker:
         with self._store.unit_of_work() as uow:
             # The finishes the crew's threads handed over first: a person's grant finished here is no longer live
             # for the claim's read of the others below.
-            self._records.write(uow, finishes)
+            self._records.write(uow, finishes, together=together)
             claimed = uow.grants.claim_due(now=now, owner=self.options.owner,
                                            lease_seconds=self.options.lease_seconds, limit=limit) if limit else []
             expired = [g for g in claimed if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER]

@@ -101,7 +101,7 @@ class SqlGrantRepository:
     def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:
         return save_versioned(self._session, GRANT, grant, what="grant", since=since)
 
-    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+    def save_many(self, changes: Sequence[tuple[Grant, Grant | None]]) -> list[Grant]:
         return save_versioned_many(self._session, GRANT, changes, what="grant")
 
     def live_for(self, *, username: str, resource_id: str) -> list[Grant]:

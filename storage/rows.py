@@ -60,9 +60,11 @@ def _versioned_parameters(item: object, since: object | None, *, what: str) -> t
     return tuple(data), {f"v_{name}": value for name, value in data.items()} | {"v_id": item_id, "v_seen": version}
 
 
-def save_versioned_many(session: Connection, table: Table, changes: Sequence[tuple[E, E]], *, what: str) -> list[E]:
+def save_versioned_many(session: Connection, table: Table, changes: Sequence[tuple[E, E | None]], *,
+                        what: str) -> list[E]:
     """`save_versioned(item, since=stored)` of each pair, as one executemany per set of changed columns (the claim of
-    due grants moves each to REVOKING: one round trip, not one a grant); StaleWrite unless every row matched."""
+    due grants moves each to REVOKING: one round trip, not one a grant); StaleWrite unless every row matched (the
+    rows that did are written: leave the transaction then)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for item, stored in changes:
         names, parameters = _versioned_parameters(item, stored, what=what)

@@ -277,6 +277,19 @@ def test_several_grant_saves_at_once_each_a_compare_and_set(store_world: StoreWo
     assert (get_grant(store_world, second.id or 0) or saved[1]).last_error == "elsewhere"
 
 
+def test_several_grant_saves_at_once_with_or_without_the_grant_as_stored(store_world: StoreWorld) -> None:
+    # without it every column is written, as save() without `since` does; each is still a compare-and-set
+    first, second = add_grant(store_world), add_grant(store_world)
+    ended = [dataclasses.replace(g, status=G.REVOKED, revoked_at=T0, lease_owner=None) for g in (first, second)]
+    with store_world.store.unit_of_work() as uow:
+        saved = uow.grants.save_many([(ended[0], None), (ended[1], second)])
+    assert saved == [dataclasses.replace(g, version=2) for g in ended]
+    assert [get_grant(store_world, g.id or 0) for g in ended] == saved
+    with pytest.raises(StaleWrite), store_world.store.unit_of_work() as uow:
+        uow.grants.save_many([(dataclasses.replace(ended[0], last_error="late"), None)])  # version 1: moved on
+    assert get_grant(store_world, first.id or 0) == saved[0]
+
+
 @pytest.mark.parametrize("case", ["no such request", "a second grant for one request"])
 def test_a_grant_needs_its_request_and_is_its_only_one(store_world: StoreWorld, case: str) -> None:
     request = add_request(store_world)

@@ -149,7 +149,7 @@ class MemoryGrants:
     def for_request(self, request_id: int) -> Grant | None:
         return next((g for g in self._rows.values() if g.request_id == request_id), None)
 
-    def save_many(self, changes: Sequence[tuple[Grant, Grant]]) -> list[Grant]:
+    def save_many(self, changes: Sequence[tuple[Grant, Grant | None]]) -> list[Grant]:
         return [self.save(grant, since=stored) for grant, stored in changes]
 
     def save(self, grant: Grant, *, since: Grant | None = None) -> Grant:

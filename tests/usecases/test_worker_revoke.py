@@ -12,9 +12,12 @@ from datetime import timedelta
 
 import pytest
 
+from access.entities import AuditEvent
 from access.errors import StoreUnavailable
+from access.grant_records import FinishesMovedOn, GrantRecords, PendingFinish
 from access.model import GrantStatus
 from access.policy import Requester
+from access.ports import StaleWrite
 from access.worker import GrantWorker
 from tests.fakes.faults import KINDS
 from tests.usecases.world import ANN, DATA_READ, DATA_WRITE, OPTIONS, ORG_ID, PAYMENTS, READ, World, flow
@@ -258,3 +261,53 @@ def test_a_sweep_nobody_waits_on_has_the_crews_finishes_share_the_next_claims_tr
     # (the prompt caller's way) would be twelve
     if not prompt:
         assert world.store.commits - before <= len(people) // 2
+
+
+def test_finishes_written_together_refuse_as_one_when_a_grant_moved_on_and_one_by_one_leave_only_that_one() -> None:
+    # given three ended grants' finishes, one of whose grants another replica took over meanwhile
+    world = World()
+    grants = [world.approved(duration=n * H) for n in (1, 2, 3)]
+    ended = [replace(g, status=G.REVOKED, revoked_at=world.clock.now()) for g in grants]
+    world.save_grant(grants[1], lease_owner="other:2")
+    pending = [PendingFinish(grant=g, since=stored, request=None, event=AuditEvent(
+        at=world.clock.now(), actor="system", action="revoked", grant_id=g.id, request_id=g.request_id))
+        for g, stored in zip(ended, grants, strict=True)]
+    # when the dispatcher writes them together, the transaction is refused as a whole (and left: nothing stays)
+    with pytest.raises(FinishesMovedOn), world.store.unit_of_work() as uow:
+        GrantRecords.write(uow, pending, together=True)
+    assert [world.grant(g.id or 0).status for g in grants] == [G.ACTIVE] * 3 and world.audit("revoked") == []
+    # then written one by one, the two others are saved with their audit rows; the one that moved on is left
+    with world.store.unit_of_work() as uow:
+        GrantRecords.write(uow, pending)
+    assert [world.grant(g.id or 0).status for g in grants] == [G.REVOKED, G.ACTIVE, G.REVOKED]
+    assert isinstance(pending[1].error, StaleWrite) and pending[1].saved is None
+    assert [e.grant_id for e in world.audit("revoked")] == [grants[0].id, grants[2].id]
+    assert all(p.request is not None for p in (pending[0], pending[2]))
+
+
+def test_a_crews_finishes_written_together_where_one_grant_moved_on_commit_the_others() -> None:
+    # given three people's grants expiring together, a crew of three, and another replica taking one of them over
+    # while Atlas removes the roles
+    world = World(options=replace(OPTIONS, concurrency=3))
+    people = [Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com") for n in range(3)]
+    for each in people:
+        world.directory.add_user(each.user_id, each.email)
+        world.atlas.add_user(ORG_ID, each.email)
+    taken, *others = [world.approved(who=each) for each in people]
+    world.clock.advance(H)
+    moved: list[str] = []
+
+    def take_over(method: str) -> None:
+        if method == "revoke" and not moved:
+            moved.append(method)
+            world.save_grant(world.grant(taken.id or 0), lease_owner="other:2")
+
+    world.gateway.meanwhile = take_over
+    # when a sweep works them: their finishes go to the dispatcher together, and one of them is stale (the sweep
+    # would hear the dispatcher's failure if that stopped it)
+    assert world.worker.run_due(prompt=False) == len(people)
+    # then the other two are revoked once, with their audit rows and messages; the taken one is the other's now
+    assert [world.grant(g.id or 0).status for g in others] == [G.REVOKED, G.REVOKED]
+    assert world.grant(taken.id or 0).lease_owner == "other:2" and world.grant(taken.id or 0).status is G.REVOKING
+    assert sorted(e.grant_id or 0 for e in world.audit("revoked")) == sorted(g.id or 0 for g in others)
+    assert all(world.notifier.told(g.request_id).count("revoked") == 1 for g in others)
