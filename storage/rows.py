@@ -21,7 +21,19 @@ def table_of(model: type[SQLModel]) -> Table:
 
 def values(entity: object) -> dict[str, Any]:
     """The entity's fields by name, shallow (column names are the field names)."""
-    return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}  # type: ignore[arg-type]
+    return {name: getattr(entity, name) for name in _field_names(type(entity))}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, once per class (`dataclasses.fields` builds them anew at each call, and a save
+    reads two grants' forty-odd fields). Two threads filling it at once write the same value."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def entity(cls: type[E], row: Row[Any]) -> E:
@@ -66,14 +78,17 @@ def save_versioned_many(session: Connection, table: Table, changes: Sequence[tup
     due grants moves each to REVOKING: one round trip, not one a grant); StaleWrite unless every row matched (the
     rows that did are written: leave the transaction then)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    seen: list[int] = []
     for item, stored in changes:
         names, parameters = _versioned_parameters(item, stored, what=what)
         groups.setdefault(names, []).append(parameters)
+        seen.append(parameters["v_seen"])
     for names, rows in groups.items():
         result = cast(CursorResult[Any], session.execute(_versioned_update(table, names), rows))
         if result.rowcount != len(rows):
             raise StaleWrite(f"a {what} among {[row['v_id'] for row in rows]} changed since it was read")
-    return [dataclasses.replace(item, version=values(item)["version"] + 1) for item, _ in changes]  # type: ignore[type-var]
+    return [dataclasses.replace(item, version=version + 1)  # type: ignore[type-var]
+            for (item, _), version in zip(changes, seen, strict=True)]
 
 
 def save_versioned(session: Connection, table: Table, item: E, *, what: str, since: E | None = None) -> E:
