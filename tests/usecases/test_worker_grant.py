@@ -277,15 +277,11 @@ def test_a_worker_that_lost_its_grant_to_another_marks_nothing_done(world: World
 
 def test_a_crew_of_threads_revokes_a_burst_of_expiries_once_each() -> None:
     world = World(options=replace(OPTIONS, concurrency=3))
-    people = [Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com") for n in range(12)]
-    for each in people:
-        world.directory.add_user(each.user_id, each.email)
-        world.atlas.add_user(ORG_ID, each.email)
-        world.approved(who=each)
+    people = world.people_granted(12)
     world.expire(H)
     assert {g.status for g in world.grants()} == {G.REVOKED}
     assert len(world.audit("revoked")) == len(people)
-    assert all(world.atlas.project_roles(PAYMENTS, p.email) == set() for p in people)
+    assert all(world.atlas.project_roles(PAYMENTS, g.username) == set() for g in people)
 
 
 

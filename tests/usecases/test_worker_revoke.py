@@ -16,7 +16,6 @@ from access.entities import AuditEvent
 from access.errors import StoreUnavailable
 from access.grant_records import FinishesMovedOn, GrantRecords, PendingFinish
 from access.model import GrantStatus
-from access.policy import Requester
 from access.ports import StaleWrite
 from access.worker import GrantWorker
 from tests.fakes.faults import KINDS
@@ -243,11 +242,7 @@ def test_a_sweep_nobody_waits_on_has_the_crews_finishes_share_the_next_claims_tr
     # given twelve people's grants expiring together, a crew of as many threads, and an Atlas that answers their
     # removals one by one, 30 ms apart
     world = World(options=replace(OPTIONS, concurrency=12))
-    people = [Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com") for n in range(12)]
-    for each in people:
-        world.directory.add_user(each.user_id, each.email)
-        world.atlas.add_user(ORG_ID, each.email)
-        world.approved(who=each)
+    people = world.people_granted(12)
     world.clock.advance(H)
     answered = itertools.count(1)
     world.gateway.meanwhile = lambda method: time.sleep(0.03 * next(answered)) if method == "revoke" else None
@@ -289,11 +284,7 @@ def test_a_crews_finishes_written_together_where_one_grant_moved_on_commit_the_o
     # given three people's grants expiring together, a crew of three, and another replica taking one of them over
     # while Atlas removes the roles
     world = World(options=replace(OPTIONS, concurrency=3))
-    people = [Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com") for n in range(3)]
-    for each in people:
-        world.directory.add_user(each.user_id, each.email)
-        world.atlas.add_user(ORG_ID, each.email)
-    taken, *others = [world.approved(who=each) for each in people]
+    taken, *others = people = world.people_granted(3)
     world.clock.advance(H)
     moved: list[str] = []
 

@@ -161,6 +161,16 @@ class World:
             self.service.approve(request_id=request.id or 0, user_id=by)
         return self.grant_of(request.id or 0)
 
+    def people_granted(self, count: int) -> list[Grant]:
+        """`count` people (U0P000…, members of the organization), each with an approved grant of READ on payments."""
+        grants = []
+        for n in range(count):
+            each = Requester(user_id=f"U0P{n:03d}", email=f"p{n}@example.com")
+            self.directory.add_user(each.user_id, each.email)
+            self.atlas.add_user(ORG_ID, each.email)
+            grants.append(self.approved(who=each))
+        return grants
+
     # --- reading the world -----------------------------------------------------------------------------------
 
     def request(self, request_id: int) -> AccessRequest:
