@@ -23,7 +23,7 @@ spends idle at the same rate as just before the first expiry (sweeps, timers), p
 simulators' (Atlas sandbox and fake Slack, this process) over the same span.
 
 `--curve` runs the perfect and the flaky Atlas at each expiry rate (grants = rate x `--over`) and prints, for each,
-p50/p99/max lateness, missed and duplicates and the CPU per revocation, then the capacity of two replicas on this
+p50/p95/p99/max lateness, missed and duplicates and the CPU per revocation, then the capacity of two replicas on this
 machine: the highest rate at which p99 stays under 1 s.
 """
 
@@ -306,8 +306,9 @@ def curve(args: argparse.Namespace) -> int:
     print(f"capacity curve: two replicas on PostgreSQL, grants expiring evenly over {args.over:g} s at each rate, "
           f"lease {args.lease:g} s, sweep {args.sweep:g} s, ATLAS_MAX_CONCURRENCY {args.concurrency}; bar: p99 < "
           f"{CAPACITY_P99:g} s, nothing missed or made twice")
-    print(f"{'atlas':<8}{'rate/s':>7}{'grants':>7}{'missed':>7}{'dup':>5}{'p50 s':>8}{'p99 s':>8}{'max s':>8}"
-          f"{'cpu ms/rev':>12}{'sim ms/rev':>12}  bar")
+    # p95 beside p99: with the flaky Atlas 5% of calls are 429s of a second, so its p99 cannot go under 1 s
+    print(f"{'atlas':<8}{'rate/s':>7}{'grants':>7}{'missed':>7}{'dup':>5}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}"
+          f"{'max s':>8}{'cpu ms/rev':>12}{'sim ms/rev':>12}  bar")
     fine: dict[bool, list[int]] = {False: [], True: []}
     sound = True
     with tempfile.TemporaryDirectory() as workdir:
@@ -322,7 +323,8 @@ def curve(args: argparse.Namespace) -> int:
                 if met:
                     fine[flaky].append(rate)
                 print(f"{'flaky' if flaky else 'perfect':<8}{rate:>7}{grants:>7}{outcome.missed:>7}"
-                      f"{outcome.duplicates:>5}{percentile(outcome.lateness, 0.5):>8.2f}{p99:>8.2f}"
+                      f"{outcome.duplicates:>5}{percentile(outcome.lateness, 0.5):>8.2f}"
+                      f"{percentile(outcome.lateness, 0.95):>8.2f}{p99:>8.2f}"
                       f"{max(outcome.lateness, default=float('nan')):>8.2f}{outcome.cpu_per_revocation_ms:>12.1f}"
                       f"{outcome.simulators_per_revocation_ms:>12.1f}  {'met' if met else 'missed'}", flush=True)
                 for line in outcome.evidence:
