@@ -47,6 +47,11 @@ def problem(body: bytes, content_type: str | None) -> str | None:
         parsed = parse_body(text, content_type.split(";")[0].strip() if content_type else None)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return "not JSON or a form"
+    return parsed_problem(parsed)
+
+
+def parsed_problem(parsed: object) -> str | None:
+    """`problem` of a body already parsed as Bolt parses it (`BoltRequest.body`)."""
     if not isinstance(parsed, dict):
         return "not an object"
     return _payload_problem(parsed) if parsed else "empty"
