@@ -11,9 +11,9 @@ one, signed here and fired all at once, so no interpreter serves two masters.
 2. `--burst` Approve clicks at once (on as many pending requests), to each app.
    Both are repeated `--rounds` times, the apps alternating who goes first, and the latencies pooled: the
    machine's other work then weighs on both apps alike. Beside them, the app server's CPU per request over each
-   kind's bursts (from /proc, from the first request sent to the last ack back), a figure that travels between
-   machines where a burst's p99 swings from run to run; atlas-access's includes the work its acks hand over that
-   starts meanwhile (the `/atlas-access` modal, whose trigger expires in 3 s, goes at once).
+   kind's bursts (its threads' run time from /proc, from the first request sent to the last ack back), a figure
+   that travels between machines where a burst's p99 swings from run to run; atlas-access's includes the work its
+   acks hand over that starts meanwhile (the `/atlas-access` modal, whose trigger expires in 3 s, goes at once).
 3. `--grants` Approve clicks one after another with every Atlas call taking `--atlas-latency` seconds: time from
    the click leaving the load process to the grant being ACTIVE in the database (Atlas done), polled with a plain
    read every 2 ms. (Earlier runs also timed this process signing the click, a database read and the hand-over to
@@ -105,6 +105,7 @@ class Child:
     """This script again in a child interpreter (`--load-process` or `--server-process`), talking by lines."""
 
     def __init__(self, role: str, environment: dict[str, str] | None = None) -> None:
+        self._ran: dict[str, int] = {}  # nanoseconds each thread (by id) had run at the last look, for `cpu`
         self._child = subprocess.Popen([sys.executable, __file__, role], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True, env={**os.environ, **(environment or {})})
 
@@ -128,9 +129,15 @@ class Child:
         return [float(x) for x in answer["latencies"]], [float(x) for x in answer["sent"]]
 
     def cpu(self) -> float:
-        """CPU seconds (user + system) the child has used so far, from /proc."""
-        fields = Path(f"/proc/{self._child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU seconds the child's threads have run so far, to the nanosecond (each thread's /proc schedstat; the
+        clock ticks of /proc/PID/stat are 10 ms, a tenth of a burst's CPU). A thread that has ended (a grant crew's)
+        keeps what it had at the last look, so the sum never goes back."""
+        for task in Path(f"/proc/{self._child.pid}/task").iterdir():
+            try:
+                self._ran[task.name] = int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):  # a thread that ended just now
+                continue
+        return sum(self._ran.values()) / 1e9
 
     def close(self) -> None:
         if self._child.stdin is not None:
