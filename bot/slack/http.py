@@ -123,7 +123,7 @@ class WsgiApp:
         else:
             why = shape.parsed_problem(request.body) if signed else None
         if why is not None:
-            log.info("refused a signed request Slack would not send: %s", why)
+            log.info("refused a %s request Slack would not send: %s", "signed" if signed else "SSL check", why)
             return 400
         return request
 
