@@ -409,8 +409,9 @@ class _Crew:
         poke, handed_before = ticket
         waiter = 1 if prompt else 0
         with self._state:
-            self._waiters += waiter
-            self._state.notify_all()  # finishes waiting for a claim are committed at once while someone waits
+            if prompt:
+                self._waiters += 1
+                self._state.notify_all()  # finishes waiting for a claim are committed at once while someone waits
             try:
                 self._state.wait_for(lambda: self._ended or self._cleared[0] >= poke)
                 if self._cleared[0] < poke:
