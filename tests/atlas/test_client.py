@@ -52,6 +52,32 @@ def test_an_api_key_authenticates_with_digest(world: World) -> None:
     assert client.call("getOrg", path_params={"orgId": world.org_id})["name"] == "Acme"
 
 
+class _SettingCookies(httpx.BaseTransport):
+    """The sandbox behind a proxy that sets a cookie on every answer (a Digest challenge's aside: httpx hands that
+    one to the request answering it, within the call), keeping the Cookie header each request carried."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.cookies_sent = inner, list[str | None]()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.cookies_sent.append(request.headers.get("Cookie"))
+        response = self.inner.handle_request(request)
+        if response.status_code != 401:
+            response.headers["Set-Cookie"] = "session=from-an-earlier-answer; Path=/"
+        return response
+
+
+def test_no_call_carries_a_cookie_an_earlier_answer_set(world: World) -> None:
+    # Given answers that each set a cookie (the Admin API keeps no session in cookies)
+    transport = _SettingCookies(SandboxTransport(world.sandbox))
+    client = world.client(world.api_key, transport=transport)
+    # When the client calls twice
+    client.call("getOrg", path_params={"orgId": world.org_id})
+    client.call("getOrg", path_params={"orgId": world.org_id})
+    # Then no request sent a cookie back
+    assert len(transport.cookies_sent) >= 2 and transport.cookies_sent == [None] * len(transport.cookies_sent)
+
+
 def test_a_service_account_fetches_one_token_for_many_calls(world: World) -> None:
     # Given a service-account client used from several threads
     client = world.client(world.service_account)
