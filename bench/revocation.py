@@ -29,6 +29,11 @@ replica's CPU seconds (user + system, from /proc) from the first expiry to the l
 spends idle at the same rate as just before the first expiry (sweeps, timers), per revocation; and the
 simulators' (Atlas sandbox and fake Slack, this process) over the same span.
 
+`--against REF` first runs the benchmark of an earlier commit (REF's own bench/revocation.py, from a detached git
+worktree of this repository, same grants, span, lease, sweep and concurrency) and prints each run's CPU per
+revocation beside that commit's with the same Atlas, and their ratio: the figure issue 15 set out to cut to a
+third was 97a7cc8's (whose flaky Atlas is the random-429 one here).
+
 `--curve` runs each Atlas at each expiry rate (grants = rate x `--over`) and prints, for each, p50/p95/p99/max
 lateness, missed and duplicates and the CPU per revocation, then the capacity of two replicas on this machine with
 each: the highest rate at which p99 stays under 1 s.
@@ -38,7 +43,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -123,6 +130,30 @@ class Outcome:
     @property
     def missed(self) -> int:
         return self.grants - self.revoked
+
+
+# An earlier commit's runs that used the same Atlas as ours: its "two replicas" had the random 429s.
+SAME_ATLAS = {"baseline: perfect Atlas": "baseline: perfect Atlas", "two, random 429s": "two replicas"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def earlier_cpu(ref: str, args: argparse.Namespace) -> dict[str, float]:
+    """`ref`'s benchmark, run from a detached worktree with the same settings: its CPU ms per revocation by run."""
+    with tempfile.TemporaryDirectory() as where:
+        tree = Path(where) / "earlier"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), ref], check=True)
+        try:
+            settings = [f"--{name}={getattr(args, name)}"
+                        for name in ("grants", "over", "lease", "sweep", "concurrency")]
+            ran = subprocess.run([sys.executable, str(tree / "bench" / "revocation.py"), *settings], cwd=tree,
+                                 capture_output=True, text=True, check=False, timeout=1800)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    figures = {found[1]: float(found[2]) for line in ran.stdout.splitlines()
+               if (found := re.match(r"(.+): CPU per revocation ([\d.]+) ms in the replicas", line))}
+    if not figures:
+        raise SystemExit(f"error: {ref}'s benchmark printed no CPU per revocation:\n{ran.stdout}{ran.stderr}")
+    return figures
 
 
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
@@ -257,7 +288,7 @@ def tail_of(revoked: list[Any]) -> float:
     return float((max(g.revoked_at for g in revoked) - max(g.expires_at for g in revoked)).total_seconds())
 
 
-def report(outcomes: list[Outcome], args: argparse.Namespace) -> bool:
+def report(outcomes: list[Outcome], args: argparse.Namespace, earlier: dict[str, float] | None = None) -> bool:
     """Print the table; False if a revocation was missed or duplicated (a lateness target missed is only shown)."""
     bound = args.lease + args.sweep
     print(f"revocation lateness: {args.grants} grants expiring over {args.over:g} s, two replicas on PostgreSQL, "
@@ -283,6 +314,12 @@ def report(outcomes: list[Outcome], args: argparse.Namespace) -> bool:
         each = " + ".join(f"{cpu:.2f}" for cpu in outcome.replica_cpu)
         print(f"{outcome.scenario.name}: CPU per revocation {outcome.cpu_per_revocation_ms:.1f} ms in the replicas "
               f"({each} s), {outcome.simulators_per_revocation_ms:.1f} ms in the simulators")
+    for outcome in outcomes:
+        theirs = (earlier or {}).get(SAME_ATLAS.get(outcome.scenario.name, ""))
+        if theirs:
+            print(f"{outcome.scenario.name}: CPU per revocation {outcome.cpu_per_revocation_ms:.1f} ms against "
+                  f"{theirs:.1f} ms on {args.against} with the same Atlas: ratio "
+                  f"{outcome.cpu_per_revocation_ms / theirs:.2f}")
     for outcome in outcomes:
         calls = outcome.atlas_calls
         killed = f"; the killed replica held {outcome.held} leases" if outcome.scenario.kill else ""
@@ -320,6 +357,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                                         "curve, each rate with each Atlas, over --over seconds")
     parser.add_argument("--bucket", type=bucket, default=(100.0, 150.0), metavar="CAPACITY:REFILL",
                         help="the flaky Atlas's token bucket: capacity, and tokens added a second (default 100:150)")
+    parser.add_argument("--against", metavar="REF",
+                        help="an earlier commit whose benchmark runs first: CPU per revocation side by side, and "
+                             "the ratio (e.g. 97a7cc8, the figure issue 15 set out to cut to a third)")
     parser.add_argument("--quick", action="store_true",
                         help="a small run for tests: 200 grants over 4 s, lease 5 s, sweep 2 s")
     args = parser.parse_args(argv)
@@ -336,9 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.curve:
         return curve(args)
+    earlier = earlier_cpu(args.against, args) if args.against else None
     with tempfile.TemporaryDirectory() as workdir:
         outcomes = [run(args, Path(workdir), scenario) for scenario in scenarios(args)]
-    return 0 if report(outcomes, args) else 1
+    return 0 if report(outcomes, args, earlier) else 1
 
 
 def curve(args: argparse.Namespace) -> int:
