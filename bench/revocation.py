@@ -77,6 +77,9 @@ FAR = timedelta(days=1)  # seeded this far ahead, then moved in one UPDATE so no
 
 PERFECT, FLAKY, RANDOM_429 = "perfect", "flaky", "random-429"
 ATLASES = (PERFECT, FLAKY, RANDOM_429)
+LATENCY = (0.05, 0.15)  # seconds a call, uniform, for both Atlases with faults
+# Random failures by status; the random 429s carry Retry-After 1 s. The flaky Atlas's 429s come from its bucket.
+RANDOM_ERRORS = {FLAKY: {503: 0.02}, RANDOM_429: {429: 0.05, 503: 0.02}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,17 +90,23 @@ class Scenario:
 
 
 def describe(args: argparse.Namespace) -> str:
+    """The two Atlases with faults, from what `misbehave` sets."""
+    low, high = (round(1000 * bound) for bound in LATENCY)
+
+    def errors(atlas: str) -> str:
+        return ", ".join(f"{share:.0%} {status}" for status, share in sorted(RANDOM_ERRORS[atlas].items(),
+                                                                              key=lambda item: -item[0]))
     capacity, refill = args.bucket
-    return (f"flaky Atlas: 50-150 ms a call, 2% 503, a token bucket of {capacity:g} refilled at {refill:g}/s; "
-            f"random-429 Atlas: 50-150 ms, 2% 503, 5% 429 (Retry-After 1 s) at random")
+    return (f"flaky Atlas: {low}-{high} ms a call, {errors(FLAKY)}, a token bucket of {capacity:g} refilled at "
+            f"{refill:g}/s; random-429 Atlas: {low}-{high} ms, {errors(RANDOM_429)} (the 429s at random, "
+            f"Retry-After 1 s)")
 
 
 def misbehave(faults: Faults, atlas: str, args: argparse.Namespace) -> None:
     """Make the sandbox the Atlas `atlas` names (from the moment the expiries are set, after the seeding)."""
     if atlas == PERFECT:
         return
-    faults.latency_range = (0.05, 0.15)
-    faults.error_rate = {503: 0.02} if atlas == FLAKY else {429: 0.05, 503: 0.02}
+    faults.latency_range, faults.error_rate = LATENCY, dict(RANDOM_ERRORS[atlas])
     if atlas == FLAKY:
         capacity, refill = args.bucket
         faults.rate_limit(capacity=round(capacity), refill_per_second=refill)
