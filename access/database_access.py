@@ -225,7 +225,7 @@ class DatabaseUserSteps:
     def revoke(self, grant: Grant, *, reason: str) -> None:
         if grant.status is G.ACTIVE:
             now = self._clock.now()
-            grant = self._records.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+            grant = self._records.save(lifecycle.start_revocation(grant, now))
         self._vault.drop(grant.id or 0)  # nobody is shown the sign-in of a user being deleted
         already_gone, network = True, None
         gateway = self._gateways(grant.integration)

@@ -52,6 +52,12 @@ def move_grant(grant: Grant, to: GrantStatus, now: datetime, **changes: object) 
     return replace(grant, status=to, updated_at=now, **changes)  # type: ignore[arg-type]
 
 
+def start_revocation(grant: Grant, now: datetime) -> Grant:
+    """An expired ACTIVE grant's revocation begins: REVOKING, due at once (`GrantRepository.
+    claim_due_starting_revocations` makes this same move in SQL, in the claim's own write)."""
+    return move_grant(grant, G.REVOKING, now, next_attempt_at=now)
+
+
 def approve(request: AccessRequest, *, user_id: str, now: datetime, seconds: int | None = None,
             reason: str | None = None) -> AccessRequest:
     """Record one approval (for `seconds` at most, when given: "Approve for…"); the request is APPROVED once it has

@@ -333,6 +333,13 @@ class GrantRepository(Protocol):
         """
         ...
 
+    def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
+                                       limit: int) -> tuple[list[Grant], frozenset[int]]:
+        """`claim_due`, and in the same write each claimed ACTIVE grant on an organization or a project (expired:
+        that is why it is due) moved to REVOKING as `lifecycle.start_revocation` moves it: the grants as written,
+        and the ids of those this claim moved. (A grant on a cluster is revoked its own way, from ACTIVE.)"""
+        ...
+
     def next_due_at(self) -> datetime | None: ...
 
     def expiring(self, *, before: datetime, limit: int) -> list[Grant]:

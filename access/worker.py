@@ -131,10 +131,11 @@ class GrantWorker:
         the next one falls due (None: nothing is scheduled). `finishes`, handed over by the crew's threads, are
         written first in the same transaction (with `limit` 0, only they are).
 
-        An expired role grant is moved to REVOKING in the same transaction (one unit of work fewer per
-        revocation), with the person's other live grants read for `_revoke`. A person's grants on one resource
-        claimed together are worked one after the other on one thread, each reading the others when its turn
-        comes: revoked side by side, each would keep the roles the other one gives, and neither remove them."""
+        An expired role grant is moved to REVOKING by the claim's own statement (one unit of work and one
+        statement fewer per revocation), with the person's other live grants read for `_revoke`. A person's grants
+        on one resource claimed together are worked one after the other on one thread, each reading the others
+        when its turn comes: revoked side by side, each would keep the roles the other one gives, and neither
+        remove them. (Moved with the first, a later one is no first try: it looks in Atlas before it removes.)"""
         now = self._clock.now()
         found: dict[tuple[str, str], _Claimed] = {}
         due: datetime | None = None
@@ -142,22 +143,21 @@ class GrantWorker:
             # The finishes the crew's threads handed over first: a person's grant finished here is no longer live
             # for the claim's read of the others below.
             self._records.write(uow, finishes, together=together)
-            claimed = uow.grants.claim_due(now=now, owner=self.options.owner,
-                                           lease_seconds=self.options.lease_seconds, limit=limit) if limit else []
-            expired = [g for g in claimed if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER]
+            claimed, started = uow.grants.claim_due_starting_revocations(
+                now=now, owner=self.options.owner, lease_seconds=self.options.lease_seconds, limit=limit) \
+                if limit else ([], frozenset())
+            expired = [g for g in claimed if g.id in started]
             live: dict[tuple[str, str], list[Grant]] = {}
             for grant in uow.grants.live_for_each([(g.username, g.resource_id) for g in expired]):  # one read
                 live.setdefault((grant.username, grant.resource_id), []).append(grant)
             # Their requests too, in one read, for the revocation's messages: not one read a grant as each finishes.
             requests = uow.requests.get_many([g.request_id for g in expired])
-            moves: list[tuple[Grant, Grant]] = []  # (moved to REVOKING, as claimed): saved together below
             for grant in claimed:
                 key = (grant.username, grant.resource_id)
                 if key in found:  # the same person's grant on the same resource: worked after it, on its thread
                     found[key].later.append(grant)
-                elif grant.status is G.ACTIVE and grant.resource_kind is not ResourceKind.CLUSTER:
+                elif grant.id in started:  # an expired grant the claim moved to REVOKING
                     others = [g for g in live.get(key, []) if g.id != grant.id]
-                    moves.append((lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now), grant))
                     # Read before this claim commits, the others may be moving to REVOKING on another replica
                     # right now (due too, or ending): then they are read again after the commit, when each of two
                     # such claims sees at least the other's move, so one of them takes the shared roles away.
@@ -167,10 +167,6 @@ class GrantWorker:
                                           request=requests.get(grant.request_id))
                 else:
                     found[key] = _Claimed(grant=grant)
-            # One statement for the moves (the claim's row locks hold them: none can have moved meanwhile).
-            for moved in uow.grants.save_many(moves):
-                key = (moved.username, moved.resource_id)
-                found[key] = replace(found[key], grant=moved)
             if next_due and limit and not found:
                 due = uow.grants.next_due_at()
         return list(found.values()), due
@@ -290,7 +286,7 @@ class GrantWorker:
             with self._store.unit_of_work() as uow:
                 others = _others(uow, grant)
                 if first_try:
-                    grant = uow.grants.save(lifecycle.move_grant(grant, G.REVOKING, now, next_attempt_at=now))
+                    grant = uow.grants.save(lifecycle.start_revocation(grant, now))
         stored = grant  # as saved: the finish writes only what it changes
         roles = lifecycle.roles_to_remove(grant, others)
         remove_user = lifecycle.should_remove_user(grant, others)

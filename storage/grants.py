@@ -13,7 +13,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, and_, bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from access.entities import Grant
 from access.model import REVOCATION_OWED, GrantFigures, GrantStatus, ResourceKind
@@ -35,15 +48,11 @@ def _due_at(grant: Grant) -> datetime:
     return moment or datetime.min.replace(tzinfo=UTC)
 
 
-def _claim_statement() -> Any:
-    """Lease the due rows the subquery locked (skipping rows others locked): one statement, one round trip.
-
-    Built once with bound parameters (`now`, `limit`, `owner`, `until`): the worker runs it per grant,
-    where building it anew and computing its cache key cost more than the round trip.
-    """
+def _due_for_claim(*columns: Any) -> Any:
+    """The due rows' `columns`, oldest due first, at most `limit`, locked (skipping rows others locked)."""
     now = bindparam("now", type_=GRANT.c.expires_at.type)
-    due = (
-        select(GRANT.c.id)
+    return (
+        select(*columns)
         .where(or_(and_(GRANT.c.status == G.ACTIVE, GRANT.c.expires_at <= now),
                    and_(GRANT.c.status.in_(RETRIED), GRANT.c.next_attempt_at <= now)),
                or_(GRANT.c.lease_until.is_(None), GRANT.c.lease_until <= now))
@@ -51,16 +60,48 @@ def _claim_statement() -> Any:
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    return (
-        update(GRANT)
-        .where(GRANT.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=bindparam("owner", type_=GRANT.c.lease_owner.type),
-                lease_until=bindparam("until", type_=GRANT.c.lease_until.type), version=GRANT.c.version + 1)
-        .returning(*GRANT.c)
-    )
+
+
+def _lease() -> dict[str, Any]:
+    return {"lease_owner": bindparam("owner", type_=GRANT.c.lease_owner.type),
+            "lease_until": bindparam("until", type_=GRANT.c.lease_until.type), "version": GRANT.c.version + 1}
+
+
+def _claim_statement() -> Any:
+    """Lease the due rows the subquery locked: one statement, one round trip.
+
+    Built once with bound parameters (`now`, `limit`, `owner`, `until`): the worker runs it per grant,
+    where building it anew and computing its cache key cost more than the round trip.
+    """
+    return (update(GRANT).where(GRANT.c.id.in_(_due_for_claim(GRANT.c.id).scalar_subquery()))
+            .values(_lease()).returning(*GRANT.c))
+
+
+def _starting() -> dict[str, Any]:
+    """The values of a claim that also starts revocations: the lease, and each ACTIVE grant not on a cluster moved
+    to REVOKING, due now (`lifecycle.start_revocation`). SET reads the row as it was, so the CASE sees its status
+    before the move."""
+    now = bindparam("now", type_=GRANT.c.expires_at.type)
+    starts = and_(GRANT.c.status == G.ACTIVE, GRANT.c.resource_kind != ResourceKind.CLUSTER)
+    return {**_lease(), "status": case((starts, literal(G.REVOKING, GRANT.c.status.type)), else_=GRANT.c.status),
+            "next_attempt_at": case((starts, now), else_=GRANT.c.next_attempt_at),
+            "updated_at": case((starts, now), else_=GRANT.c.updated_at)}
+
+
+def _claim_starting_statement() -> Any:
+    """`_claim_statement` with `_starting`'s values, returning with each row its status before (`was`): RETURNING
+    sees the row as written, so the status comes from the locked due rows it is joined to (UPDATE ... FROM).
+    PostgreSQL: SQLite's RETURNING cannot name the rows of a FROM."""
+    due = _due_for_claim(GRANT.c.id, GRANT.c.status.label("was")).subquery("due")
+    return update(GRANT).where(GRANT.c.id == due.c.id).values(**_starting()).returning(*GRANT.c, due.c.was)
 
 
 _CLAIM = _claim_statement()
+_CLAIM_STARTING = _claim_starting_statement()
+# SQLite's two steps (its unit of work holds the write lock: nothing moves in between): the due rows, then those.
+_DUE = _due_for_claim(GRANT.c.id, GRANT.c.status)
+_CLAIM_STARTING_THESE = (update(GRANT).where(GRANT.c.id.in_(bindparam("ids", expanding=True))).values(**_starting())
+                         .returning(*GRANT.c))
 _LIVE_FOR = (select(GRANT)
              .where(GRANT.c.username == bindparam("username", type_=GRANT.c.username.type),
                     GRANT.c.resource_id == bindparam("resource_id", type_=GRANT.c.resource_id.type),
@@ -162,6 +203,28 @@ class SqlGrantRepository:
         claimed = self._session.execute(_CLAIM, {"now": now, "limit": limit, "owner": owner, "until": until})
         found = [entity(Grant, row) for row in claimed]
         return sorted(found, key=lambda g: (_due_at(g), g.id or 0))
+
+    def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
+                                       limit: int) -> tuple[list[Grant], frozenset[int]]:
+        """See `access.ports.GrantRepository.claim_due_starting_revocations`."""
+        until = now + timedelta(seconds=lease_seconds)
+        parameters = {"now": now, "limit": limit, "owner": owner, "until": until}
+        found: list[Grant] = []
+        was: dict[int | None, Any] = {}
+        if self._session.dialect.name == "postgresql":  # one statement
+            for row in self._session.execute(_CLAIM_STARTING, parameters):
+                fields = dict(row._mapping)
+                status = fields.pop("was")
+                found.append(Grant(**fields))
+                was[found[-1].id] = status
+        else:
+            was = {row.id: row.status for row in self._session.execute(_DUE, parameters)}
+            found = [entity(Grant, row) for row in self._session.execute(
+                _CLAIM_STARTING_THESE, parameters | {"ids": list(was)})] if was else []
+        started = frozenset(g.id or 0 for g in found if G(was[g.id]) is G.ACTIVE and g.status is G.REVOKING)
+        # Oldest due first, as claim_due: a grant moved here was due at its expiry.
+        return sorted(found, key=lambda g: (g.expires_at or _due_at(g) if g.id in started else _due_at(g),
+                                            g.id or 0)), started
 
     def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
         return self._many(GRANT.c.status == G.ACTIVE, GRANT.c.reminder_sent_at.is_(None),

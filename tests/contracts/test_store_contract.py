@@ -10,8 +10,9 @@ from datetime import UTC, timedelta, timezone
 
 import pytest
 
+from access import lifecycle
 from access.entities import AccessRequest, AuditEvent, Grant
-from access.model import GrantStatus, RequestStatus
+from access.model import GrantStatus, RequestStatus, ResourceKind
 from access.ports import Duplicate, StaleWrite
 from tests.contracts.worlds import StoreWorld
 from tests.storage import builders as b
@@ -439,6 +440,44 @@ def test_claim_due_takes_exactly_the_due_unleased_grants(store_world: StoreWorld
         assert claimed[0] == dataclasses.replace(grant, lease_owner="me", lease_until=now + timedelta(seconds=60),
                                                  version=grant.version + 1)
         assert get_grant(store_world, grant.id or 0) == claimed[0]
+
+
+@pytest.mark.parametrize("case", DUE_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("kind", [ResourceKind.PROJECT, ResourceKind.CLUSTER])
+def test_a_claim_starting_revocations_moves_exactly_the_expired_role_grants(
+        store_world: StoreWorld, case: DueCase, kind: ResourceKind) -> None:
+    now = store_world.clock.now()
+    at = (lambda s: None if s is None else now + timedelta(seconds=s))  # noqa: E731
+    grant = add_grant(store_world, status=case.status, resource_kind=kind, expires_at=at(case.expires_in),
+                      next_attempt_at=at(case.next_attempt_in), lease_owner="other" if case.lease_in is not None
+                      else None, lease_until=at(case.lease_in))
+    with store_world.store.unit_of_work() as uow:
+        claimed, started = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=60,
+                                                                     limit=10)
+    assert [g.id for g in claimed] == ([grant.id] if case.due else [])
+    if not case.due:
+        assert started == frozenset() and get_grant(store_world, grant.id or 0) == grant
+        return
+    leased = dataclasses.replace(grant, lease_owner="me", lease_until=now + timedelta(seconds=60),
+                                 version=grant.version + 1)
+    starts = case.status is G.ACTIVE and kind is not ResourceKind.CLUSTER
+    assert started == ({grant.id} if starts else set())
+    assert claimed[0] == (lifecycle.start_revocation(leased, now) if starts else leased)
+    assert get_grant(store_world, grant.id or 0) == claimed[0]
+
+
+def test_a_claim_starting_revocations_keeps_the_oldest_due_first(store_world: StoreWorld) -> None:
+    now = store_world.clock.now()
+    later = add_grant(store_world, status=G.ACTIVE, expires_at=now - timedelta(seconds=5))
+    retry = add_grant(store_world, status=G.REVOKING, next_attempt_at=now - timedelta(seconds=10))
+    oldest = add_grant(store_world, status=G.ACTIVE, expires_at=now - timedelta(seconds=50))
+    with store_world.store.unit_of_work() as uow:
+        first, started = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=60, limit=2)
+    with store_world.store.unit_of_work() as uow:
+        rest, more = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=60, limit=2)
+    assert [g.id for g in first] == [oldest.id, retry.id] and started == {oldest.id}
+    assert [g.id for g in rest] == [later.id] and more == {later.id}
+    assert [g.status for g in (*first, *rest)] == [G.REVOKING] * 3
 
 
 def test_a_live_lease_is_respected_whoever_holds_it(store_world: StoreWorld) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from access import lifecycle
 from access.entities import AccessRequest, AuditEvent, Grant
 from access.model import GrantStatus, RequestStatus, ResourceKind
 from access.ports import Duplicate, StaleWrite
@@ -203,6 +204,17 @@ class MemoryGrants:
         for grant in claimed:
             rows[grant.id or 0] = grant
         return claimed
+
+    def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
+                                       limit: int) -> tuple[list[Grant], frozenset[int]]:
+        claimed = self.claim_due(now=now, owner=owner, lease_seconds=lease_seconds, limit=limit)
+        rows = self._tx.writing().grants
+        started = frozenset(g.id or 0 for g in claimed
+                            if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER)
+        moved = [stored(lifecycle.start_revocation(g, as_utc(now))) if g.id in started else g for g in claimed]
+        for grant in moved:
+            rows[grant.id or 0] = grant
+        return moved, started
 
     def next_due_at(self) -> datetime | None:
         moments = []

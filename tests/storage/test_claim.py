@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from access.entities import Grant
 from access.model import GrantStatus
@@ -16,6 +16,7 @@ from access.ports import StaleWrite
 from storage.crypto import SecretBox
 from storage.engine import make_engine
 from storage.store import SqlStore
+from storage.testing import truncate_all
 from tests.storage import builders as b
 
 G = GrantStatus
@@ -148,8 +149,6 @@ def test_concurrent_claimers_get_disjoint_sets(store: SqlStore, engine: Engine, 
 @pytest.mark.postgres
 def test_postgres_claims_skip_rows_another_transaction_has_locked(postgres_url: str, secret_key: str) -> None:
     # given ten due grants on PostgreSQL and two workers on separate connections
-    from storage.testing import truncate_all
-
     first, second = (SqlStore(make_engine(postgres_url), SecretBox(secret_key)) for _ in range(2))
     truncate_all(first.engine)
     add_grants(first, *({"status": G.ACTIVE, "expires_at": PAST} for _ in range(10)))
@@ -162,6 +161,35 @@ def test_postgres_claims_skip_rows_another_transaction_has_locked(postgres_url: 
         # then the second skipped the locked rows and took the other five, without waiting
         assert len(mine) == len(theirs) == 5
         assert not {g.id for g in mine} & {g.id for g in theirs}
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_claims_starting_revocations_skip_locked_rows_in_one_statement(postgres_url: str,
+                                                                               secret_key: str) -> None:
+    # given ten expired grants on PostgreSQL and two workers on separate connections
+    first, second = (SqlStore(make_engine(postgres_url), SecretBox(secret_key)) for _ in range(2))
+    truncate_all(first.engine)
+    add_grants(first, *({"status": G.ACTIVE, "expires_at": PAST} for _ in range(10)))
+    seen: list[str] = []
+    event.listen(first.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    try:
+        # when the first claims five and has not committed yet, and the second claims meanwhile
+        with first.unit_of_work() as one:
+            mine, started = one.grants.claim_due_starting_revocations(now=NOW, owner="one", lease_seconds=60,
+                                                                      limit=5)
+            with second.unit_of_work() as two:
+                theirs, their_started = two.grants.claim_due_starting_revocations(now=NOW, owner="two",
+                                                                                  lease_seconds=60, limit=10)
+        # then the second skipped the locked rows and took the other five, without waiting; each claim moved its
+        # own to REVOKING, and the first did it in one statement (besides BEGIN and COMMIT)
+        assert len(mine) == len(theirs) == 5
+        assert not {g.id for g in mine} & {g.id for g in theirs}
+        assert started == {g.id for g in mine} and their_started == {g.id for g in theirs}
+        assert {g.status for g in (*mine, *theirs)} == {G.REVOKING}
+        assert [s.split()[0] for s in seen if s.split()[0] not in ("BEGIN", "COMMIT")] == ["UPDATE"]
     finally:
         first.dispose()
         second.dispose()
