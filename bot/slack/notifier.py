@@ -128,7 +128,8 @@ class SlackNotifier:
     def update_request(self, *, request: AccessRequest, grant: Grant | None, integration: IntegrationSpec) -> None:
         self.publish_homes(request)
         if not request.channel or not request.message_ts:
-            log.info("request %s has no approval message to update", request.id)
+            # Normal for a request approved without waiting (auto-approved): not worth a log line per grant step.
+            log.debug("request %s has no approval message to update", request.id)
             return
         if not self._render(request, grant):  # Slack down past slack_sdk's retries: a later round renders anew
             self._keep(f"update:{request.channel}:{request.message_ts}", {"request_id": request.id})
