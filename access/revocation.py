@@ -23,7 +23,7 @@ from access import lifecycle, policy
 from access.approver_groups import ApproverGroups
 from access.entities import AccessRequest, AuditEvent, Grant, InventoryResource
 from access.errors import NotAllowed, NotFound
-from access.model import GrantStatus
+from access.model import GrantStatus, ResourceKind
 from access.ports import Clock, GroupDirectory, Store, UnitOfWork
 from access.text import one_line
 from access.worker import GrantWorker
@@ -58,6 +58,14 @@ class LiveGrant:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Places:
+    """The distinct (integration, resource id, kind) that live grants are on, and each one's inventory entry."""
+
+    places: tuple[tuple[str, str, ResourceKind], ...]
+    resources: dict[tuple[str, str], InventoryResource | None]
+
+
+@dataclass(frozen=True, kw_only=True)
 class LivePage:
     items: tuple[LiveGrant, ...]
     total: int
@@ -82,37 +90,45 @@ class LiveGrants:
         with self._store.unit_of_work() as uow:
             grants, total = uow.grants.live(integration=where.integration, resource=where.resource,
                                             person=where.person, offset=offset, limit=limit)
-            items = tuple(_with_approvers(uow, g) for g in grants)
+            items = _with_approvers(uow, grants)
         return LivePage(items=items, total=total, offset=max(offset, 0), limit=limit)
 
-    def owned(self, *, user_id: str, limit: int = PAGE) -> tuple[LiveGrant, ...]:
-        """The live grants of others on resources `user_id` owns now (as a click would find them), oldest first."""
-        # The places and their resources in one transaction, each resource by its kind (one read, not three):
-        # a Home is rendered after each change concerning its person.
-        with self._store.unit_of_work() as uow:
-            places = uow.grants.live_resources()
-            found = {(i, r): uow.inventory.resource(integration=i, atlas_id=r, kind=k) for i, r, k in places}
+    @staticmethod
+    def places(uow: UnitOfWork) -> Places:
+        """Where live grants are, for `owned`: read in the caller's transaction (a Home reads the rest of itself
+        in the same one), each resource by its kind (one read, not three)."""
+        places = uow.grants.live_resources()
+        return Places(places=tuple(places), resources={
+            (i, r): uow.inventory.resource(integration=i, atlas_id=r, kind=k) for i, r, k in places})
+
+    def owned(self, *, user_id: str, limit: int = PAGE, places: Places | None = None) -> tuple[LiveGrant, ...]:
+        """The live grants of others on resources `user_id` owns now (as a click would find them), oldest first.
+        `places`: read by the caller in its own transaction just now (else read here)."""
+        if places is None:
+            with self._store.unit_of_work() as uow:
+                places = self.places(uow)
         # The integrations from the store's cache of decrypted specs (decrypting every one at each render of a Home
         # was a tenth of it during an expiry burst); each Revoke click checks its owners anew.
-        specs = {name: spec for name in dict.fromkeys(i for i, _, _ in places)
+        specs = {name: spec for name in dict.fromkeys(i for i, _, _ in places.places)
                  if (spec := self._store.integration(name)) is not None}
-        places = [(i, r, k) for i, r, k in places if i in specs]
-        if not places:
+        where = [(i, r, k) for i, r, k in places.places if i in specs]
+        if not where:
             return ()
+        found = places.resources
         # Most people own nothing anyone holds: asked once per resource with live grants (not per grant), and
         # once per integration for its owners (who decide when the owner group's sole member asked), they read
         # no grant at all. The scan below asks per holder, as a click would.
         if not any(user_id in policy.approvers_now(integration=specs[i], kind=k, resource=found[(i, r)],
                                                    requester_id="", directory=self._directory,
-                                                   groups=self._groups).user_ids for i, r, k in places) \
+                                                   groups=self._groups).user_ids for i, r, k in where) \
                 and not any(user_id in policy.owners_via(specs[i].integration_owners, self._directory,
                                                          groups=self._groups, integration=specs[i])
-                            for i in dict.fromkeys(i for i, _, _ in places)):
+                            for i in dict.fromkeys(i for i, _, _ in where)):
             return ()
         # Live grants read a page at a time, and each resource once, only as far as the scan goes: reading a
         # thousand grants and their resources up front at every render of an owner's Home, during an expiry burst,
         # was a fifth of a replica's CPU (py-spy on bench/revocation.py).
-        resources: dict[tuple[str, str], InventoryResource | None] = {}
+        resources: dict[tuple[str, str], InventoryResource | None] = dict(found)
         mine: list[Grant] = []
         owners: dict[tuple[str, str, str], tuple[str, ...]] = {}
         for grant in self._scan(user_id):  # the directory may ask Slack: outside the transaction
@@ -132,8 +148,10 @@ class LiveGrants:
                 mine.append(grant)
             if len(mine) >= limit:
                 break
+        if not mine:
+            return ()
         with self._store.unit_of_work() as uow:
-            return tuple(_with_approvers(uow, g) for g in mine)
+            return _with_approvers(uow, mine)
 
     def _scan(self, user_id: str) -> Iterator[Grant]:
         """Live grants of people other than `user_id`, oldest first, up to OWNED_SCAN, read SCAN_PAGE at a time."""
@@ -277,9 +295,11 @@ def _check_revocable(grant: Grant) -> None:
         raise NotAllowed("This access has already ended, or is ending now: there is nothing left to revoke.")
 
 
-def _with_approvers(uow: UnitOfWork, grant: Grant) -> LiveGrant:
-    request = uow.requests.get(grant.request_id)
-    return LiveGrant(grant=grant, approved_by=approved_by(request) if request is not None else ())
+def _with_approvers(uow: UnitOfWork, grants: list[Grant]) -> tuple[LiveGrant, ...]:
+    """Each grant with who approved it, its requests in one read."""
+    requests = uow.requests.get_many([g.request_id for g in grants]) if grants else {}
+    return tuple(LiveGrant(grant=g, approved_by=approved_by(r) if (r := requests.get(g.request_id)) else ())
+                 for g in grants)
 
 
 def approved_by(request: AccessRequest) -> tuple[str, ...]:
