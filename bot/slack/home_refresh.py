@@ -28,6 +28,7 @@ from collections.abc import Callable
 from bot.slack.pacing import AckGate
 
 log = logging.getLogger(__name__)
+_PACED = -1.0  # HomeRefresher._napping: waiting for the pace to allow a publish (a mark cannot make it sooner)
 
 
 class HomeRefresher:
@@ -45,17 +46,28 @@ class HomeRefresher:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._flushing = False  # closing: stale Homes go out now, their spacing no longer waited for
+        # What the thread waits for, if it waits: the pace (_PACED), or the moment it wakes by itself; None: awake.
+        self._napping: float | None = None
 
     def __call__(self, user_id: str) -> None:
-        """Mark `user_id`'s Home stale; it is published as soon as its spacing allows."""
+        """Mark `user_id`'s Home stale; it is published as soon as its spacing allows.
+
+        The thread is woken only when this mark lets it publish sooner than it would wake by itself: not for a
+        Home already stale, nor while it publishes (it looks again after), waits for the pace, or sleeps past
+        this Home's spacing. In an expiry burst every revocation marks two Homes, and waking the thread for
+        nothing twice a revocation was most of its CPU (bench/revocation.py)."""
         with self._state:
-            if self._closed:
+            if self._closed or user_id in self._stale:
                 return
             self._stale[user_id] = None
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="home-refresh", daemon=True)
                 self._thread.start()
-            self._state.notify_all()
+            napping = self._napping
+            if napping is None or napping == _PACED:
+                return
+            if self._flushing or self._ready_at.get(user_id, float("-inf")) < napping:
+                self._state.notify_all()
 
     def idle(self, timeout: float | None = None) -> bool:
         """Wait until no Home is stale or being published; False if `timeout` passed first."""
@@ -98,7 +110,7 @@ class HomeRefresher:
                 now = self._monotonic()
                 self._forget(now)
                 if self._stale and (short := self._short_of_token(now)) > 0:
-                    self._state.wait(short)
+                    self._nap(short, paced=True)
                     continue
                 wake: float | None = None
                 for user_id in self._stale:
@@ -109,8 +121,17 @@ class HomeRefresher:
                         self._tokens -= 1
                         return user_id
                     wake = ready_at if wake is None else min(wake, ready_at)
-                self._state.wait(None if wake is None else wake - now)
+                self._nap(None if wake is None else wake - now, until=float("inf") if wake is None else wake)
             return None
+
+    def _nap(self, seconds: float | None, *, until: float = 0.0, paced: bool = False) -> None:
+        """Wait (holding `_state`) for `seconds` or a notify, saying meanwhile what for: the pace, or `until` (a
+        monotonic moment; infinity: nothing is stale)."""
+        self._napping = _PACED if paced else until
+        try:
+            self._state.wait(seconds)
+        finally:
+            self._napping = None
 
     def _short_of_token(self, now: float) -> float:
         """Seconds until a publish is allowed (0: now), the bucket refilled up to `now`."""

@@ -125,3 +125,44 @@ def test_a_burst_for_many_people_is_paced_to_slacks_rate_after_the_first_few() -
     times = [t for _, t in recorder.published]
     assert times[2] - times[0] < 0.05
     assert times[7] - times[2] >= 5 * 0.1 - 0.03
+
+
+def test_changes_that_cannot_be_published_sooner_do_not_wake_the_refresher() -> None:
+    # given a refresher whose pace allows no publish for a minute (its burst spent on U0, U1 waiting for the pace),
+    # and one whose spacing holds U1 for a minute: each thread waiting, counting how often it reads the clock (once
+    # a wake)
+    looks: list[str] = []
+
+    def clock() -> float:
+        looks.append(threading.current_thread().name)
+        return time.monotonic()
+
+    recorder = Recorder()
+    paced = HomeRefresher(recorder, spacing=0.0, per_minute=1, burst=1, monotonic=clock)
+    paced("U0")
+    assert recorder.started.wait(5)
+    paced("U1")
+    other = Recorder()
+    spaced = HomeRefresher(other, spacing=60.0, monotonic=clock)
+    spaced("U1")
+    assert spaced.idle(5)
+    spaced("U1")
+    time.sleep(0.1)
+    before = looks.count("home-refresh")
+    # when a hundred more people's Homes go stale on the first (none can go before the pace allows), and the same
+    # person's Home a hundred times more on the second (not before its spacing)
+    for i in range(100):
+        paced(f"U{i + 2}")
+        spaced("U1")
+        time.sleep(0.001)
+    time.sleep(0.1)
+    # then neither thread was woken for nothing
+    assert looks.count("home-refresh") - before == 0
+    # and a Home that can go at once still does
+    spaced("U2")
+    deadline = time.monotonic() + 5
+    while "U2" not in other.who() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert other.who() == ["U1", "U2"]
+    paced.close(timeout=0.1)
+    spaced.close(timeout=0.1)
