@@ -123,8 +123,10 @@ class AtlasClient:
         file) returns that string: Atlas sends it as is, under the versioned JSON media type, and a JSON-quoted
         string is read as the same text."""
         operation = op(operation_id)
-        response = self._send(operation, url=_url(operation, path_params or {}), params=params, body=json,
-                              priority=priority)
+        # The whole URL: a path alone makes httpx parse the URL twice (its own, then merged with the base URL), a
+        # tenth of the client's CPU per call.
+        response = self._send(operation, url=self.base_url + _url(operation, path_params or {}), params=params,
+                              body=json, priority=priority)
         if response.status_code == 204 or not response.content:
             return None
         if operation.answers_text:
