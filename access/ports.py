@@ -300,8 +300,9 @@ class GrantRepository(Protocol):
         """Grants of `username` on `resource_id` in GRANTING, INVITED, ACTIVE, REVOKING or FAILED."""
         ...
 
-    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
-        """`live_for` of each (username, resource_id) in `keys`, in one read; by id."""
+    def live_for_each(self, keys: list[tuple[str, str]], *, excluding: Collection[int] = ()) -> list[Grant]:
+        """`live_for` of each (username, resource_id) in `keys`, in one read, but for the grants `excluding` names;
+        by id."""
         ...
 
     def for_requester(self, requester_id: str, *, statuses: tuple[GrantStatus, ...]) -> list[Grant]: ...

@@ -9,7 +9,7 @@ BEGIN IMMEDIATE and so is the only writer.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,7 +110,7 @@ _LIVE_FOR = (select(GRANT)
 # Built once: the claim reads the others of everyone it moves to REVOKING, several times a second in a burst.
 _LIVE_FOR_EACH = (select(GRANT)
                   .where(tuple_(GRANT.c.username, GRANT.c.resource_id).in_(bindparam("keys", expanding=True)),
-                         GRANT.c.status.in_(LIVE))
+                         GRANT.c.status.in_(LIVE), GRANT.c.id.not_in(bindparam("excluding", expanding=True)))
                   .order_by(GRANT.c.id))
 
 
@@ -154,10 +154,10 @@ class SqlGrantRepository:
         rows = self._session.execute(_LIVE_FOR, {"username": username, "resource_id": resource_id})
         return [entity(Grant, row) for row in rows]
 
-    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
+    def live_for_each(self, keys: list[tuple[str, str]], *, excluding: Collection[int] = ()) -> list[Grant]:
         if not keys:
             return []
-        rows = self._session.execute(_LIVE_FOR_EACH, {"keys": sorted(set(keys))})
+        rows = self._session.execute(_LIVE_FOR_EACH, {"keys": sorted(set(keys)), "excluding": sorted(excluding)})
         return [entity(Grant, row) for row in rows]
 
     def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:

@@ -337,7 +337,10 @@ def test_live_grants_of_several_people_and_resources_in_one_read(store_world: St
         live = uow.grants.live_for_each([("ada@example.com", resource), ("bob@example.com", other),
                                          ("ada@example.com", resource), ("nobody@example.com", resource)])
         assert uow.grants.live_for_each([]) == []
+        but = uow.grants.live_for_each([("ada@example.com", resource), ("bob@example.com", other)],
+                                       excluding=[made[G.ACTIVE].id or 0, bobs.id or 0, 999])
     assert [g.id for g in live] == sorted([*(made[s].id or 0 for s in GrantStatus if s is not G.REVOKED), bobs.id or 0])
+    assert [g.id for g in but] == [made[s].id for s in GrantStatus if s not in (G.REVOKED, G.ACTIVE)]
 
 
 def test_live_grants_that_put_an_entry_on_a_projects_access_list(store_world: StoreWorld) -> None:

@@ -169,10 +169,10 @@ class MemoryGrants:
                  if g.username == username and g.resource_id == resource_id and g.status in LIVE]
         return sorted(found, key=lambda g: g.id or 0)
 
-    def live_for_each(self, keys: list[tuple[str, str]]) -> list[Grant]:
-        wanted = set(keys)
-        return sorted((g for g in self._rows.values() if (g.username, g.resource_id) in wanted and g.status in LIVE),
-                      key=lambda g: g.id or 0)
+    def live_for_each(self, keys: list[tuple[str, str]], *, excluding: Collection[int] = ()) -> list[Grant]:
+        wanted, left_out = set(keys), set(excluding)
+        return sorted((g for g in self._rows.values() if (g.username, g.resource_id) in wanted and g.status in LIVE
+                       and g.id not in left_out), key=lambda g: g.id or 0)
 
     def live_with_network(self, *, group_id: str, cidr: str) -> list[Grant]:
         found = [g for g in self._rows.values() if g.network_entry == cidr and g.network_added is True
