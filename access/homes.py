@@ -54,8 +54,8 @@ class HomeQueries:
         """My live grants, my pending requests, the requests waiting for me, and (admins) integration health.
 
         What does not depend on the directory is read in one transaction (a Home is rendered after each change
-        concerning its person: six transactions a render were a third of the Homes' CPU in bench/revocation.py);
-        the owners are resolved after it, since the directory may ask Slack."""
+        concerning its person: a holder's Home cost 4.0 ms of CPU in three transactions, 2.8 in one, against 2,000
+        live grants on PostgreSQL); the owners are resolved after it, since the directory may ask Slack."""
         live_grants = LiveGrants(store=self._store, directory=self._directory, groups=self._groups)
         with self._store.unit_of_work() as uow:
             grants = uow.grants.for_requester(user_id, statuses=LIVE)

@@ -161,7 +161,7 @@ class GrantWorker:
                 if key in found:  # the same person's grant on the same resource: worked after it, on its thread
                     found[key].later.append(grant)
                 elif grant.id in started:  # an expired grant the claim moved to REVOKING
-                    others = [g for g in live.get(key, []) if g.id != grant.id]
+                    others = live.get(key, [])  # read without this grant
                     # Read before this claim commits, the others may be moving to REVOKING on another replica
                     # right now (due too, or ending): then they are read again after the commit, when each of two
                     # such claims sees at least the other's move, so one of them takes the shared roles away.

@@ -54,8 +54,8 @@ class HomeRefresher:
 
         The thread is woken only when this mark lets it publish sooner than it would wake by itself: not for a
         Home already stale, nor while it publishes (it looks again after), waits for the pace, or sleeps past
-        this Home's spacing. In an expiry burst every revocation marks two Homes, and waking the thread for
-        nothing twice a revocation was most of its CPU (bench/revocation.py)."""
+        this Home's spacing. In an expiry burst every revocation marks two Homes, and each mark woke the thread
+        to find nothing to do: some three context switches a revocation (bench/revocation.py)."""
         with self._state:
             if self._closed or user_id in self._stale:
                 return
