@@ -339,6 +339,32 @@ def test_calls_in_flight_never_exceed_max_concurrency(world: World) -> None:
     assert transport.peak == 3 and world.count("getOrg") == 32
 
 
+def test_calls_over_http_keep_a_connection_each_at_most_and_answer_one_digest_challenge(world: World,
+                                                                                       server: Any) -> None:
+    # given an API-key client of three slots talking HTTP to the sandbox, each call in flight on a client of its own
+    client = world.client(base_url=server.url, transport=None, max_concurrency=3)
+    # when calls go one after another, they share one kept-alive connection
+    for _ in range(5):
+        client.call("getOrg", path_params={"orgId": world.org_id})
+    assert len(server._server.connections) == 1
+    # and when eight threads call at once, at most three connections are open, one per slot
+    world.sandbox.faults.latency = 0.01
+
+    def work() -> None:
+        for _ in range(4):
+            client.call("getOrg", path_params={"orgId": world.org_id})
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    world.sandbox.faults.latency = 0
+    assert world.count("getOrg") == 37 and 1 < len(server._server.connections) <= 3
+    # then the clients share one Digest session: Atlas challenged the first call only, not each new connection
+    assert len(world.sandbox.challenges) == 1
+
+
 def test_on_call_reports_every_attempt(world: World) -> None:
     seen: list[tuple[str, float, int]] = []
     world.sandbox.faults.fail_next(status=503, count=1, operation_id="getOrg")
