@@ -1,8 +1,10 @@
-"""The Atlas side of each integration: one client and gateway per integration, built on first use from its
-stored credentials and rebuilt when they change (after a rotation, or an edit in the admin modal)."""
+"""The Atlas side of each integration: one client and gateway per integration, built from its stored credentials
+when the process starts (`prepare`) or else on first use, and rebuilt when they change (after a rotation, or an edit
+in the admin modal)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -12,6 +14,8 @@ from atlas.client import OnCall
 from atlas.clients import AtlasClients, ClientOptions
 from atlas.credentials import Credentials
 from atlas.gateway import AtlasGateway as HttpAtlasGateway
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -40,6 +44,28 @@ class GatewayFactory:
             if cached and cached[0] == credentials:
                 return cached[1]  # another thread built it meanwhile
             return self._build(integration, credentials)
+
+    def prepare(self) -> int:
+        """Build the client of every enabled integration now, rather than in the first grant's Atlas call; how many
+        were built. A client's first build loads the CA certificates and imports httpx's transport: 0.14 s of CPU,
+        which the first grant or revocation after a start paid, on a thread a burst of expiries needed (in
+        bench/revocation.py, inside the measured burst). An integration whose client cannot be built now (its
+        credentials unreadable, say) is left to its first use, which reports it as it always has."""
+        built = 0
+        try:
+            with self.store.unit_of_work() as uow:
+                names = uow.integrations.names(enabled_only=True)
+        except Exception as error:  # the database away at start: each client is built at its first use
+            log.info("the Atlas clients are left to their first use (%s)", type(error).__name__)
+            return 0
+        for name in names:
+            try:
+                self(name)
+            except Exception as error:  # the type only: the message could quote a credential
+                log.info("the Atlas client of %s is left to its first use (%s)", name, type(error).__name__)
+            else:
+                built += 1
+        return built
 
     def _build(self, integration: str, credentials: Credentials) -> AtlasGateway:
         options: ClientOptions = {"max_concurrency": self.max_concurrency}

@@ -7,6 +7,7 @@ never a traceback, and never a driver's message, which carries the SQL, its para
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -76,6 +77,8 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     except SQLAlchemyError as error:
         raise ConfigurationError(_database_failed(error)) from None
     log.info("start-up sweep worked %d grants", caught_up)
+    # The integrations' Atlas clients, off the start-up path: ready before the first grant needs one.
+    threading.Thread(target=runtime.gateways.prepare, name="atlas-clients", daemon=True).start()
     timers = Timers(runtime)
     timers.start()
     slack = build_slack_app(runtime)

@@ -1,5 +1,5 @@
 """The composition root's GatewayFactory: one Atlas client per integration, built once however many threads ask at
-once, and built anew when the integration's credentials change."""
+once, built anew when the integration's credentials change, and built at start-up for the enabled ones."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from atlas.clients import AtlasClients
 from bot.clock import ManualClock
@@ -46,3 +47,27 @@ def test_one_client_is_built_for_a_burst_of_first_grants_and_again_when_the_cred
         uow.integrations.upsert(integration(credentials={"type": "api_key", "public_key": "pub00002",
                                                          "private_key": "priv-00002-secret"}))
     assert factory("prod") is not gateways[0] and len(built) == 2
+
+
+def test_at_start_up_the_enabled_integrations_clients_are_built_before_any_grant_asks(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # given three integrations: one enabled, one disabled, one whose private key names a variable that is not set
+    clock = ManualClock()
+    store = MemoryStore(clock=clock)
+    with store.unit_of_work() as uow:
+        uow.integrations.upsert(integration())
+        uow.integrations.upsert(integration(name="staging", enabled=False))
+        uow.integrations.upsert(integration(name="unset", credentials={
+            "type": "api_key", "public_key": "pub00003", "private_key_env": "NOT_SET_ANYWHERE"}))
+    built: list[int] = []
+    factory = GatewayFactory(store=store, clients=AtlasClients(clock=clock, transport=lambda: built.append(1),
+                                                               env={}), max_concurrency=4)
+    # when the process prepares its clients
+    with caplog.at_level("INFO"):
+        assert factory.prepare() == 1
+    # then the enabled integration's client is built, and its first grant builds none; the disabled one is not
+    # built, and the one whose credentials cannot be read is left to its first use, named by its error's type
+    assert len(built) == 1
+    factory("prod")
+    assert len(built) == 1
+    assert "the Atlas client of unset is left to its first use (CredentialsMissing)" in caplog.text
