@@ -228,7 +228,7 @@ class SqlGrantRepository:
 
     def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
         return self._many(GRANT.c.status == G.ACTIVE, GRANT.c.reminder_sent_at.is_(None),
-                          GRANT.c.expires_at <= before, order=(GRANT.c.expires_at, GRANT.c.id))[:limit]
+                          GRANT.c.expires_at <= before, order=(GRANT.c.expires_at, GRANT.c.id), limit=limit)
 
     def next_due_at(self) -> datetime | None:
         """The earliest moment claim_due would return something (a live lease postpones its row)."""
@@ -255,8 +255,8 @@ class SqlGrantRepository:
         row = self._session.execute(select(GRANT).where(condition)).first()
         return None if row is None else entity(Grant, row)
 
-    def _many(self, *conditions: ColumnElement[bool], order: tuple[Any, ...]) -> list[Grant]:
-        statement = select(GRANT).where(*conditions).order_by(*order)
+    def _many(self, *conditions: ColumnElement[bool], order: tuple[Any, ...], limit: int | None = None) -> list[Grant]:
+        statement = select(GRANT).where(*conditions).order_by(*order).limit(limit)
         return [entity(Grant, row) for row in self._session.execute(statement)]
 
 
