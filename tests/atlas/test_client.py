@@ -32,6 +32,20 @@ def calls_of(world: World, operation_id: str) -> list[Any]:
     return world.answered(operation_id)
 
 
+def call_from_threads(client: AtlasClient, org_id: str, *, threads: int, each: int,
+                      priority: Priority = Priority.NORMAL) -> None:
+    """`threads` threads calling getOrg `each` times at once; returns when all are done."""
+    def work() -> None:
+        for _ in range(each):
+            client.call("getOrg", path_params={"orgId": org_id}, priority=priority)
+
+    started = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+
+
 def header(call: Any, name: str) -> str | None:
     return {k.lower(): v for k, v in dict(call.headers).items()}.get(name.lower())
 
@@ -81,16 +95,7 @@ def test_no_call_carries_a_cookie_an_earlier_answer_set(world: World) -> None:
 def test_a_service_account_fetches_one_token_for_many_calls(world: World) -> None:
     # Given a service-account client used from several threads
     client = world.client(world.service_account)
-
-    def work() -> None:
-        for _ in range(10):
-            client.call("getOrg", path_params={"orgId": world.org_id})
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    call_from_threads(client, world.org_id, threads=6, each=10)
     # Then sixty calls went out on one token, sent as a bearer token
     assert world.sandbox.tokens_issued(world.service_account.client_id) == 1
     assert world.count("getOrg") == 60
@@ -325,16 +330,7 @@ def test_calls_in_flight_never_exceed_max_concurrency(world: World) -> None:
     world.sandbox.faults.latency = 0.01
     transport = CountingTransport(SandboxTransport(world.sandbox))
     client = world.client(world.service_account, transport=transport, max_concurrency=3)
-
-    def work() -> None:
-        for _ in range(4):
-            client.call("getOrg", path_params={"orgId": world.org_id}, priority=Priority.BULK)
-
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    call_from_threads(client, world.org_id, threads=8, each=4, priority=Priority.BULK)
     world.sandbox.faults.latency = 0
     assert transport.peak == 3 and world.count("getOrg") == 32
 
@@ -349,16 +345,7 @@ def test_calls_over_http_keep_a_connection_each_at_most_and_answer_one_digest_ch
     assert len(server._server.connections) == 1
     # and when eight threads call at once, at most three connections are open, one per slot
     world.sandbox.faults.latency = 0.01
-
-    def work() -> None:
-        for _ in range(4):
-            client.call("getOrg", path_params={"orgId": world.org_id})
-
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    call_from_threads(client, world.org_id, threads=8, each=4)
     world.sandbox.faults.latency = 0
     assert world.count("getOrg") == 37 and 1 < len(server._server.connections) <= 3
     # then the clients share one Digest session: Atlas challenged the first call only, not each new connection
