@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # three processes for some fifteen seconds: handed out first
 def test_the_ack_benchmark_runs_quickly_and_prints_its_table() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "ack.py"), "--quick"], cwd=ROOT,
                             capture_output=True, text=True, timeout=240)

@@ -37,6 +37,7 @@ def test_the_revocation_benchmark_runs_quickly_and_misses_and_duplicates_nothing
     assert any("the killed replica held" in line for line in lines)
 
 
+@pytest.mark.slow  # a `serve` child for some thirty seconds: handed out first
 def test_the_memory_benchmark_runs_quickly_within_its_bound() -> None:
     lines = bench("memory.py")
     assert lines[0].split()[:4] == ["serve", "memory", "database", "past"]
