@@ -97,7 +97,8 @@ class AtlasClient:
             )
 
         self._exchanges = _HttpClients(client)
-        # The service account's token calls: a client of their own, so a token is never waited for behind a call.
+        # A service account's token calls go on a client of their own, never waiting behind a call; built here for an
+        # API key too, so that building this AtlasClient (GatewayFactory.prepare at start) imports httpx's transport.
         self._http = client()
         self._tokens = None if isinstance(credentials, ApiKey) else TokenCache(
             http=self._http, account=credentials, clock=self._clock, on_call=self._report)
