@@ -7,9 +7,8 @@
 
 Every call names a row of `atlas.operations` by operationId; the client sends that row's version in Accept
 (and Content-Type when there is a body), so a version bump is a one-line change checked against the spec.
-The client is thread-safe: each call in flight (at most `max_concurrency`) holds an httpx client of one kept-alive
-connection for its exchange (`_HttpClients`), and the calls share one Digest auth, one SSL context and the cookies
-they do not keep.
+The client is thread-safe: each call in flight (at most `max_concurrency`) holds an httpx transport of one kept-alive
+connection for its exchange (`_Transports`), and the calls share one Digest auth and one SSL context.
 """
 
 from __future__ import annotations
@@ -42,6 +41,8 @@ DEFAULT_BASE_URL = "https://cloud.mongodb.com"
 # Explicit: httpx's default is 5 s for everything; a 500-item page of users can take longer to come back.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=60.0)
 USER_AGENT = "atlas-access/0.1 (+https://github.com/atlas-access)"
+# What httpx's client would add to every request (its own User-Agent aside).
+_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
 
 OnCall = Callable[[str, float, int], None]
 
@@ -83,25 +84,26 @@ class AtlasClient:
         self._on_call = on_call
         self._cooldown = Cooldown()
         self._secrets = secrets_of(credentials)
-        # Made once and shared: each httpx client would load the CA certificates into a context of its own (some
-        # milliseconds each), and the Digest auth keeps the server's last challenge, so a new client's first call
-        # is not refused (401) for want of one.
-        auth, cookies = digest_auth(credentials), NoCookies()
+        # Made once and shared: the Digest auth keeps the server's last challenge, so a new connection's first call is
+        # not refused (401) for want of one; each transport would load the CA certificates into a context of its own.
+        self._auth, self._timeout = digest_auth(credentials), timeout.as_dict()
         verify = httpx.create_ssl_context() if transport is None else True
 
-        def client() -> httpx.Client:
-            return httpx.Client(
-                base_url=self.base_url, transport=transport, timeout=timeout, auth=auth, verify=verify,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                headers={"User-Agent": USER_AGENT}, follow_redirects=False, cookies=cookies,
-            )
+        def make_transport() -> httpx.BaseTransport:
+            return httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_connections=1,
+                                                                         max_keepalive_connections=1))
 
-        self._exchanges = _HttpClients(client)
-        # A service account's token calls go on a client of their own, never waiting behind a call; built here for an
-        # API key too, so that building this AtlasClient (GatewayFactory.prepare at start) imports httpx's transport.
-        self._http = client()
-        self._tokens = None if isinstance(credentials, ApiKey) else TokenCache(
-            http=self._http, account=credentials, clock=self._clock, on_call=self._report)
+        # One transport (a connection) per call in flight; the one built now imports httpcore and opens nothing, so
+        # building this AtlasClient at start (GatewayFactory.prepare) spares the first call that cost.
+        self._exchanges = _Transports(make_transport if transport is None else (lambda: transport),
+                                      shared=transport is not None)
+        # A service account's token calls go on a client of their own, never waiting behind a call.
+        self._http: httpx.Client | None = None
+        self._tokens: TokenCache | None = None
+        if not isinstance(credentials, ApiKey):
+            self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout, verify=verify,
+                                      headers={"User-Agent": USER_AGENT}, follow_redirects=False, cookies=NoCookies())
+            self._tokens = TokenCache(http=self._http, account=credentials, clock=self._clock, on_call=self._report)
 
     def __repr__(self) -> str:
         return f"AtlasClient(base_url={self.base_url!r}, identity={self.identity!r})"
@@ -120,7 +122,8 @@ class AtlasClient:
         if self._tokens is not None:
             self._tokens.revoke()
         self._exchanges.close()
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def __enter__(self) -> AtlasClient:
         return self
@@ -228,19 +231,27 @@ class AtlasClient:
             return response
 
     def _exchange(self, request: _Request, token: str | None) -> httpx.Response:
+        """One request and its whole answer, on a transport of its own (see `_Transports`), with the Digest auth's
+        challenge answered when Atlas sends one.
+
+        Straight to the transport, not through `httpx.Client.request`: the client's layers (the request merged with
+        its defaults, event hooks, redirects, a cookie jar fed every answer's headers, each also a generator or a
+        context manager) were a fifth of the CPU of a call to the sandbox, and an Atlas call holds none of what they
+        are for (no redirect is followed; the Admin API keeps no cookie)."""
         operation = request.operation
-        headers = {"Accept": operation.media_type}
+        headers = {**_HEADERS, "Accept": operation.media_type}
         content = None
         if request.body is not None:
             headers["Content-Type"] = operation.media_type
             content = jsonlib.dumps(request.body).encode()
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        http_request = httpx.Request(operation.method, request.url, params=request.params or None, content=content,
+                                     headers=headers, extensions={"timeout": self._timeout})
         started, status = time.perf_counter(), 0
         try:
-            with self._exchanges.one() as http:
-                response = http.request(operation.method, request.url, params=request.params or None,
-                                        content=content, headers=headers)
+            with self._exchanges.one() as transport:
+                response = _send(transport, http_request, self._auth)
             status = response.status_code
             return response
         finally:
@@ -271,49 +282,78 @@ class AtlasClient:
                                    operation_id=operation.operation_id)
 
 
-class _HttpClients:
-    """httpx clients of one kept-alive connection each, one per call in flight, reused last in first out (calls made
-    one after another go over one connection).
+class _Transports:
+    """httpx transports of one kept-alive connection each, one per call in flight, reused last in first out (calls
+    made one after another go over one connection); a transport given to the AtlasClient (`shared`: a test's) serves
+    every call.
 
-    Not one client whose pool holds every connection: at each request and each answer httpx's pool takes its lock
-    and polls every idle connection to see whether the server closed it, and each poll lets the GIL go to another
-    thread and waits to take it back. Sixteen threads calling the sandbox took 1.4 ms of CPU a call through one
-    client, 1.0-1.1 ms with a client each; in bench/revocation.py's replicas (flaky Atlas), 1.67-1.70 ms a call
-    became 1.48-1.53 ms. The calls run under the AtlasClient's slots, so there are never more clients than
+    Not one transport whose pool holds every connection: at each request and each answer httpcore's pool takes its
+    lock and polls every idle connection to see whether the server closed it, and each poll lets the GIL go to
+    another thread and waits to take it back. Sixteen threads calling the sandbox took 1.4 ms of CPU a call through
+    one pool, 1.0-1.1 ms with a connection each; in bench/revocation.py's replicas (flaky Atlas), 1.67-1.70 ms a call
+    became 1.48-1.53 ms. The calls run under the AtlasClient's slots, so there are never more transports than
     `max_concurrency`.
     """
 
-    def __init__(self, make: Callable[[], httpx.Client]) -> None:
-        self._make = make
+    def __init__(self, make: Callable[[], httpx.BaseTransport], *, shared: bool) -> None:
+        self._make, self._shared = make, shared
         self._lock = threading.Lock()
-        self._idle: list[httpx.Client] = []
-        self._made: list[httpx.Client] = []
+        self._idle: list[httpx.BaseTransport] = [make()]
+        self._made: list[httpx.BaseTransport] = list(self._idle)
         self._closed = False
 
     @contextmanager
-    def one(self) -> Iterator[httpx.Client]:
+    def one(self) -> Iterator[httpx.BaseTransport]:
+        if self._shared:
+            yield self._made[0]
+            return
         with self._lock:
-            client = self._idle.pop() if self._idle else None
-        if client is None:
-            client = self._make()
+            transport = self._idle.pop() if self._idle else None
+        if transport is None:
+            transport = self._make()
             with self._lock:
-                self._made.append(client)
+                self._made.append(transport)
         try:
-            yield client
+            yield transport
         finally:
             with self._lock:
                 closed = self._closed
                 if not closed:
-                    self._idle.append(client)
+                    self._idle.append(transport)
             if closed:  # the AtlasClient was closed while this call ran
-                client.close()
+                transport.close()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            clients, self._made, self._idle = self._made, [], []
-        for client in clients:
-            client.close()
+            transports, self._made, self._idle = self._made, [], []
+        for transport in transports:
+            transport.close()
+
+
+def _send(transport: httpx.BaseTransport, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+    """`request` through `transport`, its answer read whole, driving `auth`'s flow as httpx's client does (Digest: a
+    401 with a challenge is answered once, and later requests carry the answer from the start)."""
+    if auth is None:
+        return _read(transport, request)
+    flow = auth.sync_auth_flow(request)
+    request = next(flow)
+    while True:
+        response = _read(transport, request)
+        try:
+            request = flow.send(response)
+        except StopIteration:
+            return response
+
+
+def _read(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
+    response = transport.handle_request(request)
+    response.request = request
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
