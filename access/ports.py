@@ -475,6 +475,16 @@ class AlertLedger(Protocol):
         ...
 
 
+class RateBudget(Protocol):
+    """Token buckets shared by every replica: a rate a third party sets for the whole workspace or organisation
+    (Slack's views.publish tier) is kept by all the replicas together, not by each on its own."""
+
+    def take(self, name: str, *, per_second: float, burst: float) -> float:
+        """Take one token from bucket `name`, which holds at most `burst` (full when first used) and gains
+        `per_second`: 0.0 when taken, else the seconds until one will be there (none is taken then)."""
+        ...
+
+
 class Outbox(Protocol):
     """Messages Slack refused through every retry, kept (in the database) until they go through.
 

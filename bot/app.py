@@ -50,6 +50,7 @@ from bot.slack_retries import retry_handlers
 from okta.groups import OktaGroups
 from pagerduty.on_call import PagerDutyOnCall
 from storage.alerts import SqlAlertLedger
+from storage.budgets import SqlRateBudget
 from storage.crypto import SecretBox
 from storage.engine import POOL_SIZE, make_engine
 from storage.grant_ledger import SqlGrantLedger
@@ -153,8 +154,9 @@ def build_runtime(
     homes = HomeQueries(store=store, clock=clock, directory=directory, groups=approver_groups)
     publisher = HomePublisher(client=slack, queries=homes,
                               is_admin=lambda user_id: is_admin(user_id, settings.admins, directory))
+    # Paced by a budget in the database: every replica's publishes count against one workspace's limit.
     refresher = HomeRefresher(publisher, spacing=settings.home_refresh_seconds, gate=gate,
-                              per_minute=settings.home_publish_per_minute)
+                              budget=SqlRateBudget(store.engine), per_minute=settings.home_publish_per_minute)
     notifier = SlackNotifier(slack, directory=directory, store=store, outbox=outbox, clock=clock, homes=refresher)
     # Sign-ins of temporary database users until shown once: in the database, encrypted, so any replica shows them.
     vault = SqlCredentialVault(store.engine, secret_box(settings), clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from access.entities import Approval, StepRule
@@ -344,3 +344,14 @@ class RoundAlertRow(SQLModel, table=True):
     integration: str = Field(primary_key=True, sa_type=String(64))
     fingerprint: str = Field(primary_key=True, sa_type=String(64))
     told_at: datetime = _when(nullable=False)
+
+
+class RateBudgetRow(SQLModel, table=True):
+    """A rate limit shared by the replicas (`storage.budgets`): a token bucket, its tokens as of `filled_at` (wall
+    seconds since the epoch: Slack's limits run in real time, whatever clock the app is given)."""
+
+    __tablename__ = "rate_budget"
+
+    name: str = Field(primary_key=True, sa_type=String(64))
+    tokens: float = Field(sa_type=Float, nullable=False)
+    filled_at: float = Field(sa_type=Float, nullable=False)

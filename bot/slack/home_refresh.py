@@ -15,7 +15,9 @@ goes through.
 Publishes are also paced to `per_minute` (Slack's tier 4 for views.publish: about 100 a minute per
 workspace), after a first `burst`: a burst of changes concerning many people then refreshes their Homes
 over the next minutes, oldest change first, instead of running into 429s; each Home shows the state of
-its publish, not of its change.
+its publish, not of its change. The pace is a `RateBudget` the replicas share (the database's, in the app):
+Slack counts a workspace's publishes, not a replica's, and two replicas pacing each on its own sent twice what
+it allows (in bench/revocation.py, each replica published as many Homes as the limit allows one).
 """
 
 from __future__ import annotations
@@ -25,20 +27,22 @@ import threading
 import time
 from collections.abc import Callable
 
+from access.ports import RateBudget
 from bot.slack.pacing import AckGate
 
 log = logging.getLogger(__name__)
+BUCKET = "slack:views.publish"  # the RateBudget's bucket for the App Home publishes
 _PACED = -1.0  # HomeRefresher._napping: waiting for the pace to allow a publish (a mark cannot make it sooner)
 
 
 class HomeRefresher:
     def __init__(self, publish: Callable[[str], None], *, spacing: float = 1.0, gate: AckGate | None = None,
-                 per_minute: float = 100.0, burst: int = 50, retry: float = 5.0,
+                 budget: RateBudget | None = None, per_minute: float = 100.0, burst: int = 50, retry: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`budget`: the pace's tokens (`per_minute`, `burst`), shared with the other replicas; None: no pace."""
         self._publish, self._spacing, self._gate, self._monotonic = publish, spacing, gate, monotonic
-        self._retry = retry
+        self._retry, self._budget = retry, budget
         self._rate, self._burst = per_minute / 60.0, float(burst)
-        self._tokens, self._filled_at = float(burst), monotonic()
         self._state = threading.Condition()
         self._stale: dict[str, None] = {}  # in the order marked
         self._ready_at: dict[str, float] = {}  # when each may be published again (after a publish or a failure)
@@ -87,6 +91,14 @@ class HomeRefresher:
 
     def _run(self) -> None:
         while (user_id := self._next()) is not None:
+            wait = self._take()  # outside the state's lock: a mark never waits on the database
+            if wait > 0:  # the pace allows none yet: this Home goes first once it does
+                with self._state:
+                    self._busy -= 1
+                    self._stale = {user_id: None, **self._stale}
+                    if not self._closed:
+                        self._nap(wait, paced=True)
+                continue
             if self._gate is not None:
                 self._gate.wait_turn()
             failed = False
@@ -109,16 +121,12 @@ class HomeRefresher:
             while not self._closed:
                 now = self._monotonic()
                 self._forget(now)
-                if self._stale and (short := self._short_of_token(now)) > 0:
-                    self._nap(short, paced=True)
-                    continue
                 wake: float | None = None
                 for user_id in self._stale:
                     ready_at = float("-inf") if self._flushing else self._ready_at.get(user_id, float("-inf"))
                     if ready_at <= now:
                         del self._stale[user_id]
                         self._busy += 1
-                        self._tokens -= 1
                         return user_id
                     wake = ready_at if wake is None else min(wake, ready_at)
                 self._nap(None if wake is None else wake - now, until=float("inf") if wake is None else wake)
@@ -133,11 +141,17 @@ class HomeRefresher:
         finally:
             self._napping = None
 
-    def _short_of_token(self, now: float) -> float:
-        """Seconds until a publish is allowed (0: now), the bucket refilled up to `now`."""
-        self._tokens = min(self._burst, self._tokens + (now - self._filled_at) * self._rate)
-        self._filled_at = now
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate if self._rate > 0 else 1.0
+    def _take(self) -> float:
+        """A token of the pace: 0 when taken, else the seconds until one is there. A budget that cannot be read (the
+        database away) holds the publishes `retry` seconds: the Home could not be built either."""
+        if self._budget is None:
+            return 0.0
+        try:
+            return self._budget.take(BUCKET, per_second=self._rate, burst=self._burst)
+        except Exception as error:
+            log.warning("the App Home publishes' pace could not be read (%s); trying again in %gs",
+                        type(error).__name__, self._retry)
+            return self._retry
 
     def _forget(self, now: float) -> None:
         if len(self._ready_at) > 1000:

@@ -6,6 +6,7 @@ import threading
 import time
 
 from bot.slack.home_refresh import HomeRefresher
+from tests.fakes.budget import MemoryRateBudget
 
 
 class Recorder:
@@ -115,7 +116,8 @@ def test_close_publishes_a_home_still_within_its_spacing_at_once() -> None:
 def test_a_burst_for_many_people_is_paced_to_slacks_rate_after_the_first_few() -> None:
     # given a pace of 600 a minute (10 a second) after a burst of 3
     recorder = Recorder()
-    refresher = HomeRefresher(recorder, spacing=0.0, per_minute=600, burst=3)
+    refresher = HomeRefresher(recorder, spacing=0.0, budget=MemoryRateBudget(now=time.monotonic), per_minute=600,
+                              burst=3)
     # when eight people's Homes go stale at once
     for i in range(8):
         refresher(f"U{i}")
@@ -138,7 +140,8 @@ def test_changes_that_cannot_be_published_sooner_do_not_wake_the_refresher() -> 
         return time.monotonic()
 
     recorder = Recorder()
-    paced = HomeRefresher(recorder, spacing=0.0, per_minute=1, burst=1, monotonic=clock)
+    paced = HomeRefresher(recorder, spacing=0.0, budget=MemoryRateBudget(now=clock), per_minute=1, burst=1,
+                          monotonic=clock)
     paced("U0")
     assert recorder.started.wait(5)
     paced("U1")
@@ -166,3 +169,48 @@ def test_changes_that_cannot_be_published_sooner_do_not_wake_the_refresher() -> 
     assert other.who() == ["U1", "U2"]
     paced.close(timeout=0.1)
     spaced.close(timeout=0.1)
+
+
+def test_two_replicas_refreshers_keep_to_one_pace_together() -> None:
+    # given two replicas' refreshers drawing on one budget (the database's, in the app): a burst of 4, then 1 a minute
+    budget = MemoryRateBudget(now=time.monotonic)
+    first, second = Recorder(), Recorder()
+    refreshers = [HomeRefresher(recorder, spacing=0.0, budget=budget, per_minute=1, burst=4)
+                  for recorder in (first, second)]
+    # when each has ten people's Homes to publish
+    for i in range(10):
+        for name, refresher in zip("ab", refreshers, strict=True):
+            refresher(f"U{name}{i}")
+    deadline = time.monotonic() + 5
+    while len(first.published) + len(second.published) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    # then the two together published the burst, not a burst each, each oldest first
+    assert len(first.published) + len(second.published) == 4
+    assert first.who() == [f"Ua{i}" for i in range(len(first.published))]
+    assert second.who() == [f"Ub{i}" for i in range(len(second.published))]
+    for refresher in refreshers:
+        refresher.close(timeout=0.1)
+
+
+def test_a_pace_that_cannot_be_read_holds_the_publishes_and_loses_no_home() -> None:
+    # given a budget that fails once (the database away), then allows everything
+    class Flaky:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def take(self, name: str, *, per_second: float, burst: float) -> float:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("the database is away")
+            return 0.0
+
+    recorder = Recorder()
+    refresher = HomeRefresher(recorder, spacing=0.0, budget=Flaky(), retry=0.2)
+    began = time.monotonic()
+    # when a Home goes stale
+    refresher("U1")
+    # then it is published once the retry's wait is over, not lost
+    assert refresher.idle(5) and recorder.who() == ["U1"]
+    assert recorder.published[0][1] - began >= 0.15
+    refresher.close()
