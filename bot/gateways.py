@@ -8,6 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from access.config import CredentialSpec
 from access.errors import NotFound
 from access.ports import AtlasGateway, Store
 from atlas.client import OnCall
@@ -26,7 +27,9 @@ class GatewayFactory:
     clients: AtlasClients
     max_concurrency: int
     on_call: OnCall | None = None
-    _cache: dict[str, tuple[Credentials, HttpAtlasGateway]] = field(default_factory=dict)
+    # Per integration: the stored credentials it was built from (a frozen spec, as the store's cache hands it while
+    # fresh), what they stood for then, and the gateway.
+    _cache: dict[str, tuple[CredentialSpec, Credentials, HttpAtlasGateway]] = field(default_factory=dict)
     # One build at a time: the first burst of grants on 16 threads built 16 clients (an SSL context each), a
     # tenth of a replica's CPU in the first seconds of bench/revocation.py.
     _building: threading.Lock = field(default_factory=threading.Lock)
@@ -35,15 +38,21 @@ class GatewayFactory:
         spec = self.store.integration(integration)
         if spec is None:
             raise NotFound(f"no integration named {integration}")
-        credentials = self.clients.credentials(spec.credentials, integration=integration)
         cached = self._cache.get(integration)
-        if cached and cached[0] == credentials:
-            return cached[1]
+        if cached is not None and cached[0] is spec.credentials:
+            # The very spec of the last call (the store's cache hands the same one while fresh, a couple of seconds):
+            # its credentials again. Worked out at each call (environment variables read, keys wrapped, compared),
+            # they were a twentieth of a revocation's CPU in bench/revocation.py.
+            return cached[2]
+        credentials = self.clients.credentials(spec.credentials, integration=integration)
+        if cached and cached[1] == credentials:
+            self._cache[integration] = (spec.credentials, credentials, cached[2])
+            return cached[2]
         with self._building:
             cached = self._cache.get(integration)
-            if cached and cached[0] == credentials:
-                return cached[1]  # another thread built it meanwhile
-            return self._build(integration, credentials)
+            if cached and cached[1] == credentials:
+                return cached[2]  # another thread built it meanwhile
+            return self._build(integration, spec.credentials, credentials)
 
     def prepare(self) -> int:
         """Build the client of every enabled integration now, rather than in the first grant's Atlas call; how many
@@ -67,11 +76,11 @@ class GatewayFactory:
                 built += 1
         return built
 
-    def _build(self, integration: str, credentials: Credentials) -> AtlasGateway:
+    def _build(self, integration: str, stored: CredentialSpec, credentials: Credentials) -> AtlasGateway:
         options: ClientOptions = {"max_concurrency": self.max_concurrency}
         if self.on_call is not None:
             options["on_call"] = self.on_call
         client = self.clients.client(credentials, **options)
         gateway = HttpAtlasGateway(client)
-        self._cache[integration] = (credentials, gateway)
+        self._cache[integration] = (stored, credentials, gateway)
         return gateway

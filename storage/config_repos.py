@@ -47,6 +47,7 @@ class SpecCache:
         self._ttl, self._monotonic = ttl, monotonic
         self._lock = threading.Lock()
         self._specs: dict[str, tuple[float, IntegrationSpec | None]] = {}
+        self._reading: dict[str, threading.Event] = {}  # the reads under way, each set when its read has ended
         self.generation = 0
 
     def get(self, name: str) -> tuple[bool, IntegrationSpec | None]:
@@ -56,6 +57,35 @@ class SpecCache:
         if entry is None or self._monotonic() - entry[0] >= self._ttl:
             return False, None
         return True, entry[1]
+
+    def get_or_read(self, name: str, read: Callable[[], IntegrationSpec | None]) -> IntegrationSpec | None:
+        """The spec while fresh, else `read()`'s, kept. Threads that miss the same name at once wait for the first
+        one's read rather than each reading: when the ttl ran out during an expiry burst, every grant worker read
+        and decrypted the spec (some seventy reads a replica where a dozen do, in bench/revocation.py). A read that
+        failed, or raced with a write, is not kept: those waiting for it then read for themselves."""
+        found, spec = self.get(name)
+        if found:
+            return spec
+        with self._lock:
+            reading = self._reading.get(name)
+            first = reading is None
+            if reading is None:
+                reading = self._reading[name] = threading.Event()
+        if not first:
+            reading.wait()
+            found, spec = self.get(name)
+            if found:
+                return spec
+        try:
+            generation = self.generation
+            spec = read()
+            self.put(name, spec, generation=generation)
+            return spec
+        finally:
+            if first:
+                with self._lock:
+                    del self._reading[name]
+                reading.set()
 
     def put(self, name: str, spec: IntegrationSpec | None, *, generation: int) -> None:
         with self._lock:

@@ -108,14 +108,11 @@ class SqlStore:
     def integration(self, name: str) -> IntegrationSpec | None:
         """One integration, from the cache of decrypted specs while fresh: up to its ttl old when another
         process changed it, never when this one did (see SpecCache). For hot paths; admin views read anew."""
-        found, spec = self.specs.get(name)
-        if found:
-            return spec
-        generation = self.specs.generation
+        return self.specs.get_or_read(name, lambda: self._read_integration(name))
+
+    def _read_integration(self, name: str) -> IntegrationSpec | None:
         with self.unit_of_work() as uow:
-            spec = uow.integrations.get(name)
-        self.specs.put(name, spec, generation=generation)
-        return spec
+            return uow.integrations.get(name)
 
     def ping(self) -> bool:
         """True when the database answers (a read, without taking SQLite's write lock)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,14 @@ import pytest
 from atlas.clients import AtlasClients
 from bot.clock import ManualClock
 from bot.gateways import GatewayFactory
+from storage.config_repos import SpecCache
+from storage.crypto import SecretBox
+from storage.engine import make_engine
+from storage.migrations import create_all
+from storage.store import SqlStore
+from storage.testing import sqlite_url
 from tests.fakes.store import MemoryStore
+from tests.storage.test_config_repos import Ticks
 from tests.usecases.world import integration
 
 
@@ -71,3 +79,45 @@ def test_at_start_up_the_enabled_integrations_clients_are_built_before_any_grant
     factory("prod")
     assert len(built) == 1
     assert "the Atlas client of unset is left to its first use (CredentialsMissing)" in caplog.text
+
+
+class CountingEnv(dict[str, str]):
+    """The process environment as the factory reads it, counting the reads."""
+
+    reads = 0
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.reads += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.reads += 1
+        return super().__getitem__(key)
+
+
+def test_the_credentials_are_worked_out_once_per_stored_spec_not_per_call(tmp_path: Path) -> None:
+    # given an integration whose private key is an environment variable, on a database store whose cache of specs
+    # runs on a clock the test moves, and a factory whose clients are counted as they are made
+    clock, ticks = ManualClock(), Ticks()
+    engine = make_engine(sqlite_url(tmp_path))
+    create_all(engine)
+    store = SqlStore(engine, SecretBox(SecretBox.generate_key()), clock=clock)
+    store.specs = SpecCache(2.0, monotonic=ticks)
+    with store.unit_of_work() as uow:
+        uow.integrations.upsert(integration(credentials={"type": "api_key", "public_key": "pub00001",
+                                                         "private_key_env": "ATLAS_KEY"}))
+    env, built = CountingEnv(ATLAS_KEY="priv-00001-secret"), []
+    factory = GatewayFactory(store=store, clients=AtlasClients(clock=clock, transport=lambda: built.append(1),
+                                                               env=env), max_concurrency=4)
+    # when a burst of grant steps asks for its gateway, while the stored spec stays fresh
+    first = factory("prod")
+    reads = env.reads
+    assert all(factory("prod") is first for _ in range(100))
+    # then the environment was not read again for any of them
+    assert env.reads == reads and len(built) == 1
+    # and once the variable changed (a rotation outside the bot) and the spec is read again, a new client is built
+    env["ATLAS_KEY"] = "priv-00002-secret"
+    assert factory("prod") is first
+    ticks.now += 2.1
+    assert factory("prod") is not first and len(built) == 2
+    engine.dispose()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -9,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, event, text
 
 from access.config import ApiKeyCredentials, IntegrationSpec, ServiceAccountCredentials
+from access.errors import StoreUnavailable
 from storage.config_repos import MissingSecret, SpecCache
 from storage.crypto import SecretBox, SecretKeyError
 from storage.store import SqlStore
@@ -295,6 +299,58 @@ def test_a_read_that_raced_with_a_write_is_not_kept() -> None:
     # when the read puts what it saw, then the cache does not keep it
     cache.put("prod", b.integration(approval_channel="C0OLD"), generation=started_in)
     assert cache.get("prod") == (False, None)
+
+
+def read_from_threads(cache: SpecCache, read: Callable[[], IntegrationSpec | None],
+                      threads: int = 8) -> list[object]:
+    """`cache.get_or_read("prod", read)` from `threads` threads at once; what each got (a spec or an exception)."""
+    got: list[object] = []
+
+    def one() -> None:
+        try:
+            got.append(cache.get_or_read("prod", read))
+        except Exception as error:
+            got.append(error)
+
+    workers = [threading.Thread(target=one) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    return got
+
+
+def test_threads_missing_the_spec_at_once_wait_for_one_read() -> None:
+    # given a read of the spec that takes a while (a query and a decryption)
+    cache, reads, spec = SpecCache(60.0), [], b.integration()
+
+    def read() -> IntegrationSpec | None:
+        reads.append(1)
+        time.sleep(0.2)
+        return spec
+
+    # when eight threads miss it at once (an expiry burst's workers as the ttl runs out)
+    got = read_from_threads(cache, read)
+    # then it was read once, and every thread got it
+    assert len(reads) == 1 and got == [spec] * 8
+
+
+def test_a_failed_read_is_not_kept_and_those_waiting_read_for_themselves() -> None:
+    # given a read that fails the first time (the database away for a moment), slowly
+    cache, reads, spec = SpecCache(60.0), [], b.integration()
+
+    def read() -> IntegrationSpec | None:
+        reads.append(1)
+        if len(reads) == 1:
+            time.sleep(0.2)
+            raise StoreUnavailable("the database is away")
+        return spec
+
+    # when eight threads miss it at once
+    got = read_from_threads(cache, read)
+    # then the first read's failure is its caller's alone: the others read again and got the spec
+    assert sum(isinstance(g, StoreUnavailable) for g in got) == 1 and got.count(spec) == 7
+    assert cache.get("prod") == (True, spec)
 
 
 def test_an_unknown_integration_is_cached_as_unknown_until_one_is_added(store: SqlStore) -> None:
