@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import quote
+from urllib.request import getproxies
 
 import httpx
 
@@ -89,9 +90,12 @@ class AtlasClient:
         self._auth, self._timeout = digest_auth(credentials), timeout.as_dict()
         verify = httpx.create_ssl_context() if transport is None else True
 
+        # The proxy httpx's client would take from the environment, for every call (they all go to base_url).
+        proxy = environment_proxy(httpx.URL(self.base_url))
+
         def make_transport() -> httpx.BaseTransport:
-            return httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_connections=1,
-                                                                         max_keepalive_connections=1))
+            return httpx.HTTPTransport(verify=verify, proxy=proxy, limits=httpx.Limits(max_connections=1,
+                                                                                      max_keepalive_connections=1))
 
         # One transport (a connection) per call in flight; the one built now imports httpcore and opens nothing, so
         # building this AtlasClient at start (GatewayFactory.prepare) spares the first call that cost.
@@ -363,6 +367,33 @@ class _Request:
     params: dict[str, Any]
     body: Any
     priority: Priority
+
+
+def environment_proxy(url: httpx.URL, proxies: Mapping[str, str] | None = None) -> str | None:
+    """The proxy for `url` from the environment (`proxies`: as `urllib.request.getproxies()` reads it), as httpx's
+    client mounts it with `trust_env`: HTTPS_PROXY / HTTP_PROXY for the scheme, else ALL_PROXY, a bare host meaning
+    http://; none when NO_PROXY names the host as curl reads it (`*` for every host; `example.com` for it and its
+    subdomains; `.example.com` for its subdomains; an address or `localhost` for itself; `scheme://host`; `:port`
+    narrowing any of them). The calls go straight to their transports (see `AtlasClient._exchange`), so the choice
+    httpx's client made for each is made here, once."""
+    found = getproxies() if proxies is None else proxies
+    host, port = (url.host or "").lower(), url.port or {"http": 80, "https": 443}.get(url.scheme)
+    for entry in (item.strip().lower() for item in found.get("no", "").split(",")):
+        if entry == "*":
+            return None
+        scheme, _, rest = entry.rpartition("://")
+        name, colon, wanted_port = rest.partition(":") if rest.count(":") == 1 else (rest.strip("[]"), "", "")
+        if not name or (scheme and scheme != url.scheme) or (colon and wanted_port != str(port)):
+            continue
+        if name.startswith("."):
+            if host.endswith(name):
+                return None
+        elif host == name or host.endswith("." + name):
+            return None
+    proxy = found.get(url.scheme) or found.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def _url(operation: Operation, path_params: Mapping[str, str]) -> str:

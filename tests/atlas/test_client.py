@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import logging
 import socket
 import threading
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from atlas.client import AtlasClient
+from atlas.client import AtlasClient, environment_proxy
 from atlas.credentials import ApiKey, ServiceAccount
 from atlas.errors import (
     AtlasAuthError,
@@ -418,3 +419,73 @@ def test_after_a_429_bulk_calls_hold_back_but_normal_calls_do_not(world: World) 
     # When a discovery (BULK) call follows, it first waits out the rest of the pause
     client.call("getOrg", path_params={"orgId": world.org_id}, priority=Priority.BULK)
     assert len(world.sleeps.waits) == 2 and 6.0 < world.sleeps.waits[1] <= 7.0
+
+
+# --- the environment's proxy ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "proxies", "expected"), [
+    ("https://cloud.mongodb.com", {}, None),
+    ("https://cloud.mongodb.com", {"https": "http://proxy:3128"}, "http://proxy:3128"),
+    ("https://cloud.mongodb.com", {"http": "http://proxy:3128"}, None),  # HTTP_PROXY is for http URLs
+    ("https://cloud.mongodb.com", {"all": "proxy:3128"}, "http://proxy:3128"),  # ALL_PROXY, a bare host: http
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "all": "http://b:2"}, "http://a:1"),
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "*"}, None),
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "mongodb.com"}, None),  # the domain and below
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "other.com, .mongodb.com"}, None),
+    ("https://mongodb.com", {"https": "http://a:1", "no": ".mongodb.com"}, "http://a:1"),  # below only
+    ("https://notmongodb.com", {"https": "http://a:1", "no": "mongodb.com"}, "http://a:1"),
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "cloud.mongodb.com:443"}, None),
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "cloud.mongodb.com:8443"}, "http://a:1"),
+    ("https://cloud.mongodb.com", {"https": "http://a:1", "no": "http://cloud.mongodb.com"}, "http://a:1"),
+    ("http://127.0.0.1:8080", {"http": "http://a:1", "no": "127.0.0.1"}, None),
+    ("http://localhost:8080", {"http": "http://a:1", "no": "localhost"}, None),
+])
+def test_the_proxy_comes_from_the_environment_as_httpx_reads_it(url: str, proxies: dict[str, str],
+                                                                expected: str | None) -> None:
+    assert environment_proxy(httpx.URL(url), proxies) == expected
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """A forward proxy that answers every request itself, keeping each request line (a proxied one names the whole
+    URL)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                proxy.lines.append(self.requestline)
+                body = b'{"id": "org", "name": "Acme"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.atlas.2023-01-01+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_calls_go_through_the_environments_proxy_unless_no_proxy_names_atlas(world: World,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a proxy named by HTTP_PROXY, and an Atlas reachable only through it
+    proxy = _Proxy()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = world.client(base_url="http://atlas.invalid", transport=None, max_retries=0)
+    # when the client calls, then the call went to the proxy, asking for Atlas's whole URL
+    assert client.call("getOrg", path_params={"orgId": "org"})["name"] == "Acme"
+    assert proxy.lines == ["GET http://atlas.invalid/api/atlas/v2/orgs/org HTTP/1.1"]
+    # and with NO_PROXY naming Atlas's host, a new client goes straight there (which does not resolve)
+    monkeypatch.setenv("NO_PROXY", "atlas.invalid")
+    direct = world.client(base_url="http://atlas.invalid", transport=None, max_retries=0)
+    with pytest.raises(AtlasTransportError):
+        direct.call("getOrg", path_params={"orgId": "org"})
+    assert len(proxy.lines) == 1
+    proxy.shutdown()
