@@ -13,7 +13,7 @@ from typing import TypedDict, Unpack
 
 import httpx
 
-from access.config import CredentialSpec
+from access.config import ApiKeyCredentials, CredentialSpec
 from access.ports import Clock
 from atlas.client import DEFAULT_BASE_URL, AtlasClient, OnCall
 from atlas.credentials import Credentials, from_spec
@@ -63,8 +63,20 @@ class AtlasClients:
         """The credentials `spec` describes (CredentialsMissing when it names a variable that is not set)."""
         return from_spec(spec, env=os.environ if self._env is None else self._env, integration=integration)
 
+    def variables(self, spec: CredentialSpec) -> tuple[str | None, ...]:
+        """The values of the environment variables `spec` names, as `credentials` reads them now (None: not set): the
+        credentials of a spec are the same as long as these are."""
+        env = os.environ if self._env is None else self._env
+        return tuple(env.get(name) if name else None for name in _variable_names(spec))
+
     def client(self, credentials: Credentials, **overrides: Unpack[ClientOptions]) -> AtlasClient:
         """A new client for `credentials`; the caller closes it."""
         options: ClientOptions = {**self._options(), **overrides}
         return AtlasClient(base_url=self._base_url, credentials=credentials, transport=self._transport(),
                            clock=self._clock, **options)
+
+
+def _variable_names(spec: CredentialSpec) -> tuple[str | None, ...]:
+    if isinstance(spec, ApiKeyCredentials):
+        return spec.public_key_env, spec.private_key_env
+    return spec.client_id_env, spec.client_secret_env

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from access.config import CredentialSpec
 from access.errors import NotFound
@@ -27,9 +28,7 @@ class GatewayFactory:
     clients: AtlasClients
     max_concurrency: int
     on_call: OnCall | None = None
-    # Per integration: the stored credentials it was built from (a frozen spec, as the store's cache hands it while
-    # fresh), what they stood for then, and the gateway.
-    _cache: dict[str, tuple[CredentialSpec, Credentials, HttpAtlasGateway]] = field(default_factory=dict)
+    _cache: dict[str, _Built] = field(default_factory=dict)
     # One build at a time: the first burst of grants on 16 threads built 16 clients (an SSL context each), a
     # tenth of a replica's CPU in the first seconds of bench/revocation.py.
     _building: threading.Lock = field(default_factory=threading.Lock)
@@ -38,21 +37,24 @@ class GatewayFactory:
         spec = self.store.integration(integration)
         if spec is None:
             raise NotFound(f"no integration named {integration}")
+        stored, variables = spec.credentials, self.clients.variables(spec.credentials)
         cached = self._cache.get(integration)
-        if cached is not None and cached[0] is spec.credentials:
-            # The very spec of the last call (the store's cache hands the same one while fresh, a couple of seconds):
-            # its credentials again. Worked out at each call (environment variables read, keys wrapped, compared),
-            # they were a twentieth of a revocation's CPU in bench/revocation.py.
-            return cached[2]
-        credentials = self.clients.credentials(spec.credentials, integration=integration)
-        if cached and cached[1] == credentials:
-            self._cache[integration] = (spec.credentials, credentials, cached[2])
-            return cached[2]
+        if cached is not None and cached.stored is stored and cached.variables == variables:
+            # The very spec of the last call (the store's cache hands the same one while fresh, a couple of seconds),
+            # its environment variables unchanged: its credentials again. Worked out at each call (keys wrapped and
+            # compared), they were a twentieth of a revocation's CPU in bench/revocation.py.
+            return cached.gateway
+        credentials = self.clients.credentials(stored, integration=integration)
+        if cached is not None and cached.credentials == credentials:
+            self._cache[integration] = _Built(stored, variables, credentials, cached.gateway)
+            return cached.gateway
         with self._building:
             cached = self._cache.get(integration)
-            if cached and cached[1] == credentials:
-                return cached[2]  # another thread built it meanwhile
-            return self._build(integration, spec.credentials, credentials)
+            if cached is not None and cached.credentials == credentials:
+                return cached.gateway  # another thread built it meanwhile
+            gateway = self._build(credentials)
+            self._cache[integration] = _Built(stored, variables, credentials, gateway)
+            return gateway
 
     def prepare(self) -> int:
         """Build the client of every enabled integration now, rather than in the first grant's Atlas call; how many
@@ -76,11 +78,18 @@ class GatewayFactory:
                 built += 1
         return built
 
-    def _build(self, integration: str, stored: CredentialSpec, credentials: Credentials) -> AtlasGateway:
+    def _build(self, credentials: Credentials) -> HttpAtlasGateway:
         options: ClientOptions = {"max_concurrency": self.max_concurrency}
         if self.on_call is not None:
             options["on_call"] = self.on_call
-        client = self.clients.client(credentials, **options)
-        gateway = HttpAtlasGateway(client)
-        self._cache[integration] = (stored, credentials, gateway)
-        return gateway
+        return HttpAtlasGateway(self.clients.client(credentials, **options))
+
+
+class _Built(NamedTuple):
+    """An integration's gateway, with the stored credentials it was built from (a frozen spec), the environment
+    variables they named as they were then, and what they stood for."""
+
+    stored: CredentialSpec
+    variables: tuple[str | None, ...]
+    credentials: Credentials
+    gateway: HttpAtlasGateway

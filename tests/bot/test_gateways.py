@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from access.errors import CredentialsMissing
 from atlas.clients import AtlasClients
 from bot.clock import ManualClock
 from bot.gateways import GatewayFactory
@@ -81,21 +82,7 @@ def test_at_start_up_the_enabled_integrations_clients_are_built_before_any_grant
     assert "the Atlas client of unset is left to its first use (CredentialsMissing)" in caplog.text
 
 
-class CountingEnv(dict[str, str]):
-    """The process environment as the factory reads it, counting the reads."""
-
-    reads = 0
-
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
-        self.reads += 1
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        self.reads += 1
-        return super().__getitem__(key)
-
-
-def test_the_credentials_are_worked_out_once_per_stored_spec_not_per_call(tmp_path: Path) -> None:
+def test_the_gateway_follows_the_environment_variables_its_credentials_name_at_once(tmp_path: Path) -> None:
     # given an integration whose private key is an environment variable, on a database store whose cache of specs
     # runs on a clock the test moves, and a factory whose clients are counted as they are made
     clock, ticks = ManualClock(), Ticks()
@@ -106,18 +93,21 @@ def test_the_credentials_are_worked_out_once_per_stored_spec_not_per_call(tmp_pa
     with store.unit_of_work() as uow:
         uow.integrations.upsert(integration(credentials={"type": "api_key", "public_key": "pub00001",
                                                          "private_key_env": "ATLAS_KEY"}))
-    env, built = CountingEnv(ATLAS_KEY="priv-00001-secret"), []
+    env, built = {"ATLAS_KEY": "priv-00001-secret"}, []
     factory = GatewayFactory(store=store, clients=AtlasClients(clock=clock, transport=lambda: built.append(1),
                                                                env=env), max_concurrency=4)
-    # when a burst of grant steps asks for its gateway, while the stored spec stays fresh
+    # when a burst of grant steps asks for its gateway, then they share one client, whether or not the spec was
+    # read again meanwhile (the store's cache lasts two seconds)
     first = factory("prod")
-    reads = env.reads
-    assert all(factory("prod") is first for _ in range(100))
-    # then the environment was not read again for any of them
-    assert env.reads == reads and len(built) == 1
-    # and once the variable changed (a rotation outside the bot) and the spec is read again, a new client is built
-    env["ATLAS_KEY"] = "priv-00002-secret"
-    assert factory("prod") is first
+    assert all(factory("prod") is first for _ in range(50))
     ticks.now += 2.1
-    assert factory("prod") is not first and len(built) == 2
+    assert factory("prod") is first and len(built) == 1
+    # and when the variable changes (a rotation outside the bot), the next call builds a client at once, with no
+    # wait for the spec to be read again; and when it is unset, the next call says so
+    env["ATLAS_KEY"] = "priv-00002-secret"
+    second = factory("prod")
+    assert second is not first and len(built) == 2
+    del env["ATLAS_KEY"]
+    with pytest.raises(CredentialsMissing):
+        factory("prod")
     engine.dispose()
