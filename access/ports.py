@@ -323,29 +323,29 @@ class GrantRepository(Protocol):
         username in any case), oldest first: the page from `offset`, and how many match in all."""
         ...
 
-    def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
-        """Lease the grants whose work is due and return them (with the lease set and version bumped).
+    def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
+                                       limit: int) -> tuple[list[Grant], frozenset[int]]:
+        """Lease up to `limit` grants whose work is due (the lease set, the version bumped), and in the same write
+        move each claimed ACTIVE grant on an organization or a project (expired: that is why it is due) to REVOKING
+        as `lifecycle.start_revocation` moves it: the grants as written, oldest due first, and the ids of those this
+        claim moved. (A grant on a cluster is revoked its own way, from ACTIVE.)
 
         Due: ACTIVE with expires_at <= now; INVITED with next_attempt_at <= now (poll the invitation, or
         withdraw it once expires_at passed); GRANTING/REVOKING/FAILED with next_attempt_at <= now. Never a
         row whose lease (lease_until > now) is still live. PostgreSQL: SELECT ... FOR UPDATE SKIP
-        LOCKED; SQLite: inside a BEGIN IMMEDIATE transaction. Oldest due first. A live lease is
-        respected whoever holds it, this owner included (threads of one process share an owner id).
+        LOCKED; SQLite: inside a BEGIN IMMEDIATE transaction. A live lease is respected whoever holds it, this
+        owner included (threads of one process share an owner id).
         """
         ...
 
-    def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
-                                       limit: int) -> tuple[list[Grant], frozenset[int]]:
-        """`claim_due`, and in the same write each claimed ACTIVE grant on an organization or a project (expired:
-        that is why it is due) moved to REVOKING as `lifecycle.start_revocation` moves it: the grants as written,
-        and the ids of those this claim moved. (A grant on a cluster is revoked its own way, from ACTIVE.)"""
+    def next_due_at(self) -> datetime | None:
+        """The earliest moment a claim would return something (a live lease postpones its row); None: nothing is
+        scheduled."""
         ...
-
-    def next_due_at(self) -> datetime | None: ...
 
     def expiring(self, *, before: datetime, limit: int) -> list[Grant]:
         """ACTIVE grants expiring at or before `before` whose expiry reminder is not sent yet; soonest first."""
-        ...  # the earliest moment claim_due would return something
+        ...
 
     def count_by_status(self) -> dict[GrantStatus, int]: ...
 

@@ -67,16 +67,6 @@ def _lease() -> dict[str, Any]:
             "lease_until": bindparam("until", type_=GRANT.c.lease_until.type), "version": GRANT.c.version + 1}
 
 
-def _claim_statement() -> Any:
-    """Lease the due rows the subquery locked: one statement, one round trip.
-
-    Built once with bound parameters (`now`, `limit`, `owner`, `until`): the worker runs it per grant,
-    where building it anew and computing its cache key cost more than the round trip.
-    """
-    return (update(GRANT).where(GRANT.c.id.in_(_due_for_claim(GRANT.c.id).scalar_subquery()))
-            .values(_lease()).returning(*GRANT.c))
-
-
 def _starting() -> dict[str, Any]:
     """The values of a claim that also starts revocations: the lease, and each ACTIVE grant not on a cluster moved
     to REVOKING, due now (`lifecycle.start_revocation`). SET reads the row as it was, so the CASE sees its status
@@ -89,14 +79,16 @@ def _starting() -> dict[str, Any]:
 
 
 def _claim_starting_statement() -> Any:
-    """`_claim_statement` with `_starting`'s values, returning with each row its status before (`was`): RETURNING
-    sees the row as written, so the status comes from the locked due rows it is joined to (UPDATE ... FROM).
-    PostgreSQL: SQLite's RETURNING cannot name the rows of a FROM."""
+    """Lease the due rows the subquery locked, with `_starting`'s values, returning with each row its status before
+    (`was`): RETURNING sees the row as written, so the status comes from the locked due rows it is joined to
+    (UPDATE ... FROM). One statement, one round trip; PostgreSQL: SQLite's RETURNING cannot name the rows of a FROM.
+
+    Built once with bound parameters (`now`, `limit`, `owner`, `until`): the worker runs it per claim, where
+    building it anew and computing its cache key cost more than the round trip."""
     due = _due_for_claim(GRANT.c.id, GRANT.c.status.label("was")).subquery("due")
     return update(GRANT).where(GRANT.c.id == due.c.id).values(**_starting()).returning(*GRANT.c, due.c.was)
 
 
-_CLAIM = _claim_statement()
 _CLAIM_STARTING = _claim_starting_statement()
 # SQLite's two steps (its unit of work holds the write lock: nothing moves in between): the due rows, then those.
 _DUE = _due_for_claim(GRANT.c.id, GRANT.c.status)
@@ -193,20 +185,12 @@ class SqlGrantRepository:
         statement = select(GRANT).where(*conditions).order_by(GRANT.c.id).offset(max(offset, 0)).limit(max(limit, 0))
         return [entity(Grant, row) for row in self._session.execute(statement)], total
 
-    def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
-        """Lease due grants, oldest due first; see `access.ports.GrantRepository.claim_due`.
-
-        A live lease excludes a row whoever holds it, this owner included: the threads of one process
-        share an owner id, and two of them must not work the same grant at once.
-        """
-        until = now + timedelta(seconds=lease_seconds)
-        claimed = self._session.execute(_CLAIM, {"now": now, "limit": limit, "owner": owner, "until": until})
-        found = [entity(Grant, row) for row in claimed]
-        return sorted(found, key=lambda g: (_due_at(g), g.id or 0))
-
     def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
                                        limit: int) -> tuple[list[Grant], frozenset[int]]:
-        """See `access.ports.GrantRepository.claim_due_starting_revocations`."""
+        """See `access.ports.GrantRepository.claim_due_starting_revocations`.
+
+        A live lease excludes a row whoever holds it, this owner included: the threads of one process
+        share an owner id, and two of them must not work the same grant at once."""
         until = now + timedelta(seconds=lease_seconds)
         parameters = {"now": now, "limit": limit, "owner": owner, "until": until}
         found: list[Grant] = []
@@ -222,7 +206,7 @@ class SqlGrantRepository:
             found = [entity(Grant, row) for row in self._session.execute(
                 _CLAIM_STARTING_THESE, parameters | {"ids": list(was)})] if was else []
         started = frozenset(g.id or 0 for g in found if G(was[g.id]) is G.ACTIVE and g.status is G.REVOKING)
-        # Oldest due first, as claim_due: a grant moved here was due at its expiry.
+        # Oldest due first: a grant moved here was due at its expiry.
         return sorted(found, key=lambda g: (g.expires_at or _due_at(g) if g.id in started else _due_at(g),
                                             g.id or 0)), started
 
@@ -231,7 +215,7 @@ class SqlGrantRepository:
                           GRANT.c.expires_at <= before, order=(GRANT.c.expires_at, GRANT.c.id), limit=limit)
 
     def next_due_at(self) -> datetime | None:
-        """The earliest moment claim_due would return something (a live lease postpones its row)."""
+        """The earliest moment a claim would return something (a live lease postpones its row)."""
         result: datetime | None = self._session.execute(_NEXT_DUE).scalar()
         return result
 

@@ -430,22 +430,6 @@ DUE_CASES = [
 
 
 @pytest.mark.parametrize("case", DUE_CASES, ids=lambda c: c.name)
-def test_claim_due_takes_exactly_the_due_unleased_grants(store_world: StoreWorld, case: DueCase) -> None:
-    now = store_world.clock.now()
-    at = (lambda s: None if s is None else now + timedelta(seconds=s))  # noqa: E731
-    grant = add_grant(store_world, status=case.status, expires_at=at(case.expires_in),
-                      next_attempt_at=at(case.next_attempt_in), lease_owner="other" if case.lease_in is not None
-                      else None, lease_until=at(case.lease_in))
-    with store_world.store.unit_of_work() as uow:
-        claimed = uow.grants.claim_due(now=now, owner="me", lease_seconds=60, limit=10)
-    assert [g.id for g in claimed] == ([grant.id] if case.due else [])
-    if case.due:
-        assert claimed[0] == dataclasses.replace(grant, lease_owner="me", lease_until=now + timedelta(seconds=60),
-                                                 version=grant.version + 1)
-        assert get_grant(store_world, grant.id or 0) == claimed[0]
-
-
-@pytest.mark.parametrize("case", DUE_CASES, ids=lambda c: c.name)
 @pytest.mark.parametrize("kind", [ResourceKind.PROJECT, ResourceKind.CLUSTER])
 def test_a_claim_starting_revocations_moves_exactly_the_expired_role_grants(
         store_world: StoreWorld, case: DueCase, kind: ResourceKind) -> None:
@@ -487,11 +471,13 @@ def test_a_live_lease_is_respected_whoever_holds_it(store_world: StoreWorld) -> 
     now = store_world.clock.now()
     add_grant(store_world, status=G.ACTIVE, expires_at=now)
     with store_world.store.unit_of_work() as uow:
-        first = uow.grants.claim_due(now=now, owner="me", lease_seconds=10, limit=5)
+        first, _ = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=10, limit=5)
     with store_world.store.unit_of_work() as uow:
-        again = uow.grants.claim_due(now=now + timedelta(seconds=9), owner="me", lease_seconds=10, limit=5)
+        again, _ = uow.grants.claim_due_starting_revocations(now=now + timedelta(seconds=9), owner="me",
+                                                             lease_seconds=10, limit=5)
     with store_world.store.unit_of_work() as uow:
-        after = uow.grants.claim_due(now=now + timedelta(seconds=10), owner="you", lease_seconds=10, limit=5)
+        after, _ = uow.grants.claim_due_starting_revocations(now=now + timedelta(seconds=10), owner="you",
+                                                             lease_seconds=10, limit=5)
     assert len(first) == 1 and again == [] and [g.lease_owner for g in after] == ["you"]
 
 
@@ -501,9 +487,9 @@ def test_claims_are_oldest_due_first_and_at_most_the_limit(store_world: StoreWor
     b_ = add_grant(store_world, status=G.FAILED, next_attempt_at=now - timedelta(seconds=50))
     c = add_grant(store_world, status=G.GRANTING, next_attempt_at=now - timedelta(seconds=5))  # tie: by id
     with store_world.store.unit_of_work() as uow:
-        first = uow.grants.claim_due(now=now, owner="me", lease_seconds=60, limit=2)
+        first, _ = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=60, limit=2)
     with store_world.store.unit_of_work() as uow:
-        rest = uow.grants.claim_due(now=now, owner="me", lease_seconds=60, limit=2)
+        rest, _ = uow.grants.claim_due_starting_revocations(now=now, owner="me", lease_seconds=60, limit=2)
     assert [g.id for g in first] == [b_.id, a.id] and [g.id for g in rest] == [c.id]
 
 

@@ -194,7 +194,7 @@ class MemoryGrants:
                  and (not person or person in (g.requester_id,) or person.lower() == g.username.lower())]
         return found[max(offset, 0):max(offset, 0) + max(limit, 0)], len(found)
 
-    def claim_due(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
+    def _claim(self, *, now: datetime, owner: str, lease_seconds: float, limit: int) -> list[Grant]:
         rows = self._tx.writing().grants
         now = as_utc(now)
         due = sorted((g for g in rows.values() if _due(g, now)), key=lambda g: (due_at(g), g.id or 0))[:limit]
@@ -207,7 +207,7 @@ class MemoryGrants:
 
     def claim_due_starting_revocations(self, *, now: datetime, owner: str, lease_seconds: float,
                                        limit: int) -> tuple[list[Grant], frozenset[int]]:
-        claimed = self.claim_due(now=now, owner=owner, lease_seconds=lease_seconds, limit=limit)
+        claimed = self._claim(now=now, owner=owner, lease_seconds=lease_seconds, limit=limit)
         rows = self._tx.writing().grants
         started = frozenset(g.id or 0 for g in claimed
                             if g.status is G.ACTIVE and g.resource_kind is not ResourceKind.CLUSTER)

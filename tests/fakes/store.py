@@ -8,7 +8,7 @@ rely on (checked by tests/contracts/test_store_contract.py against SQLite and Po
   inside another on the same thread is refused at once, as `SqlStore` refuses it on SQLite.
 - Saves are compare-and-set on `version` (StaleWrite); the once-only keys are unique (Duplicate, after which the
   unit of work is spoilt, as a PostgreSQL transaction is); a grant needs its request and is its only one.
-- `claim_due` leases due grants exactly as the SQL claim does.
+- `claim_due_starting_revocations` leases due grants exactly as the SQL claim does.
 """
 
 from __future__ import annotations

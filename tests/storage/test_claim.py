@@ -34,8 +34,9 @@ def add_grants(store: SqlStore, *changes: dict[str, Any]) -> list[Grant]:
 
 
 def claim(store: SqlStore, *, now: datetime = NOW, owner: str = "me", limit: int = 100) -> list[Grant]:
+    """The worker's claim (which also moves expired role grants to REVOKING): the grants claimed."""
     with store.unit_of_work() as uow:
-        return uow.grants.claim_due(now=now, owner=owner, lease_seconds=60, limit=limit)
+        return uow.grants.claim_due_starting_revocations(now=now, owner=owner, lease_seconds=60, limit=limit)[0]
 
 
 def test_only_due_work_is_claimed(store: SqlStore) -> None:
@@ -144,26 +145,6 @@ def test_concurrent_claimers_get_disjoint_sets(store: SqlStore, engine: Engine, 
     assert errors == []
     every = [grant_id for ids in claimed for grant_id in ids]
     assert len(every) == len(set(every)) == total
-
-
-@pytest.mark.postgres
-def test_postgres_claims_skip_rows_another_transaction_has_locked(postgres_url: str, secret_key: str) -> None:
-    # given ten due grants on PostgreSQL and two workers on separate connections
-    first, second = (SqlStore(make_engine(postgres_url), SecretBox(secret_key)) for _ in range(2))
-    truncate_all(first.engine)
-    add_grants(first, *({"status": G.ACTIVE, "expires_at": PAST} for _ in range(10)))
-    try:
-        # when the first claims five and has not committed yet, and the second claims meanwhile
-        with first.unit_of_work() as one:
-            mine = one.grants.claim_due(now=NOW, owner="one", lease_seconds=60, limit=5)
-            with second.unit_of_work() as two:
-                theirs = two.grants.claim_due(now=NOW, owner="two", lease_seconds=60, limit=10)
-        # then the second skipped the locked rows and took the other five, without waiting
-        assert len(mine) == len(theirs) == 5
-        assert not {g.id for g in mine} & {g.id for g in theirs}
-    finally:
-        first.dispose()
-        second.dispose()
 
 
 @pytest.mark.postgres
