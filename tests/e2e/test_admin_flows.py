@@ -375,7 +375,18 @@ def test_a_forged_auth_choice_is_a_field_error(world: AdminHarness) -> None:
     assert "Pick a password or an X.509 certificate" in answer["errors"]["admin_flow_auth"]
     with world.runtime.store.unit_of_work() as uow:
         assert uow.flows.get("db-readers") is None
-def test_a_flow_s_bundles_show_read_only_are_kept_and_a_change_leaving_one_outside_every_flow_is_refused(
+def bundles_field(modal: dict[str, Any]) -> str:
+    block = next(b for b in modal["blocks"] if b.get("block_id") == "admin_flow_bundles")
+    return str(block["element"].get("initial_value") or "")
+
+
+def shown_bundles(cli: Any) -> list[dict[str, Any]]:
+    _, out, _ = cli("config", "show")
+    flow = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
+    return list(flow.get("bundles") or [])
+
+
+def test_a_flow_s_bundles_are_edited_in_the_modal_and_a_change_leaving_one_outside_every_flow_is_refused(
     world: AdminHarness, cli: Any
 ) -> None:
     with world.runtime.store.unit_of_work() as uow:
@@ -384,19 +395,72 @@ def test_a_flow_s_bundles_show_read_only_are_kept_and_a_change_leaving_one_outsi
         uow.flows.upsert(AccessFlowSpec.model_validate({**flow.model_dump(), "bundles": [
             {"name": "incident-payments", "items": [{"resource": "payments", "roles": ["GROUP_READ_ONLY"]},
                                                     {"resource": "search", "roles": ["GROUP_READ_ONLY"]}]}]}))
+    # given the flow modal, which shows the flow's bundle one a line
     _, modal = open_flow_modal(world, "prod-projects")
-    assert "incident-payments: payments (GROUP_READ_ONLY); search (GROUP_READ_ONLY)" in view_text(modal)
+    assert bundles_field(modal) == "incident-payments: payments (GROUP_READ_ONLY); search (GROUP_READ_ONLY)"
     # narrowing the names so that search falls outside every flow is a field error, and nothing changes
     answer = submitted(world, modal, {"admin_flow_names": "payments, ledger, solo, vault"})
     assert answer["response_action"] == "errors"
     # (prod-org's names match anything, but it offers organization roles only)
-    assert "GROUP_READ_ONLY on 'search', which no access flow of integration 'prod' offers there" in \
-        answer["errors"]["admin_flow_names"]
-    _, out, _ = cli("config", "show")
-    flow_shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
-    assert "search" in flow_shown["resources"]["names"]
+    for field in ("admin_flow_names", "admin_flow_bundles"):
+        assert "GROUP_READ_ONLY on 'search', which no access flow of integration 'prod' offers there" in \
+            answer["errors"][field]
+    assert "search" in shown_flow(cli, "prod-projects")["resources"]["names"]
     # another change keeps the bundles as they are
     assert submitted(world, modal, {"admin_flow_max_duration": "4h"}) == {}
-    _, out, _ = cli("config", "show")
-    flow_shown = next(f for f in yaml.safe_load(out)["access_flows"] if f["name"] == "prod-projects")
-    assert flow_shown["max_duration"] == "4h" and flow_shown["bundles"][0]["name"] == "incident-payments"
+    assert shown_flow(cli, "prod-projects")["max_duration"] == "4h"
+    assert [b["name"] for b in shown_bundles(cli)] == ["incident-payments"]
+    # when the admin rewrites them: one bundle changed, one added (a resource with brackets in its name, roles last)
+    _, modal = open_flow_modal(world, "prod-projects")
+    assert submitted(world, modal, {"admin_flow_bundles": (
+        "incident-payments: payments (GROUP_READ_ONLY, GROUP_DATA_ACCESS_READ_ONLY)\n"
+        "  \n"
+        "search-debug : search ( GROUP_READ_ONLY )")}) == {}
+    # then config show prints them as written (the request modal offers what is stored: test_several_resources)
+    assert shown_bundles(cli) == [
+        {"name": "incident-payments", "items": [
+            {"resource": "payments", "roles": ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"]}]},
+        {"name": "search-debug", "items": [{"resource": "search", "roles": ["GROUP_READ_ONLY"]}]}]
+    # and emptied, the flow has none
+    _, modal = open_flow_modal(world, "prod-projects")
+    assert submitted(world, modal, {"admin_flow_bundles": ""}) == {}
+    assert shown_bundles(cli) == []
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("incident payments (GROUP_READ_ONLY)", "Line 1: Write each bundle"),  # no colon
+    ("incident: payments", "Line 1: give each resource its roles in brackets"),
+    ("ok: payments (GROUP_READ_ONLY)\nincident: (GROUP_READ_ONLY)", "Line 2: give each resource"),
+    ("incident:", "Line 1: Write each bundle"),
+    ("in cident: payments (GROUP_READ_ONLY)", "Line 1: a bundle's name is 1 to 64 letters"),
+    ("incident: payments (GROUP_READ_ONLY); payments (GROUP_OWNER)", "Names a resource twice"),
+    ("incident: payments ( , )", "Line 1: name at least one role in the brackets of payments"),
+    ("incident: " + "; ".join(f"p{i} (GROUP_READ_ONLY)" for i in range(11)), "10"),
+    ("incident: payments (ORG_OWNER)", "which no access flow of integration 'prod' offers there"),
+])
+def test_a_bundle_that_cannot_be_read_or_used_is_a_field_error_and_changes_nothing(
+        world: AdminHarness, cli: Any, text: str, words: str) -> None:
+    _, modal = open_flow_modal(world, "prod-projects")
+    answer = submitted(world, modal, {"admin_flow_bundles": text, "admin_flow_max_duration": "4h"})
+    assert answer.get("response_action") == "errors", answer
+    assert words in answer["errors"]["admin_flow_bundles"], answer
+    assert shown_flow(cli, "prod-projects")["max_duration"] != "4h" and shown_bundles(cli) == []
+
+
+def test_bundles_too_long_for_the_field_are_shown_read_only_and_kept(world: AdminHarness, cli: Any) -> None:
+    # given a flow whose twenty bundles, one a line, are longer than a Slack text field holds (3,000 characters)
+    roles = ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"]
+    bundles = [{"name": f"bundle-{i:02d}-" + "x" * 54, "items": [{"resource": "payments", "roles": roles},
+                                                                 {"resource": "search", "roles": roles}]}
+               for i in range(20)]
+    with world.runtime.store.unit_of_work() as uow:
+        flow = uow.flows.get("prod-projects")
+        assert flow is not None
+        uow.flows.upsert(AccessFlowSpec.model_validate({**flow.model_dump(), "bundles": bundles}))
+    # when the modal opens, then they are shown read-only, not in a field Slack would refuse to open
+    _, modal = open_flow_modal(world, "prod-projects")
+    assert not [b for b in modal["blocks"] if b.get("block_id") == "admin_flow_bundles"]
+    assert "too long to edit here" in view_text(modal) and "bundle-00-" in view_text(modal)
+    # and saving another change keeps all twenty
+    assert submitted(world, modal, {"admin_flow_max_duration": "4h"}) == {}
+    assert [b["name"] for b in shown_bundles(cli)] == [b["name"] for b in bundles]

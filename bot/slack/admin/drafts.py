@@ -74,7 +74,9 @@ class FlowDraft:
     network_max_prefix: str = str(DEFAULT_WIDEST_V4)  # the widest IPv4 block a requester may give, as typed
     auth: str = "password"  # or "x509" (cluster flows: an Atlas-managed X.509 user and its certificate)
     enabled: bool = True
-    bundles: str = ""  # the flow's bundles, shown read-only (they are written in YAML and applied with config apply)
+    # The flow's bundles, one a line (`name: resource (ROLE, ROLE); resource (ROLE)`); None when the modal did not
+    # show them for editing (too long for its field: they are kept as stored).
+    bundles: str | None = ""
 
 
 # --- from stored specs -----------------------------------------------------------------------------------------
@@ -217,6 +219,7 @@ def flow_from_state(view: dict[str, Any]) -> FlowDraft:
         break_glass=bool(state.picked(ids.F_BREAK_GLASS)), enabled=bool(state.picked(ids.F_ENABLED)),
         network_access=state.one(ids.F_NETWORK) or "none", network_max_prefix=state.text(ids.F_NETWORK_PREFIX),
         auth=state.one(ids.F_AUTH) or "password",
+        bundles=state.text(ids.F_BUNDLES) if state.has(ids.F_BUNDLES) else None,
     )  # fmt: skip
 
 
@@ -231,6 +234,10 @@ class _State:
 
     def text(self, block_id: str) -> str:
         return str(self._input(block_id).get("value") or "").strip()
+
+    def has(self, block_id: str) -> bool:
+        """Whether the view had this input (Slack sends every input's state, an empty one too)."""
+        return block_id in self._values
 
     def one(self, block_id: str) -> str:
         return str((self._input(block_id).get("selected_option") or {}).get("value") or "")

@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from access.config import MAX_BUNDLES, MAX_ITEMS
 from access.model import ORG_ROLES, PROJECT_ROLES, ResourceKind
 from bot.slack import mrkdwn
 from bot.slack.admin import ids
@@ -46,6 +47,7 @@ NETWORK = {"none": "None: the project's IP access list is left as it is",
 AUTH = {"password": "A password (SCRAM)",
         "x509": "An X.509 certificate made by Atlas (for the grant's length, rounded up to months)"}
 RESOURCE_KINDS = {kind.value: f"{kind.value.capitalize()}s" for kind in ResourceKind}
+BUNDLES_FIELD = 3000  # the most a plain-text input holds (Slack's limit): longer bundles are shown read-only
 
 
 def _options(choices: dict[str, str] | tuple[str, ...]) -> list[Option]:
@@ -169,13 +171,25 @@ def flow_modal(draft: FlowDraft, *, integrations: list[str], extra_roles: tuple[
                notice: str | None = None) -> dict[str, object]:
     """Every field of an access flow, as `config apply` knows them; `integrations` must not be empty."""
     blocks = _notice(notice) + _flow_who(draft, integrations) + _flow_what(draft, extra_roles) + _flow_how(draft)
-    if draft.bundles:  # read-only here: saving the modal keeps them as they are
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
-            "*Bundles* (read-only here: change them in the YAML with `config apply`)\n" + mrkdwn.text(draft.bundles),
-            3000))]))
+    blocks += _flow_bundles(draft)
     return View(type="modal", callback_id=ids.FLOW, title="Edit access flow" if draft.editing else "New access flow",
                 submit="Save", close="Cancel", blocks=blocks,
                 private_metadata=_metadata(draft.name, draft.editing)).to_dict()
+
+
+def _flow_bundles(draft: FlowDraft) -> list[Block]:
+    """The flow's bundles, one a line, to edit; read-only when they are longer than a field holds (saving the modal
+    keeps them as stored then: change them with `config apply`)."""
+    text = draft.bundles or ""
+    if len(text) > BUNDLES_FIELD:
+        return [ContextBlock(elements=[MarkdownTextObject(text=clip(
+            "*Bundles* (too long to edit here: change them in the YAML with `config apply`)\n" + mrkdwn.text(text),
+            3000))])]
+    return [_text_input(ids.F_BUNDLES, "Bundles", text, optional=True, max_length=BUNDLES_FIELD, multiline=True,
+                        placeholder="incident-payments: payments (GROUP_READ_ONLY); payments/orders-db (readWrite)",
+                        hint="Named sets of resources and roles the request modal fills in at once. One a line: a "
+                             "name, a colon, then each resource with its roles in brackets, separated by `;` "
+                             f"(at most {MAX_BUNDLES} bundles of {MAX_ITEMS} resources).")]
 
 
 def _flow_who(draft: FlowDraft, integrations: list[str]) -> list[Block]:

@@ -17,6 +17,7 @@ from pydantic import SecretStr, ValidationError
 from access.bounds import ROTATION_DAYS
 from access.config import (
     EVERYONE,
+    NAME_PATTERN,
     AccessFlowSpec,
     ApiKeyCredentials,
     IntegrationSpec,
@@ -48,7 +49,7 @@ FLOW_BLOCKS = {
     "approval": ids.F_APPROVAL, "approvals_required": ids.F_APPROVALS, "justification": ids.F_JUSTIFICATION,
     "approval_reason": ids.F_APPROVAL_REASON, "approval_steps": ids.F_STEPS,
     "break_glass": ids.F_BREAK_GLASS, "network_access": ids.F_NETWORK, "network_max_prefix": ids.F_NETWORK_PREFIX,
-    "auth": ids.F_AUTH,
+    "auth": ids.F_AUTH, "bundles": ids.F_BUNDLES,
 }  # fmt: skip
 FRIENDLY = {
     ids.I_NAME: "Use 1 to 64 letters, digits, - and _ (no spaces).",
@@ -274,6 +275,8 @@ def flow_spec(draft: FlowDraft, *, taken: Collection[str], stored: AccessFlowSpe
         data["break_glass"] = draft.break_glass
     data |= _network(draft, errors)
     data |= _auth(draft, errors)
+    if draft.bundles is not None:  # shown for editing (else kept as stored)
+        data["bundles"] = _bundles(draft.bundles, errors)
     if stored is not None and draft.editing:
         data = stored.model_dump(mode="json") | data
     try:
@@ -298,6 +301,40 @@ def _steps(text: str, errors: dict[str, str]) -> list[dict[str, Any]] | None:
         names = [w.strip() for w in who.split(",") if w.strip()]
         steps.append({"approvers": "owners" if names == ["owners"] else names, "required": int(count)})
     return steps or None
+
+
+_BUNDLE_NAME = re.compile(NAME_PATTERN)
+BUNDLE_FORMAT = ("Write each bundle on a line of its own: its name, a colon, then each resource with its roles in "
+                 "brackets, separated by `;`, e.g. `incident: payments (GROUP_READ_ONLY); payments/orders-db "
+                 "(readWrite)`.")
+
+
+def _bundles(text: str, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """`name: resource (ROLE, ROLE); resource (ROLE)`, one bundle a line, as the YAML's bundles (the model checks
+    names, sizes and repeats; ConfigService that each item falls under some flow). A resource's name may hold
+    brackets of its own: its roles are the last ones."""
+    bundles: list[dict[str, Any]] = []
+    for number, line in enumerate((raw.strip() for raw in text.splitlines() if raw.strip()), start=1):
+        name, colon, rest = line.partition(":")
+        items = []
+        for part in (p.strip() for p in rest.split(";") if p.strip()):
+            resource, bracket, roles = part[:-1].rpartition("(") if part.endswith(")") else ("", "", "")
+            if not bracket or not resource.strip():
+                errors[ids.F_BUNDLES] = f"Line {number}: give each resource its roles in brackets. {BUNDLE_FORMAT}"
+                return []
+            named = [r.strip() for r in roles.split(",") if r.strip()]
+            if not named:
+                errors[ids.F_BUNDLES] = f"Line {number}: name at least one role in the brackets of {resource.strip()}."
+                return []
+            items.append({"resource": resource.strip(), "roles": named})
+        if not colon or not name.strip() or not items:
+            errors[ids.F_BUNDLES] = f"Line {number}: {BUNDLE_FORMAT}"
+            return []
+        if not _BUNDLE_NAME.match(name.strip()):
+            errors[ids.F_BUNDLES] = f"Line {number}: a bundle's name is 1 to 64 letters, digits, - and _ (no spaces)."
+            return []
+        bundles.append({"name": name.strip(), "items": items})
+    return bundles
 
 
 def _network(draft: FlowDraft, errors: dict[str, str]) -> dict[str, Any]:
@@ -358,7 +395,10 @@ def place_flow_problems(problems: Mapping[str, str], *, roles: list[str], typed:
         parts = field.removeprefix("flow.").replace("[", ".").replace("]", "").split(".")
         key = parts[1] if parts[0] == "resources" and len(parts) > 1 else parts[0]
         block = FLOW_BLOCKS.get(key, ids.F_INTEGRATION)
-        if "bundles[" in field:  # a bundle (this flow's or another's) the change leaves outside every flow
+        if field.startswith("flow.bundles["):  # this flow's bundle outside every flow: the bundle, or the names
+            placed.setdefault(ids.F_BUNDLES, message[0].upper() + message[1:] + ".")
+            block = ids.F_NAMES
+        elif "bundles[" in field:  # another flow's bundle this change leaves outside every flow
             block = ids.F_NAMES
         if key == "roles" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(roles) \
                 and roles[int(parts[1])] in typed:

@@ -73,6 +73,7 @@ F_BREAK_GLASS = "admin_flow_break_glass"
 F_NETWORK = "admin_flow_network_access"
 F_NETWORK_PREFIX = "admin_flow_network_max_prefix"
 F_AUTH = "admin_flow_auth"
+F_BUNDLES = "admin_flow_bundles"
 F_ENABLED = "admin_flow_enabled"
 
 # the live grants list (`/atlas-admin grants [filters]`): its modal and its Previous / Next buttons
