@@ -21,21 +21,41 @@ from slack_sdk.http_retry.state import RetryState
 Sleep = Callable[[float], None]
 
 
-class RateLimitRetries(RateLimitErrorRetryHandler):
-    """429s: wait Retry-After seconds (and a random fraction), as slack_sdk does."""
+LONGEST_WAIT = 5  # seconds: a 429 asking for a longer wait is not waited out by the caller's thread
 
-    def __init__(self, *, max_retry_count: int, sleep: Sleep = time.sleep) -> None:
+
+class RateLimitRetries(RateLimitErrorRetryHandler):
+    """429s: wait Retry-After seconds (and a random fraction), as slack_sdk does, when it asks for at most
+    `longest_wait` seconds. A longer wait (Slack's per-minute tiers answer with the rest of their minute) is not
+    waited out on the caller's thread: the call fails as a 429, and what sent it keeps it for a later round (the
+    outbox: approval messages rendered anew, DMs) or tries again later (an App Home). Waited out, three such 429s
+    held a grant worker for minutes during a burst of expiries, while the grants falling due waited for a thread."""
+
+    def __init__(self, *, max_retry_count: int, sleep: Sleep = time.sleep, longest_wait: float = LONGEST_WAIT) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
+        self._longest = longest_wait
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and response.status_code == 429 and _retry_after(response) <= self._longest
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
                                  response: HttpResponse | None = None, error: Exception | None = None) -> None:
         if response is None:
             raise error or RuntimeError("a rate-limit retry without a response")
         state.next_attempt_requested = True
-        after = next((value for key, value in response.headers.items() if key.lower() == "retry-after"), None)
-        self._sleep((int(after[0]) if after else 1) + random.random())
+        self._sleep(_retry_after(response) + random.random())
         state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> int:
+    """The answer's Retry-After in seconds (1 when it gives none, or none that reads)."""
+    after = next((value for key, value in response.headers.items() if key.lower() == "retry-after"), None)
+    try:
+        return max(0, int(after[0])) if after else 1
+    except ValueError:
+        return 1
 
 
 def _backoff(handler: RetryHandler, sleep: Sleep, state: RetryState) -> None:

@@ -220,11 +220,11 @@ def test_a_refused_connection_is_a_urlerror_that_slack_sdk_retries() -> None:
 
 
 def test_a_429_waits_its_retry_after_through_slack_sdks_handler_on_the_same_connection(wire: Wire) -> None:
-    wire.script = [Answer(status=429, headers={"Retry-After": "7"}, body={"ok": False, "error": "ratelimited"})]
+    wire.script = [Answer(status=429, headers={"Retry-After": "3"}, body={"ok": False, "error": "ratelimited"})]
     sleeps = Sleeps()
     client = client_for(wire.url, sleeps=sleeps)
     assert client.chat_postMessage(channel="C1", text="x")["ok"]
-    assert len(sleeps) == 1 and 7 <= sleeps[0] < 8
+    assert len(sleeps) == 1 and 3 <= sleeps[0] < 4
     assert len(wire.requests) == 2 and wire.connections == 1
 
 

@@ -857,6 +857,30 @@ def test_a_message_whose_last_update_slack_would_not_take_is_brought_up_to_date_
     assert len(approval_messages(world, request.id)) == 1
 
 
+@pytest.mark.parametrize("method", ["chat.update", "chat.postMessage"])
+def test_a_429_asking_for_a_long_wait_does_not_hold_a_revocation_and_a_later_round_sends_it(world: FaultWorld,
+                                                                                              method: str) -> None:
+    # given ann's active grant, and Slack answering the next update of its message, or the next DM, with a 429 that
+    # asks for half a minute (a per-minute tier spent, as in a burst of expiries)
+    request = active(world)
+    world.slack_sleeps.clear()
+    world.sim.fail_next(method, retry_after=30)
+
+    # when her hour is up
+    grant = expiry(world, request)
+
+    # then the role is gone and the grant done, with no wait on the worker's thread: nothing was waited out
+    assert grant.status is G.REVOKED and world.project_roles("payments", ANN) == {DATA_READ}
+    assert world.slack_sleeps == []
+    assert [c.ok for c in world.sim.calls_to(method)][-1:] == [False]
+
+    # when a lease later the timers' rounds run, then the message shows the revocation and ann is told, once each
+    later_rounds(world)
+    world.wait_message(request, "revoked at")
+    assert len(wait(lambda: ended_dms(world), timeout=SLOW)) == 1
+    assert len(approval_messages(world, request.id)) == 1
+
+
 @pytest.mark.parametrize("status", SLACK_FAULTS)
 def test_a_brief_slack_fault_on_a_dm_is_retried_and_it_lands_once(world: FaultWorld, status: int) -> None:
     # given ann's active grant, and Slack answering the next chat.postMessage with `status`

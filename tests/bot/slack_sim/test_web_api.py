@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
+from bot.slack_retries import retry_handlers
 from bot.slack_sim import FakeSlackWebAPI
 from tests.bot.slack_sim.conftest import TOKEN
 
@@ -253,6 +254,20 @@ def test_slack_sdk_retry_handlers_ride_out_injected_failures(sim: FakeSlackWebAP
     )  # fmt: skip
     assert client.chat_postMessage(channel="C1", text="x")["ok"]
     assert client.users_info(user="U1")["ok"]
+
+
+def test_a_429_is_waited_out_when_short_and_left_to_the_caller_when_long(sim: FakeSlackWebAPI) -> None:
+    # given the app's retry handlers, their waits recorded instead of slept
+    sleeps: list[float] = []
+    client = WebClient(token=TOKEN, base_url=sim.url + "/api/", retry_handlers=retry_handlers(sleeps.append))
+    # when Slack asks for a second, then the call waits it out and goes through
+    sim.fail_next("chat.postMessage", retry_after=1)
+    assert client.chat_postMessage(channel="C1", text="x")["ok"]
+    assert len(sleeps) == 1 and 1.0 <= sleeps[0] < 2.0
+    # when it asks for half a minute (a per-minute tier spent), then the call fails at once as a 429
+    sim.fail_next("chat.update", retry_after=30)
+    error = _error(lambda: client.chat_update(channel="C1", ts="1.0", text="y"))
+    assert error.response.status_code == 429 and len(sleeps) == 1
 
 
 def test_a_burst_on_one_channel_is_rate_limited_per_channel(sim: FakeSlackWebAPI, client: WebClient) -> None:
