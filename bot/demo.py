@@ -236,9 +236,11 @@ class Demo:
             f"{grant.expires_at:%H:%M} UTC). The owners may end it like any grant.")
         self.clock.advance(timedelta(minutes=self.minutes))
         self.runtime.worker.run_due()
-        ended = self.runtime.service.get(request_id)[1]
-        say(f"   {self.minutes} minutes later the grant is {ended.status.value if ended else '?'}; Atlas shows "
-            f"{self.roles()}.")
+        # As the grant above: the revocation once it shows. The sweep waits for it, yet one run of the test suite on a
+        # loaded machine read this grant not yet revoked (63051c3's clean-clone CI; the cause was not found).
+        ended = wait(lambda: (lambda g: g if g and g.status is GrantStatus.REVOKED else None)(
+            self.runtime.service.get(request_id)[1]))
+        say(f"   {self.minutes} minutes later the grant is {ended.status.value}; Atlas shows {self.roles()}.")
 
     def collection(self) -> None:
         group = self.seeded["payments"]
