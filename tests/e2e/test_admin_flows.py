@@ -410,7 +410,7 @@ def test_a_flow_s_bundles_are_edited_in_the_modal_and_a_change_leaving_one_outsi
     assert submitted(world, modal, {"admin_flow_max_duration": "4h"}) == {}
     assert shown_flow(cli, "prod-projects")["max_duration"] == "4h"
     assert [b["name"] for b in shown_bundles(cli)] == ["incident-payments"]
-    # when the admin rewrites them: one bundle changed, one added (a resource with brackets in its name, roles last)
+    # when the admin rewrites them: one bundle changed, one added (blank lines and spaces around the parts)
     _, modal = open_flow_modal(world, "prod-projects")
     assert submitted(world, modal, {"admin_flow_bundles": (
         "incident-payments: payments (GROUP_READ_ONLY, GROUP_DATA_ACCESS_READ_ONLY)\n"

@@ -395,15 +395,15 @@ def place_flow_problems(problems: Mapping[str, str], *, roles: list[str], typed:
         parts = field.removeprefix("flow.").replace("[", ".").replace("]", "").split(".")
         key = parts[1] if parts[0] == "resources" and len(parts) > 1 else parts[0]
         block = FLOW_BLOCKS.get(key, ids.F_INTEGRATION)
-        if field.startswith("flow.bundles["):  # this flow's bundle outside every flow: the bundle, or the names
-            placed.setdefault(ids.F_BUNDLES, message[0].upper() + message[1:] + ".")
-            block = ids.F_NAMES
-        elif "bundles[" in field:  # another flow's bundle this change leaves outside every flow
-            block = ids.F_NAMES
+        sentence = message[0].upper() + message[1:] + "."
+        if "bundles[" in field:  # a bundle the change leaves outside every flow: on the names (and this flow's own
+            block = ids.F_NAMES  # on its bundles field too)
+            if field.startswith("flow.bundles["):
+                placed.setdefault(ids.F_BUNDLES, sentence)
         if key == "roles" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(roles) \
                 and roles[int(parts[1])] in typed:
             block = ids.F_OTHER_ROLES
-        placed.setdefault(block, message[0].upper() + message[1:] + ".")
+        placed.setdefault(block, sentence)
     return placed
 
 
